@@ -1,0 +1,7 @@
+//! The JavaScript API (`#[wasm_bindgen]`), kept thin: convert arguments, call the core, convert results.
+mod errors;
+mod types;
+mod unwritten;
+
+pub use errors::js_error;
+pub use unwritten::UnwrittenAI;

@@ -1,0 +1,166 @@
+//! The ports: the only ways the platform-free core reaches the outside world.
+//!
+//! Browsers implement them in `crate::web`; native tests use the fakes in `crate::testkit`. Everything runs on one
+//! thread (wasm32 has none to spare), so futures are `!Send` and traits take `&self` with interior mutability.
+use std::future::Future;
+use std::pin::Pin;
+
+/// A boxed, single-threaded future: what async port methods return so the traits stay object-safe.
+pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// Time. `now_ms` is monotonic (for latencies and deadlines); `wall_ms` is Unix epoch time (for TTLs that must
+/// survive a reload and for budgets that reset at UTC midnight).
+pub trait Clock {
+    fn now_ms(&self) -> f64;
+    fn wall_ms(&self) -> f64;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The store is full (localStorage's QuotaExceededError, IndexedDB's quota). Evicting may help.
+    #[error("storage quota exceeded in {store}")]
+    QuotaExceeded { store: String },
+    /// The store cannot be used at all (disabled, private mode, blocked, deleted while open).
+    #[error("{store} is unavailable: {reason}")]
+    Unavailable { store: String, reason: String },
+    /// Any other failure of one operation.
+    #[error("{store} failed: {reason}")]
+    Failed { store: String, reason: String },
+}
+
+impl StoreError {
+    /// A short stable label for metrics ("quota", "unavailable", "failed").
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreError::QuotaExceeded { .. } => "quota",
+            StoreError::Unavailable { .. } => "unavailable",
+            StoreError::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// A persistent key-value store of bytes (localStorage, IndexedDB, or memory in tests).
+pub trait KvStore {
+    /// A name for metrics and errors, e.g. "localStorage".
+    fn name(&self) -> &str;
+    fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, StoreError>>;
+    fn put<'a>(&'a self, key: &'a str, value: &'a [u8]) -> LocalFuture<'a, Result<(), StoreError>>;
+    fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), StoreError>>;
+    /// All keys that start with `prefix`, in no particular order.
+    fn keys<'a>(&'a self, prefix: &'a str) -> LocalFuture<'a, Result<Vec<String>, StoreError>>;
+    /// Releases the connection (an open IndexedDB connection blocks upgrades and deletion in other tabs).
+    /// Later operations fail with `Unavailable`.
+    fn close(&self) {}
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRequest {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    /// The request is aborted (really cancelled, not just ignored) when this many ms have passed.
+    pub timeout_ms: u32,
+}
+
+impl HttpRequest {
+    pub fn get(url: impl Into<String>, timeout_ms: u32) -> Self {
+        HttpRequest { method: Method::Get, url: url.into(), headers: Vec::new(), body: None, timeout_ms }
+    }
+
+    pub fn post_json(url: impl Into<String>, body: impl Into<String>, timeout_ms: u32) -> Self {
+        HttpRequest {
+            method: Method::Post,
+            url: url.into(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Some(body.into()),
+            timeout_ms,
+        }
+    }
+
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Header names are lower-case.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    #[error("request timed out after {after_ms} ms and was aborted")]
+    Timeout { after_ms: u32 },
+    /// Connection refused, DNS, CORS, offline: the browser gives no detail for these.
+    #[error("network error: {0}")]
+    Network(String),
+    #[error("request aborted")]
+    Aborted,
+}
+
+/// HTTP. Dropping the returned future before it completes must abort the request.
+pub trait Http {
+    fn request(&self, req: HttpRequest) -> LocalFuture<'_, Result<HttpResponse, HttpError>>;
+}
+
+/// Idle time for background work (pre-generation, cache sweeps).
+pub trait IdleScheduler {
+    /// Resolves when the browser is idle (or after `timeout_ms` at the latest) with the ms of idle time left.
+    fn idle(&self, timeout_ms: u32) -> LocalFuture<'_, f64>;
+    /// Resolves after `ms` milliseconds.
+    fn sleep(&self, ms: u32) -> LocalFuture<'_, ()>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Visibility {
+    Visible,
+    Hidden,
+}
+
+/// What the device tells us; every field is optional because browsers differ (Firefox has no Battery or
+/// Network Information API).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceSnapshot {
+    /// 0..=1
+    pub battery_level: Option<f64>,
+    pub charging: Option<bool>,
+    /// "slow-2g", "2g", "3g" or "4g" (navigator.connection.effectiveType).
+    pub effective_type: Option<String>,
+    pub save_data: Option<bool>,
+    pub visibility: Option<Visibility>,
+    pub storage_quota_bytes: Option<f64>,
+    pub storage_usage_bytes: Option<f64>,
+}
+
+pub trait DeviceSignals {
+    fn snapshot(&self) -> LocalFuture<'_, DeviceSnapshot>;
+}
+
+/// Randomness for jitter, sampling and experiment bucketing.
+pub trait Rng {
+    fn next_u64(&self) -> u64;
+
+    /// A uniform float in [0, 1).
+    fn next_f64(&self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}

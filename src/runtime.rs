@@ -1,0 +1,272 @@
+//! The runtime behind one `UnwrittenAI` instance: its config, its ports, and what it found at start.
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::ports::{Clock, DeviceSignals, DeviceSnapshot, Http, IdleScheduler, KvStore, Rng, StoreError};
+
+/// Everything the runtime may touch outside itself. A store is `None` when the platform has none at all.
+pub struct Ports {
+    pub clock: Rc<dyn Clock>,
+    pub local_storage: Option<Rc<dyn KvStore>>,
+    pub indexed_db: Option<Rc<dyn KvStore>>,
+    pub http: Rc<dyn Http>,
+    pub idle: Rc<dyn IdleScheduler>,
+    pub device: Rc<dyn DeviceSignals>,
+    pub rng: Rc<dyn Rng>,
+}
+
+/// Whether a storage tier can be used, as found by a write/read/delete probe at start.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum TierStatus {
+    Available,
+    /// Turned off in the config.
+    Disabled,
+    /// The browser refused it; the runtime keeps working without it.
+    Unavailable {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StorageStatus {
+    pub local_storage: TierStatus,
+    pub indexed_db: TierStatus,
+}
+
+/// What `ai.metrics()` returns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metrics {
+    pub version: &'static str,
+    pub namespace: String,
+    pub uptime_ms: f64,
+    pub start_ms: f64,
+    pub storage: StorageStatus,
+    pub device: DeviceSnapshot,
+}
+
+pub struct Runtime {
+    config: Config,
+    ports: Ports,
+    started_at_ms: f64,
+    start_ms: f64,
+    storage: StorageStatus,
+    device: RefCell<DeviceSnapshot>,
+    disposed: Cell<bool>,
+}
+
+/// The key used to check a store at start; it lives under the runtime's namespace and is removed again.
+fn probe_key(namespace: &str) -> String {
+    format!("{namespace}/__probe")
+}
+
+async fn probe(store: &dyn KvStore, namespace: &str) -> Result<(), StoreError> {
+    let key = probe_key(namespace);
+    store.put(&key, b"probe").await?;
+    let read = store.get(&key).await?;
+    store.delete(&key).await?;
+    if read.as_deref() == Some(b"probe".as_slice()) {
+        Ok(())
+    } else {
+        Err(StoreError::Failed { store: store.name().to_string(), reason: "probe read back different data".into() })
+    }
+}
+
+async fn tier_status(enabled: bool, store: Option<&Rc<dyn KvStore>>, namespace: &str) -> TierStatus {
+    match (enabled, store) {
+        (false, _) => TierStatus::Disabled,
+        (true, None) => TierStatus::Unavailable { reason: "not supported by this browser".into() },
+        (true, Some(store)) => match probe(store.as_ref(), namespace).await {
+            Ok(()) => TierStatus::Available,
+            // A full store still works for reads; the cache evicts to make room.
+            Err(StoreError::QuotaExceeded { .. }) => TierStatus::Available,
+            Err(e) => TierStatus::Unavailable { reason: e.to_string() },
+        },
+    }
+}
+
+impl Runtime {
+    /// Starts a runtime: checks which storage tiers work and reads the device signals. Never fails because of
+    /// storage: a tier that does not work is reported and left out.
+    pub async fn start(config: Config, ports: Ports) -> Result<Runtime, Error> {
+        config.validate()?;
+        let started_at_ms = ports.clock.now_ms();
+        let ns = config.namespace.as_str();
+        let storage = StorageStatus {
+            local_storage: tier_status(config.storage.local_storage, ports.local_storage.as_ref(), ns).await,
+            indexed_db: tier_status(config.storage.indexed_db, ports.indexed_db.as_ref(), ns).await,
+        };
+        let device = ports.device.snapshot().await;
+        let start_ms = ports.clock.now_ms() - started_at_ms;
+        Ok(Runtime {
+            config,
+            ports,
+            started_at_ms,
+            start_ms,
+            storage,
+            device: RefCell::new(device),
+            disposed: Cell::new(false),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn ports(&self) -> Result<&Ports, Error> {
+        self.check_alive()?;
+        Ok(&self.ports)
+    }
+
+    pub fn storage_status(&self) -> &StorageStatus {
+        &self.storage
+    }
+
+    /// Re-reads the device signals (battery, network, visibility, storage estimate).
+    pub async fn refresh_device(&self) -> Result<DeviceSnapshot, Error> {
+        self.check_alive()?;
+        let snapshot = self.ports.device.snapshot().await;
+        *self.device.borrow_mut() = snapshot.clone();
+        Ok(snapshot)
+    }
+
+    pub fn metrics(&self) -> Result<Metrics, Error> {
+        self.check_alive()?;
+        Ok(Metrics {
+            version: crate::VERSION,
+            namespace: self.config.namespace.clone(),
+            uptime_ms: self.ports.clock.now_ms() - self.started_at_ms,
+            start_ms: self.start_ms,
+            storage: self.storage.clone(),
+            device: self.device.borrow().clone(),
+        })
+    }
+
+    /// Releases storage connections. Every later call fails with `Disposed`; disposing twice is harmless.
+    pub fn dispose(&self) {
+        if !self.disposed.replace(true) {
+            for store in [&self.ports.local_storage, &self.ports.indexed_db].into_iter().flatten() {
+                store.close();
+            }
+        }
+    }
+
+    pub fn is_disposed(&self) -> bool {
+        self.disposed.get()
+    }
+
+    fn check_alive(&self) -> Result<(), Error> {
+        if self.disposed.get() {
+            Err(Error::Disposed)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::Visibility;
+    use crate::testkit::{FakeClock, FakeDevice, FakeIdle, MemoryStore, ScriptedHttp, SeededRng, StoreFault};
+    use pollster::block_on;
+
+    struct Fixture {
+        clock: FakeClock,
+        local: Rc<MemoryStore>,
+        idb: Rc<MemoryStore>,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            Fixture {
+                clock: FakeClock::default(),
+                local: Rc::new(MemoryStore::new("localStorage")),
+                idb: Rc::new(MemoryStore::new("indexedDB")),
+            }
+        }
+
+        fn ports(&self) -> Ports {
+            let device = DeviceSnapshot { visibility: Some(Visibility::Visible), ..Default::default() };
+            Ports {
+                clock: Rc::new(self.clock.clone()),
+                local_storage: Some(self.local.clone()),
+                indexed_db: Some(self.idb.clone()),
+                http: Rc::new(ScriptedHttp::new()),
+                idle: Rc::new(FakeIdle::new(self.clock.clone())),
+                device: Rc::new(FakeDevice::new(device)),
+                rng: Rc::new(SeededRng::new(1)),
+            }
+        }
+    }
+
+    #[test]
+    fn working_stores_are_available_and_the_probe_leaves_nothing_behind() {
+        let f = Fixture::new();
+        let rt = block_on(Runtime::start(Config::default(), f.ports())).unwrap();
+        assert_eq!(rt.storage_status().local_storage, TierStatus::Available);
+        assert_eq!(rt.storage_status().indexed_db, TierStatus::Available);
+        assert_eq!(f.local.bytes(), 0);
+        assert_eq!(f.idb.bytes(), 0);
+    }
+
+    #[test]
+    fn a_broken_store_is_reported_and_start_still_succeeds() {
+        let f = Fixture::new();
+        f.idb.set_fault(StoreFault::Unavailable);
+        let rt = block_on(Runtime::start(Config::default(), f.ports())).unwrap();
+        assert_eq!(rt.storage_status().local_storage, TierStatus::Available);
+        match &rt.storage_status().indexed_db {
+            TierStatus::Unavailable { reason } => assert!(reason.contains("indexedDB"), "{reason}"),
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_full_store_is_still_usable() {
+        let f = Fixture::new();
+        f.local.set_fault(StoreFault::QuotaBytes(0));
+        let rt = block_on(Runtime::start(Config::default(), f.ports())).unwrap();
+        assert_eq!(rt.storage_status().local_storage, TierStatus::Available);
+    }
+
+    #[test]
+    fn disabled_stores_are_never_touched() {
+        let f = Fixture::new();
+        let mut config = Config::default();
+        config.storage.local_storage = false;
+        let rt = block_on(Runtime::start(config, f.ports())).unwrap();
+        assert_eq!(rt.storage_status().local_storage, TierStatus::Disabled);
+        assert_eq!(f.local.ops(), 0);
+    }
+
+    #[test]
+    fn metrics_track_uptime_and_dispose_closes_stores() {
+        let f = Fixture::new();
+        let rt = block_on(Runtime::start(Config::default(), f.ports())).unwrap();
+        f.clock.advance(1500.0);
+        let m = rt.metrics().unwrap();
+        assert_eq!(m.uptime_ms, 1500.0);
+        assert_eq!(m.version, crate::VERSION);
+        assert_eq!(m.device.visibility, Some(Visibility::Visible));
+        rt.dispose();
+        rt.dispose();
+        assert_eq!(rt.metrics(), Err(Error::Disposed));
+        assert!(matches!(block_on(f.local.get("x")), Err(StoreError::Unavailable { .. })), "store closed");
+    }
+
+    #[test]
+    fn an_invalid_config_is_rejected_before_any_io() {
+        let f = Fixture::new();
+        let config = Config { namespace: "Bad Name".into(), ..Config::default() };
+        let err = block_on(Runtime::start(config, f.ports())).err();
+        assert!(matches!(err, Some(Error::InvalidConfig { ref field, .. }) if field == "namespace"));
+        assert_eq!(f.local.ops() + f.idb.ops(), 0);
+    }
+}

@@ -1,0 +1,18 @@
+//! Fakes for every port, for native tests of the core (and for games that want to test against us).
+//!
+//! Each fake is deterministic and controlled by hand: time moves only when a test advances it, stores fail only
+//! when told to, HTTP answers only what was scripted.
+mod clock;
+pub mod contract;
+mod device;
+mod http;
+mod idle;
+mod rng;
+mod store;
+
+pub use clock::FakeClock;
+pub use device::FakeDevice;
+pub use http::ScriptedHttp;
+pub use idle::FakeIdle;
+pub use rng::SeededRng;
+pub use store::{MemoryStore, StoreFault};

@@ -1,0 +1,99 @@
+use futures_util::future::{select, Either};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, Headers, RequestInit, Response};
+
+use crate::ports::{Http, HttpError, HttpRequest, HttpResponse, LocalFuture, Method};
+
+/// `fetch` with an `AbortController`: the request is aborted when its timeout passes or when the future is
+/// dropped (a caller that gives up really cancels the network request).
+#[derive(Default)]
+pub struct FetchHttp;
+
+/// Aborts the request on drop unless disarmed after the body was read.
+struct AbortOnDrop(Option<AbortController>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.take() {
+            c.abort();
+        }
+    }
+}
+
+fn network(e: &JsValue) -> HttpError {
+    if e.dyn_ref::<web_sys::DomException>().is_some_and(|ex| ex.name() == "AbortError") {
+        HttpError::Aborted
+    } else {
+        HttpError::Network(super::describe(e))
+    }
+}
+
+fn build_init(req: &HttpRequest, controller: &AbortController) -> Result<RequestInit, HttpError> {
+    let init = RequestInit::new();
+    init.set_method(match req.method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+    });
+    let headers = Headers::new().map_err(|e| network(&e))?;
+    for (name, value) in &req.headers {
+        headers.append(name, value).map_err(|e| network(&e))?;
+    }
+    init.set_headers(&headers);
+    if let Some(body) = &req.body {
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_signal(Some(&controller.signal()));
+    Ok(init)
+}
+
+fn response_headers(resp: &Response) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Ok(Some(iter)) = js_sys::try_iter(&resp.headers()) {
+        for entry in iter.flatten() {
+            let pair: js_sys::Array = entry.unchecked_into();
+            if let (Some(n), Some(v)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+                out.push((n.to_ascii_lowercase(), v));
+            }
+        }
+    }
+    out
+}
+
+async fn fetch(req: HttpRequest, controller: AbortController) -> Result<HttpResponse, HttpError> {
+    let init = build_init(&req, &controller)?;
+    let fetch_fn: js_sys::Function = super::global_get("fetch")
+        .and_then(|f| f.dyn_into().ok())
+        .ok_or_else(|| HttpError::Network("fetch is not available".into()))?;
+    let promise = fetch_fn.call2(&js_sys::global(), &JsValue::from_str(&req.url), &init).map_err(|e| network(&e))?;
+    let promise: js_sys::Promise = promise.dyn_into().map_err(|e| network(&e))?;
+    let resp: JsValue = JsFuture::from(promise).await.map_err(|e| network(&e))?;
+    let resp: Response = resp.dyn_into().map_err(|e| network(&e))?;
+    let text_promise = resp.text().map_err(|e| network(&e))?;
+    let body: JsValue = JsFuture::from(text_promise).await.map_err(|e| network(&e))?;
+    Ok(HttpResponse {
+        status: resp.status(),
+        headers: response_headers(&resp),
+        body: body.as_string().unwrap_or_default(),
+    })
+}
+
+impl Http for FetchHttp {
+    fn request(&self, req: HttpRequest) -> LocalFuture<'_, Result<HttpResponse, HttpError>> {
+        Box::pin(async move {
+            let controller = AbortController::new().map_err(|e| network(&e))?;
+            let mut guard = AbortOnDrop(Some(controller.clone()));
+            let timeout_ms = req.timeout_ms;
+            let work = Box::pin(fetch(req, controller));
+            let timer = gloo_timers::future::TimeoutFuture::new(timeout_ms);
+            match select(work, timer).await {
+                Either::Left((result, _)) => {
+                    guard.0 = None;
+                    result
+                }
+                // Dropping the guard aborts the fetch, headers or body, wherever it is.
+                Either::Right(_) => Err(HttpError::Timeout { after_ms: timeout_ms }),
+            }
+        })
+    }
+}

@@ -1,0 +1,97 @@
+use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
+use base64::Engine;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::ports::{KvStore, LocalFuture, StoreError};
+
+const NAME: &str = "localStorage";
+
+/// localStorage as a [`KvStore`]. Keys are stored under `prefix`; values as base64 text (localStorage holds
+/// only strings).
+pub struct LocalStorageStore {
+    storage: web_sys::Storage,
+    prefix: String,
+}
+
+fn unavailable(reason: impl Into<String>) -> StoreError {
+    StoreError::Unavailable { store: NAME.into(), reason: reason.into() }
+}
+
+fn failed(reason: impl Into<String>) -> StoreError {
+    StoreError::Failed { store: NAME.into(), reason: reason.into() }
+}
+
+fn is_quota_error(e: &JsValue) -> bool {
+    // Chromium and current Firefox say QuotaExceededError (code 22); older Firefox NS_ERROR_DOM_QUOTA_REACHED (1014).
+    e.dyn_ref::<web_sys::DomException>().is_some_and(|ex| {
+        ex.name() == "QuotaExceededError" || ex.name() == "NS_ERROR_DOM_QUOTA_REACHED" || matches!(ex.code(), 22 | 1014)
+    })
+}
+
+impl LocalStorageStore {
+    /// Opens `globalThis.localStorage`. Fails with `Unavailable` where there is none (workers) or where reading
+    /// it throws (storage disabled, sandboxed iframe).
+    pub fn open(prefix: &str) -> Result<Self, StoreError> {
+        let window: web_sys::Window = js_sys::global().dyn_into().map_err(|_| unavailable("no window (worker?)"))?;
+        let storage = window
+            .local_storage()
+            .map_err(|e| unavailable(super::describe(&e)))?
+            .ok_or_else(|| unavailable("window.localStorage is null"))?;
+        Ok(LocalStorageStore { storage, prefix: prefix.to_string() })
+    }
+
+    fn full_key(&self, key: &str) -> String {
+        format!("{}{}", self.prefix, key)
+    }
+}
+
+impl KvStore for LocalStorageStore {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        Box::pin(async move {
+            let text = self.storage.get_item(&self.full_key(key)).map_err(|e| failed(super::describe(&e)))?;
+            match text {
+                None => Ok(None),
+                Some(text) => B64
+                    .decode(text.as_bytes())
+                    .map(Some)
+                    .map_err(|e| failed(format!("record {key:?} is not ours: {e}"))),
+            }
+        })
+    }
+
+    fn put<'a>(&'a self, key: &'a str, value: &'a [u8]) -> LocalFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.storage.set_item(&self.full_key(key), &B64.encode(value)).map_err(|e| {
+                if is_quota_error(&e) {
+                    StoreError::QuotaExceeded { store: NAME.into() }
+                } else {
+                    failed(super::describe(&e))
+                }
+            })
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move { self.storage.remove_item(&self.full_key(key)).map_err(|e| failed(super::describe(&e))) })
+    }
+
+    fn keys<'a>(&'a self, prefix: &'a str) -> LocalFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(async move {
+            let len = self.storage.length().map_err(|e| failed(super::describe(&e)))?;
+            let wanted = self.full_key(prefix);
+            let mut keys = Vec::new();
+            for i in 0..len {
+                if let Ok(Some(k)) = self.storage.key(i) {
+                    if k.starts_with(&wanted) {
+                        keys.push(k[self.prefix.len()..].to_string());
+                    }
+                }
+            }
+            Ok(keys)
+        })
+    }
+}
