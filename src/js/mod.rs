@@ -4,4 +4,5 @@ mod types;
 mod unwritten;
 
 pub use errors::js_error;
+pub use types::{ConfigArg, MetricsValue};
 pub use unwritten::UnwrittenAI;

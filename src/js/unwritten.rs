@@ -24,7 +24,11 @@ fn parse_config(config: Option<ConfigArg>) -> Result<Config, Error> {
     if !value.is_object() || js_sys::Array::is_array(&value) {
         return Err(Error::invalid_config("(config)", "expected an object such as {} or { namespace: \"my-game\" }"));
     }
-    Config::parse(serde_wasm_bindgen::Deserializer::from(value))
+    // Through serde_json::Value: serde-wasm-bindgen reads only the fields a struct names, so it would never see
+    // (and never reject) a misspelled key.
+    let json: serde_json::Value = serde_wasm_bindgen::from_value(value)
+        .map_err(|e| Error::invalid_config("(config)", format!("could not read the config object: {e}")))?;
+    Config::parse(json)
 }
 
 async fn web_ports(config: &Config) -> Ports {
