@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Serves a directory over HTTP on 127.0.0.1 with the right MIME types (application/wasm included).
 // --isolate adds COOP/COEP so performance.now() has fine resolution (for benchmarks).
+// Like a production host it gzips compressible responses (for clients that accept it) and lets browsers cache
+// them, with revalidation by ETag, so "warm start" measures what a returning player gets.
 // Usage: node scripts/static-server.mjs <dir> [--port N] [--isolate]
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -19,7 +22,17 @@ const TYPES = {
   '.map': 'application/json',
 };
 
-export function serve(dir, { port = 0, isolate = false } = {}) {
+const gzipCache = new Map(); // path -> { mtimeMs, body }
+
+function gzipped(file, data, mtimeMs) {
+  const hit = gzipCache.get(file);
+  if (hit && hit.mtimeMs === mtimeMs) return hit.body;
+  const body = zlib.gzipSync(data, { level: 6 });
+  gzipCache.set(file, { mtimeMs, body });
+  return body;
+}
+
+export function serve(dir, { port = 0, isolate = false, maxAge = 0 } = {}) {
   const root = path.resolve(dir);
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
@@ -34,7 +47,29 @@ export function serve(dir, { port = 0, isolate = false } = {}) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
         return;
       }
-      const headers = { 'content-type': TYPES[path.extname(file)] || 'application/octet-stream' };
+      // CORS so test pages on other ports (wasm-bindgen-test's server) can fetch model files from here.
+      const headers = {
+        'content-type': TYPES[path.extname(file)] || 'application/octet-stream',
+        'access-control-allow-origin': '*',
+        'cross-origin-resource-policy': 'cross-origin',
+      };
+      const stat = fs.statSync(file);
+      const etag = `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
+      // By default cache but revalidate (a rebuilt file is never served stale); benchmarks of returning players
+      // pass maxAge, as a host serving fingerprinted assets would.
+      headers['cache-control'] = maxAge > 0 ? `max-age=${maxAge}` : 'no-cache';
+      headers.etag = etag;
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, headers).end();
+        return;
+      }
+      const compressible = !/\.(png|gz)$/.test(file) && data.length > 1024;
+      if (compressible && /\bgzip\b/.test(req.headers['accept-encoding'] || '')) {
+        data = gzipped(file, data, stat.mtimeMs);
+        headers['content-encoding'] = 'gzip';
+        headers.vary = 'accept-encoding';
+      }
+      headers['content-length'] = data.length;
       if (isolate) {
         headers['cross-origin-opener-policy'] = 'same-origin';
         headers['cross-origin-embedder-policy'] = 'require-corp';

@@ -9,6 +9,9 @@ pub enum ErrorCode {
     StorageError,
     NetworkError,
     Disposed,
+    ModelIntegrityError,
+    ModelLoadError,
+    ModelNotReady,
 }
 
 impl ErrorCode {
@@ -19,6 +22,9 @@ impl ErrorCode {
             ErrorCode::StorageError => "StorageError",
             ErrorCode::NetworkError => "NetworkError",
             ErrorCode::Disposed => "Disposed",
+            ErrorCode::ModelIntegrityError => "ModelIntegrityError",
+            ErrorCode::ModelLoadError => "ModelLoadError",
+            ErrorCode::ModelNotReady => "ModelNotReady",
         }
     }
 }
@@ -37,6 +43,15 @@ pub enum Error {
     Network(#[from] HttpError),
     #[error("this UnwrittenAI instance was disposed; create a new one with UnwrittenAI.create(config)")]
     Disposed,
+    /// The model bytes are not the ones the manifest names (size or SHA-256): a corrupt or tampered download.
+    #[error("model integrity check failed: {0}. Serve the model file that matches models/manifest.json")]
+    ModelIntegrity(String),
+    /// tract could not load or run the model.
+    #[error("could not load the model: {0}")]
+    ModelLoad(String),
+    /// A model call before a model was loaded (or after loading failed).
+    #[error("no model is loaded: {0}")]
+    ModelNotReady(String),
 }
 
 impl Error {
@@ -47,6 +62,9 @@ impl Error {
             Error::Storage(_) => ErrorCode::StorageError,
             Error::Network(_) => ErrorCode::NetworkError,
             Error::Disposed => ErrorCode::Disposed,
+            Error::ModelIntegrity(_) => ErrorCode::ModelIntegrityError,
+            Error::ModelLoad(_) => ErrorCode::ModelLoadError,
+            Error::ModelNotReady(_) => ErrorCode::ModelNotReady,
         }
     }
 

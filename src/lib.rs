@@ -6,9 +6,12 @@
 //! game imports as the npm package `unwritten-ai`.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod cache;
 pub mod config;
 pub mod error;
+pub mod model;
 pub mod ports;
+pub mod router;
 pub mod runtime;
 pub mod testkit;
 

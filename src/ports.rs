@@ -39,6 +39,9 @@ impl StoreError {
     }
 }
 
+/// (key, value) pairs read from a [`KvStore`].
+pub type Records = Vec<(String, Vec<u8>)>;
+
 /// A persistent key-value store of bytes (localStorage, IndexedDB, or memory in tests).
 pub trait KvStore {
     /// A name for metrics and errors, e.g. "localStorage".
@@ -50,6 +53,42 @@ pub trait KvStore {
     fn keys<'a>(&'a self, prefix: &'a str) -> LocalFuture<'a, Result<Vec<String>, StoreError>>;
     /// Releases the connection (an open IndexedDB connection blocks upgrades and deletion in other tabs).
     /// Later operations fail with `Unavailable`.
+    fn close(&self) {}
+
+    /// Writes several records. IndexedDB overrides this with one transaction (all or nothing), which is what
+    /// makes batches fast; the default writes one by one and stops at the first error.
+    fn put_many<'a>(&'a self, entries: &'a [(String, Vec<u8>)]) -> LocalFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            for (key, value) in entries {
+                self.put(key, value).await?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Every record whose key starts with `prefix`, as (key, value), in no particular order. IndexedDB overrides
+    /// this with one transaction.
+    fn get_all<'a>(&'a self, prefix: &'a str) -> LocalFuture<'a, Result<Records, StoreError>> {
+        Box::pin(async move {
+            let mut out = Vec::new();
+            for key in self.keys(prefix).await? {
+                if let Some(value) = self.get(&key).await? {
+                    out.push((key, value));
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// Messages between the tabs of one origin (BroadcastChannel), e.g. "this namespace was invalidated". A message
+/// posted here reaches every other endpoint on the channel, never this one. Received messages wait in an inbox
+/// until `drain`, so the core applies them at a point of its choosing (before it serves from memory).
+pub trait Broadcast {
+    fn post(&self, message: &str);
+    /// The messages received since the last call, oldest first.
+    fn drain(&self) -> Vec<String>;
+    /// Stops receiving.
     fn close(&self) {}
 }
 
@@ -118,6 +157,15 @@ pub enum HttpError {
 /// HTTP. Dropping the returned future before it completes must abort the request.
 pub trait Http {
     fn request(&self, req: HttpRequest) -> LocalFuture<'_, Result<HttpResponse, HttpError>>;
+}
+
+/// Called as bytes arrive: (bytes so far, total from Content-Length when the server sent one).
+pub type Progress<'a> = &'a dyn Fn(u64, Option<u64>);
+
+/// Binary downloads (model files), streamed so progress can be reported.
+pub trait Downloader {
+    /// GETs `url` and returns its body. Non-2xx statuses are errors (`HttpError::Network` with the status).
+    fn download<'a>(&'a self, url: &'a str, progress: Progress<'a>) -> LocalFuture<'a, Result<Vec<u8>, HttpError>>;
 }
 
 /// Idle time for background work (pre-generation, cache sweeps).

@@ -4,9 +4,14 @@ use std::rc::Rc;
 
 use serde::Serialize;
 
+use crate::cache::{CacheStats, ResponseCache};
 use crate::config::Config;
 use crate::error::Error;
-use crate::ports::{Clock, DeviceSignals, DeviceSnapshot, Http, IdleScheduler, KvStore, Rng, StoreError};
+use crate::model::{delivery, ModelHost, ModelStatus};
+use crate::ports::{
+    Broadcast, Clock, DeviceSignals, DeviceSnapshot, Downloader, Http, IdleScheduler, KvStore, Rng, StoreError,
+};
+use crate::router::{GenerateRequest, GenerateResult, Router, RouterEvent, RouterMetrics, RouterPorts};
 
 /// Everything the runtime may touch outside itself. A store is `None` when the platform has none at all.
 pub struct Ports {
@@ -14,9 +19,12 @@ pub struct Ports {
     pub local_storage: Option<Rc<dyn KvStore>>,
     pub indexed_db: Option<Rc<dyn KvStore>>,
     pub http: Rc<dyn Http>,
+    pub downloader: Rc<dyn Downloader>,
     pub idle: Rc<dyn IdleScheduler>,
     pub device: Rc<dyn DeviceSignals>,
     pub rng: Rc<dyn Rng>,
+    /// Messages to the other tabs of this game (cache invalidations); `None` where the platform has none.
+    pub broadcast: Option<Rc<dyn Broadcast>>,
 }
 
 /// Whether a storage tier can be used, as found by a write/read/delete probe at start.
@@ -49,6 +57,9 @@ pub struct Metrics {
     pub start_ms: f64,
     pub storage: StorageStatus,
     pub device: DeviceSnapshot,
+    pub cache: CacheStats,
+    pub model: ModelStatus,
+    pub router: RouterMetrics,
 }
 
 pub struct Runtime {
@@ -58,6 +69,9 @@ pub struct Runtime {
     start_ms: f64,
     storage: StorageStatus,
     device: RefCell<DeviceSnapshot>,
+    cache: Rc<ResponseCache>,
+    model: ModelHost,
+    router: Router,
     disposed: Cell<bool>,
 }
 
@@ -103,6 +117,46 @@ impl Runtime {
             indexed_db: tier_status(config.storage.indexed_db, ports.indexed_db.as_ref(), ns).await,
         };
         let device = ports.device.snapshot().await;
+        let available = |status: &TierStatus, store: &Option<Rc<dyn KvStore>>| {
+            store.clone().filter(|_| *status == TierStatus::Available)
+        };
+        let cache = Rc::new(ResponseCache::new(
+            config.cache.clone(),
+            ports.clock.clone(),
+            available(&storage.local_storage, &ports.local_storage),
+            available(&storage.indexed_db, &ports.indexed_db),
+            ports.broadcast.clone(),
+        ));
+        cache.start(&device).await;
+        let model = ModelHost::new(
+            delivery::resolve(config.model.strategy, &device),
+            config.model.urls(None),
+            ports.downloader.clone(),
+            ports.indexed_db.clone().filter(|_| storage.indexed_db == TierStatus::Available),
+            ports.clock.clone(),
+        );
+        if model.strategy() == delivery::Strategy::Bundled {
+            // A bundled model is part of the game: wait for it. A failure is recorded in the model status and
+            // the runtime carries on with its other paths.
+            let _ = model.load().await;
+        }
+        // The day's cloud spend persists in the first store that works, so a reload does not reset the budget.
+        let spend_store = [(&storage.local_storage, &ports.local_storage), (&storage.indexed_db, &ports.indexed_db)]
+            .into_iter()
+            .find_map(|(status, store)| store.clone().filter(|_| *status == TierStatus::Available));
+        let router = Router::new(
+            &config.cloud,
+            ns,
+            RouterPorts {
+                clock: ports.clock.clone(),
+                http: ports.http.clone(),
+                idle: ports.idle.clone(),
+                rng: ports.rng.clone(),
+                store: spend_store,
+            },
+        );
+        router.load().await;
+        router.set_response_source(Some(cache.clone()));
         let start_ms = ports.clock.now_ms() - started_at_ms;
         Ok(Runtime {
             config,
@@ -111,6 +165,9 @@ impl Runtime {
             start_ms,
             storage,
             device: RefCell::new(device),
+            cache,
+            model,
+            router,
             disposed: Cell::new(false),
         })
     }
@@ -122,6 +179,37 @@ impl Runtime {
     pub fn ports(&self) -> Result<&Ports, Error> {
         self.check_alive()?;
         Ok(&self.ports)
+    }
+
+    /// The local model (load it, analyze with it, ask its status).
+    pub fn model(&self) -> Result<&ModelHost, Error> {
+        self.check_alive()?;
+        Ok(&self.model)
+    }
+
+    /// A character line for a request (a JSON object, see `router::GenerateRequest`). Rejects only for a
+    /// malformed request (`InvalidRequest`, naming the field) or after `dispose`; provider failures fall back.
+    pub async fn generate(&self, request: serde_json::Value) -> Result<GenerateResult, Error> {
+        self.check_alive()?;
+        let req = GenerateRequest::parse(request)?;
+        Ok(self.router.generate(&req).await)
+    }
+
+    /// Breaker transitions, budget alerts and misconfigured providers since the last call.
+    pub fn take_events(&self) -> Result<Vec<RouterEvent>, Error> {
+        self.check_alive()?;
+        Ok(self.router.take_events())
+    }
+
+    /// The response cache (`generate()` uses it through the router; the JS facade exposes it to games).
+    pub fn cache(&self) -> Result<&Rc<ResponseCache>, Error> {
+        self.check_alive()?;
+        Ok(&self.cache)
+    }
+
+    /// The router, to plug in the response cache and the local responder.
+    pub fn router(&self) -> &Router {
+        &self.router
     }
 
     pub fn storage_status(&self) -> &StorageStatus {
@@ -145,12 +233,16 @@ impl Runtime {
             start_ms: self.start_ms,
             storage: self.storage.clone(),
             device: self.device.borrow().clone(),
+            cache: self.cache.stats(),
+            model: self.model.status(),
+            router: self.router.metrics(),
         })
     }
 
     /// Releases storage connections. Every later call fails with `Disposed`; disposing twice is harmless.
     pub fn dispose(&self) {
         if !self.disposed.replace(true) {
+            self.cache.close();
             for store in [&self.ports.local_storage, &self.ports.indexed_db].into_iter().flatten() {
                 store.close();
             }
@@ -199,9 +291,11 @@ mod tests {
                 local_storage: Some(self.local.clone()),
                 indexed_db: Some(self.idb.clone()),
                 http: Rc::new(ScriptedHttp::new()),
+                downloader: Rc::new(crate::testkit::FakeDownloader::new()),
                 idle: Rc::new(FakeIdle::new(self.clock.clone())),
                 device: Rc::new(FakeDevice::new(device)),
                 rng: Rc::new(SeededRng::new(1)),
+                broadcast: None,
             }
         }
     }
@@ -262,11 +356,41 @@ mod tests {
     }
 
     #[test]
+    fn the_runtime_owns_the_cache_and_reports_it_in_metrics() {
+        let f = Fixture::new();
+        let rt = block_on(Runtime::start(Config::default(), f.ports())).unwrap();
+        let key = crate::cache::CacheKey::builder("greeting", "smith").build();
+        let cache = rt.cache().unwrap().clone();
+        block_on(cache.put(&key, "Well met.", 0.9));
+        assert!(block_on(cache.get(&key)).is_some());
+        let m = rt.metrics().unwrap();
+        assert_eq!((m.cache.hits.memory, m.cache.entries.indexed_db), (1, 1));
+        rt.dispose();
+        assert!(cache.is_closed(), "dispose closes the cache");
+        assert!(rt.cache().is_err());
+    }
+
+    #[test]
     fn an_invalid_config_is_rejected_before_any_io() {
         let f = Fixture::new();
         let config = Config { namespace: "Bad Name".into(), ..Config::default() };
         let err = block_on(Runtime::start(config, f.ports())).err();
         assert!(matches!(err, Some(Error::InvalidConfig { ref field, .. }) if field == "namespace"));
         assert_eq!(f.local.ops() + f.idb.ops(), 0);
+    }
+
+    #[test]
+    fn generate_answers_from_templates_without_a_cloud_and_rejects_bad_requests_by_field() {
+        let f = Fixture::new();
+        let rt = block_on(Runtime::start(Config::default(), f.ports())).unwrap();
+        let line = block_on(rt.generate(serde_json::json!({"npc": {"id": "a", "name": "Ann"}, "importance": 0.9})));
+        let line = line.unwrap();
+        assert_eq!(line.source, "template");
+        assert!(!line.text.is_empty());
+        assert_eq!(rt.metrics().unwrap().router.calls, 1);
+        let err = block_on(rt.generate(serde_json::json!({"npc": {"id": "a", "name": "Ann"}, "importance": 3})));
+        assert!(matches!(err, Err(Error::InvalidRequest { ref field, .. }) if field == "importance"));
+        rt.dispose();
+        assert_eq!(block_on(rt.generate(serde_json::json!({}))), Err(Error::Disposed));
     }
 }

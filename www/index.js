@@ -38,6 +38,47 @@ async function main() {
   );
   $('metrics').textContent = JSON.stringify(m, null, 2);
   setStatus('ready', 'ready');
+  await setUpModel(ai);
+}
+
+const TRAITS = ['openness', 'conscientiousness', 'extraversion', 'agreeableness', 'neuroticism'];
+
+async function setUpModel(ai) {
+  const status = $('model-status');
+  const show = (s) => {
+    status.dataset.state = s.state;
+    status.textContent = s.state === 'ready'
+      ? `${s.name} ${s.version} ready (from ${s.origin}, ${s.loadMs.toFixed(0)} ms)`
+      : s.state === 'failed' ? `${s.errorName}: ${s.error}` : s.state;
+  };
+  show(ai.modelStatus());
+  try {
+    show(await ai.loadModel((loaded, total) => {
+      $('model-progress').value = total ? loaded / total : 0;
+      status.textContent = `loading ${(loaded / 1e6).toFixed(2)} MB${total ? ` of ${(total / 1e6).toFixed(2)} MB` : ''}`;
+    }));
+    $('model-progress').value = 1;
+  } catch (err) {
+    show(ai.modelStatus());
+    console.warn(err);
+    return;
+  }
+  const analyze = async () => {
+    const a = await ai.analyze($('analyze-input').value);
+    const pct = (x) => `${Math.round(x * 100)} %`;
+    $('analysis').replaceChildren(
+      row('sentiment', `${a.sentiment.label} (neg ${pct(a.sentiment.probs[0])}, neu ${pct(a.sentiment.probs[1])}, pos ${pct(a.sentiment.probs[2])})`),
+      row('relationship', a.relationship.toFixed(2)),
+      ...a.personality.map((p, i) => row(TRAITS[i], p.toFixed(2))),
+      row('latency', `${a.latencyMs.toFixed(2)} ms`),
+    );
+    $('analysis').dataset.label = a.sentiment.label;
+  };
+  $('analyze-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    analyze().catch((err) => console.error(err));
+  });
+  await analyze();
 }
 
 main().catch((err) => {

@@ -1,5 +1,8 @@
 //! The JavaScript API (`#[wasm_bindgen]`), kept thin: convert arguments, call the core, convert results.
+mod cache;
 mod errors;
+mod generate;
+mod model;
 mod types;
 mod unwritten;
 

@@ -8,12 +8,28 @@ const TS_TYPES: &'static str = r#"
 export interface UnwrittenConfig {
   /** Prefix of storage keys and of the IndexedDB name: 1-32 of a-z 0-9 - _. Default "unwritten". */
   namespace?: string;
+  /** The local model. */
+  model?: {
+    /** When to load it. "auto" (default) picks from device signals: cloudOnly when under 50 MB of storage is
+     *  free, onDemand on saveData or 2g, else firstLaunch. "bundled" loads during create(). */
+    strategy?: "auto" | "bundled" | "firstLaunch" | "onDemand" | "cloudOnly";
+    /** URL of manifest.json. Default: the model shipped in this package. */
+    manifestUrl?: string;
+    /** URL of the .onnx file. Default: the manifest's file, next to the manifest. */
+    modelUrl?: string;
+    /** URL of vocab.txt. Default: the manifest's vocabulary, next to the manifest. */
+    vocabUrl?: string;
+  };
   storage?: {
     /** Use localStorage when the browser allows it. Default true. */
     localStorage?: boolean;
     /** Use IndexedDB when the browser allows it. Default true. */
     indexedDb?: boolean;
   };
+  /** The cloud path of `generate()`. No providers (the default): local model and templates only. */
+  cloud?: CloudConfig;
+  /** The three-tier response cache. Defaults are the seed's numbers. */
+  cache?: CacheConfig;
 }
 
 /** Whether a storage tier works, as probed at start. */
@@ -40,10 +56,238 @@ export interface UnwrittenMetrics {
   startMs: number;
   storage: { localStorage: TierStatus; indexedDb: TierStatus };
   device: DeviceSnapshot;
+  model: ModelStatus;
+  router: RouterMetrics;
+  cache: CacheStats;
+}
+
+/** What `analyze` resolves to. */
+export interface Analysis {
+  sentiment: { label: "negative" | "neutral" | "positive"; probs: [number, number, number] };
+  /** openness, conscientiousness, extraversion, agreeableness, neuroticism; each 0..1. */
+  personality: [number, number, number, number, number];
+  /** Affinity of the speaker toward the listener, -1..1. */
+  relationship: number;
+  /** The text had more than 128 tokens and was cut. */
+  truncated: boolean;
+  latencyMs: number;
+}
+
+export interface ModelStatus {
+  state: "idle" | "loading" | "ready" | "failed";
+  strategy: "bundled" | "firstLaunch" | "onDemand" | "cloudOnly";
+  name: string | null;
+  version: string | null;
+  origin: "network" | "indexedDb" | null;
+  loadMs: number | null;
+  error: string | null;
+  errorName: UnwrittenErrorName | null;
+}
+
+/** An endpoint. Prefer your game server's gateway (no key in the browser); a key is sent only in a header. */
+export interface ProviderConfig {
+  kind: "openai" | "gemini" | "anthropic";
+  /** e.g. "https://game.example/ai/v1" (OpenAI-compatible: LiteLLM, vLLM, OpenRouter, ...). */
+  baseUrl: string;
+  apiKey?: string;
+  /** The gateway accepts POST {baseUrl}/batch/chat/completions (openai kind only). Default false. */
+  batch?: boolean;
+}
+
+export interface ModelOverride {
+  provider?: string;
+  model?: string;
+  inputUsdPerMtok?: number;
+  outputUsdPerMtok?: number;
+  latencyMs?: number;
+  quality?: number;
+}
+
+export interface CloudConfig {
+  /** By id; models use provider "gateway" unless overridden. Default {} (no cloud). */
+  providers?: Record<string, ProviderConfig>;
+  /** Defaults: flash gemini-2.5-flash $0.30/$2.50, pro gemini-2.5-pro $1.25/$10, claude claude-3-5-sonnet-latest $3/$15 per million tokens. */
+  models?: { flash?: ModelOverride; pro?: ModelOverride; claude?: ModelOverride };
+  /** Default true. */
+  preferLocal?: boolean;
+  /** Claude is used for critical moments only if its worst-case cost is at most this. Default 0.01. */
+  costThresholdUsd?: number;
+  /** 0..1, default 0.7. */
+  qualityThreshold?: number;
+  /** Default 2. */
+  maxQualityRetries?: number;
+  /** The cloud is used only above this importance. Default 0.5. */
+  minImportance?: number;
+  /** Default 200. */
+  localTimeoutMs?: number;
+  /** Default 10000. */
+  cloudTimeoutMs?: number;
+  /** Whole generate() call. Default 12000. */
+  deadlineMs?: number;
+  /** Default 2. */
+  maxRetries?: number;
+  /** Default 250. */
+  backoffBaseMs?: number;
+  /** Default 4000. */
+  backoffMaxMs?: number;
+  /** Defaults 5, 60000, 8000, 60000, 1. */
+  breaker?: { failureThreshold?: number; windowMs?: number; slowCallMs?: number; resetTimeoutMs?: number; halfOpenProbes?: number };
+  /** Defaults 10 and 100. */
+  batch?: { maxSize?: number; maxWaitMs?: number };
+  /** Defaults 100, none, 0.8. */
+  budget?: { dailyUsd?: number; perPlayerDailyUsd?: number; alertFraction?: number };
+}
+
+export type ResponseType = "dialogue" | "greeting" | "farewell" | "question" | "reaction" | "bark" | "narration";
+
+/** What `generate` takes. Unknown top-level keys are rejected (`InvalidRequest`). */
+export interface GenerateRequest {
+  /** Default "dialogue". */
+  type?: ResponseType;
+  npc: { id: string; name: string; personality?: string | string[] | Record<string, unknown> };
+  context?: {
+    playerText?: string;
+    scene?: string;
+    dramaticIrony?: boolean;
+    isCrisis?: boolean;
+    isEvolutionMoment?: boolean;
+    needsTension?: boolean;
+    /** 0..10 */
+    emotionalCapacity?: number;
+    /** 0..10 */
+    supportLevelNeeded?: number;
+    /** 0..10 */
+    relationshipLevel?: number;
+    /** Anything else is passed to the model as context. */
+    [key: string]: unknown;
+  };
+  /** 0..1, default 0.5. */
+  importance?: number;
+  /** 1..2048, default 150. */
+  maxTokens?: number;
+  /** For the per-player budget. */
+  playerId?: string;
+  /** Default "text". */
+  format?: "text" | "json";
+}
+
+export interface GenerateResult {
+  text: string;
+  /** "memory" | "localStorage" | "indexedDB" | "local" | a cloud model id | "template". */
+  source: string;
+  model: string | null;
+  latencyMs: number;
+  costUsd: number;
+  cached: boolean;
+  /** Joined an identical request in flight; its cost was counted there. */
+  shared: boolean;
+  /** The routing-matrix row: "critical" | "high" | "mediumHigh" | "authenticity" | "basic" | "default". */
+  route: string;
+  /** Steps that did not produce the line, in order. */
+  fallbacks: { step: string; reason: string }[];
+}
+
+export type BreakerState = "closed" | "open" | "halfOpen";
+
+export type RouterEvent =
+  | { type: "breakerStateChanged"; provider: string; from: BreakerState; to: BreakerState; atMs: number }
+  | { type: "budgetAlert"; spentUsd: number; budgetUsd: number; atMs: number }
+  | { type: "budgetExceeded"; scope: "daily" | "player"; playerId: string | null; spentUsd: number; budgetUsd: number; atMs: number }
+  | { type: "providerMisconfigured"; provider: string; status: number; atMs: number };
+
+export interface RouterMetrics {
+  calls: number;
+  bySource: Record<string, number>;
+  fallbacks: Record<string, number>;
+  qualityRetries: number;
+  local: "absent" | "ready";
+  cloud: {
+    calls: number; httpRequests: number; retries: number; singleFlightSaved: number;
+    batchesSent: number; batchedCalls: number; errors: Record<string, number>;
+  };
+  breakers: Record<string, { state: BreakerState; recentFailures: number; opens: number; rejected: number }>;
+  cost: { day: number; spentUsd: number; reservedUsd: number; dailyBudgetUsd: number; byModel: Record<string, number>; denied: number };
+  eventsDropped: number;
 }
 
 /** Names of the errors this package throws or rejects with (`err.name`). */
-export type UnwrittenErrorName = "InvalidConfig" | "InvalidRequest" | "StorageError" | "NetworkError" | "Disposed";
+/** One cache tier's limits; every field optional (unset fields keep that tier's default). */
+export interface CacheTierConfig {
+  /** At most this many entries; 0 turns the tier off. memory 100, localStorage 1000, indexedDb 10000. */
+  maxEntries?: number;
+  /** Time to live, ms. memory 5 min, localStorage 7 days, indexedDb 30 days. */
+  ttlMs?: number;
+  /** Byte budget, LRU eviction. memory 10 MB, localStorage 2 MB, indexedDb 50 MB (and at most half the free
+   *  space navigator.storage.estimate() reports). At least 1024. */
+  maxBytes?: number;
+  /** Entries with a lower importance skip this tier. memory 0, localStorage 0.3, indexedDb 0.7. */
+  minImportance?: number;
+}
+
+export interface CacheConfig {
+  memory?: CacheTierConfig;
+  localStorage?: CacheTierConfig;
+  indexedDb?: CacheTierConfig;
+  /** The most used IndexedDB entries loaded into memory at start. Default 50. */
+  warmEntries?: number;
+  /** How often expired entries are swept, ms (>= 1000). Default 60000. */
+  sweepIntervalMs?: number;
+}
+
+/** What determines a response; `ai.cacheKey(parts)` turns it into a key string. */
+export interface CacheKeyParts {
+  type: string;
+  character: string;
+  /** Include it so a model update invalidates old responses. */
+  modelVersion?: string;
+  /** Player or save namespace: the unit of `cacheInvalidate(player)`. */
+  player?: string;
+  /** The context fields that change the response. */
+  context?: Record<string, string | number | boolean | null>;
+}
+
+export type CacheTier = "memory" | "localStorage" | "indexedDb";
+
+export interface CacheHit {
+  text: string;
+  tier: CacheTier;
+}
+
+export interface CacheEntry {
+  key: string;
+  text: string;
+  /** 0..1, default 0.5. */
+  importance?: number;
+}
+
+export interface CachePerTier {
+  memory: number;
+  localStorage: number;
+  indexedDb: number;
+}
+
+export type CacheTierState = { state: "up" } | { state: "absent" } | { state: "down"; reason: string };
+
+export interface CacheStats {
+  hits: CachePerTier;
+  misses: number;
+  /** Memory-only lookups (cacheGetSync) that missed; not counted in `misses`. */
+  syncMisses: number;
+  /** hits / (hits + misses). */
+  hitRate: number;
+  promotions: number;
+  evictions: { capacity: number; bytes: number; expired: number; quota: number; invalidated: number; corrupt: number };
+  entries: CachePerTier;
+  bytes: CachePerTier;
+  budgetBytes: CachePerTier;
+  /** ratio = storedBytes / rawBytes (0.3 = 70 % saved). */
+  compression: { rawBytes: number; storedBytes: number; ratio: number };
+  errors: { quota: number; quotaSkips: number; unavailable: number; failed: number; corrupt: number };
+  tiers: { localStorage: CacheTierState; indexedDb: CacheTierState };
+}
+
+export type UnwrittenErrorName = "InvalidConfig" | "InvalidRequest" | "StorageError" | "NetworkError" | "Disposed"
+  | "ModelIntegrityError" | "ModelLoadError" | "ModelNotReady";
 "#;
 
 #[wasm_bindgen]
@@ -52,4 +296,22 @@ extern "C" {
     pub type ConfigArg;
     #[wasm_bindgen(typescript_type = "UnwrittenMetrics")]
     pub type MetricsValue;
+    #[wasm_bindgen(typescript_type = "CacheKeyParts")]
+    pub type CacheKeyPartsArg;
+    #[wasm_bindgen(typescript_type = "CacheHit | undefined")]
+    pub type CacheHitValue;
+    #[wasm_bindgen(typescript_type = "CacheEntry[]")]
+    pub type CacheEntriesArg;
+    #[wasm_bindgen(typescript_type = "CacheStats")]
+    pub type CacheStatsValue;
+    #[wasm_bindgen(typescript_type = "GenerateRequest")]
+    pub type GenerateRequestArg;
+    #[wasm_bindgen(typescript_type = "GenerateResult")]
+    pub type GenerateResultValue;
+    #[wasm_bindgen(typescript_type = "RouterEvent[]")]
+    pub type RouterEventsValue;
+    #[wasm_bindgen(typescript_type = "Analysis")]
+    pub type AnalysisValue;
+    #[wasm_bindgen(typescript_type = "ModelStatus")]
+    pub type ModelStatusValue;
 }

@@ -8,12 +8,12 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::ports::KvStore;
 use crate::runtime::{Ports, Runtime};
-use crate::web::{FetchHttp, IndexedDbStore, LocalStorageStore, WebClock, WebDevice, WebIdle, WebRng};
+use crate::web::{FetchDownloader, FetchHttp, IndexedDbStore, LocalStorageStore, WebClock, WebDevice, WebIdle, WebRng};
 
 /// The character AI runtime. Create one with `await UnwrittenAI.create(config)`.
 #[wasm_bindgen]
 pub struct UnwrittenAI {
-    rt: Rc<Runtime>,
+    pub(crate) rt: Rc<Runtime>,
 }
 
 fn parse_config(config: Option<ConfigArg>) -> Result<Config, Error> {
@@ -49,13 +49,16 @@ async fn web_ports(config: &Config) -> Ports {
         local_storage,
         indexed_db,
         http: Rc::new(FetchHttp),
+        downloader: Rc::new(FetchDownloader),
         idle: Rc::new(WebIdle),
         device: Rc::new(WebDevice),
         rng: Rc::new(WebRng::new()),
+        broadcast: crate::web::WebBroadcast::open(&format!("{ns}-unwritten-ai"))
+            .map(|b| Rc::new(b) as Rc<dyn crate::ports::Broadcast>),
     }
 }
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| JsValue::from(js_sys::Error::new(&format!("could not convert a result to JS: {e}"))))
@@ -67,10 +70,13 @@ impl UnwrittenAI {
     /// ready runtime. Rejects with an `Error` named `InvalidConfig` (its `field` names the bad option).
     pub async fn create(config: Option<ConfigArg>) -> Result<UnwrittenAI, JsValue> {
         console_error_panic_hook::set_once();
-        let config = parse_config(config)?;
+        let mut config = parse_config(config)?;
+        super::model::apply_bundled_model(&mut config);
         let ports = web_ports(&config).await;
-        let rt = Runtime::start(config, ports).await?;
-        Ok(UnwrittenAI { rt: Rc::new(rt) })
+        let rt = Rc::new(Runtime::start(config, ports).await?);
+        super::model::start_background_load(&rt);
+        super::cache::start_sweeps(&rt);
+        Ok(UnwrittenAI { rt })
     }
 
     /// The runtime's version (semver), the same as the npm package's.

@@ -2,16 +2,21 @@
 //!
 //! Each fake is deterministic and controlled by hand: time moves only when a test advances it, stores fail only
 //! when told to, HTTP answers only what was scripted.
+mod broadcast;
+pub mod cache_contract;
 mod clock;
 pub mod contract;
 mod device;
+mod download;
 mod http;
 mod idle;
 mod rng;
 mod store;
 
+pub use broadcast::{BroadcastHub, FakeBroadcast};
 pub use clock::FakeClock;
 pub use device::FakeDevice;
+pub use download::FakeDownloader;
 pub use http::ScriptedHttp;
 pub use idle::FakeIdle;
 pub use rng::SeededRng;

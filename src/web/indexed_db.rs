@@ -1,10 +1,13 @@
 use std::cell::RefCell;
+use std::rc::Rc;
 
 use futures_util::future::{select, Either};
 use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 
-use crate::ports::{KvStore, LocalFuture, StoreError};
+use crate::ports::{KvStore, LocalFuture, Records, StoreError};
 
 const NAME: &str = "indexedDB";
 const STORE: &str = "kv";
@@ -12,8 +15,15 @@ const STORE: &str = "kv";
 const OPEN_TIMEOUT_MS: u32 = 3_000;
 
 /// IndexedDB (through rexie) as a [`KvStore`]: one database per namespace, one object store of byte values.
+/// The sentinel connection and its `versionchange` handler (kept alive with it).
+type Sentinel = (web_sys::IdbDatabase, Closure<dyn FnMut()>);
+
 pub struct IndexedDbStore {
-    db: RefCell<Option<Rexie>>,
+    db: Rc<RefCell<Option<Rexie>>>,
+    /// A second connection whose only job is to hear `versionchange` (rexie does not expose its own): when another
+    /// tab upgrades or deletes the database, both connections close instead of blocking it forever, and later
+    /// operations fail with `Unavailable`.
+    sentinel: RefCell<Option<Sentinel>>,
 }
 
 fn classify(e: rexie::Error) -> StoreError {
@@ -46,7 +56,11 @@ impl IndexedDbStore {
         let build = Box::pin(Rexie::builder(name).version(1).add_object_store(ObjectStore::new(STORE)).build());
         let timeout = gloo_timers::future::TimeoutFuture::new(OPEN_TIMEOUT_MS);
         match select(build, timeout).await {
-            Either::Left((Ok(db), _)) => Ok(IndexedDbStore { db: RefCell::new(Some(db)) }),
+            Either::Left((Ok(db), _)) => {
+                let db = Rc::new(RefCell::new(Some(db)));
+                let sentinel = RefCell::new(open_sentinel(name, db.clone()).await);
+                Ok(IndexedDbStore { db, sentinel })
+            }
             Either::Left((Err(e), _)) => {
                 Err(StoreError::Unavailable { store: NAME.into(), reason: format!("open failed: {}", classify(e)) })
             }
@@ -55,6 +69,11 @@ impl IndexedDbStore {
                 reason: format!("open blocked for {OPEN_TIMEOUT_MS} ms (another tab holds an old version open)"),
             }),
         }
+    }
+
+    /// Whether the connection is still open (false after `close` or a `versionchange` from another tab).
+    pub fn is_open(&self) -> bool {
+        self.db.borrow().is_some()
     }
 
     /// Starts a transaction on the kv store. The borrow ends before any await.
@@ -126,5 +145,66 @@ impl KvStore for IndexedDbStore {
         if let Some(db) = self.db.borrow_mut().take() {
             db.close();
         }
+        if let Some((sentinel, _)) = self.sentinel.borrow_mut().take() {
+            sentinel.set_onversionchange(None);
+            sentinel.close();
+        }
     }
+
+    fn put_many<'a>(&'a self, entries: &'a [(String, Vec<u8>)]) -> LocalFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let tx = self.transaction(TransactionMode::ReadWrite)?;
+            let store = tx.store(STORE).map_err(classify)?;
+            let items = entries
+                .iter()
+                .map(|(k, v)| (JsValue::from(js_sys::Uint8Array::from(v.as_slice())), Some(JsValue::from_str(k))));
+            store.put_all(items).await.map_err(classify)?;
+            tx.done().await.map_err(classify)?;
+            Ok(())
+        })
+    }
+
+    fn get_all<'a>(&'a self, prefix: &'a str) -> LocalFuture<'a, Result<Records, StoreError>> {
+        Box::pin(async move {
+            let tx = self.transaction(TransactionMode::ReadOnly)?;
+            let store = tx.store(STORE).map_err(classify)?;
+            let upper = format!("{prefix}\u{ffff}");
+            let range = || {
+                KeyRange::bound(&JsValue::from_str(prefix), &JsValue::from_str(&upper), None, None)
+                    .map_err(|e| StoreError::Failed { store: NAME.into(), reason: e.to_string() })
+            };
+            // Both in key order, in one transaction: they pair up.
+            let keys = store.get_all_keys(Some(range()?), None).await.map_err(classify)?;
+            let values = store.get_all(Some(range()?), None).await.map_err(classify)?;
+            Ok(keys
+                .into_iter()
+                .zip(values)
+                .filter_map(|(k, v)| {
+                    let bytes = v.dyn_into::<js_sys::Uint8Array>().ok()?.to_vec();
+                    Some((k.as_string()?, bytes))
+                })
+                .collect())
+        })
+    }
+}
+
+/// Opens the sentinel connection (see [`IndexedDbStore`]); `None` if it cannot, which only loses the courtesy.
+async fn open_sentinel(name: &str, db: Rc<RefCell<Option<Rexie>>>) -> Option<Sentinel> {
+    let factory: web_sys::IdbFactory = super::global_get("indexedDB")?.dyn_into().ok()?;
+    let request = factory.open(name).ok()?;
+    let opened = js_sys::Promise::new(&mut |resolve, reject| {
+        request.set_onsuccess(Some(&resolve));
+        request.set_onerror(Some(&reject));
+    });
+    let _: JsValue = JsFuture::from(opened).await.ok()?;
+    let sentinel: web_sys::IdbDatabase = request.result().ok()?.dyn_into().ok()?;
+    let me = sentinel.clone();
+    let on_version_change = Closure::<dyn FnMut()>::new(move || {
+        if let Some(db) = db.borrow_mut().take() {
+            db.close();
+        }
+        me.close();
+    });
+    sentinel.set_onversionchange(Some(on_version_change.as_ref().unchecked_ref()));
+    Some((sentinel, on_version_change))
 }

@@ -1,15 +1,19 @@
 //! The ports implemented for browsers (window or worker) with web-sys, js-sys, rexie and gloo-timers.
 //! Everything here is thin: logic belongs in the core, where it is tested natively.
+mod broadcast;
 mod clock;
 mod device;
+mod download;
 mod http;
 mod idle;
 mod indexed_db;
 mod local_storage;
 mod rng;
 
+pub use broadcast::WebBroadcast;
 pub use clock::WebClock;
 pub use device::WebDevice;
+pub use download::FetchDownloader;
 pub use http::FetchHttp;
 pub use idle::WebIdle;
 pub use indexed_db::IndexedDbStore;

@@ -69,6 +69,15 @@ try {
   const metrics = JSON.parse((await page.textContent('#metrics')) || '{}');
   check(metrics.storage?.indexedDb?.state === 'available', 'IndexedDB tier available in the demo');
   check(metrics.storage?.localStorage?.state === 'available', 'localStorage tier available in the demo');
+  await page.waitForSelector('#model-status[data-state="ready"], #model-status[data-state="failed"]', { timeout: 60_000 }).catch(() => {});
+  check((await page.getAttribute('#model-status', 'data-state')) === 'ready',
+    `bundled model loaded in the demo (${await page.textContent('#model-status')})`);
+  await page.waitForSelector('#analysis[data-label]', { timeout: 30_000 }).catch(() => {});
+  check((await page.getAttribute('#analysis', 'data-label')) === 'negative', 'demo analyses the hostile line as negative');
+  await page.fill('#analyze-input', 'Thank you so much, you saved my life!');
+  await page.click('#analyze-button');
+  await page.waitForSelector('#analysis[data-label="positive"]', { timeout: 10_000 }).catch(() => {});
+  check((await page.getAttribute('#analysis', 'data-label')) === 'positive', 'a grateful line typed into the demo reads as positive');
   check(problems.length === 0, `no console errors on the demo page ${problems.join(' | ')}`);
   const shot = path.join(outDir, 'demo.png');
   await page.screenshot({ path: shot, fullPage: true });

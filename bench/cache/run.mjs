@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// Cache benchmark: prints a table of ops/s for our tiers (through the JS API) vs lru-cache, idb-keyval and raw
+// localStorage, for 200 B, 2 KB and 20 KB NPC lines, plus the compression ratio. Not a test: nothing is asserted.
+// One headless Chromium, a fresh browser context per case, the page served cross-origin isolated (fine timers),
+// every request not to 127.0.0.1 blocked.
+// Usage: node bench/cache/run.mjs [--build]   (--build rebuilds target/bench-pkg: wasm-pack --release --target web)
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { serve } from '../../scripts/static-server.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const pkg = path.join(root, 'target/bench-pkg/unwritten_ai_bg.wasm');
+if (process.argv.includes('--build') || !fs.existsSync(pkg)) {
+  execFileSync(
+    'wasm-pack',
+    ['build', 'wasm', '--release', '--target', 'web', '--out-dir', '../target/bench-pkg', '--out-name', 'unwritten_ai'],
+    { cwd: root, stdio: 'inherit' },
+  );
+}
+
+const SIZES = [200, 2048, 20480];
+const PAIRS = [
+  ['memory get (hit, to JS)', 'memory get: ours', 'memory get: lru-cache', 'lru-cache'],
+  ['memory put', 'memory put: ours', 'memory put: lru-cache', 'lru-cache'],
+  ['IndexedDB get', 'idb get: ours', 'idb get: idb-keyval', 'idb-keyval get'],
+  ['IndexedDB put', 'idb put: ours', 'idb put: idb-keyval', 'idb-keyval set'],
+  ['IndexedDB put x100', 'idb put x100: ours putMany', 'idb put x100: idb-keyval one by one', 'idb-keyval set one by one'],
+  ['IndexedDB put x100', 'idb put x100: ours putMany', 'idb put x100: idb-keyval setMany', 'idb-keyval setMany'],
+  ['IndexedDB get x100', 'idb get x100: ours (concurrent cacheGet)', 'idb get x100: idb-keyval getMany', 'idb-keyval getMany'],
+  ['localStorage get', 'ls get: ours', 'ls get: raw localStorage', 'raw localStorage'],
+  ['localStorage put', 'ls put: ours', 'ls put: raw localStorage', 'raw localStorage'],
+];
+
+const server = await serve(root, { port: 0, isolate: true });
+const url = `http://127.0.0.1:${server.address().port}/bench/cache/index.html`;
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run'],
+});
+
+async function runCase(name, bytes) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.route('**/*', (route) =>
+    new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort());
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(() => window.benchReady === true, null, { timeout: 30000 });
+  if (!(await page.evaluate(() => crossOriginIsolated))) throw new Error('page is not cross-origin isolated');
+  try {
+    return await page.evaluate(([n, b]) => window.runCase(n, b), [name, bytes]);
+  } catch (e) {
+    throw new Error(`${name} @ ${bytes} B: ${e.message} ${errors.join(' ')}`);
+  } finally {
+    await context.close();
+  }
+}
+
+const fmt = (n) => (n >= 100000 ? `${(n / 1000).toFixed(0)}k` : n >= 1000 ? `${(n / 1000).toFixed(1)}k` : n.toFixed(0));
+const size = (b) => (b >= 1024 ? `${b / 1024} KB` : `${b} B`);
+const cache = new Map();
+const ops = async (name, bytes) => {
+  const k = `${name}@${bytes}`;
+  if (!cache.has(k)) cache.set(k, await runCase(name, bytes));
+  return cache.get(k);
+};
+
+const rows = [];
+for (const [op, ours, theirs, theirLabel] of PAIRS) {
+  for (const bytes of SIZES) {
+    const a = await ops(ours, bytes);
+    const b = await ops(theirs, bytes);
+    rows.push([op, size(bytes), fmt(a), `${fmt(b)} (${theirLabel})`, `${(a / b).toFixed(2)}x`]);
+  }
+}
+const header = ['operation', 'payload', 'ours ops/s', 'baseline ops/s', 'ours/baseline'];
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join(' | ');
+console.log(`\nCache benchmark, headless ${browser.version()}, ops/s (x100 rows count items), higher is better`);
+console.log(line(header));
+console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
+for (const r of rows) console.log(line(r));
+
+console.log('\nCompression (raw deflate, miniz_oxide level 6) of 50 distinct NPC texts per size, from cacheStats()');
+for (const bytes of SIZES) {
+  const c = await runCase('compression', bytes);
+  console.log(`  ${size(bytes).padEnd(6)} stored/raw ${c.ratio.toFixed(3)} (${(100 * (1 - c.ratio)).toFixed(1)} % saved; ${c.storedBytes} of ${c.rawBytes} bytes)`);
+}
+const wasm = fs.readFileSync(pkg);
+console.log(`\n.wasm measured: ${wasm.length} bytes (release, no wasm-opt)`);
+await browser.close();
+server.close();

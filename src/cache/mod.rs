@@ -1,0 +1,598 @@
+//! The three-tier response cache (the seed's HybridCacheSystem): memory LRU -> localStorage -> IndexedDB.
+//!
+//! ```text
+//! put(key, text, importance)          every entry -> memory; importance >= 0.3 -> localStorage; >= 0.7 -> IndexedDB
+//! get(key) -> Option<Hit>             memory, then localStorage, then IndexedDB; a hit is promoted to the faster tiers
+//! ```
+//! Each tier has an entry limit, a byte budget (LRU eviction) and a TTL; expired entries are never served and are
+//! removed on lookup and by [`ResponseCache::sweep`]. Stored values are deflate-compressed records (`record`).
+//! A storage failure never reaches the caller: it is counted and the cache carries on with the tiers that work.
+//! Tabs share the stores; invalidations reach the other tabs' memory tiers through the [`Broadcast`] port.
+mod key;
+mod memory;
+mod record;
+mod stats;
+mod store_tier;
+#[cfg(test)]
+mod tests;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+
+pub use key::{CacheKey, CacheKeyBuilder, CacheKeyParts, RECORD_PREFIX};
+pub use stats::{CacheStats, Compression, Evictions, PerTier, StorageErrors, Tier, TierState, TierStates};
+
+use key::{namespace_hash, parse_storage_key, ANY_SCHEMA_PREFIX, GENERATION_PREFIX};
+use memory::{Lookup, MemEntry, MemoryTier};
+use record::{Packed, Record};
+use stats::Counters;
+use store_tier::{StoreTier, Write};
+
+use crate::config::CacheConfig;
+use crate::ports::{Broadcast, Clock, DeviceSnapshot, IdleScheduler, KvStore};
+
+/// A cached response and the tier it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub text: Rc<str>,
+    pub tier: Tier,
+}
+
+/// One entry of [`ResponseCache::put_many`].
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub key: CacheKey,
+    pub text: String,
+    pub importance: f64,
+}
+
+/// The cache shared by `generate()` and the pre-generation loop. Methods take `&self`; no borrow is held across
+/// an await, so calls may interleave freely on the one thread.
+pub struct ResponseCache {
+    config: CacheConfig,
+    clock: Rc<dyn Clock>,
+    memory: RefCell<MemoryTier>,
+    local: Option<StoreTier>,
+    idb: Option<StoreTier>,
+    broadcast: Option<Rc<dyn Broadcast>>,
+    /// Current generation per hashed player namespace; absent = 0.
+    generations: RefCell<HashMap<String, u32>>,
+    counters: RefCell<Counters>,
+    closed: Cell<bool>,
+}
+
+const MSG_CLEAR: &str = "cache:clear";
+const MSG_GENERATION: &str = "cache:gen:";
+
+fn sanitize(importance: f64) -> f64 {
+    if importance.is_finite() {
+        importance.clamp(0.0, 1.0)
+    } else {
+        0.0
+    }
+}
+
+impl ResponseCache {
+    /// A cache over whichever stores work (pass `None` for a tier the runtime found unavailable or disabled).
+    /// Call [`ResponseCache::start`] before use.
+    pub fn new(
+        config: CacheConfig,
+        clock: Rc<dyn Clock>,
+        local_storage: Option<Rc<dyn KvStore>>,
+        indexed_db: Option<Rc<dyn KvStore>>,
+        broadcast: Option<Rc<dyn Broadcast>>,
+    ) -> Self {
+        let memory = MemoryTier::new(config.memory.max_entries as usize, config.memory.max_bytes as u64);
+        let local = local_storage.map(|s| StoreTier::new(Tier::LocalStorage, s, config.local_storage.clone()));
+        let idb = indexed_db.map(|s| StoreTier::new(Tier::IndexedDb, s, config.indexed_db.clone()));
+        ResponseCache {
+            config,
+            clock,
+            memory: RefCell::new(memory),
+            local,
+            idb,
+            broadcast,
+            generations: RefCell::default(),
+            counters: RefCell::default(),
+            closed: Cell::new(false),
+        }
+    }
+
+    fn tiers(&self) -> impl Iterator<Item = &StoreTier> {
+        [&self.local, &self.idb].into_iter().flatten()
+    }
+
+    fn up_tiers(&self) -> impl Iterator<Item = &StoreTier> {
+        self.tiers().filter(|t| t.is_up())
+    }
+
+    fn generation(&self, ns: &str) -> u32 {
+        self.generations.borrow().get(ns).copied().unwrap_or(0)
+    }
+
+    fn is_stale(&self, storage_key: &str) -> bool {
+        match parse_storage_key(storage_key) {
+            Some((ns, generation, _)) => generation < self.generation(ns),
+            None => true,
+        }
+    }
+
+    /// Loads the generations and the indexes of the stores (dropping expired, corrupt, invalidated and
+    /// older-schema records), sizes the IndexedDB budget from the storage estimate, and warms memory with the
+    /// most used IndexedDB entries.
+    pub async fn start(&self, device: &DeviceSnapshot) {
+        for t in self.up_tiers() {
+            match t.store().get_all(GENERATION_PREFIX).await {
+                Ok(records) => {
+                    let mut gens = self.generations.borrow_mut();
+                    for (k, v) in records {
+                        let ns = k[GENERATION_PREFIX.len()..].to_string();
+                        if let Some(g) = std::str::from_utf8(&v).ok().and_then(|s| s.parse::<u32>().ok()) {
+                            let e = gens.entry(ns).or_insert(0);
+                            *e = (*e).max(g);
+                        }
+                    }
+                }
+                Err(e) => t.failed(&e, &self.counters),
+            }
+        }
+        let now = self.clock.wall_ms();
+        if let Some(t) = &self.local {
+            self.load_index(t, now).await;
+        }
+        let mut warm = Vec::new();
+        if let Some(t) = &self.idb {
+            if let (Some(quota), Some(usage)) = (device.storage_quota_bytes, device.storage_usage_bytes) {
+                // Our share: half of what is free, counting what we hold already (it is in `usage`).
+                let available = (quota - usage).max(0.0) + t.bytes() as f64;
+                t.set_max_bytes((t.config.max_bytes).min(available / 2.0).max(0.0) as u64);
+            }
+            warm = self.load_index(t, now).await;
+        }
+        for t in self.up_tiers() {
+            t.enforce_budget(&self.counters).await;
+        }
+        self.warm(warm, now).await;
+    }
+
+    /// Indexes a tier's records; returns the live ones (for the warmer), least used first.
+    async fn load_index(&self, t: &StoreTier, now: f64) -> Vec<(String, Vec<u8>, u32)> {
+        if !t.is_up() {
+            return Vec::new();
+        }
+        let records = match t.store().get_all(ANY_SCHEMA_PREFIX).await {
+            Ok(r) => r,
+            Err(e) => {
+                t.failed(&e, &self.counters);
+                return Vec::new();
+            }
+        };
+        let mut live = Vec::new();
+        let mut dropped = Vec::new();
+        for (k, v) in records {
+            if k.starts_with(GENERATION_PREFIX) {
+                continue;
+            }
+            if self.is_stale(&k) {
+                dropped.push((k, "invalidated"));
+                continue;
+            }
+            match Record::peek(&v) {
+                Ok((expires_at, hits)) if expires_at > now => live.push((k, v, expires_at, hits)),
+                Ok(_) => dropped.push((k, "expired")),
+                Err(_) => dropped.push((k, "corrupt")),
+            }
+        }
+        // Recency is not stored; the least used and soonest to expire are evicted first.
+        live.sort_by(|a, b| a.3.cmp(&b.3).then(a.2.total_cmp(&b.2)));
+        for (k, v, expires_at, hits) in &live {
+            let bytes = (k.len() + v.len()) as u64;
+            let entry = store_tier::IndexEntry { bytes, expires_at: *expires_at, hits: *hits, dirty: false };
+            t.index_insert(k.clone(), entry);
+        }
+        for (k, why) in dropped {
+            {
+                let mut c = self.counters.borrow_mut();
+                match why {
+                    "expired" => c.evictions.expired += 1,
+                    "corrupt" => {
+                        c.evictions.corrupt += 1;
+                        c.errors.corrupt += 1;
+                    }
+                    _ => c.evictions.invalidated += 1,
+                }
+            }
+            t.delete(&k, &self.counters).await;
+        }
+        live.into_iter().map(|(k, v, _, hits)| (k, v, hits)).collect()
+    }
+
+    async fn warm(&self, mut candidates: Vec<(String, Vec<u8>, u32)>, now: f64) {
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.2));
+        candidates.truncate(self.config.warm_entries as usize);
+        let Some(idb) = &self.idb else { return };
+        // Least used first, so the most used end up most recently used in memory.
+        for (k, v, _) in candidates.into_iter().rev() {
+            if !idb.indexed(&k) {
+                continue; // evicted by the budget just now
+            }
+            match Record::decode(&v) {
+                Ok(r) => {
+                    let entry =
+                        MemEntry { expires_at: r.expires_at.min(now + self.config.memory.ttl_ms), text: r.text.into() };
+                    let mut c = self.counters.borrow_mut();
+                    if self.memory.borrow_mut().insert(k, entry, &mut c.evictions) {
+                        c.promotions += 1;
+                    }
+                }
+                Err(_) => {
+                    {
+                        let mut c = self.counters.borrow_mut();
+                        c.errors.corrupt += 1;
+                        c.evictions.corrupt += 1;
+                    }
+                    idb.delete(&k, &self.counters).await;
+                }
+            }
+        }
+    }
+
+    /// Applies what other tabs announced: invalidated namespaces and clears.
+    fn apply_broadcasts(&self) {
+        let Some(b) = &self.broadcast else { return };
+        for msg in b.drain() {
+            if msg == MSG_CLEAR {
+                self.memory.borrow_mut().clear();
+                for t in self.tiers() {
+                    t.index_clear();
+                }
+            } else if let Some((ns, g)) = msg.strip_prefix(MSG_GENERATION).and_then(|r| r.split_once(':')) {
+                if let Ok(g) = g.parse::<u32>() {
+                    self.raise_generation(ns, g);
+                }
+            }
+        }
+    }
+
+    /// Moves `ns` to generation `g` (if newer) and drops its older entries from memory at once.
+    fn raise_generation(&self, ns: &str, g: u32) {
+        if g <= self.generation(ns) {
+            return;
+        }
+        self.generations.borrow_mut().insert(ns.to_string(), g);
+        let gone = self
+            .memory
+            .borrow_mut()
+            .retain(|k, _| !matches!(parse_storage_key(k), Some((n, old, _)) if n == ns && old < g));
+        self.counters.borrow_mut().evictions.invalidated += gone;
+    }
+
+    fn storage_key(&self, key: &CacheKey) -> String {
+        key.storage_key(self.generation(key.namespace()))
+    }
+
+    fn memory_hit(&self, sk: &str, now: f64) -> Option<Rc<str>> {
+        let text = match self.memory.borrow_mut().lookup(sk, now) {
+            Lookup::Hit(e) => e.text.clone(),
+            Lookup::Expired => {
+                self.counters.borrow_mut().evictions.expired += 1;
+                return None;
+            }
+            Lookup::Miss => return None,
+        };
+        for t in self.tiers() {
+            t.touch(sk);
+        }
+        self.counters.borrow_mut().hits.memory += 1;
+        Some(text)
+    }
+
+    /// Looks `key` up in memory only: no I/O, so it can run in a frame. Counts hits; a miss is counted apart
+    /// (`syncMisses`), as a full [`ResponseCache::get`] usually follows it.
+    pub fn get_memory(&self, key: &CacheKey) -> Option<Hit> {
+        if self.closed.get() {
+            return None;
+        }
+        self.apply_broadcasts();
+        let sk = self.storage_key(key);
+        match self.memory_hit(&sk, self.clock.wall_ms()) {
+            Some(text) => Some(Hit { text, tier: Tier::Memory }),
+            None => {
+                self.counters.borrow_mut().sync_misses += 1;
+                None
+            }
+        }
+    }
+
+    /// Looks `key` up in memory, then localStorage, then IndexedDB, and promotes a hit to the faster tiers.
+    /// Never fails: a tier that errs is a miss there.
+    pub async fn get(&self, key: &CacheKey) -> Option<Hit> {
+        if self.closed.get() {
+            return None;
+        }
+        self.apply_broadcasts();
+        let sk = self.storage_key(key);
+        let now = self.clock.wall_ms();
+        if let Some(text) = self.memory_hit(&sk, now) {
+            return Some(Hit { text, tier: Tier::Memory });
+        }
+        for t in self.tiers() {
+            if let Some(r) = t.read(&sk, now, &self.counters).await {
+                let text: Rc<str> = r.text.as_str().into();
+                self.promote(&sk, &text, &r, t.tier, now).await;
+                for t in self.tiers() {
+                    t.touch(&sk);
+                }
+                *self.counters.borrow_mut().hits.get_mut(t.tier) += 1;
+                return Some(Hit { text, tier: t.tier });
+            }
+        }
+        self.counters.borrow_mut().misses += 1;
+        None
+    }
+
+    async fn promote(&self, sk: &str, text: &Rc<str>, r: &Record, from: Tier, now: f64) {
+        let entry = MemEntry { text: text.clone(), expires_at: r.expires_at.min(now + self.config.memory.ttl_ms) };
+        {
+            let mut c = self.counters.borrow_mut();
+            if self.memory.borrow_mut().insert(sk.to_string(), entry, &mut c.evictions) {
+                c.promotions += 1;
+            }
+        }
+        if from == Tier::IndexedDb {
+            if let Some(ls) = self.local.as_ref().filter(|t| t.accepts(r.importance) && !t.indexed(sk)) {
+                let expires_at = r.expires_at.min(now + ls.config.ttl_ms);
+                let bytes = Packed::new(text).record(expires_at, r.importance, r.hits);
+                let w = Write { key: sk.to_string(), bytes, expires_at, hits: r.hits };
+                if ls.write(w, &self.counters).await {
+                    self.counters.borrow_mut().promotions += 1;
+                }
+            }
+        }
+    }
+
+    fn put_memory(&self, sk: &str, text: &str, importance: f64, now: f64) {
+        let mut memory = self.memory.borrow_mut();
+        if importance < self.config.memory.min_importance {
+            memory.remove(sk);
+            return;
+        }
+        let entry = MemEntry { text: text.into(), expires_at: now + self.config.memory.ttl_ms };
+        memory.insert(sk.to_string(), entry, &mut self.counters.borrow_mut().evictions);
+    }
+
+    /// The writes for one entry, one per persistent tier that takes it; an older record of the same key in a
+    /// tier that no longer takes it is deleted (else it could be served after the memory copy expires).
+    async fn plan_writes(&self, sk: &str, text: &str, importance: f64, now: f64) -> Vec<(Tier, Write)> {
+        let mut out = Vec::new();
+        let mut packed = None;
+        for t in self.up_tiers() {
+            if !t.accepts(importance) {
+                if t.indexed(sk) {
+                    t.delete(sk, &self.counters).await;
+                }
+                continue;
+            }
+            let p = packed.get_or_insert_with(|| {
+                let p = Packed::new(text);
+                let mut c = self.counters.borrow_mut();
+                c.raw_bytes += text.len() as u64;
+                c.stored_bytes += p.payload_len() as u64;
+                p
+            });
+            let expires_at = now + t.config.ttl_ms;
+            let w = Write { key: sk.to_string(), bytes: p.record(expires_at, importance, 0), expires_at, hits: 0 };
+            out.push((t.tier, w));
+        }
+        out
+    }
+
+    fn tier(&self, tier: Tier) -> Option<&StoreTier> {
+        match tier {
+            Tier::LocalStorage => self.local.as_ref(),
+            Tier::IndexedDb => self.idb.as_ref(),
+            Tier::Memory => None,
+        }
+    }
+
+    /// Stores `text` under `key`: in memory always, in localStorage if `importance >= 0.3`, in IndexedDB if
+    /// `>= 0.7` (the configured thresholds). Never fails: a tier that cannot take it is skipped and counted.
+    pub async fn put(&self, key: &CacheKey, text: &str, importance: f64) {
+        if self.closed.get() {
+            return;
+        }
+        self.apply_broadcasts();
+        let importance = sanitize(importance);
+        let sk = self.storage_key(key);
+        let now = self.clock.wall_ms();
+        self.put_memory(&sk, text, importance, now);
+        for (tier, w) in self.plan_writes(&sk, text, importance, now).await {
+            if let Some(t) = self.tier(tier) {
+                t.write(w, &self.counters).await;
+            }
+        }
+    }
+
+    /// Stores many entries, with one store operation per tier (one IndexedDB transaction): what the
+    /// pre-generation loop should use.
+    pub async fn put_many(&self, entries: &[Entry]) {
+        if self.closed.get() {
+            return;
+        }
+        self.apply_broadcasts();
+        let now = self.clock.wall_ms();
+        let mut per_tier: HashMap<&'static str, Vec<Write>> = HashMap::new();
+        for e in entries {
+            let importance = sanitize(e.importance);
+            let sk = self.storage_key(&e.key);
+            self.put_memory(&sk, &e.text, importance, now);
+            for (tier, w) in self.plan_writes(&sk, &e.text, importance, now).await {
+                let name = if tier == Tier::IndexedDb { "idb" } else { "ls" };
+                per_tier.entry(name).or_default().push(w);
+            }
+        }
+        for (name, writes) in per_tier {
+            let tier = if name == "idb" { Tier::IndexedDb } else { Tier::LocalStorage };
+            if let Some(t) = self.tier(tier) {
+                t.write_many(writes, &self.counters).await;
+            }
+        }
+    }
+
+    /// Invalidates every entry of a player namespace (as given to [`CacheKeyBuilder::player`]) at once, in every
+    /// tier and every tab, by moving it to a new generation: old records are never read again and the sweep
+    /// deletes them.
+    pub async fn invalidate_namespace(&self, player: &str) {
+        if self.closed.get() {
+            return;
+        }
+        self.apply_broadcasts();
+        let ns = namespace_hash(player);
+        let g = self.generation(&ns) + 1;
+        self.raise_generation(&ns, g);
+        let record = g.to_string();
+        for t in self.up_tiers() {
+            if let Err(e) = t.store().put(&format!("{GENERATION_PREFIX}{ns}"), record.as_bytes()).await {
+                t.failed(&e, &self.counters);
+            }
+        }
+        if let Some(b) = &self.broadcast {
+            b.post(&format!("{MSG_GENERATION}{ns}:{g}"));
+        }
+    }
+
+    /// Deletes every entry in every tier (generations are kept, so they stay monotonic) and tells other tabs.
+    pub async fn clear(&self) {
+        if self.closed.get() {
+            return;
+        }
+        self.apply_broadcasts();
+        let n = self.memory.borrow().len() as u64;
+        self.memory.borrow_mut().clear();
+        self.counters.borrow_mut().evictions.invalidated += n;
+        for t in self.up_tiers() {
+            match t.store().keys(ANY_SCHEMA_PREFIX).await {
+                Ok(keys) => {
+                    for k in keys.iter().filter(|k| !k.starts_with(GENERATION_PREFIX)) {
+                        if t.delete(k, &self.counters).await {
+                            self.counters.borrow_mut().evictions.invalidated += 1;
+                        }
+                    }
+                }
+                Err(e) => t.failed(&e, &self.counters),
+            }
+            t.index_clear();
+        }
+        if let Some(b) = &self.broadcast {
+            b.post(MSG_CLEAR);
+        }
+    }
+
+    /// Removes expired and invalidated entries from every tier and writes hit counts back to IndexedDB (for the
+    /// warmer of the next start). Returns how many entries it removed.
+    pub async fn sweep(&self) -> u64 {
+        if self.closed.get() {
+            return 0;
+        }
+        self.apply_broadcasts();
+        let now = self.clock.wall_ms();
+        let mut removed = {
+            let mut expired = 0;
+            let mut stale = 0;
+            self.memory.borrow_mut().retain(|k, e| {
+                let bad_gen = self.is_stale(k);
+                let bad_time = e.expires_at <= now;
+                expired += u64::from(bad_time && !bad_gen);
+                stale += u64::from(bad_gen);
+                !(bad_gen || bad_time)
+            });
+            let mut c = self.counters.borrow_mut();
+            c.evictions.expired += expired;
+            c.evictions.invalidated += stale;
+            expired + stale
+        };
+        for t in self.up_tiers() {
+            for k in t.index_keys(|k, e| e.expires_at <= now || self.is_stale(k)) {
+                let stale = self.is_stale(&k);
+                if t.delete(&k, &self.counters).await {
+                    removed += 1;
+                    let mut c = self.counters.borrow_mut();
+                    if stale {
+                        c.evictions.invalidated += 1;
+                    } else {
+                        c.evictions.expired += 1;
+                    }
+                }
+            }
+        }
+        if let Some(idb) = &self.idb {
+            idb.flush_hits(&self.counters).await;
+        }
+        removed
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        let c = self.counters.borrow();
+        let memory = self.memory.borrow();
+        let state = |t: &Option<StoreTier>| t.as_ref().map_or(TierState::Absent, |t| t.state());
+        let size = |t: &Option<StoreTier>, f: fn(&StoreTier) -> u64| t.as_ref().map_or(0, f);
+        CacheStats {
+            hits: c.hits,
+            misses: c.misses,
+            sync_misses: c.sync_misses,
+            hit_rate: c.hit_rate(),
+            promotions: c.promotions,
+            evictions: c.evictions,
+            entries: PerTier {
+                memory: memory.len() as u64,
+                local_storage: size(&self.local, |t| t.len() as u64),
+                indexed_db: size(&self.idb, |t| t.len() as u64),
+            },
+            bytes: PerTier {
+                memory: memory.bytes(),
+                local_storage: size(&self.local, StoreTier::bytes),
+                indexed_db: size(&self.idb, StoreTier::bytes),
+            },
+            budget_bytes: PerTier {
+                memory: memory.max_bytes(),
+                local_storage: size(&self.local, StoreTier::max_bytes),
+                indexed_db: size(&self.idb, StoreTier::max_bytes),
+            },
+            compression: c.compression(),
+            errors: c.errors,
+            tiers: TierStates { local_storage: state(&self.local), indexed_db: state(&self.idb) },
+        }
+    }
+
+    /// Stops the cache: later calls are misses and no-ops, and the broadcast endpoint is closed. The stores are
+    /// closed by their owner (the runtime).
+    pub fn close(&self) {
+        if !self.closed.replace(true) {
+            if let Some(b) = &self.broadcast {
+                b.close();
+            }
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+
+    pub fn sweep_interval_ms(&self) -> u32 {
+        self.config.sweep_interval_ms
+    }
+}
+
+/// Sweeps `cache` every `sweepIntervalMs`, in idle time, until the cache is closed or dropped.
+pub async fn run_sweeps(cache: Weak<ResponseCache>, idle: Rc<dyn IdleScheduler>) {
+    loop {
+        let Some(interval) = cache.upgrade().filter(|c| !c.is_closed()).map(|c| c.sweep_interval_ms()) else {
+            return;
+        };
+        idle.sleep(interval).await;
+        idle.idle(1_000).await;
+        let Some(c) = cache.upgrade().filter(|c| !c.is_closed()) else { return };
+        c.sweep().await;
+    }
+}

@@ -1,0 +1,253 @@
+//! The stored form of a cache entry: a small binary header and the response text, deflate-compressed when that
+//! saves bytes.
+//!
+//! Layout (little-endian): magic "UC", version, codec (0 stored, 1 raw deflate), expires_at (f64 wall ms),
+//! importance (u8, 0..=255 for 0..=1), hits (u32), text length (u32), Adler-32 of the payload, payload.
+//! A record is written in one store operation, so a concurrent writer replaces it whole; the checksum and the
+//! length catch anything else (truncation, foreign data under our prefix, bit rot).
+use thiserror::Error;
+
+const MAGIC: &[u8; 2] = b"UC";
+const VERSION: u8 = 1;
+const CODEC_STORED: u8 = 0;
+const CODEC_DEFLATE: u8 = 1;
+pub const HEADER_LEN: usize = 2 + 1 + 1 + 8 + 1 + 4 + 4 + 4;
+/// miniz level 6: the zlib default; higher levels buy almost nothing on short text.
+const LEVEL: u8 = 6;
+/// Responses are short; anything claiming more than this is corrupt.
+const MAX_TEXT: usize = 4 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub text: String,
+    /// Wall-clock ms (Unix epoch) after which the entry must not be served.
+    pub expires_at: f64,
+    /// 0..=1, quantized to 1/255 when stored.
+    pub importance: f64,
+    /// How often the entry was served (for the warmer).
+    pub hits: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum DecodeError {
+    #[error("record too short ({0} bytes)")]
+    TooShort(usize),
+    #[error("not a cache record (bad magic)")]
+    BadMagic,
+    #[error("unknown record version {0}")]
+    Version(u8),
+    #[error("unknown codec {0}")]
+    Codec(u8),
+    #[error("checksum mismatch")]
+    Checksum,
+    #[error("payload does not decompress: {0}")]
+    Inflate(String),
+    #[error("text length {got} differs from header {want}")]
+    Length { got: usize, want: usize },
+    #[error("text is not UTF-8")]
+    Utf8,
+}
+
+pub fn adler32(data: &[u8]) -> u32 {
+    const MOD: u32 = 65_521;
+    let (mut a, mut b) = (1u32, 0u32);
+    // 5552 bytes is the most that can be summed before `b` could overflow a u32.
+    for chunk in data.chunks(5552) {
+        for &byte in chunk {
+            a += u32::from(byte);
+            b += a;
+        }
+        a %= MOD;
+        b %= MOD;
+    }
+    (b << 16) | a
+}
+
+/// Compresses `text` with raw deflate; returns (codec, payload), falling back to storing it as is when deflate
+/// does not make it smaller (very short or already dense text).
+pub fn compress(text: &str) -> (u8, Vec<u8>) {
+    let deflated = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), LEVEL);
+    if deflated.len() < text.len() {
+        (CODEC_DEFLATE, deflated)
+    } else {
+        (CODEC_STORED, text.as_bytes().to_vec())
+    }
+}
+
+/// A text compressed once, ready to be framed into records with different expiry times (one per tier).
+pub struct Packed {
+    codec: u8,
+    payload: Vec<u8>,
+    text_len: u32,
+}
+
+impl Packed {
+    pub fn new(text: &str) -> Packed {
+        let (codec, payload) = compress(text);
+        Packed { codec, payload, text_len: text.len() as u32 }
+    }
+
+    pub fn payload_len(&self) -> usize {
+        self.payload.len()
+    }
+
+    pub fn record(&self, expires_at: f64, importance: f64, hits: u32) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_LEN + self.payload.len());
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        out.push(self.codec);
+        out.extend_from_slice(&expires_at.to_le_bytes());
+        out.push((importance.clamp(0.0, 1.0) * 255.0).round() as u8);
+        out.extend_from_slice(&hits.to_le_bytes());
+        out.extend_from_slice(&self.text_len.to_le_bytes());
+        out.extend_from_slice(&adler32(&self.payload).to_le_bytes());
+        out.extend_from_slice(&self.payload);
+        out
+    }
+}
+
+impl Record {
+    #[cfg(test)]
+    pub fn encode(&self) -> Vec<u8> {
+        Packed::new(&self.text).record(self.expires_at, self.importance, self.hits)
+    }
+
+    /// Rewrites the hit count of an encoded record in place (the checksum covers the payload only).
+    pub fn set_hits(bytes: &mut [u8], hits: u32) -> Result<(), DecodeError> {
+        check_header(bytes)?;
+        bytes[13..17].copy_from_slice(&hits.to_le_bytes());
+        Ok(())
+    }
+
+    /// Reads only the header fields that the index needs (expiry, hits), without decompressing.
+    pub fn peek(bytes: &[u8]) -> Result<(f64, u32), DecodeError> {
+        check_header(bytes)?;
+        Ok((f64_at(bytes, 4), u32_at(bytes, 13)))
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Record, DecodeError> {
+        let codec = check_header(bytes)?;
+        let expires_at = f64_at(bytes, 4);
+        let importance = f64::from(bytes[12]) / 255.0;
+        let hits = u32_at(bytes, 13);
+        let len = u32_at(bytes, 17) as usize;
+        let sum = u32_at(bytes, 21);
+        let payload = &bytes[HEADER_LEN..];
+        if len > MAX_TEXT {
+            return Err(DecodeError::Length { got: len, want: MAX_TEXT });
+        }
+        if adler32(payload) != sum {
+            return Err(DecodeError::Checksum);
+        }
+        let raw = match codec {
+            CODEC_STORED => payload.to_vec(),
+            _ => miniz_oxide::inflate::decompress_to_vec_with_limit(payload, len)
+                .map_err(|e| DecodeError::Inflate(format!("{:?}", e.status)))?,
+        };
+        if raw.len() != len {
+            return Err(DecodeError::Length { got: raw.len(), want: len });
+        }
+        let text = String::from_utf8(raw).map_err(|_| DecodeError::Utf8)?;
+        Ok(Record { text, expires_at, importance, hits })
+    }
+}
+
+fn check_header(bytes: &[u8]) -> Result<u8, DecodeError> {
+    if bytes.len() < HEADER_LEN {
+        return Err(DecodeError::TooShort(bytes.len()));
+    }
+    if &bytes[..2] != MAGIC {
+        return Err(DecodeError::BadMagic);
+    }
+    if bytes[2] != VERSION {
+        return Err(DecodeError::Version(bytes[2]));
+    }
+    match bytes[3] {
+        c @ (CODEC_STORED | CODEC_DEFLATE) => Ok(c),
+        c => Err(DecodeError::Codec(c)),
+    }
+}
+
+fn f64_at(b: &[u8], at: usize) -> f64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    f64::from_le_bytes(a)
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(a)
+}
+
+/// Realistic NPC lines for tests and the compression measurement.
+#[cfg(test)]
+pub(crate) const SAMPLE: &str = "Ah, traveller! You look like you've walked the whole King's Road in those boots. \
+The forge has been cold since the miners stopped bringing ore up from the Deepvale shaft, and I'll not lie to you, \
+the village is worse for it. If you're heading north past the old watchtower, keep an eye out for wolves; they've \
+grown bold this winter. Bring me three iron ingots and I'll mend that sword of yours for free. What do you say?";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(text: &str) -> Record {
+        Record { text: text.to_string(), expires_at: 1.5e12, importance: 0.8, hits: 3 }
+    }
+
+    #[test]
+    fn adler32_matches_the_reference_values() {
+        assert_eq!(adler32(b""), 1);
+        assert_eq!(adler32(b"Wikipedia"), 0x11E6_0398);
+        assert_eq!(adler32(&[0xff; 100_000]), 0x149A_302C, "long input (zlib.adler32)");
+    }
+
+    #[test]
+    fn round_trips_text_and_metadata() {
+        for text in ["", "hi", "ключ 😀 ünïcode", SAMPLE, &SAMPLE.repeat(40)] {
+            let r = record(text);
+            let bytes = r.encode();
+            let back = Record::decode(&bytes);
+            assert_eq!(back.as_ref().map(|b| b.text.as_str()), Ok(text));
+            let back = back.unwrap_or_else(|_| record("x"));
+            assert_eq!(back.expires_at, 1.5e12);
+            assert!((back.importance - 0.8).abs() < 1.0 / 255.0);
+            assert_eq!(back.hits, 3);
+            assert_eq!(Record::peek(&bytes), Ok((1.5e12, 3)));
+        }
+    }
+
+    #[test]
+    fn npc_text_compresses_and_tiny_text_is_stored_as_is() {
+        let one = record(SAMPLE).encode().len() - HEADER_LEN;
+        let ratio = one as f64 / SAMPLE.len() as f64;
+        // ~45 % of the original on one 430-byte line; a whole dialogue compresses better (the benchmark measures).
+        assert!(ratio < 0.75, "one line {ratio}");
+        let long = SAMPLE.repeat(10);
+        let many = record(&long).encode().len() - HEADER_LEN;
+        assert!((many as f64) < long.len() as f64 * 0.3);
+        assert_eq!(record("ok").encode()[3], CODEC_STORED);
+    }
+
+    #[test]
+    fn damage_of_any_kind_is_a_decode_error() {
+        let good = record(SAMPLE).encode();
+        assert_eq!(Record::decode(&good[..10]), Err(DecodeError::TooShort(10)));
+        assert_eq!(Record::decode(b"{\"json\": \"from another app\"}"), Err(DecodeError::BadMagic));
+        let mut v = good.clone();
+        v[2] = 9;
+        assert_eq!(Record::decode(&v), Err(DecodeError::Version(9)));
+        let mut v = good.clone();
+        v[3] = 7;
+        assert_eq!(Record::decode(&v), Err(DecodeError::Codec(7)));
+        let mut v = good.clone();
+        let last = v.len() - 1;
+        v[last] ^= 0x40;
+        assert_eq!(Record::decode(&v), Err(DecodeError::Checksum));
+        let truncated = &good[..good.len() - 5];
+        assert!(Record::decode(truncated).is_err());
+        let mut v = good;
+        v[17] = v[17].wrapping_add(1);
+        assert!(matches!(Record::decode(&v), Err(DecodeError::Length { .. })));
+    }
+}

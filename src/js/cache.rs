@@ -1,0 +1,122 @@
+//! The cache methods of `UnwrittenAI` (a separate `#[wasm_bindgen] impl` block): keys, lookups, writes,
+//! invalidation and stats. Thin: the policy is `crate::cache`.
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+use super::types::{CacheEntriesArg, CacheHitValue, CacheKeyPartsArg, CacheStatsValue};
+use super::unwritten::{to_js, UnwrittenAI};
+use crate::cache::{run_sweeps, CacheKey, CacheKeyParts, Entry, Tier};
+use crate::error::Error;
+use crate::runtime::Runtime;
+
+/// Starts the periodic sweep of `rt`'s cache (it ends when the runtime is disposed or dropped).
+pub(crate) fn start_sweeps(rt: &Rc<Runtime>) {
+    if let (Ok(cache), Ok(ports)) = (rt.cache(), rt.ports()) {
+        wasm_bindgen_futures::spawn_local(run_sweeps(Rc::downgrade(cache), ports.idle.clone()));
+    }
+}
+
+fn to_json(value: JsValue, field: &str) -> Result<serde_json::Value, Error> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| Error::invalid_request(field, e.to_string()))
+}
+
+#[derive(Serialize)]
+struct HitOut<'a> {
+    text: &'a str,
+    tier: Tier,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryIn {
+    key: String,
+    text: String,
+    #[serde(default)]
+    importance: Option<f64>,
+}
+
+/// Importance when a game gives none: the seed's default (localStorage, not IndexedDB).
+const DEFAULT_IMPORTANCE: f64 = 0.5;
+
+#[wasm_bindgen]
+impl UnwrittenAI {
+    /// The cache key of a request: `{ type, character, modelVersion?, player?, context? }`. Field order does not
+    /// matter; every part does. Throws `InvalidRequest` naming a bad part.
+    #[wasm_bindgen(js_name = cacheKey)]
+    pub fn cache_key(&self, parts: CacheKeyPartsArg) -> Result<String, JsValue> {
+        self.rt.cache()?;
+        Ok(CacheKeyParts::parse(to_json(parts.into(), "key")?)?.id())
+    }
+
+    /// Looks a key up in memory, localStorage, then IndexedDB; resolves to `{ text, tier }` or `undefined`.
+    /// Storage failures are misses (see `cacheStats().errors`), never rejections.
+    #[wasm_bindgen(js_name = cacheGet)]
+    pub async fn cache_get(&self, key: String) -> Result<CacheHitValue, JsValue> {
+        let rt = self.rt.clone();
+        let key = CacheKey::parse_id(&key)?;
+        let hit = rt.cache()?.clone().get(&key).await;
+        Ok(match hit {
+            Some(h) => to_js(&HitOut { text: &h.text, tier: h.tier })?,
+            None => JsValue::UNDEFINED,
+        }
+        .into())
+    }
+
+    /// Memory only, synchronous: the text or `undefined`, cheap enough to call in a frame.
+    #[wasm_bindgen(js_name = cacheGetSync)]
+    pub fn cache_get_sync(&self, key: &str) -> Result<Option<String>, JsValue> {
+        let key = CacheKey::parse_id(key)?;
+        Ok(self.rt.cache()?.get_memory(&key).map(|h| h.text.to_string()))
+    }
+
+    /// Stores a response. `importance` (0..1, default 0.5) picks the tiers: memory always, localStorage from 0.3,
+    /// IndexedDB from 0.7. Never rejects because of storage.
+    #[wasm_bindgen(js_name = cachePut)]
+    pub async fn cache_put(&self, key: String, text: String, importance: Option<f64>) -> Result<(), JsValue> {
+        let rt = self.rt.clone();
+        let key = CacheKey::parse_id(&key)?;
+        rt.cache()?.clone().put(&key, &text, importance.unwrap_or(DEFAULT_IMPORTANCE)).await;
+        Ok(())
+    }
+
+    /// Stores many responses `[{ key, text, importance? }]` with one write per tier (one IndexedDB transaction).
+    #[wasm_bindgen(js_name = cachePutMany)]
+    pub async fn cache_put_many(&self, entries: CacheEntriesArg) -> Result<(), JsValue> {
+        let rt = self.rt.clone();
+        let raw: Vec<EntryIn> = serde_json::from_value(to_json(entries.into(), "entries")?)
+            .map_err(|e| Error::invalid_request("entries", format!("expected [{{ key, text, importance? }}]: {e}")))?;
+        let mut batch = Vec::with_capacity(raw.len());
+        for e in raw {
+            let key = CacheKey::parse_id(&e.key)?;
+            batch.push(Entry { key, text: e.text, importance: e.importance.unwrap_or(DEFAULT_IMPORTANCE) });
+        }
+        rt.cache()?.clone().put_many(&batch).await;
+        Ok(())
+    }
+
+    /// Invalidates every cached response of a player namespace (the `player` of `cacheKey`), in every tier and
+    /// in the other open tabs.
+    #[wasm_bindgen(js_name = cacheInvalidate)]
+    pub async fn cache_invalidate(&self, player: String) -> Result<(), JsValue> {
+        let rt = self.rt.clone();
+        rt.cache()?.clone().invalidate_namespace(&player).await;
+        Ok(())
+    }
+
+    /// Deletes every cached response in every tier (and in the other tabs' memory).
+    #[wasm_bindgen(js_name = clearCache)]
+    pub async fn clear_cache(&self) -> Result<(), JsValue> {
+        let rt = self.rt.clone();
+        rt.cache()?.clone().clear().await;
+        Ok(())
+    }
+
+    /// Hits per tier, misses, hit rate, promotions, evictions by reason, entries and bytes per tier, compression,
+    /// storage errors by kind, tier states (also in `metrics().cache`).
+    #[wasm_bindgen(js_name = cacheStats)]
+    pub fn cache_stats(&self) -> Result<CacheStatsValue, JsValue> {
+        Ok(to_js(&self.rt.cache()?.stats())?.into())
+    }
+}

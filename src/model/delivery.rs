@@ -1,0 +1,236 @@
+//! Getting the model onto the device: strategy choice (the seed's asset delivery decision tree, for browsers),
+//! download with progress, integrity check against the manifest, and an IndexedDB copy so the next start needs
+//! no network.
+use serde::{Deserialize, Serialize};
+
+use super::analyzer::Analyzer;
+use super::manifest::{sha256_hex, Manifest};
+use crate::error::Error;
+use crate::ports::{DeviceSnapshot, Downloader, KvStore, Progress};
+
+/// When the model is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub enum Strategy {
+    /// Chosen from device signals at start (see [`resolve`]).
+    #[default]
+    Auto,
+    /// Shipped with the game: loaded during `create`, which resolves once the model is ready.
+    Bundled,
+    /// Downloaded in the background right after `create`; calls that need it wait for it.
+    FirstLaunch,
+    /// Downloaded on the first call that needs it (or `loadModel()`).
+    OnDemand,
+    /// Never downloaded unless the game calls `loadModel()`; local analysis is unavailable.
+    CloudOnly,
+}
+
+/// Free storage below which `Auto` does not download a model at all.
+const MIN_FREE_STORAGE_BYTES: f64 = 50e6;
+
+/// The seed's decision tree for a browser: keep off the network when data is scarce or expensive, otherwise
+/// fetch at first launch in the background.
+pub fn resolve(requested: Strategy, device: &DeviceSnapshot) -> Strategy {
+    if requested != Strategy::Auto {
+        return requested;
+    }
+    let free = device.storage_quota_bytes.zip(device.storage_usage_bytes).map(|(q, u)| q - u);
+    if free.is_some_and(|f| f < MIN_FREE_STORAGE_BYTES) {
+        return Strategy::CloudOnly;
+    }
+    let slow = matches!(device.effective_type.as_deref(), Some("slow-2g" | "2g"));
+    if device.save_data == Some(true) || slow {
+        return Strategy::OnDemand;
+    }
+    Strategy::FirstLaunch
+}
+
+/// `config.model`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ModelConfig {
+    pub strategy: Strategy,
+    /// URL of manifest.json. Default: the model bundled in the package (registered by its index.js).
+    pub manifest_url: Option<String>,
+    /// URL of the .onnx file. Default: the manifest's `file` next to the manifest.
+    pub model_url: Option<String>,
+    /// URL of vocab.txt. Default: the manifest's `vocab.file` next to the manifest.
+    pub vocab_url: Option<String>,
+}
+
+impl ModelConfig {
+    pub fn validate(&self) -> Result<(), Error> {
+        for (field, url) in
+            [("manifestUrl", &self.manifest_url), ("modelUrl", &self.model_url), ("vocabUrl", &self.vocab_url)]
+        {
+            if url.as_deref().is_some_and(|u| u.trim().is_empty()) {
+                return Err(Error::invalid_config(format!("model.{field}"), "must be a non-empty URL, or left out"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The URLs to load from, given the package's bundled default manifest URL (if any).
+    pub fn urls(&self, bundled_manifest: Option<&ModelUrls>) -> ModelUrls {
+        let base = bundled_manifest.cloned().unwrap_or_default();
+        match &self.manifest_url {
+            Some(m) => ModelUrls { manifest: m.clone(), model: self.model_url.clone(), vocab: self.vocab_url.clone() },
+            None => ModelUrls {
+                manifest: base.manifest,
+                model: self.model_url.clone().or(base.model),
+                vocab: self.vocab_url.clone().or(base.vocab),
+            },
+        }
+    }
+}
+
+/// Where the three files are. `manifest` is required; the others default to the manifest's file names next to it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ModelUrls {
+    pub manifest: String,
+    pub model: Option<String>,
+    pub vocab: Option<String>,
+}
+
+impl ModelUrls {
+    fn sibling(&self, file: &str) -> String {
+        match self.manifest.rfind('/') {
+            Some(i) => format!("{}{file}", &self.manifest[..=i]),
+            None => file.to_string(),
+        }
+    }
+}
+
+/// Where the loaded model came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Origin {
+    Network,
+    IndexedDb,
+}
+
+const MANIFEST_KEY: &str = "model/manifest.json";
+
+fn blob_key(sha256: &str) -> String {
+    format!("model/blob/{sha256}")
+}
+
+async fn cached_blob(store: Option<&dyn KvStore>, sha256: &str) -> Option<Vec<u8>> {
+    let bytes = store?.get(&blob_key(sha256)).await.ok()??;
+    (sha256_hex(&bytes) == sha256).then_some(bytes)
+}
+
+/// Downloads (or reads from `store`) the manifest, the model and the vocabulary, verifies both files against
+/// the manifest, keeps copies in `store`, and loads the analyzer. `progress` sees (bytes, total) of the two
+/// files together. A file that fails its check is never stored.
+pub async fn fetch_and_load(
+    urls: &ModelUrls,
+    downloader: &dyn Downloader,
+    store: Option<&dyn KvStore>,
+    progress: Progress<'_>,
+) -> Result<(Analyzer, Origin), Error> {
+    if urls.manifest.is_empty() {
+        return Err(Error::ModelNotReady(
+            "no model URL: set config.model.manifestUrl, or import the package through a bundler so it can \
+             register its bundled model"
+                .into(),
+        ));
+    }
+    let manifest_text = match downloader.download(&urls.manifest, &|_, _| {}).await {
+        Ok(bytes) => String::from_utf8(bytes).map_err(|e| Error::ModelLoad(format!("manifest is not UTF-8: {e}")))?,
+        // Offline: the manifest we last loaded from still describes the copy we kept.
+        Err(net) => match store {
+            Some(s) => match s.get(MANIFEST_KEY).await {
+                Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+                _ => return Err(Error::ModelLoad(format!("could not fetch {}: {net}", urls.manifest))),
+            },
+            None => return Err(Error::ModelLoad(format!("could not fetch {}: {net}", urls.manifest))),
+        },
+    };
+    let manifest = Manifest::parse(&manifest_text)?;
+    let total = manifest.bytes + manifest.vocab.bytes;
+
+    let mut origin = Origin::IndexedDb;
+    let onnx = match cached_blob(store, &manifest.sha256).await {
+        Some(bytes) => bytes,
+        None => {
+            origin = Origin::Network;
+            let url = urls.model.clone().unwrap_or_else(|| urls.sibling(&manifest.file));
+            let bytes = downloader
+                .download(&url, &|loaded, _| progress(loaded, Some(total)))
+                .await
+                .map_err(|e| Error::ModelLoad(format!("could not download {url}: {e}")))?;
+            manifest.verify_model(&bytes)?;
+            bytes
+        }
+    };
+    progress(manifest.bytes, Some(total));
+    let vocab = match cached_blob(store, &manifest.vocab.sha256).await {
+        Some(bytes) => bytes,
+        None => {
+            origin = Origin::Network;
+            let url = urls.vocab.clone().unwrap_or_else(|| urls.sibling(&manifest.vocab.file));
+            let bytes = downloader
+                .download(&url, &|loaded, _| progress(manifest.bytes + loaded, Some(total)))
+                .await
+                .map_err(|e| Error::ModelLoad(format!("could not download {url}: {e}")))?;
+            manifest.verify_vocab(&bytes)?;
+            bytes
+        }
+    };
+    progress(total, Some(total));
+
+    let analyzer = Analyzer::load(manifest.clone(), &onnx, &vocab)?;
+    if let (Some(store), Origin::Network) = (store, origin) {
+        keep_copy(store, &manifest, manifest_text.as_bytes(), &onnx, &vocab).await;
+    }
+    Ok((analyzer, origin))
+}
+
+/// Stores the verified files and drops blobs of older versions. Storage failures (quota, private mode) only
+/// mean the next start downloads again, so they are not errors.
+async fn keep_copy(store: &dyn KvStore, manifest: &Manifest, manifest_json: &[u8], onnx: &[u8], vocab: &[u8]) {
+    let keep = [blob_key(&manifest.sha256), blob_key(&manifest.vocab.sha256)];
+    if let Ok(old) = store.keys("model/blob/").await {
+        for key in old.iter().filter(|k| !keep.contains(k)) {
+            let _ = store.delete(key).await;
+        }
+    }
+    let stored = store.put(&keep[0], onnx).await.is_ok() && store.put(&keep[1], vocab).await.is_ok();
+    if stored {
+        let _ = store.put(MANIFEST_KEY, manifest_json).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(f: impl FnOnce(&mut DeviceSnapshot)) -> DeviceSnapshot {
+        let mut d = DeviceSnapshot::default();
+        f(&mut d);
+        d
+    }
+
+    #[test]
+    fn auto_follows_the_device() {
+        let good = device(|d| d.effective_type = Some("4g".into()));
+        assert_eq!(resolve(Strategy::Auto, &good), Strategy::FirstLaunch);
+        assert_eq!(resolve(Strategy::Auto, &DeviceSnapshot::default()), Strategy::FirstLaunch, "unknown = normal");
+        assert_eq!(resolve(Strategy::Auto, &device(|d| d.save_data = Some(true))), Strategy::OnDemand);
+        assert_eq!(resolve(Strategy::Auto, &device(|d| d.effective_type = Some("2g".into()))), Strategy::OnDemand);
+        let full = device(|d| {
+            d.storage_quota_bytes = Some(100e6);
+            d.storage_usage_bytes = Some(80e6);
+        });
+        assert_eq!(resolve(Strategy::Auto, &full), Strategy::CloudOnly);
+        assert_eq!(resolve(Strategy::Bundled, &full), Strategy::Bundled, "an explicit choice wins");
+    }
+
+    #[test]
+    fn file_urls_default_to_siblings_of_the_manifest() {
+        let urls = ModelUrls { manifest: "https://cdn/x/manifest.json".into(), ..Default::default() };
+        assert_eq!(urls.sibling("m.onnx"), "https://cdn/x/m.onnx");
+    }
+}

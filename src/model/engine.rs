@@ -1,0 +1,89 @@
+//! tract inference: load ONNX bytes once into an optimised plan, then run token ids through it.
+use std::cell::RefCell;
+use std::io::Cursor;
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+
+use crate::error::Error;
+
+use tract_onnx::tract_core::model::{TypedSimplePlan, TypedSimpleState};
+
+/// The four heads of one inference, for one text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heads {
+    pub sentiment: Vec<f32>,
+    pub personality: Vec<f32>,
+    pub relationship: f32,
+    pub embedding: Vec<f32>,
+}
+
+/// A loaded model: an optimised tract plan for batch 1 and a reusable execution state.
+pub struct Engine {
+    state: RefCell<TypedSimpleState>,
+    seq_len: usize,
+    /// Position of sentiment, personality, relationship, embedding among the plan's outputs.
+    slots: [usize; 4],
+}
+
+fn load_err(e: impl std::fmt::Display) -> Error {
+    Error::ModelLoad(e.to_string())
+}
+
+const HEADS: [&str; 4] = ["sentiment", "personality", "relationship", "embedding"];
+
+impl Engine {
+    /// Loads ONNX bytes (from fetch, IndexedDB or a file: one path for all) and optimises them for
+    /// `seq_len` int64 token ids. `output_names` are the graph's outputs in order, from the manifest.
+    pub fn load(onnx: &[u8], seq_len: usize) -> Result<Engine, Error> {
+        let model = tract_onnx::onnx()
+            .model_for_read(&mut Cursor::new(onnx))
+            .map_err(load_err)?
+            .with_input_fact(0, i64::fact([1, seq_len]).into())
+            .map_err(load_err)?
+            .into_optimized()
+            .map_err(load_err)?;
+        let outlets = model.output_outlets().map_err(load_err)?.to_vec();
+        let names: Vec<String> = outlets.iter().map(|o| model.node(o.node).name.clone()).collect::<Vec<_>>();
+        let label_of =
+            |i: usize| model.outlet_label(outlets[i]).map(str::to_string).unwrap_or_else(|| names[i].clone());
+        let labels: Vec<String> = (0..outlets.len()).map(label_of).collect();
+        let mut slots = [0usize; 4];
+        for (slot, head) in slots.iter_mut().zip(HEADS) {
+            *slot = labels
+                .iter()
+                .position(|l| l == head)
+                .ok_or_else(|| Error::ModelLoad(format!("the model has no output named {head:?} (has {labels:?})")))?;
+        }
+        let plan = Arc::new(TypedSimplePlan::new(model).map_err(load_err)?);
+        let state = TypedSimpleState::new(&plan).map_err(load_err)?;
+        Ok(Engine { state: RefCell::new(state), seq_len, slots })
+    }
+
+    pub fn seq_len(&self) -> usize {
+        self.seq_len
+    }
+
+    /// Runs one sequence of exactly `seq_len` ids.
+    pub fn run(&self, ids: &[i64]) -> Result<Heads, Error> {
+        if ids.len() != self.seq_len {
+            return Err(Error::ModelLoad(format!("expected {} token ids, got {}", self.seq_len, ids.len())));
+        }
+        let input = Tensor::from_shape(&[1, self.seq_len], ids).map_err(load_err)?;
+        // Synchronous and never re-entered (single thread, no await inside), so the borrow cannot clash.
+        let mut state =
+            self.state.try_borrow_mut().map_err(|_| Error::ModelLoad("the model is already running".into()))?;
+        let outputs = state.run(tvec!(input.into_tvalue())).map_err(load_err)?;
+        let vec_of = |slot: usize| -> Result<Vec<f32>, Error> {
+            let t = outputs.get(slot).ok_or_else(|| Error::ModelLoad("missing output".into()))?;
+            Ok(t.try_as_plain_ram().map_err(load_err)?.as_slice::<f32>().map_err(load_err)?.to_vec())
+        };
+        let relationship = vec_of(self.slots[2])?.first().copied().unwrap_or(0.0);
+        Ok(Heads {
+            sentiment: vec_of(self.slots[0])?,
+            personality: vec_of(self.slots[1])?,
+            relationship,
+            embedding: vec_of(self.slots[3])?,
+        })
+    }
+}

@@ -1,0 +1,15 @@
+//! The local character model: tokenizer, manifest and integrity check, tract inference, analysis heads,
+//! delivery (download, verify, keep in IndexedDB) and the per-runtime host that loads it once.
+pub mod analyzer;
+pub mod delivery;
+pub mod engine;
+pub mod host;
+pub mod manifest;
+pub mod tokenizer;
+
+pub use analyzer::{Analysis, Analyzer, Sentiment};
+pub use delivery::{ModelConfig, ModelUrls, Origin, Strategy};
+pub use engine::{Engine, Heads};
+pub use host::{ModelHost, ModelStatus};
+pub use manifest::Manifest;
+pub use tokenizer::{Encoding, Tokenizer};

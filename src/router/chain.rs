@@ -1,0 +1,352 @@
+//! `generate()`: the seed's ResilientAIService chain, steered by the routing matrix.
+//!
+//! cache (bounded by `localTimeoutMs`) -> the routed model first: local (`localTimeoutMs`, 200 ms) or cloud
+//! (`cloudTimeoutMs`, 10 s, only when importance > `minImportance`) -> the other of the two -> templates.
+//! Every step runs under its own deadline and the call's overall `deadlineMs`; a step that runs out is dropped,
+//! which aborts its fetch. A line that fails quality validation moves to the next-better model, at most
+//! `maxQualityRetries` times. The result always has text and names its source and every fallback taken.
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::pin;
+use std::rc::Rc;
+
+use futures_util::future::{select, Either};
+use serde::Serialize;
+
+use super::cloud::{CallError, Cloud, CloudPorts, CloudStats};
+use super::config::CloudConfig;
+use super::cost::{estimate_tokens, CostSnapshot, CostTracker};
+use super::events::{EventLog, RouterEvent};
+use super::matrix::{select_model, ModelKey, ModelTable, QualityNeeds, Route, RoutingPolicy};
+use super::prompt::{self, Prompt};
+use super::request::{Fallback, GenerateRequest, GenerateResult};
+use super::{quality, templates, LocalResponder, ResponseSource};
+use crate::ports::{Clock, Http, IdleScheduler, KvStore, Rng};
+use crate::router::breaker::BreakerSnapshot;
+
+/// The ports the router uses. `store` keeps the day's spend across reloads (None: memory only).
+pub struct RouterPorts {
+    pub clock: Rc<dyn Clock>,
+    pub http: Rc<dyn Http>,
+    pub idle: Rc<dyn IdleScheduler>,
+    pub rng: Rc<dyn Rng>,
+    pub store: Option<Rc<dyn KvStore>>,
+}
+
+/// `metrics().router`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouterMetrics {
+    pub calls: u64,
+    /// Lines by source ("template", "local", "memory", a cloud model id, ...).
+    pub by_source: BTreeMap<String, u64>,
+    /// Fallbacks by the step that failed and why ("cloud:timeout", "local:absent", ...).
+    pub fallbacks: BTreeMap<String, u64>,
+    pub quality_retries: u64,
+    /// "absent" until a local responder is plugged in, then "ready".
+    pub local: &'static str,
+    pub cloud: CloudStats,
+    pub breakers: BTreeMap<String, BreakerSnapshot>,
+    pub cost: CostSnapshot,
+    pub events_dropped: u64,
+}
+
+#[derive(Default)]
+struct Stats {
+    calls: u64,
+    by_source: BTreeMap<String, u64>,
+    fallbacks: BTreeMap<String, u64>,
+    quality_retries: u64,
+}
+
+pub struct Router {
+    cfg: CloudConfig,
+    table: ModelTable,
+    cloud: Cloud,
+    cost: Rc<CostTracker>,
+    events: Rc<EventLog>,
+    cache: RefCell<Option<Rc<dyn ResponseSource>>>,
+    local: RefCell<Option<Rc<dyn LocalResponder>>>,
+    clock: Rc<dyn Clock>,
+    idle: Rc<dyn IdleScheduler>,
+    rng: Rc<dyn Rng>,
+    stats: RefCell<Stats>,
+}
+
+/// Runs `fut` for at most `ms`; None (and `fut` dropped, aborting any fetch in it) when time runs out.
+async fn within<T>(idle: &dyn IdleScheduler, ms: f64, fut: impl Future<Output = T>) -> Option<T> {
+    if ms < 1.0 {
+        return None;
+    }
+    let fut = pin!(fut);
+    match select(fut, idle.sleep(ms as u32)).await {
+        Either::Left((v, _)) => Some(v),
+        Either::Right(_) => None,
+    }
+}
+
+enum Step {
+    Local,
+    Cloud,
+}
+
+struct Attempt {
+    text: String,
+    source: String,
+    model: Option<String>,
+    cost_usd: f64,
+    shared: bool,
+}
+
+impl Router {
+    pub fn new(cfg: &CloudConfig, namespace: &str, ports: RouterPorts) -> Router {
+        let events = Rc::new(EventLog::default());
+        let cost = Rc::new(CostTracker::new(
+            cfg.budget.clone(),
+            ports.clock.clone(),
+            events.clone(),
+            ports.store.clone(),
+            format!("{namespace}/router/cost"),
+        ));
+        let cloud_ports = CloudPorts {
+            clock: ports.clock.clone(),
+            http: ports.http,
+            idle: ports.idle.clone(),
+            rng: ports.rng.clone(),
+        };
+        Router {
+            cfg: cfg.clone(),
+            table: ModelTable::from_config(cfg),
+            cloud: Cloud::new(cfg, cloud_ports, cost.clone(), events.clone()),
+            cost,
+            events,
+            cache: RefCell::default(),
+            local: RefCell::default(),
+            clock: ports.clock,
+            idle: ports.idle,
+            rng: ports.rng,
+            stats: RefCell::default(),
+        }
+    }
+
+    /// Restores today's spend (call once at start).
+    pub async fn load(&self) {
+        self.cost.load().await;
+    }
+
+    pub fn set_response_source(&self, cache: Option<Rc<dyn ResponseSource>>) {
+        *self.cache.borrow_mut() = cache;
+    }
+
+    pub fn set_local_responder(&self, local: Option<Rc<dyn LocalResponder>>) {
+        *self.local.borrow_mut() = local;
+    }
+
+    pub fn take_events(&self) -> Vec<RouterEvent> {
+        self.events.take()
+    }
+
+    pub fn metrics(&self) -> RouterMetrics {
+        let s = self.stats.borrow();
+        RouterMetrics {
+            calls: s.calls,
+            by_source: s.by_source.clone(),
+            fallbacks: s.fallbacks.clone(),
+            quality_retries: s.quality_retries,
+            local: if self.local.borrow().is_some() { "ready" } else { "absent" },
+            cloud: self.cloud.stats(),
+            breakers: self.cloud.breakers(),
+            cost: self.cost.snapshot(),
+            events_dropped: self.events.dropped(),
+        }
+    }
+
+    /// Which model the matrix picks for `req` (exposed for tests and debugging).
+    pub fn route(&self, req: &GenerateRequest, prompt: &Prompt) -> Route {
+        let caps = self.local.borrow().as_ref().map(|l| l.capabilities()).unwrap_or_default();
+        let needs = QualityNeeds::assess(&req.context);
+        let policy =
+            RoutingPolicy { prefer_local: self.cfg.prefer_local, cost_threshold_usd: self.cfg.cost_threshold_usd };
+        let input = estimate_tokens(&prompt.system) + estimate_tokens(&prompt.user);
+        let claude = self.table.get(ModelKey::Claude).map_or(f64::INFINITY, |m| m.cost_usd(input, req.max_tokens));
+        select_model(&needs, req.importance, &policy, &caps, claude)
+    }
+
+    /// Always resolves to a line. `req` must be validated (`GenerateRequest::parse`).
+    pub async fn generate(&self, req: &GenerateRequest) -> GenerateResult {
+        let t0 = self.clock.now_ms();
+        let deadline = t0 + f64::from(self.cfg.deadline_ms);
+        let mut fallbacks = Vec::new();
+        let prompt = prompt::build(req);
+        let route = self.route(req, &prompt);
+        self.stats.borrow_mut().calls += 1;
+
+        let cache = self.cache.borrow().clone();
+        if let Some(cache) = &cache {
+            let budget = f64::from(self.cfg.local_timeout_ms).min(deadline - self.clock.now_ms());
+            match within(self.idle.as_ref(), budget, cache.lookup(req)).await {
+                Some(Some(hit)) => {
+                    let a =
+                        Attempt { text: hit.text, source: hit.tier, model: hit.model, cost_usd: 0.0, shared: false };
+                    return self.finish(a, true, t0, route, fallbacks);
+                }
+                Some(None) => {}
+                None => self.fell_back(&mut fallbacks, "cache", "timeout", "lookup timed out"),
+            }
+        }
+
+        let steps =
+            if route.model == ModelKey::Local { [Step::Local, Step::Cloud] } else { [Step::Cloud, Step::Local] };
+        for step in steps {
+            let found = match step {
+                Step::Local => self.local_step(req, deadline, &mut fallbacks).await,
+                Step::Cloud => self.cloud_step(req, &prompt, route, deadline, &mut fallbacks).await,
+            };
+            if let Some(a) = found {
+                if let Some(cache) = &cache {
+                    if !a.shared {
+                        let budget = f64::from(self.cfg.local_timeout_ms);
+                        let _ = within(self.idle.as_ref(), budget, cache.store(req, &a.text, req.importance)).await;
+                    }
+                }
+                return self.finish(a, false, t0, route, fallbacks);
+            }
+        }
+        let text = templates::line(req, self.rng.as_ref());
+        let a = Attempt { text, source: "template".into(), model: None, cost_usd: 0.0, shared: false };
+        self.finish(a, false, t0, route, fallbacks)
+    }
+
+    fn finish(&self, a: Attempt, cached: bool, t0: f64, route: Route, fallbacks: Vec<Fallback>) -> GenerateResult {
+        *self.stats.borrow_mut().by_source.entry(a.source.clone()).or_default() += 1;
+        GenerateResult {
+            text: a.text,
+            source: a.source,
+            model: a.model,
+            latency_ms: self.clock.now_ms() - t0,
+            cost_usd: a.cost_usd,
+            cached,
+            shared: a.shared,
+            route: route.rule.as_str().to_string(),
+            fallbacks,
+        }
+    }
+
+    fn fell_back(&self, fallbacks: &mut Vec<Fallback>, step: &str, kind: &str, reason: impl Into<String>) {
+        *self.stats.borrow_mut().fallbacks.entry(format!("{step}:{kind}")).or_default() += 1;
+        fallbacks.push(Fallback { step: step.to_string(), reason: reason.into() });
+    }
+
+    async fn local_step(&self, req: &GenerateRequest, deadline: f64, fallbacks: &mut Vec<Fallback>) -> Option<Attempt> {
+        let Some(local) = self.local.borrow().clone() else {
+            self.fell_back(fallbacks, "local", "absent", "no local model loaded");
+            return None;
+        };
+        let budget = f64::from(self.cfg.local_timeout_ms).min(deadline - self.clock.now_ms());
+        match within(self.idle.as_ref(), budget, local.respond(req)).await {
+            None => self.fell_back(fallbacks, "local", "timeout", format!("no answer within {budget:.0} ms")),
+            Some(Err(e)) => self.fell_back(fallbacks, "local", "error", e.0),
+            Some(Ok(line)) => {
+                let verdict = quality::validate(&line.text, req);
+                if verdict.score >= self.cfg.quality_threshold {
+                    let model = Some(line.model);
+                    return Some(Attempt {
+                        text: line.text,
+                        source: "local".into(),
+                        model,
+                        cost_usd: 0.0,
+                        shared: false,
+                    });
+                }
+                let issue = verdict.issue.map_or("low quality", |i| i.as_str());
+                self.fell_back(fallbacks, "local", "quality", format!("quality {:.1}: {issue}", verdict.score));
+            }
+        }
+        None
+    }
+
+    /// Cloud models to try: the routed one (flash when the route was local), better ones, then cheaper ones.
+    fn candidates(&self, route: Route) -> Vec<ModelKey> {
+        let start = if route.model == ModelKey::Local { ModelKey::Flash } else { route.model };
+        let mut up = vec![start];
+        while let Some(next) = up.last().and_then(|k| k.next_better()) {
+            up.push(next);
+        }
+        let down = ModelKey::HIERARCHY.iter().rev().filter(|k| **k < start && **k != ModelKey::Local).copied();
+        up.into_iter().chain(down).collect()
+    }
+
+    async fn cloud_step(
+        &self,
+        req: &GenerateRequest,
+        prompt: &Prompt,
+        route: Route,
+        deadline: f64,
+        fallbacks: &mut Vec<Fallback>,
+    ) -> Option<Attempt> {
+        if !self.cloud.is_configured() {
+            self.fell_back(fallbacks, "cloud", "notConfigured", "no cloud provider configured");
+            return None;
+        }
+        if req.importance <= self.cfg.min_importance {
+            let why = format!("importance {} <= cloud.minImportance {}", req.importance, self.cfg.min_importance);
+            self.fell_back(fallbacks, "cloud", "lowImportance", why);
+            return None;
+        }
+        let max_models = 1 + self.cfg.max_quality_retries as usize;
+        let mut tried = 0;
+        let mut failed_providers: Vec<String> = Vec::new();
+        let mut quality_floor: Option<ModelKey> = None;
+        for key in self.candidates(route) {
+            let Some(spec) = self.table.get(key) else { continue };
+            if !self.cloud.has_provider(&spec.provider)
+                || failed_providers.contains(&spec.provider)
+                || quality_floor.is_some_and(|floor| key <= floor)
+            {
+                continue;
+            }
+            if tried == max_models {
+                break;
+            }
+            tried += 1;
+            let step_deadline = deadline.min(self.clock.now_ms() + f64::from(self.cfg.cloud_timeout_ms));
+            let budget = step_deadline - self.clock.now_ms();
+            let call = self.cloud.call(spec, prompt, req.player_id.as_deref(), step_deadline);
+            let outcome = within(self.idle.as_ref(), budget, call).await.unwrap_or(Err(CallError::Deadline));
+            match outcome {
+                Ok(line) => {
+                    let verdict = quality::validate(&line.text, req);
+                    if verdict.score >= self.cfg.quality_threshold {
+                        return Some(Attempt {
+                            text: line.text,
+                            source: line.model.clone(),
+                            model: Some(line.model),
+                            cost_usd: line.cost_usd,
+                            shared: line.shared,
+                        });
+                    }
+                    self.stats.borrow_mut().quality_retries += 1;
+                    let issue = verdict.issue.map_or("low quality", |i| i.as_str());
+                    self.fell_back(fallbacks, &spec.model, "quality", format!("quality {:.1}: {issue}", verdict.score));
+                    quality_floor = Some(key);
+                }
+                Err(e @ CallError::OverBudget(_)) => {
+                    // Over budget: local and templates only.
+                    self.fell_back(fallbacks, &spec.model, e.kind(), e.to_string());
+                    return None;
+                }
+                Err(e) => {
+                    self.fell_back(fallbacks, &spec.model, e.kind(), e.to_string());
+                    if !matches!(e, CallError::Provider(super::providers::ProviderError::Client { .. })) {
+                        failed_providers.push(spec.provider.clone());
+                    }
+                    if matches!(e, CallError::Deadline) {
+                        return None;
+                    }
+                }
+            }
+        }
+        None
+    }
+}

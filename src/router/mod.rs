@@ -1,0 +1,74 @@
+//! The cloud path and its resilience: `generate()` (chain.rs) routes each request through the seed's
+//! EnhancedAIRouter matrix (matrix.rs) and ResilientAIService chain: cache -> local -> cloud -> templates, with
+//! per-step deadlines, quality validation (quality.rs), providers over the Http port (providers/), a circuit
+//! breaker per provider (breaker.rs), retries with backoff (backoff.rs), batching (batch.rs), single-flight and
+//! budget reservations (cloud.rs, cost.rs), events (events.rs), and fallback templates (templates.rs).
+//!
+//! The response cache and the local model are other modules' work; the chain reaches them only through the two
+//! traits below, so it is tested with fakes and they plug in with `Router::set_response_source` and
+//! `Router::set_local_responder`.
+mod backoff;
+mod batch;
+mod breaker;
+mod cache_source;
+mod chain;
+mod cloud;
+pub mod config;
+mod cost;
+mod events;
+pub mod matrix;
+pub mod prompt;
+mod providers;
+mod quality;
+pub mod request;
+mod templates;
+
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod tests;
+
+pub use breaker::{BreakerSnapshot, BreakerState};
+pub use cache_source::cache_key;
+pub use chain::{Router, RouterMetrics, RouterPorts};
+pub use cloud::CloudStats;
+pub use config::CloudConfig;
+pub use cost::CostSnapshot;
+pub use events::RouterEvent;
+pub use matrix::LocalCapabilities;
+pub use request::{Fallback, GenerateRequest, GenerateResult, ResponseType};
+
+use crate::ports::LocalFuture;
+
+/// A line found in the response cache, with the tier it came from ("memory", "localStorage", "indexedDB").
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachedLine {
+    pub text: String,
+    pub tier: String,
+    pub model: Option<String>,
+}
+
+/// What `generate()` needs from the response cache.
+pub trait ResponseSource {
+    fn lookup<'a>(&'a self, req: &'a GenerateRequest) -> LocalFuture<'a, Option<CachedLine>>;
+    /// Keeps a fresh model line; `importance` decides how long and in which tier.
+    fn store<'a>(&'a self, req: &'a GenerateRequest, text: &'a str, importance: f64) -> LocalFuture<'a, ()>;
+}
+
+/// A line from the on-device model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalLine {
+    pub text: String,
+    /// The local model's id (e.g. from its manifest).
+    pub model: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalError(pub String);
+
+/// What `generate()` needs from the on-device model (implemented by the model module when it lands). Until then
+/// no local responder is plugged in and the local step reports "absent": templates are never passed off as local.
+pub trait LocalResponder {
+    fn capabilities(&self) -> LocalCapabilities;
+    fn respond<'a>(&'a self, req: &'a GenerateRequest) -> LocalFuture<'a, Result<LocalLine, LocalError>>;
+}

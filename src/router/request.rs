@@ -1,0 +1,256 @@
+//! What a game passes to `generate()` and what it gets back. Parsing names the bad field (`InvalidRequest`).
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::Error;
+
+/// The kind of line wanted; it picks the prompt wording and the fallback templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ResponseType {
+    #[default]
+    Dialogue,
+    Greeting,
+    Farewell,
+    Question,
+    Reaction,
+    Bark,
+    Narration,
+}
+
+impl ResponseType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseType::Dialogue => "dialogue",
+            ResponseType::Greeting => "greeting",
+            ResponseType::Farewell => "farewell",
+            ResponseType::Question => "question",
+            ResponseType::Reaction => "reaction",
+            ResponseType::Bark => "bark",
+            ResponseType::Narration => "narration",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Format {
+    #[default]
+    Text,
+    /// The line must be a JSON object (checked by quality validation).
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Npc {
+    pub id: String,
+    pub name: String,
+    /// Free text ("gruff, loyal"), a list of traits, or an object of trait scores.
+    #[serde(default)]
+    pub personality: Value,
+}
+
+/// The scene. The named fields steer routing; any other key is passed to the model as extra context.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Context {
+    pub player_text: String,
+    pub scene: Option<String>,
+    /// The player knows something the character does not.
+    pub dramatic_irony: bool,
+    pub is_crisis: bool,
+    pub is_evolution_moment: bool,
+    pub needs_tension: bool,
+    /// 0..10; below 5 the character is emotionally depleted.
+    pub emotional_capacity: Option<f64>,
+    /// 0..10, how much support the moment asks of the character.
+    pub support_level_needed: Option<f64>,
+    /// 0..10, depth of the relationship with the player.
+    pub relationship_level: Option<f64>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenerateRequest {
+    #[serde(rename = "type", default)]
+    pub kind: ResponseType,
+    pub npc: Npc,
+    #[serde(default)]
+    pub context: Context,
+    /// 0..1. Above `cloud.minImportance` (0.5) the cloud may be used. Default 0.5.
+    #[serde(default = "default_importance")]
+    pub importance: f64,
+    /// 1..=2048. Default 150.
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: u32,
+    /// For the per-player budget.
+    #[serde(default)]
+    pub player_id: Option<String>,
+    #[serde(default)]
+    pub format: Format,
+}
+
+fn default_importance() -> f64 {
+    0.5
+}
+
+fn default_max_tokens() -> u32 {
+    150
+}
+
+pub const MAX_TOKENS_LIMIT: u32 = 2048;
+const MAX_TEXT_CHARS: usize = 8_000;
+
+impl GenerateRequest {
+    /// Parses and validates a request (a JS object through serde_json::Value, so unknown keys are seen).
+    pub fn parse(value: Value) -> Result<GenerateRequest, Error> {
+        if !value.is_object() {
+            return Err(Error::invalid_request(
+                "(request)",
+                "expected an object such as { type: \"greeting\", npc: { id, name }, context: { playerText } }",
+            ));
+        }
+        let req: GenerateRequest = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            Error::invalid_request(field_of(&path, &inner), inner)
+        })?;
+        req.validate()?;
+        Ok(req)
+    }
+
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |field: &str, message: String| Err(Error::invalid_request(field, message));
+        if self.npc.id.trim().is_empty() {
+            return bad("npc.id", "must be a non-empty string that identifies the character".into());
+        }
+        if self.npc.name.trim().is_empty() {
+            return bad("npc.name", "must be the character's non-empty display name".into());
+        }
+        if !(self.importance.is_finite() && (0.0..=1.0).contains(&self.importance)) {
+            return bad("importance", format!("got {}; use 0..1 (0.5 is ordinary)", self.importance));
+        }
+        if self.max_tokens == 0 || self.max_tokens > MAX_TOKENS_LIMIT {
+            return bad("maxTokens", format!("got {}; use 1..={MAX_TOKENS_LIMIT}", self.max_tokens));
+        }
+        if self.context.player_text.chars().count() > MAX_TEXT_CHARS {
+            return bad("context.playerText", format!("longer than {MAX_TEXT_CHARS} characters; shorten it"));
+        }
+        for (field, v) in [
+            ("context.emotionalCapacity", self.context.emotional_capacity),
+            ("context.supportLevelNeeded", self.context.support_level_needed),
+            ("context.relationshipLevel", self.context.relationship_level),
+        ] {
+            if let Some(v) = v {
+                if !(v.is_finite() && (0.0..=10.0).contains(&v)) {
+                    return bad(field, format!("got {v}; use 0..10"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The personality as prompt text.
+    pub fn personality_text(&self) -> String {
+        describe(&self.npc.personality)
+    }
+}
+
+/// serde's path ends at the object that lacks a required field; name the field itself.
+fn field_of(path: &str, message: &str) -> String {
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    match (path, missing) {
+        (".", Some(name)) => name.to_string(),
+        (".", None) => "(request)".to_string(),
+        (path, Some(name)) => format!("{path}.{name}"),
+        (path, None) => path.to_string(),
+    }
+}
+
+/// Renders a JSON value as short prose for a prompt.
+pub fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(describe).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(", "),
+        Value::Object(map) => map.iter().map(|(k, v)| format!("{k}: {}", describe(v))).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// Why a step was passed over, reported in `GenerateResult::fallbacks`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fallback {
+    /// "cache", "local", a cloud model id, or "cloud".
+    pub step: String,
+    pub reason: String,
+}
+
+/// What `generate()` resolves to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateResult {
+    pub text: String,
+    /// "memory" | "localStorage" | "indexedDB" | "local" | a cloud model id | "template".
+    pub source: String,
+    /// The model that wrote the line, when known.
+    pub model: Option<String>,
+    pub latency_ms: f64,
+    pub cost_usd: f64,
+    pub cached: bool,
+    /// The line came from an identical request already in flight (single-flight); its cost was counted there.
+    pub shared: bool,
+    /// The routing matrix row that chose the first model.
+    pub route: String,
+    /// Every step that was tried and did not produce the line, in order.
+    pub fallbacks: Vec<Fallback>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn field(v: Value) -> String {
+        match GenerateRequest::parse(v) {
+            Err(Error::InvalidRequest { field, .. }) => field,
+            other => panic!("expected InvalidRequest, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn minimal_request_gets_defaults_and_extra_context_is_kept() {
+        let r = GenerateRequest::parse(json!({
+            "npc": {"id": "sarah", "name": "Sarah", "personality": ["warm", "tired"]},
+            "context": {"playerText": "Hi", "weather": "rain", "emotionalCapacity": 2.5}
+        }))
+        .unwrap();
+        assert_eq!((r.kind, r.importance, r.max_tokens, r.format), (ResponseType::Dialogue, 0.5, 150, Format::Text));
+        assert_eq!(r.context.extra.get("weather"), Some(&json!("rain")));
+        assert_eq!(r.context.emotional_capacity, Some(2.5));
+        assert_eq!(r.personality_text(), "warm, tired");
+    }
+
+    #[test]
+    fn malformed_requests_name_the_field() {
+        let npc = json!({"id": "a", "name": "A"});
+        assert_eq!(field(json!("hi")), "(request)");
+        assert_eq!(field(json!({})), "npc");
+        assert_eq!(field(json!({"npc": {"id": "a"}})), "npc.name");
+        assert_eq!(field(json!({"npc": {"id": "", "name": "A"}})), "npc.id");
+        assert_eq!(field(json!({"npc": npc, "type": "sonnet"})), "type");
+        assert_eq!(field(json!({"npc": npc, "importance": 2})), "importance");
+        assert_eq!(field(json!({"npc": npc, "importance": "high"})), "importance");
+        assert_eq!(field(json!({"npc": npc, "maxTokens": 0})), "maxTokens");
+        assert_eq!(field(json!({"npc": npc, "maxTokens": 5000})), "maxTokens");
+        assert_eq!(field(json!({"npc": npc, "importnce": 0.3})), "importnce");
+        assert_eq!(field(json!({"npc": npc, "context": {"playerText": 3}})), "context.playerText");
+        assert_eq!(field(json!({"npc": npc, "context": {"emotionalCapacity": 11}})), "context.emotionalCapacity");
+    }
+}

@@ -1,0 +1,265 @@
+//! Browser tests of the response cache on real localStorage and IndexedDB, in headless Chromium and Firefox
+//! (`wasm-pack test --headless --chrome --firefox . -- --test browser_cache`): the cache contract, persistence
+//! across a new runtime (a reload), localStorage filled to its quota, IndexedDB deleted while open, two instances
+//! writing at once, cross-instance invalidation through BroadcastChannel, and the JS API.
+#![cfg(target_arch = "wasm32")]
+
+use std::rc::Rc;
+
+use futures_util::future::{join, select, Either};
+use unwritten_ai::cache::{CacheKey, ResponseCache, Tier, TierState, RECORD_PREFIX};
+use unwritten_ai::config::CacheConfig;
+use unwritten_ai::js::UnwrittenAI;
+use unwritten_ai::ports::{DeviceSnapshot, IdleScheduler, KvStore};
+use unwritten_ai::testkit::cache_contract::response_cache_contract;
+use unwritten_ai::web::{IndexedDbStore, LocalStorageStore, WebClock, WebIdle};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn get(v: &JsValue, path: &str) -> JsValue {
+    path.split('.').fold(v.clone(), |v, k| js_sys::Reflect::get(&v, &k.into()).unwrap_or(JsValue::UNDEFINED))
+}
+
+fn json(text: &str) -> JsValue {
+    js_sys::JSON::parse(text).unwrap()
+}
+
+async fn create(namespace: &str) -> UnwrittenAI {
+    let config = json(&format!(r#"{{"namespace": "{namespace}"}}"#));
+    UnwrittenAI::create(Some(config.unchecked_into())).await.unwrap()
+}
+
+fn key_of(ai: &UnwrittenAI, player: &str, n: u32) -> String {
+    let parts = json(&format!(
+        r#"{{"type": "greeting", "character": "smith", "player": "{player}", "context": {{"n": {n}}}}}"#
+    ));
+    ai.cache_key(parts.unchecked_into()).unwrap()
+}
+
+fn text(n: u32) -> String {
+    format!("{n}: Mind the forge, traveller. The iron is hot and my temper hotter when the ore carts are late.")
+}
+
+fn local_storage() -> web_sys::Storage {
+    web_sys::window().unwrap().local_storage().unwrap().unwrap()
+}
+
+/// Deletes an IndexedDB database; resolves to "success", "blocked" or "error", or "timeout" after `ms`.
+async fn delete_database(name: &str, ms: u32) -> String {
+    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
+    let request = factory.delete_database(name).unwrap();
+    let done = js_sys::Promise::new(&mut |resolve, _| {
+        for event in ["success", "error", "blocked"] {
+            let r = resolve.clone();
+            let f = Closure::once_into_js(move || r.call1(&JsValue::NULL, &JsValue::from_str(event)));
+            request.add_event_listener_with_callback(event, f.unchecked_ref()).unwrap();
+        }
+    });
+    let timeout = Box::pin(WebIdle.sleep(ms));
+    match select(Box::pin(JsFuture::from(done)), timeout).await {
+        Either::Left((Ok(v), _)) => v.as_string().unwrap_or_default(),
+        Either::Left((Err(_), _)) => "error".into(),
+        Either::Right(_) => "timeout".into(),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_cache_contract_holds_on_real_local_storage_and_indexed_db() {
+    let _ = delete_database("t-cache-contract", 3000).await;
+    let local: Rc<dyn KvStore> = Rc::new(LocalStorageStore::open("t-cache-contract:").unwrap());
+    let idb: Rc<dyn KvStore> = Rc::new(IndexedDbStore::open("t-cache-contract").await.unwrap());
+    response_cache_contract(local, idb.clone()).await;
+    idb.close();
+}
+
+#[wasm_bindgen_test]
+async fn indexed_db_batches_are_one_transaction_and_read_back_whole() {
+    let store = IndexedDbStore::open("t-cache-batch").await.unwrap();
+    let batch: Vec<(String, Vec<u8>)> = (0..100).map(|n| (format!("b/{n:03}"), vec![n as u8; 300])).collect();
+    store.put_many(&batch).await.unwrap();
+    let mut all = store.get_all("b/").await.unwrap();
+    all.sort();
+    assert_eq!(all, batch);
+    for (k, _) in &batch {
+        store.delete(k).await.unwrap();
+    }
+    store.close();
+}
+
+#[wasm_bindgen_test]
+async fn a_new_runtime_finds_what_the_last_one_cached() {
+    let ai = create("t-cache-reload").await;
+    ai.clear_cache().await.unwrap();
+    let (important, medium) = (key_of(&ai, "p", 1), key_of(&ai, "p", 2));
+    ai.cache_put(important.clone(), text(1), Some(0.9)).await.unwrap();
+    ai.cache_put(medium.clone(), text(2), Some(0.5)).await.unwrap();
+    ai.dispose();
+
+    // As after a page reload: a new instance, new memory, the same stores.
+    let ai = create("t-cache-reload").await;
+    assert_eq!(ai.cache_get_sync(&important).unwrap(), Some(text(1)), "warmed into memory from IndexedDB");
+    let hit: JsValue = ai.cache_get(medium.clone()).await.unwrap().into();
+    assert_eq!(get(&hit, "tier").as_string().as_deref(), Some("localStorage"));
+    assert_eq!(get(&hit, "text").as_string(), Some(text(2)));
+    let m: JsValue = ai.metrics().unwrap().into();
+    assert_eq!(get(&m, "cache.hits.localStorage").as_f64(), Some(1.0));
+    assert_eq!(get(&m, "cache.tiers.indexedDb.state").as_string().as_deref(), Some("up"));
+    assert!(get(&m, "cache.compression.ratio").as_f64().is_some());
+    ai.clear_cache().await.unwrap();
+    ai.dispose();
+}
+
+#[wasm_bindgen_test]
+async fn local_storage_filled_to_its_quota_is_evicted_retried_skipped_and_recovers() {
+    let local = Rc::new(LocalStorageStore::open("t-cache-quota:").unwrap());
+    let cache = ResponseCache::new(CacheConfig::default(), Rc::new(WebClock::new()), Some(local.clone()), None, None);
+    cache.start(&DeviceSnapshot::default()).await;
+    cache.clear().await;
+    let key = |n: u32| CacheKey::builder("quota", "smith").field("n", n.to_string()).build();
+    for n in 0..5 {
+        cache.put(&key(n), &text(n), 0.5).await;
+    }
+    assert_eq!(local.get_all(RECORD_PREFIX).await.unwrap().len(), 5);
+
+    // The game's own data fills the rest of the origin's localStorage.
+    let storage = local_storage();
+    let mut junk = Vec::new();
+    for chunk in [256 * 1024, 16 * 1024, 1024, 64] {
+        loop {
+            let k = format!("t-junk-{}", junk.len());
+            if storage.set_item(&k, &"j".repeat(chunk)).is_err() {
+                break;
+            }
+            junk.push(k);
+        }
+    }
+    // A small entry: our own records are evicted to make room and the write is retried.
+    cache.put(&key(10), "short line", 0.5).await;
+    let s = cache.stats();
+    assert!(s.errors.quota >= 1, "{s:?}");
+    assert!(s.evictions.quota >= 1, "{s:?}");
+    // A big entry cannot fit however much of ours goes: that tier is skipped, counted, and memory still serves.
+    let big: String = (0..400).map(text).collect();
+    cache.put(&key(11), &big, 0.5).await;
+    let s = cache.stats();
+    assert!(s.errors.quota_skips >= 1, "{s:?}");
+    assert_eq!(cache.get(&key(11)).await.map(|h| h.tier), Some(Tier::Memory));
+    assert_eq!(s.tiers.local_storage, TierState::Up);
+
+    for k in junk {
+        storage.remove_item(&k).unwrap();
+    }
+    cache.put(&key(12), &text(12), 0.5).await;
+    assert!(local.get(&key(12).storage_key(0)).await.unwrap().is_some(), "writes work again");
+    cache.clear().await;
+}
+
+#[wasm_bindgen_test]
+async fn indexed_db_deleted_while_open_takes_the_tier_down_and_the_cache_keeps_serving() {
+    let name = "t-cache-deleted";
+    let _ = delete_database(name, 3000).await;
+    let local = Rc::new(LocalStorageStore::open("t-cache-deleted:").unwrap());
+    let idb = Rc::new(IndexedDbStore::open(name).await.unwrap());
+    let mut config = CacheConfig::default();
+    config.memory.max_entries = 0; // every lookup goes to the stores
+    let cache = ResponseCache::new(config, Rc::new(WebClock::new()), Some(local.clone()), Some(idb.clone()), None);
+    cache.start(&DeviceSnapshot::default()).await;
+    cache.clear().await;
+    let key = |n: u32| CacheKey::builder("deleted", "smith").field("n", n.to_string()).build();
+    cache.put(&key(1), &text(1), 0.9).await;
+    assert_eq!(cache.stats().entries.indexed_db, 1);
+
+    // Another tab (or the user clearing site data) deletes the database; our open connection must not block it.
+    assert_eq!(delete_database(name, 5000).await, "success");
+    assert!(!idb.is_open(), "the connection closed on versionchange");
+
+    cache.put(&key(2), &text(2), 0.9).await;
+    assert_eq!(cache.get(&key(2)).await.map(|h| h.tier), Some(Tier::LocalStorage));
+    assert_eq!(cache.get(&key(1)).await.map(|h| (h.tier, h.text.to_string())), Some((Tier::LocalStorage, text(1))));
+    let s = cache.stats();
+    assert!(matches!(s.tiers.indexed_db, TierState::Down { .. }), "{:?}", s.tiers);
+    assert_eq!(s.errors.unavailable, 1);
+    cache.clear().await;
+}
+
+#[wasm_bindgen_test]
+async fn two_instances_writing_at_once_never_corrupt_a_record_and_invalidation_reaches_the_other() {
+    let (a, b) = (create("t-cache-tabs").await, create("t-cache-tabs").await);
+    a.clear_cache().await.unwrap();
+    let keys: Vec<String> = (0..20).map(|n| key_of(&a, "p", n)).collect();
+    let writes_a = async {
+        for (n, k) in keys.iter().enumerate() {
+            a.cache_put(k.clone(), format!("a{n} {}", text(0)), Some(0.9)).await.unwrap();
+        }
+    };
+    let writes_b = async {
+        for (n, k) in keys.iter().enumerate() {
+            b.cache_put(k.clone(), format!("b{n} {}", text(0)), Some(0.9)).await.unwrap();
+        }
+    };
+    join(writes_a, writes_b).await;
+
+    let c = create("t-cache-tabs").await;
+    for (n, k) in keys.iter().enumerate() {
+        let hit: JsValue = c.cache_get(k.clone()).await.unwrap().into();
+        let t = get(&hit, "text").as_string().unwrap_or_default();
+        assert!(t.starts_with(&format!("a{n} ")) || t.starts_with(&format!("b{n} ")), "{t:?}");
+    }
+    let stats: JsValue = c.cache_stats().unwrap().into();
+    assert_eq!(get(&stats, "errors.corrupt").as_f64(), Some(0.0));
+    c.dispose();
+
+    // b holds the entry in memory; a invalidates the player; b must stop serving it.
+    b.cache_get(keys[0].clone()).await.unwrap();
+    assert!(b.cache_get_sync(&keys[0]).unwrap().is_some());
+    a.cache_invalidate("p".into()).await.unwrap();
+    let mut stale = true;
+    for _ in 0..40 {
+        if b.cache_get_sync(&keys[0]).unwrap().is_none() {
+            stale = false;
+            break;
+        }
+        WebIdle.sleep(25).await;
+    }
+    assert!(!stale, "the BroadcastChannel message reached the other instance");
+    let hit: JsValue = b.cache_get(keys[0].clone()).await.unwrap().into();
+    assert!(hit.is_undefined());
+    a.clear_cache().await.unwrap();
+    a.dispose();
+    b.dispose();
+}
+
+#[wasm_bindgen_test]
+async fn the_js_api_validates_keys_and_reports_stats() {
+    let ai = create("t-cache-api").await;
+    let err = ai.cache_key(json(r#"{"type": 1, "character": "x"}"#).unchecked_into()).unwrap_err();
+    let err: js_sys::Error = err.dyn_into().unwrap();
+    assert_eq!(String::from(err.name()), "InvalidRequest");
+    assert_eq!(get(&err, "field").as_string().as_deref(), Some("type"));
+    let err: js_sys::Error = ai.cache_get("not-a-key".into()).await.err().unwrap().dyn_into().unwrap();
+    assert_eq!(String::from(err.name()), "InvalidRequest");
+
+    let k = key_of(&ai, "q", 1);
+    assert_eq!(k.len(), 41);
+    let many = js_sys::Array::new();
+    for n in 0..3 {
+        let e = js_sys::Object::new();
+        js_sys::Reflect::set(&e, &"key".into(), &key_of(&ai, "q", n).into()).unwrap();
+        js_sys::Reflect::set(&e, &"text".into(), &text(n).into()).unwrap();
+        many.push(&e);
+    }
+    ai.cache_put_many(JsValue::from(many).unchecked_into()).await.unwrap();
+    assert_eq!(ai.cache_get_sync(&k).unwrap(), Some(text(1)));
+    let stats: JsValue = ai.cache_stats().unwrap().into();
+    assert_eq!(get(&stats, "entries.memory").as_f64(), Some(3.0));
+    assert_eq!(get(&stats, "entries.localStorage").as_f64(), Some(3.0), "default importance 0.5");
+    assert_eq!(get(&stats, "hitRate").as_f64(), Some(1.0), "a memory-only hit is a hit");
+    ai.clear_cache().await.unwrap();
+    ai.dispose();
+    let err: js_sys::Error = ai.cache_stats().err().unwrap().dyn_into().unwrap();
+    assert_eq!(String::from(err.name()), "Disposed");
+}

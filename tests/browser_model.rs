@@ -1,0 +1,122 @@
+//! The real model through the public JS API, in headless Chromium and Firefox. Model files are served by
+//! scripts/static-server.mjs (scripts/test starts it) at UNWRITTEN_MODELS_URL (default http://127.0.0.1:8788/).
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use unwritten_ai::js::{ConfigArg, UnwrittenAI};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const MODELS: &str = match option_env!("UNWRITTEN_MODELS_URL") {
+    Some(url) => url,
+    None => "http://127.0.0.1:8788/",
+};
+
+fn get(v: &JsValue, path: &str) -> JsValue {
+    path.split('.').fold(v.clone(), |v, k| js_sys::Reflect::get(&v, &k.into()).unwrap_or(JsValue::UNDEFINED))
+}
+
+fn config(namespace: &str, strategy: &str, extra: &str) -> Option<ConfigArg> {
+    let json = format!(
+        r#"{{"namespace": "{namespace}", "model": {{"strategy": "{strategy}", "manifestUrl": "{MODELS}manifest.json"{extra}}}}}"#
+    );
+    Some(js_sys::JSON::parse(&json).unwrap().unchecked_into())
+}
+
+async fn delete_db(namespace: &str) {
+    let _ = rexie::Rexie::delete(&format!("{namespace}-unwritten-ai")).await;
+}
+
+#[wasm_bindgen_test]
+async fn analyze_through_the_js_api_with_progress_then_from_indexeddb() {
+    delete_db("m-first").await;
+    let ai = UnwrittenAI::create(config("m-first", "onDemand", "")).await.unwrap();
+    assert_eq!(get(&ai.model_status().unwrap().into(), "state").as_string().as_deref(), Some("idle"));
+
+    let events = Rc::new(RefCell::new(Vec::<(f64, f64)>::new()));
+    let sink = events.clone();
+    let cb = Closure::<dyn Fn(f64, f64)>::new(move |a: f64, b: f64| sink.borrow_mut().push((a, b)));
+    let status: JsValue =
+        ai.load_model(Some(cb.as_ref().unchecked_ref::<js_sys::Function>().clone())).await.unwrap().into();
+    assert_eq!(get(&status, "state").as_string().as_deref(), Some("ready"));
+    assert_eq!(get(&status, "origin").as_string().as_deref(), Some("network"));
+    let events = events.borrow().clone();
+    assert!(events.len() >= 2, "progress events: {events:?}");
+    let (last_loaded, last_total) = *events.last().unwrap();
+    assert_eq!(last_loaded, last_total, "progress ends at the total");
+
+    let a: JsValue = ai.analyze("Get out of my sight, you filthy thief".into()).await.unwrap().into();
+    assert_eq!(get(&a, "sentiment.label").as_string().as_deref(), Some("negative"));
+    let probs: js_sys::Array = get(&a, "sentiment.probs").dyn_into().unwrap();
+    assert_eq!(probs.length(), 3);
+    let personality: js_sys::Array = get(&a, "personality").dyn_into().unwrap();
+    assert_eq!(personality.length(), 5);
+    assert!(get(&a, "relationship").as_f64().unwrap() < 0.0);
+    assert!(get(&a, "latencyMs").as_f64().is_some());
+    ai.dispose();
+
+    // As after a reload: the model comes from IndexedDB.
+    let again = UnwrittenAI::create(config("m-first", "onDemand", "")).await.unwrap();
+    let status: JsValue = again.load_model(None).await.unwrap().into();
+    assert_eq!(get(&status, "origin").as_string().as_deref(), Some("indexedDb"));
+    again.dispose();
+}
+
+#[wasm_bindgen_test]
+async fn bundled_strategy_is_ready_when_create_resolves_and_batch_keeps_order() {
+    delete_db("m-bundled").await;
+    let ai = UnwrittenAI::create(config("m-bundled", "bundled", "")).await.unwrap();
+    let m: JsValue = ai.metrics().unwrap().into();
+    assert_eq!(get(&m, "model.state").as_string().as_deref(), Some("ready"));
+    let texts = js_sys::Array::of3(&"Thank you, friend!".into(), &"".into(), &"I will destroy you.".into());
+    let out: js_sys::Array = ai.analyze_batch(texts.into()).await.unwrap().dyn_into().unwrap();
+    assert_eq!(out.length(), 3);
+    assert_eq!(get(&out.get(0), "sentiment.label").as_string().as_deref(), Some("positive"));
+    assert_eq!(get(&out.get(2), "sentiment.label").as_string().as_deref(), Some("negative"));
+    let huge = "word ".repeat(5000);
+    let a: JsValue = ai.analyze(huge.into()).await.unwrap().into();
+    assert_eq!(get(&a, "truncated").as_bool(), Some(true));
+    ai.dispose();
+}
+
+#[wasm_bindgen_test]
+async fn bad_input_rejects_with_invalid_request() {
+    let ai = UnwrittenAI::create(config("m-bad", "cloudOnly", "")).await.unwrap();
+    let err: js_sys::Error = ai.analyze(JsValue::from_f64(42.0)).await.err().unwrap().dyn_into().unwrap();
+    assert_eq!(String::from(err.name()), "InvalidRequest");
+    let err: js_sys::Error = ai.analyze_batch(JsValue::from_str("x")).await.err().unwrap().dyn_into().unwrap();
+    assert_eq!(String::from(err.name()), "InvalidRequest");
+    let err: js_sys::Error = ai.analyze("hi".into()).await.err().unwrap().dyn_into().unwrap();
+    assert_eq!(String::from(err.name()), "ModelNotReady", "cloudOnly does not download by itself");
+    ai.dispose();
+}
+
+#[wasm_bindgen_test]
+async fn a_model_that_fails_its_check_is_refused_and_the_runtime_keeps_working() {
+    delete_db("m-tampered").await;
+    // The vocabulary served as the model: wrong size and hash.
+    let extra = format!(r#", "modelUrl": "{MODELS}vocab.txt""#);
+    let ai = UnwrittenAI::create(config("m-tampered", "bundled", &extra)).await.unwrap();
+    let m: JsValue = ai.metrics().unwrap().into();
+    assert_eq!(get(&m, "model.state").as_string().as_deref(), Some("failed"));
+    assert_eq!(get(&m, "model.errorName").as_string().as_deref(), Some("ModelIntegrityError"));
+    let err: js_sys::Error = ai.load_model(None).await.err().unwrap().dyn_into().unwrap();
+    assert_eq!(String::from(err.name()), "ModelIntegrityError");
+    assert_eq!(get(&m, "storage.indexedDb.state").as_string().as_deref(), Some("available"), "still running");
+    ai.dispose();
+}
+
+#[wasm_bindgen_test]
+async fn concurrent_analyze_calls_all_succeed() {
+    let ai = UnwrittenAI::create(config("m-conc", "onDemand", "")).await.unwrap();
+    let calls = ["Hello!", "You again?", "I love this place.", "Leave now."].map(|t| ai.analyze(t.into()));
+    for r in futures_util::future::join_all(calls).await {
+        assert!(r.is_ok());
+    }
+    ai.dispose();
+}

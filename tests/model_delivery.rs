@@ -1,0 +1,119 @@
+//! Model delivery with the real model files and fake network/storage: download, progress, integrity,
+//! the IndexedDB copy, offline starts, shared concurrent loads, strategies.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use pollster::block_on;
+use unwritten_ai::model::{Manifest, ModelHost, ModelUrls, Origin, Strategy};
+use unwritten_ai::ports::KvStore;
+use unwritten_ai::testkit::{FakeClock, FakeDownloader, MemoryStore};
+
+const BASE: &str = "https://cdn.test/models/";
+
+fn files() -> (String, Vec<u8>, Vec<u8>, Manifest) {
+    let dir = format!("{}/models", env!("CARGO_MANIFEST_DIR"));
+    let manifest_json = std::fs::read_to_string(format!("{dir}/manifest.json")).unwrap();
+    let manifest = Manifest::parse(&manifest_json).unwrap();
+    let onnx = std::fs::read(format!("{dir}/{}", manifest.file)).unwrap();
+    let vocab = std::fs::read(format!("{dir}/{}", manifest.vocab.file)).unwrap();
+    (manifest_json, onnx, vocab, manifest)
+}
+
+fn network() -> Rc<FakeDownloader> {
+    let (json, onnx, vocab, m) = files();
+    let dl = Rc::new(FakeDownloader::new());
+    dl.serve(&format!("{BASE}manifest.json"), json.as_bytes());
+    dl.serve(&format!("{BASE}{}", m.file), &onnx);
+    dl.serve(&format!("{BASE}{}", m.vocab.file), &vocab);
+    dl
+}
+
+fn host(strategy: Strategy, dl: &Rc<FakeDownloader>, store: &Rc<MemoryStore>) -> ModelHost {
+    let urls = ModelUrls { manifest: format!("{BASE}manifest.json"), ..Default::default() };
+    ModelHost::new(strategy, urls, dl.clone(), Some(store.clone() as Rc<dyn KvStore>), Rc::new(FakeClock::default()))
+}
+
+#[test]
+fn first_start_downloads_with_progress_then_the_next_start_uses_the_stored_copy() {
+    let (dl, store) = (network(), Rc::new(MemoryStore::new("indexedDB")));
+    let first = host(Strategy::FirstLaunch, &dl, &store);
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let sink = events.clone();
+    first.on_progress(Box::new(move |done, total| sink.borrow_mut().push((done, total))));
+    block_on(first.load()).unwrap();
+    assert_eq!(first.status().origin, Some(Origin::Network));
+    assert_eq!(dl.downloads(), 3, "manifest, model, vocab");
+    let events = events.borrow();
+    let (_, _, _, m) = files();
+    let total = m.bytes + m.vocab.bytes;
+    assert!(events.len() > 10, "progress is reported while bytes arrive ({} events)", events.len());
+    assert!(events.windows(2).all(|w| w[0].0 <= w[1].0), "progress only grows");
+    assert_eq!(events.last(), Some(&(total, Some(total))));
+
+    let second = host(Strategy::FirstLaunch, &dl, &store);
+    block_on(second.load()).unwrap();
+    assert_eq!(second.status().origin, Some(Origin::IndexedDb));
+    assert_eq!(dl.downloads(), 4, "only the small manifest is fetched again");
+
+    dl.set_offline(true);
+    let offline = host(Strategy::FirstLaunch, &dl, &store);
+    let got = block_on(offline.analyze("Thank you so much, friend!")).unwrap();
+    assert_eq!(got.sentiment.label, "positive");
+    assert_eq!(offline.status().origin, Some(Origin::IndexedDb), "starts offline from the stored copy");
+}
+
+#[test]
+fn a_corrupt_download_is_refused_not_stored_and_reported() {
+    let (json, onnx, _, m) = files();
+    let dl = network();
+    let mut bad = onnx.clone();
+    bad[1000] ^= 0xff;
+    dl.serve(&format!("{BASE}{}", m.file), &bad);
+    let store = Rc::new(MemoryStore::new("indexedDB"));
+    let h = host(Strategy::OnDemand, &dl, &store);
+    let err = block_on(h.load()).unwrap_err();
+    assert_eq!(err.code().as_str(), "ModelIntegrityError", "{err}");
+    assert_eq!(h.status().state, "failed");
+    assert_eq!(h.status().error_name, Some("ModelIntegrityError"));
+    assert!(block_on(store.keys("model/")).unwrap().is_empty(), "nothing unverified is kept");
+    let err = block_on(h.analyze("hi")).unwrap_err();
+    assert_eq!(err.code().as_str(), "ModelNotReady", "analyze reports the failed load: {err}");
+
+    // The server is fixed: an explicit load retries and succeeds.
+    dl.serve(&format!("{BASE}{}", m.file), &onnx);
+    let _ = json;
+    block_on(h.load()).unwrap();
+    assert_eq!(h.status().state, "ready");
+}
+
+#[test]
+fn concurrent_callers_share_one_download() {
+    let (dl, store) = (network(), Rc::new(MemoryStore::new("indexedDB")));
+    let h = host(Strategy::OnDemand, &dl, &store);
+    let (a, b) = block_on(futures_util::future::join(h.analyze("Hello there"), h.analyze("Go away")));
+    assert!(a.is_ok() && b.is_ok());
+    assert_eq!(dl.downloads(), 3);
+}
+
+#[test]
+fn cloud_only_never_downloads_unless_asked() {
+    let (dl, store) = (network(), Rc::new(MemoryStore::new("indexedDB")));
+    let h = host(Strategy::CloudOnly, &dl, &store);
+    let err = block_on(h.analyze("hello")).unwrap_err();
+    assert_eq!(err.code().as_str(), "ModelNotReady");
+    assert_eq!(dl.downloads(), 0);
+    block_on(h.load()).unwrap();
+    assert!(block_on(h.analyze("hello")).is_ok());
+}
+
+#[test]
+fn storage_that_refuses_writes_only_costs_a_download_next_time() {
+    let (dl, store) = (network(), Rc::new(MemoryStore::new("indexedDB")));
+    store.set_fault(unwritten_ai::testkit::StoreFault::QuotaBytes(1000));
+    let h = host(Strategy::FirstLaunch, &dl, &store);
+    block_on(h.load()).unwrap();
+    assert_eq!(h.status().state, "ready");
+    assert_eq!(block_on(store.get("model/manifest.json")).unwrap(), None);
+}

@@ -1,0 +1,123 @@
+//! The committed model: integrity, agreement with onnxruntime, and held-out quality that must not regress.
+//! Quality is deterministic (same bytes, same inputs), so asserting it is not a timing test.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::fs;
+
+use unwritten_ai::model::{Analyzer, Manifest};
+
+fn root() -> String {
+    format!("{}/models", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn analyzer() -> Analyzer {
+    let manifest = Manifest::parse(&fs::read_to_string(format!("{}/manifest.json", root())).unwrap()).unwrap();
+    let onnx = fs::read(format!("{}/{}", root(), manifest.file)).unwrap();
+    let vocab = fs::read(format!("{}/{}", root(), manifest.vocab.file)).unwrap();
+    Analyzer::load(manifest, &onnx, &vocab).unwrap()
+}
+
+fn expected() -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(format!("{}/eval/expected.json", root())).unwrap()).unwrap()
+}
+
+fn jsonl(file: &str) -> Vec<serde_json::Value> {
+    let text = fs::read_to_string(format!("{}/eval/{file}", root())).unwrap();
+    text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+fn argmax(v: &[f32]) -> usize {
+    v.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i).unwrap()
+}
+
+fn accuracy(a: &Analyzer, rows: &[serde_json::Value], label_key: &str) -> f64 {
+    let zero = || 0.0;
+    let correct = rows
+        .iter()
+        .filter(|r| {
+            let got = a.analyze(r["text"].as_str().unwrap(), &zero).unwrap();
+            argmax(&got.sentiment.probs) as u64 == r[label_key].as_u64().unwrap()
+        })
+        .count();
+    correct as f64 / rows.len() as f64
+}
+
+#[test]
+fn a_tampered_model_is_refused() {
+    let manifest = Manifest::parse(&fs::read_to_string(format!("{}/manifest.json", root())).unwrap()).unwrap();
+    let mut onnx = fs::read(format!("{}/{}", root(), manifest.file)).unwrap();
+    let vocab = fs::read(format!("{}/{}", root(), manifest.vocab.file)).unwrap();
+    let last = onnx.len() - 1;
+    onnx[last] ^= 1;
+    let err = Analyzer::load(manifest, &onnx, &vocab).err().unwrap();
+    assert_eq!(err.code().as_str(), "ModelIntegrityError", "{err}");
+}
+
+#[test]
+fn outputs_match_onnxruntime_reference() {
+    let a = analyzer();
+    let refs = expected()["reference_outputs"].as_array().unwrap().clone();
+    assert!(refs.len() >= 10);
+    let floats = |v: &serde_json::Value| -> Vec<f32> {
+        v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+    };
+    let mut worst = 0f32;
+    for r in &refs {
+        let text = r["text"].as_str().unwrap();
+        let ids: Vec<i64> = r["ids"].as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect();
+        assert_eq!(a.tokenizer().encode(text).ids, ids, "ids of {text:?}");
+        let got = a.analyze(text, &|| 0.0).unwrap();
+        let pairs = [
+            (got.sentiment.probs.clone(), floats(&r["sentiment"])),
+            (got.personality.clone(), floats(&r["personality"])),
+            (vec![got.relationship], floats(&r["relationship"])),
+            (got.embedding.clone(), floats(&r["embedding"])),
+        ];
+        for (ours, theirs) in pairs {
+            assert_eq!(ours.len(), theirs.len());
+            for (x, y) in ours.iter().zip(&theirs) {
+                worst = worst.max((x - y).abs());
+            }
+        }
+    }
+    println!("max |tract - onnxruntime| over {} texts: {worst:e}", refs.len());
+    assert!(worst < 1e-4, "tract and onnxruntime differ by {worst}");
+}
+
+#[test]
+fn held_out_sentiment_accuracy_does_not_regress() {
+    let a = analyzer();
+    let e = expected();
+    let tol = 0.005;
+    let acc = accuracy(&a, &jsonl("sentiment_test.jsonl"), "label");
+    let want = e["sentiment_test"]["accuracy"].as_f64().unwrap();
+    println!("sentiment test split: {:.2} % (model card {:.2} %)", acc * 100.0, want * 100.0);
+    assert!(acc >= want - tol, "sentiment accuracy {acc} fell below {want} - {tol}");
+
+    let game = jsonl("game_dialogue.jsonl");
+    let acc = accuracy(&a, &game, "sentiment");
+    let want = e["game_dialogue"]["accuracy"].as_f64().unwrap();
+    println!("game dialogue: {:.2} % (model card {:.2} %)", acc * 100.0, want * 100.0);
+    assert!(acc >= want - tol, "game-dialogue accuracy {acc} fell below {want} - {tol}");
+}
+
+#[test]
+fn a_hostile_line_reads_as_negative() {
+    let a = analyzer();
+    let got = a.analyze("Get out of my sight, you filthy thief", &|| 0.0).unwrap();
+    assert_eq!(got.sentiment.label, "negative", "{:?}", got.sentiment.probs);
+    assert!(got.relationship < 0.0, "affinity {}", got.relationship);
+}
+
+#[test]
+fn odd_inputs_give_defined_results() {
+    let a = analyzer();
+    for text in ["", "   ", "😀😀😀", &"word ".repeat(5000), "\u{0}\u{fffd}"] {
+        let got = a.analyze(text, &|| 0.0).unwrap();
+        let sum: f32 = got.sentiment.probs.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-3, "probabilities sum to 1 for {:?}", text.get(..10));
+        assert!(got.personality.iter().all(|p| (0.0..=1.0).contains(p)));
+        assert!((-1.0..=1.0).contains(&got.relationship));
+    }
+    assert!(a.analyze(&"word ".repeat(5000), &|| 0.0).unwrap().truncated);
+}
