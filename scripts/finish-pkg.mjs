@@ -10,7 +10,7 @@ const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
 // The model ships in the package; bundlers emit the files and hand index.js their URLs.
 const modelsDir = path.resolve(import.meta.dirname, '..', 'models');
 const modelManifest = JSON.parse(fs.readFileSync(path.join(modelsDir, 'manifest.json'), 'utf8'));
-const modelFiles = ['manifest.json', modelManifest.file, modelManifest.vocab.file];
+const modelFiles = ['manifest.json', modelManifest.file, modelManifest.vocab.file, modelManifest.responseBank.file];
 fs.mkdirSync(path.join(pkgDir, 'model'), { recursive: true });
 for (const f of modelFiles) fs.copyFileSync(path.join(modelsDir, f), path.join(pkgDir, 'model', f));
 
@@ -25,6 +25,7 @@ setDefaultModelAssets(
   new URL('./model/manifest.json', import.meta.url).href,
   new URL('./model/${modelManifest.file}', import.meta.url).href,
   new URL('./model/${modelManifest.vocab.file}', import.meta.url).href,
+  new URL('./model/${modelManifest.responseBank.file}', import.meta.url).href,
 );
 
 /**

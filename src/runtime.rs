@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::cache::{CacheStats, ResponseCache};
 use crate::config::Config;
 use crate::error::Error;
-use crate::model::{delivery, ModelHost, ModelStatus};
+use crate::model::{delivery, BankResponder, ModelHost, ModelStatus};
 use crate::ports::{
     Broadcast, Clock, DeviceSignals, DeviceSnapshot, Downloader, Http, IdleScheduler, KvStore, Rng, StoreError,
 };
@@ -70,7 +70,7 @@ pub struct Runtime {
     storage: StorageStatus,
     device: RefCell<DeviceSnapshot>,
     cache: Rc<ResponseCache>,
-    model: ModelHost,
+    model: Rc<ModelHost>,
     router: Router,
     disposed: Cell<bool>,
 }
@@ -128,13 +128,13 @@ impl Runtime {
             ports.broadcast.clone(),
         ));
         cache.start(&device).await;
-        let model = ModelHost::new(
+        let model = Rc::new(ModelHost::new(
             delivery::resolve(config.model.strategy, &device),
             config.model.urls(None),
             ports.downloader.clone(),
             ports.indexed_db.clone().filter(|_| storage.indexed_db == TierStatus::Available),
             ports.clock.clone(),
-        );
+        ));
         if model.strategy() == delivery::Strategy::Bundled {
             // A bundled model is part of the game: wait for it. A failure is recorded in the model status and
             // the runtime carries on with its other paths.
@@ -157,6 +157,8 @@ impl Runtime {
         );
         router.load().await;
         router.set_response_source(Some(cache.clone()));
+        // The local step: replies retrieved from the model's response bank (never a template passed off as local).
+        router.set_local_responder(Some(Rc::new(BankResponder::new(model.clone()))));
         let start_ms = ports.clock.now_ms() - started_at_ms;
         Ok(Runtime {
             config,

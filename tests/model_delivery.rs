@@ -13,7 +13,7 @@ use unwritten_ai::testkit::{FakeClock, FakeDownloader, MemoryStore};
 const BASE: &str = "https://cdn.test/models/";
 
 fn files() -> (String, Vec<u8>, Vec<u8>, Manifest) {
-    let dir = format!("{}/models", env!("CARGO_MANIFEST_DIR"));
+    let dir = models_dir();
     let manifest_json = std::fs::read_to_string(format!("{dir}/manifest.json")).unwrap();
     let manifest = Manifest::parse(&manifest_json).unwrap();
     let onnx = std::fs::read(format!("{dir}/{}", manifest.file)).unwrap();
@@ -27,6 +27,9 @@ fn network() -> Rc<FakeDownloader> {
     dl.serve(&format!("{BASE}manifest.json"), json.as_bytes());
     dl.serve(&format!("{BASE}{}", m.file), &onnx);
     dl.serve(&format!("{BASE}{}", m.vocab.file), &vocab);
+    let bank = m.response_bank.as_ref().unwrap();
+    let dir = models_dir();
+    dl.serve(&format!("{BASE}{}", bank.file), &std::fs::read(format!("{dir}/{}", bank.file)).unwrap());
     dl
 }
 
@@ -44,10 +47,10 @@ fn first_start_downloads_with_progress_then_the_next_start_uses_the_stored_copy(
     first.on_progress(Box::new(move |done, total| sink.borrow_mut().push((done, total))));
     block_on(first.load()).unwrap();
     assert_eq!(first.status().origin, Some(Origin::Network));
-    assert_eq!(dl.downloads(), 3, "manifest, model, vocab");
+    assert_eq!(dl.downloads(), 4, "manifest, model, vocab, response bank");
     let events = events.borrow();
     let (_, _, _, m) = files();
-    let total = m.bytes + m.vocab.bytes;
+    let total = m.bytes + m.vocab.bytes + m.response_bank.as_ref().unwrap().bytes;
     assert!(events.len() > 10, "progress is reported while bytes arrive ({} events)", events.len());
     assert!(events.windows(2).all(|w| w[0].0 <= w[1].0), "progress only grows");
     assert_eq!(events.last(), Some(&(total, Some(total))));
@@ -55,7 +58,7 @@ fn first_start_downloads_with_progress_then_the_next_start_uses_the_stored_copy(
     let second = host(Strategy::FirstLaunch, &dl, &store);
     block_on(second.load()).unwrap();
     assert_eq!(second.status().origin, Some(Origin::IndexedDb));
-    assert_eq!(dl.downloads(), 4, "only the small manifest is fetched again");
+    assert_eq!(dl.downloads(), 5, "only the small manifest is fetched again");
 
     dl.set_offline(true);
     let offline = host(Strategy::FirstLaunch, &dl, &store);
@@ -94,7 +97,7 @@ fn concurrent_callers_share_one_download() {
     let h = host(Strategy::OnDemand, &dl, &store);
     let (a, b) = block_on(futures_util::future::join(h.analyze("Hello there"), h.analyze("Go away")));
     assert!(a.is_ok() && b.is_ok());
-    assert_eq!(dl.downloads(), 3);
+    assert_eq!(dl.downloads(), 4);
 }
 
 #[test]
@@ -116,4 +119,34 @@ fn storage_that_refuses_writes_only_costs_a_download_next_time() {
     block_on(h.load()).unwrap();
     assert_eq!(h.status().state, "ready");
     assert_eq!(block_on(store.get("model/manifest.json")).unwrap(), None);
+}
+
+#[test]
+fn the_local_responder_answers_from_the_bank_deterministically() {
+    use unwritten_ai::model::BankResponder;
+    use unwritten_ai::router::GenerateRequest;
+    let (dl, store) = (network(), Rc::new(MemoryStore::new("indexedDB")));
+    let h = Rc::new(host(Strategy::FirstLaunch, &dl, &store));
+    let responder = BankResponder::new(h.clone());
+    let req = |text: &str, personality: &str| {
+        GenerateRequest::parse(serde_json::json!({
+            "type": "dialogue",
+            "npc": { "id": "smith", "name": "Brenna", "personality": personality },
+            "context": { "playerText": text },
+        }))
+        .unwrap()
+    };
+    let kind = req("Thank you so much, you saved my life!", "kind, warm");
+    let a = block_on(responder.line(&kind)).unwrap();
+    let b = block_on(responder.line(&kind)).unwrap();
+    assert_eq!(a, b, "same request, same line");
+    assert!(!a.text.is_empty() && a.text.chars().next().unwrap().is_uppercase(), "{a:?}");
+    assert!(a.model.starts_with("unwritten-character@"), "{a:?}");
+    let other = block_on(responder.line(&req("Where is the blacksmith?", "gruff"))).unwrap();
+    assert_ne!(a.text, other.text, "different moments get different lines");
+}
+
+/// The models directory (UNWRITTEN_MODELS_DIR overrides it, to check a candidate model before it replaces models/).
+fn models_dir() -> String {
+    std::env::var("UNWRITTEN_MODELS_DIR").unwrap_or_else(|_| format!("{}/models", env!("CARGO_MANIFEST_DIR")))
 }

@@ -7,7 +7,7 @@ use std::fs;
 use unwritten_ai::model::{Analyzer, Manifest};
 
 fn root() -> String {
-    format!("{}/models", env!("CARGO_MANIFEST_DIR"))
+    models_dir()
 }
 
 fn analyzer() -> Analyzer {
@@ -120,4 +120,9 @@ fn odd_inputs_give_defined_results() {
         assert!((-1.0..=1.0).contains(&got.relationship));
     }
     assert!(a.analyze(&"word ".repeat(5000), &|| 0.0).unwrap().truncated);
+}
+
+/// The models directory (UNWRITTEN_MODELS_DIR overrides it, to check a candidate model before it replaces models/).
+fn models_dir() -> String {
+    std::env::var("UNWRITTEN_MODELS_DIR").unwrap_or_else(|_| format!("{}/models", env!("CARGO_MANIFEST_DIR")))
 }

@@ -5,11 +5,10 @@ use unwritten_ai::model::Tokenizer;
 
 #[test]
 fn every_training_vector_matches() {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let vocab = std::fs::read_to_string(format!("{root}/models/vocab.txt")).unwrap();
+    let root = models_dir();
+    let vocab = std::fs::read_to_string(format!("{root}/vocab.txt")).unwrap();
     let vectors: Vec<serde_json::Value> =
-        serde_json::from_str(&std::fs::read_to_string(format!("{root}/models/tokenizer_vectors.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(format!("{root}/tokenizer_vectors.json")).unwrap()).unwrap();
     let tok = Tokenizer::from_vocab(&vocab, 128).unwrap();
     assert!(vectors.len() >= 40, "the vector file covers the edge cases ({} vectors)", vectors.len());
     let mut mismatches = Vec::new();
@@ -23,4 +22,9 @@ fn every_training_vector_matches() {
         }
     }
     assert!(mismatches.is_empty(), "{} of {} differ:\n{}", mismatches.len(), vectors.len(), mismatches.join("\n"));
+}
+
+/// The models directory (UNWRITTEN_MODELS_DIR overrides it, to check a candidate model before it replaces models/).
+fn models_dir() -> String {
+    std::env::var("UNWRITTEN_MODELS_DIR").unwrap_or_else(|_| format!("{}/models", env!("CARGO_MANIFEST_DIR")))
 }

@@ -19,7 +19,7 @@ const LINES = [
   "Don't trust the merchant with the green hat. His scales are crooked and so is his smile.",
   'I remember when this village had a harvest festival every autumn. Music, dancing, too much cider.',
   'You fought the bandits at the bridge? Then you have my thanks, and a discount, for what it is worth.',
-  'The old queen's road is washed out past the mill. Take the ridge path, and mind the loose stones.',
+  "The old queen's road is washed out past the mill. Take the ridge path, and mind the loose stones.",
 ];
 
 let seed = 7;
@@ -66,7 +66,7 @@ async function measureAsync(fn, opsPerCall = 1) {
 
 async function runtime(cache, storage) {
   await init();
-  return UnwrittenAI.create({ namespace: 'bench', storage, cache });
+  return UnwrittenAI.create({ namespace: 'bench', storage, ...(cache ? { cache } : {}) });
 }
 
 const MEMORY_ONLY = { storage: { localStorage: false, indexedDb: false } };

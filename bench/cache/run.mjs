@@ -49,10 +49,10 @@ async function runCase(name, bytes) {
     new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort());
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto(url);
-  await page.waitForFunction(() => window.benchReady === true, null, { timeout: 30000 });
-  if (!(await page.evaluate(() => crossOriginIsolated))) throw new Error('page is not cross-origin isolated');
   try {
+    await page.goto(url);
+    await page.waitForFunction(() => window.benchReady === true, null, { timeout: 30000 });
+    if (!(await page.evaluate(() => crossOriginIsolated))) throw new Error('page is not cross-origin isolated');
     return await page.evaluate(([n, b]) => window.runCase(n, b), [name, bytes]);
   } catch (e) {
     throw new Error(`${name} @ ${bytes} B: ${e.message} ${errors.join(' ')}`);

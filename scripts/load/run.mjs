@@ -87,8 +87,9 @@ try {
   const consoleErrors = [];
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   await page.goto(pageUrl);
-  await page.waitForSelector('#out[data-state="ready"]', { timeout: 60_000 });
+  await page.waitForSelector('#out[data-state="ready"]', { state: 'attached', timeout: 60_000 });
   const r = await page.evaluate((o) => window.runLoad(o), { mockUrl, n, distinct, seed, batch });
+  await new Promise((r) => setTimeout(r, 500)); // let the mock see the connections aborted last
   const cloudStats = await mockCall(`${mockUrl}/__stats`);
 
   const ms = (x) => (x == null ? '-' : `${x.toFixed(1)} ms`);

@@ -18,8 +18,8 @@ thread_local! {
 /// Called by the package's index.js with the URLs the bundler gave the model files it ships, so
 /// `create({})` finds the model without configuration.
 #[wasm_bindgen(js_name = setDefaultModelAssets)]
-pub fn set_default_model_assets(manifest: String, model: Option<String>, vocab: Option<String>) {
-    BUNDLED.with(|b| *b.borrow_mut() = Some(ModelUrls { manifest, model, vocab }));
+pub fn set_default_model_assets(manifest: String, model: Option<String>, vocab: Option<String>, bank: Option<String>) {
+    BUNDLED.with(|b| *b.borrow_mut() = Some(ModelUrls { manifest, model, vocab, bank }));
 }
 
 pub(crate) fn apply_bundled_model(config: &mut Config) {
@@ -30,6 +30,7 @@ pub(crate) fn apply_bundled_model(config: &mut Config) {
             config.model.manifest_url = Some(urls.manifest);
             config.model.model_url = urls.model;
             config.model.vocab_url = urls.vocab;
+            config.model.response_bank_url = urls.bank;
         }
     }
 }

@@ -19,6 +19,8 @@ export interface UnwrittenConfig {
     modelUrl?: string;
     /** URL of vocab.txt. Default: the manifest's vocabulary, next to the manifest. */
     vocabUrl?: string;
+    /** URL of the response bank the local responder draws lines from. Default: next to the manifest. */
+    responseBankUrl?: string;
   };
   storage?: {
     /** Use localStorage when the browser allows it. Default true. */

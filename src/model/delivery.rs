@@ -4,7 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::analyzer::Analyzer;
-use super::manifest::{sha256_hex, Manifest};
+use super::manifest::{sha256_hex, verify, FileRef, Manifest};
+use super::responder::ResponseBank;
 use crate::error::Error;
 use crate::ports::{DeviceSnapshot, Downloader, KvStore, Progress};
 
@@ -56,13 +57,19 @@ pub struct ModelConfig {
     pub model_url: Option<String>,
     /// URL of vocab.txt. Default: the manifest's `vocab.file` next to the manifest.
     pub vocab_url: Option<String>,
+    /// URL of the response bank. Default: the manifest's `responseBank.file` next to the manifest.
+    pub response_bank_url: Option<String>,
 }
 
 impl ModelConfig {
     pub fn validate(&self) -> Result<(), Error> {
-        for (field, url) in
-            [("manifestUrl", &self.manifest_url), ("modelUrl", &self.model_url), ("vocabUrl", &self.vocab_url)]
-        {
+        let urls = [
+            ("manifestUrl", &self.manifest_url),
+            ("modelUrl", &self.model_url),
+            ("vocabUrl", &self.vocab_url),
+            ("responseBankUrl", &self.response_bank_url),
+        ];
+        for (field, url) in urls {
             if url.as_deref().is_some_and(|u| u.trim().is_empty()) {
                 return Err(Error::invalid_config(format!("model.{field}"), "must be a non-empty URL, or left out"));
             }
@@ -74,11 +81,17 @@ impl ModelConfig {
     pub fn urls(&self, bundled_manifest: Option<&ModelUrls>) -> ModelUrls {
         let base = bundled_manifest.cloned().unwrap_or_default();
         match &self.manifest_url {
-            Some(m) => ModelUrls { manifest: m.clone(), model: self.model_url.clone(), vocab: self.vocab_url.clone() },
+            Some(m) => ModelUrls {
+                manifest: m.clone(),
+                model: self.model_url.clone(),
+                vocab: self.vocab_url.clone(),
+                bank: self.response_bank_url.clone(),
+            },
             None => ModelUrls {
                 manifest: base.manifest,
                 model: self.model_url.clone().or(base.model),
                 vocab: self.vocab_url.clone().or(base.vocab),
+                bank: self.response_bank_url.clone().or(base.bank),
             },
         }
     }
@@ -91,6 +104,8 @@ pub struct ModelUrls {
     pub manifest: String,
     pub model: Option<String>,
     pub vocab: Option<String>,
+    /// The response bank (for the local responder); default: the manifest's `responseBank.file` next to it.
+    pub bank: Option<String>,
 }
 
 impl ModelUrls {
@@ -121,15 +136,54 @@ async fn cached_blob(store: Option<&dyn KvStore>, sha256: &str) -> Option<Vec<u8
     (sha256_hex(&bytes) == sha256).then_some(bytes)
 }
 
-/// Downloads (or reads from `store`) the manifest, the model and the vocabulary, verifies both files against
-/// the manifest, keeps copies in `store`, and loads the analyzer. `progress` sees (bytes, total) of the two
-/// files together. A file that fails its check is never stored.
+/// The loaded model and, when the manifest names one, its response bank.
+pub struct LocalModel {
+    pub analyzer: Analyzer,
+    pub bank: Option<ResponseBank>,
+}
+
+impl std::fmt::Debug for LocalModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalModel")
+            .field("analyzer", &self.analyzer)
+            .field("bank", &self.bank.as_ref().map(|b| b.len()))
+            .finish()
+    }
+}
+
+/// One file named by the manifest: from `store` when a verified copy is there, else downloaded and verified.
+#[allow(clippy::too_many_arguments)]
+async fn obtain(
+    what: &FileRef,
+    url: String,
+    downloader: &dyn Downloader,
+    store: Option<&dyn KvStore>,
+    offset: u64,
+    total: u64,
+    progress: Progress<'_>,
+    origin: &mut Origin,
+) -> Result<Vec<u8>, Error> {
+    if let Some(bytes) = cached_blob(store, &what.sha256).await {
+        return Ok(bytes);
+    }
+    *origin = Origin::Network;
+    let bytes = downloader
+        .download(&url, &|loaded, _| progress(offset + loaded, Some(total)))
+        .await
+        .map_err(|e| Error::ModelLoad(format!("could not download {url}: {e}")))?;
+    verify(&what.file, &bytes, what.bytes, &what.sha256)?;
+    Ok(bytes)
+}
+
+/// Downloads (or reads from `store`) the manifest, the model, the vocabulary and the response bank, verifies
+/// every file against the manifest, keeps copies in `store`, and loads the analyzer. `progress` sees
+/// (bytes, total) of the files together. A file that fails its check is never stored.
 pub async fn fetch_and_load(
     urls: &ModelUrls,
     downloader: &dyn Downloader,
     store: Option<&dyn KvStore>,
     progress: Progress<'_>,
-) -> Result<(Analyzer, Origin), Error> {
+) -> Result<(LocalModel, Origin), Error> {
     if urls.manifest.is_empty() {
         return Err(Error::ModelNotReady(
             "no model URL: set config.model.manifestUrl, or import the package through a bundler so it can \
@@ -149,58 +203,52 @@ pub async fn fetch_and_load(
         },
     };
     let manifest = Manifest::parse(&manifest_text)?;
-    let total = manifest.bytes + manifest.vocab.bytes;
+    let model_ref = FileRef { file: manifest.file.clone(), bytes: manifest.bytes, sha256: manifest.sha256.clone() };
+    let bank_ref = manifest.response_bank.clone();
+    let total = model_ref.bytes + manifest.vocab.bytes + bank_ref.as_ref().map_or(0, |b| b.bytes);
 
     let mut origin = Origin::IndexedDb;
-    let onnx = match cached_blob(store, &manifest.sha256).await {
-        Some(bytes) => bytes,
-        None => {
-            origin = Origin::Network;
-            let url = urls.model.clone().unwrap_or_else(|| urls.sibling(&manifest.file));
-            let bytes = downloader
-                .download(&url, &|loaded, _| progress(loaded, Some(total)))
-                .await
-                .map_err(|e| Error::ModelLoad(format!("could not download {url}: {e}")))?;
-            manifest.verify_model(&bytes)?;
-            bytes
+    let url = urls.model.clone().unwrap_or_else(|| urls.sibling(&manifest.file));
+    let onnx = obtain(&model_ref, url, downloader, store, 0, total, progress, &mut origin).await?;
+    let url = urls.vocab.clone().unwrap_or_else(|| urls.sibling(&manifest.vocab.file));
+    let vocab = obtain(&manifest.vocab, url, downloader, store, model_ref.bytes, total, progress, &mut origin).await?;
+    let bank = match &bank_ref {
+        Some(b) => {
+            let url = urls.bank.clone().unwrap_or_else(|| urls.sibling(&b.file));
+            let offset = model_ref.bytes + manifest.vocab.bytes;
+            Some(obtain(b, url, downloader, store, offset, total, progress, &mut origin).await?)
         }
-    };
-    progress(manifest.bytes, Some(total));
-    let vocab = match cached_blob(store, &manifest.vocab.sha256).await {
-        Some(bytes) => bytes,
-        None => {
-            origin = Origin::Network;
-            let url = urls.vocab.clone().unwrap_or_else(|| urls.sibling(&manifest.vocab.file));
-            let bytes = downloader
-                .download(&url, &|loaded, _| progress(manifest.bytes + loaded, Some(total)))
-                .await
-                .map_err(|e| Error::ModelLoad(format!("could not download {url}: {e}")))?;
-            manifest.verify_vocab(&bytes)?;
-            bytes
-        }
+        None => None,
     };
     progress(total, Some(total));
 
     let analyzer = Analyzer::load(manifest.clone(), &onnx, &vocab)?;
+    let parsed_bank = bank.as_deref().map(ResponseBank::parse).transpose()?;
     if let (Some(store), Origin::Network) = (store, origin) {
-        keep_copy(store, &manifest, manifest_text.as_bytes(), &onnx, &vocab).await;
+        let mut files = vec![(&model_ref.sha256, onnx.as_slice()), (&manifest.vocab.sha256, vocab.as_slice())];
+        if let (Some(b), Some(bytes)) = (&bank_ref, &bank) {
+            files.push((&b.sha256, bytes.as_slice()));
+        }
+        keep_copy(store, &files, manifest_text.as_bytes()).await;
     }
-    Ok((analyzer, origin))
+    Ok((LocalModel { analyzer, bank: parsed_bank }, origin))
 }
 
 /// Stores the verified files and drops blobs of older versions. Storage failures (quota, private mode) only
 /// mean the next start downloads again, so they are not errors.
-async fn keep_copy(store: &dyn KvStore, manifest: &Manifest, manifest_json: &[u8], onnx: &[u8], vocab: &[u8]) {
-    let keep = [blob_key(&manifest.sha256), blob_key(&manifest.vocab.sha256)];
+async fn keep_copy(store: &dyn KvStore, files: &[(&String, &[u8])], manifest_json: &[u8]) {
+    let keep: Vec<String> = files.iter().map(|(sha, _)| blob_key(sha)).collect();
     if let Ok(old) = store.keys("model/blob/").await {
         for key in old.iter().filter(|k| !keep.contains(k)) {
             let _ = store.delete(key).await;
         }
     }
-    let stored = store.put(&keep[0], onnx).await.is_ok() && store.put(&keep[1], vocab).await.is_ok();
-    if stored {
-        let _ = store.put(MANIFEST_KEY, manifest_json).await;
+    for (key, (_, bytes)) in keep.iter().zip(files) {
+        if store.put(key, bytes).await.is_err() {
+            return;
+        }
     }
+    let _ = store.put(MANIFEST_KEY, manifest_json).await;
 }
 
 #[cfg(test)]

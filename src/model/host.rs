@@ -8,18 +8,18 @@ use std::rc::Rc;
 use futures_util::future::{FutureExt, Shared};
 use serde::Serialize;
 
-use super::analyzer::{Analysis, Analyzer};
-use super::delivery::{fetch_and_load, ModelUrls, Origin, Strategy};
+use super::analyzer::Analysis;
+use super::delivery::{fetch_and_load, LocalModel, ModelUrls, Origin, Strategy};
 use crate::error::Error;
 use crate::ports::{Clock, Downloader, KvStore};
 
-type LoadFuture = Shared<Pin<Box<dyn Future<Output = Result<Rc<Analyzer>, Error>>>>>;
+type LoadFuture = Shared<Pin<Box<dyn Future<Output = Result<Rc<LocalModel>, Error>>>>>;
 type Listener = Box<dyn Fn(u64, Option<u64>)>;
 
 enum Slot {
     Idle,
     Loading(LoadFuture),
-    Ready(Rc<Analyzer>),
+    Ready(Rc<LocalModel>),
     Failed(Error),
 }
 
@@ -86,7 +86,7 @@ impl ModelHost {
     }
 
     /// Loads the model if it is not loaded, or joins the load in progress. After a failure this tries again.
-    pub async fn load(&self) -> Result<Rc<Analyzer>, Error> {
+    pub async fn load(&self) -> Result<Rc<LocalModel>, Error> {
         let load = {
             let mut slot = self.slot.borrow_mut();
             match &*slot {
@@ -116,23 +116,23 @@ impl ModelHost {
         let (urls, downloader, store, clock) =
             (self.urls.clone(), self.downloader.clone(), self.store.clone(), self.clock.clone());
         let (listeners, loaded) = (self.listeners.clone(), self.loaded.clone());
-        let fut: Pin<Box<dyn Future<Output = Result<Rc<Analyzer>, Error>>>> = Box::pin(async move {
+        let fut: Pin<Box<dyn Future<Output = Result<Rc<LocalModel>, Error>>>> = Box::pin(async move {
             let t0 = clock.now_ms();
             let progress = |done: u64, total: Option<u64>| {
                 for l in listeners.borrow().iter() {
                     l(done, total);
                 }
             };
-            let (analyzer, origin) = fetch_and_load(&urls, downloader.as_ref(), store.as_deref(), &progress).await?;
+            let (model, origin) = fetch_and_load(&urls, downloader.as_ref(), store.as_deref(), &progress).await?;
             *loaded.borrow_mut() = Loaded { origin: Some(origin), load_ms: Some(clock.now_ms() - t0) };
-            Ok(Rc::new(analyzer))
+            Ok(Rc::new(model))
         });
         fut.shared()
     }
 
     /// The analyzer for a call that needs it: loads on demand, waits for a load in progress, and refuses when
     /// the strategy is cloud-only or the last load failed (call `load()` to retry).
-    pub async fn analyzer(&self) -> Result<Rc<Analyzer>, Error> {
+    pub async fn loaded(&self) -> Result<Rc<LocalModel>, Error> {
         let waiting = match &*self.slot.borrow() {
             Slot::Ready(a) => return Ok(a.clone()),
             Slot::Failed(e) => {
@@ -150,9 +150,19 @@ impl ModelHost {
     }
 
     pub async fn analyze(&self, text: &str) -> Result<Analysis, Error> {
-        let analyzer = self.analyzer().await?;
+        let model = self.loaded().await?;
         let clock = self.clock.clone();
-        analyzer.analyze(text, &move || clock.now_ms())
+        model.analyzer.analyze(text, &move || clock.now_ms())
+    }
+
+    /// Whether a call that wants the model may use it: loaded, loading, or loadable on demand (not after a
+    /// failed load, not under cloudOnly).
+    pub fn local_available(&self) -> bool {
+        match &*self.slot.borrow() {
+            Slot::Ready(_) | Slot::Loading(_) => true,
+            Slot::Idle => self.strategy != Strategy::CloudOnly,
+            Slot::Failed(_) => false,
+        }
     }
 
     pub fn status(&self) -> ModelStatus {
@@ -161,7 +171,7 @@ impl ModelHost {
         let (state, manifest, error) = match &*slot {
             Slot::Idle => ("idle", None, None),
             Slot::Loading(_) => ("loading", None, None),
-            Slot::Ready(a) => ("ready", Some(a.manifest()), None),
+            Slot::Ready(m) => ("ready", Some(m.analyzer.manifest()), None),
             Slot::Failed(e) => ("failed", None, Some(e)),
         };
         ModelStatus {

@@ -5,11 +5,13 @@ pub mod delivery;
 pub mod engine;
 pub mod host;
 pub mod manifest;
+pub mod responder;
 pub mod tokenizer;
 
 pub use analyzer::{Analysis, Analyzer, Sentiment};
-pub use delivery::{ModelConfig, ModelUrls, Origin, Strategy};
+pub use delivery::{LocalModel, ModelConfig, ModelUrls, Origin, Strategy};
 pub use engine::{Engine, Heads};
 pub use host::{ModelHost, ModelStatus};
 pub use manifest::Manifest;
+pub use responder::{BankResponder, ResponseBank};
 pub use tokenizer::{Encoding, Tokenizer};
