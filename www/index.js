@@ -23,7 +23,12 @@ function row(name, value) {
 
 async function main() {
   await init();
-  const ai = await UnwrittenAI.create({ namespace: 'demo' });
+  // The demo command starts scripts/mock-cloud.mjs; ?cloud=<base URL> points the page at another gateway.
+  const cloud = new URLSearchParams(location.search).get('cloud') || 'http://127.0.0.1:8787/v1';
+  const ai = await UnwrittenAI.create({
+    namespace: 'demo',
+    cloud: { providers: { gateway: { kind: 'openai', baseUrl: cloud, batch: true } } },
+  });
   window.ai = ai; // for poking at from the console
   const m = ai.metrics();
   $('version').textContent = ai.version();
@@ -38,6 +43,7 @@ async function main() {
   );
   $('metrics').textContent = JSON.stringify(m, null, 2);
   setStatus('ready', 'ready');
+  setUpGenerate(ai);
   await setUpModel(ai);
 }
 
@@ -85,3 +91,24 @@ main().catch((err) => {
   setStatus('error', `${err.name}: ${err.message}`);
   console.error(err);
 });
+
+function setUpGenerate(ai) {
+  $('generate-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const r = await ai.generate({
+      type: 'dialogue',
+      npc: { id: 'brenna', name: 'Brenna', personality: 'gruff, loyal blacksmith' },
+      context: { playerText: $('generate-input').value, scene: 'the forge' },
+      importance: Number($('generate-importance').value),
+    });
+    $('generate-line').textContent = `Brenna: "${r.text}"`;
+    $('generate-facts').replaceChildren(
+      row('source', r.source),
+      row('model', r.model ?? ''),
+      row('latency', `${r.latencyMs.toFixed(1)} ms`),
+      row('cost', `$${r.costUsd.toFixed(6)}`),
+      row('fallbacks', r.fallbacks.map((f) => `${f.step}: ${f.reason}`).join('; ') || 'none'),
+    );
+    $('generate-line').dataset.source = r.source;
+  });
+}

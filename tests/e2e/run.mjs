@@ -78,6 +78,11 @@ try {
   await page.click('#analyze-button');
   await page.waitForSelector('#analysis[data-label="positive"]', { timeout: 10_000 }).catch(() => {});
   check((await page.getAttribute('#analysis', 'data-label')) === 'positive', 'a grateful line typed into the demo reads as positive');
+  await page.click('#generate-button');
+  await page.waitForSelector('#generate-line[data-source]', { timeout: 20_000 }).catch(() => {});
+  const source = await page.getAttribute('#generate-line', 'data-source');
+  const line = await page.textContent('#generate-line');
+  check(Boolean(source) && line.length > 10, `demo generate() answered (source ${source}: ${line})`);
   check(problems.length === 0, `no console errors on the demo page ${problems.join(' | ')}`);
   const shot = path.join(outDir, 'demo.png');
   await page.screenshot({ path: shot, fullPage: true });
