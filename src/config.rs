@@ -162,6 +162,19 @@ impl Default for StorageConfig {
 }
 
 impl Config {
+    /// Parses a config given as JSON (what the JS facade passes). A key set to `null` — JS `undefined` arrives as
+    /// null — means "use the default", as `{ cache: undefined }` does in JavaScript.
+    pub fn from_json(mut value: serde_json::Value) -> Result<Config, Error> {
+        fn drop_nulls(v: &mut serde_json::Value) {
+            if let serde_json::Value::Object(map) = v {
+                map.retain(|_, x| !x.is_null());
+                map.values_mut().for_each(drop_nulls);
+            }
+        }
+        drop_nulls(&mut value);
+        Config::parse(value)
+    }
+
     /// Parses and validates a config from any serde source (a JS object through serde-wasm-bindgen in the browser,
     /// JSON in tests). Errors name the offending field by its dotted path.
     pub fn parse<'de, D: Deserializer<'de>>(source: D) -> Result<Config, Error> {
@@ -221,6 +234,15 @@ mod tests {
             Err(Error::InvalidConfig { field, message }) => (field, message),
             other => panic!("expected InvalidConfig, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn null_members_mean_defaults() {
+        let c = Config::from_json(json!({"namespace": null, "storage": {"localStorage": null, "indexedDb": false}}));
+        let c = c.unwrap();
+        assert_eq!(c.namespace, "unwritten");
+        assert!(c.storage.local_storage && !c.storage.indexed_db);
+        assert!(Config::from_json(json!({"namespce": null})).is_ok(), "an unset misspelled key is harmless");
     }
 
     #[test]

@@ -28,7 +28,7 @@ fn parse_config(config: Option<ConfigArg>) -> Result<Config, Error> {
     // (and never reject) a misspelled key.
     let json: serde_json::Value = serde_wasm_bindgen::from_value(value)
         .map_err(|e| Error::invalid_config("(config)", format!("could not read the config object: {e}")))?;
-    Config::parse(json)
+    Config::from_json(json)
 }
 
 async fn web_ports(config: &Config) -> Ports {
