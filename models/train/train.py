@@ -568,6 +568,7 @@ for ep in range(EPOCHS):
         best = (vacc, jax.tree_util.tree_map(lambda a: np.asarray(a).copy(), params), ep + 1)
 train_seconds = time.time() - t_train
 best_val, P, best_epoch = best
+np.savez(os.path.join(data.CACHE, "student_params.npz"), **P)  # for post-mortems only; outputs always come from a full run
 log(f"best epoch {best_epoch} val acc {best_val:.4f}; student training took {train_seconds:.0f}s")
 
 # ----------------------------------------------------------------------------------------------------------
@@ -771,6 +772,18 @@ def build_onnx(P, quant):
         n("Sqrt", ["e_ss_eps"], ["e_norm"]),
         n("Div", ["e1", "e_norm"], ["embedding"]),
     ]
+    # stable topological order (the personality head may read the 'embedding' output, built after it in the list)
+    have = {"input_ids"} | {t.name for t in inits}
+    todo, ordered = list(nodes), []
+    while todo:
+        for i_, nd in enumerate(todo):
+            if all(x in have for x in nd.input if x):
+                ordered.append(todo.pop(i_))
+                have.update(nd.output)
+                break
+        else:
+            raise RuntimeError("graph has a cycle or a missing input")
+    nodes = ordered
     g = helper.make_graph(
         nodes, "unwritten_character_v1",
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", MAX_LEN])],
