@@ -313,7 +313,7 @@ impl Router {
             let step_deadline = deadline.min(self.clock.now_ms() + f64::from(self.cfg.cloud_timeout_ms));
             let budget = step_deadline - self.clock.now_ms();
             let call = self.cloud.call(spec, prompt, req.player_id.as_deref(), step_deadline);
-            let outcome = within(self.idle.as_ref(), budget, call).await.unwrap_or(Err(CallError::Deadline));
+            let outcome = within(self.idle.as_ref(), budget, call).await.unwrap_or(Err(CallError::StepTimeout(budget)));
             match outcome {
                 Ok(line) => {
                     let verdict = quality::validate(&line.text, req);
@@ -341,7 +341,7 @@ impl Router {
                     if !matches!(e, CallError::Provider(super::providers::ProviderError::Client { .. })) {
                         failed_providers.push(spec.provider.clone());
                     }
-                    if matches!(e, CallError::Deadline) {
+                    if matches!(e, CallError::Deadline | CallError::StepTimeout(_)) {
                         return None;
                     }
                 }

@@ -43,6 +43,9 @@ pub enum CallError {
     Provider(#[from] ProviderError),
     #[error("no time left before the deadline")]
     Deadline,
+    /// The step's own deadline fired while the request was in flight; dropping it aborted the fetch.
+    #[error("timed out after {0:.0} ms at the step deadline; the request was aborted")]
+    StepTimeout(f64),
 }
 
 impl CallError {
@@ -53,6 +56,7 @@ impl CallError {
             CallError::OverBudget(_) => "overBudget",
             CallError::Provider(e) => e.kind(),
             CallError::Deadline => "deadline",
+            CallError::StepTimeout(_) => "timeout",
         }
     }
 }
