@@ -38,7 +38,7 @@ const inputs = texts.map((text, i) => ({ text, ids: allIds[i + 1] }));
 // ---- the site: models, ORT files, our bundles
 const manifest = JSON.parse(fs.readFileSync(path.join(root, 'models', 'manifest.json'), 'utf8'));
 fs.mkdirSync(path.join(site, 'models'), { recursive: true });
-for (const f of ['manifest.json', manifest.file, manifest.vocab.file]) fs.copyFileSync(path.join(root, 'models', f), path.join(site, 'models', f));
+for (const f of ['manifest.json', manifest.file, manifest.vocab.file, manifest.responseBank.file]) fs.copyFileSync(path.join(root, 'models', f), path.join(site, 'models', f));
 fs.copyFileSync(path.join(root, 'models', manifest.file), path.join(site, 'models', 'model.onnx'));
 const ortDist = path.join(root, 'node_modules', 'onnxruntime-web', 'dist');
 fs.mkdirSync(path.join(site, 'ort'), { recursive: true });
