@@ -120,3 +120,29 @@ async fn concurrent_analyze_calls_all_succeed() {
     }
     ai.dispose();
 }
+
+#[wasm_bindgen_test]
+async fn the_response_bank_arrives_after_the_model_and_the_local_step_answers_from_it() {
+    delete_db("m-bank").await;
+    let ai = UnwrittenAI::create(config("m-bank", "bundled", "")).await.unwrap();
+    // create() waited for the model only; the bank comes in the background.
+    let mut bank = String::new();
+    for _ in 0..300 {
+        bank = get(&ai.model_status().unwrap().into(), "responseBank").as_string().unwrap_or_default();
+        if bank == "ready" || bank == "failed" {
+            break;
+        }
+        gloo_timers::future::TimeoutFuture::new(50).await;
+    }
+    assert_eq!(bank, "ready");
+    let req = js_sys::JSON::parse(
+        r#"{"type": "dialogue", "npc": {"id": "bram", "name": "Bram", "personality": "kind, warm"},
+            "context": {"playerText": "Thank you so much, friend!"}, "importance": 0.2}"#,
+    )
+    .unwrap();
+    let r: JsValue = ai.generate(req.unchecked_into()).await.unwrap().into();
+    let show = String::from(js_sys::JSON::stringify(&r).unwrap());
+    assert_eq!(get(&r, "source").as_string().as_deref(), Some("local"), "{show}");
+    assert!(get(&r, "text").as_string().is_some_and(|t| !t.is_empty()), "{show}");
+    ai.dispose();
+}

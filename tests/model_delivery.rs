@@ -47,18 +47,24 @@ fn first_start_downloads_with_progress_then_the_next_start_uses_the_stored_copy(
     first.on_progress(Box::new(move |done, total| sink.borrow_mut().push((done, total))));
     block_on(first.load()).unwrap();
     assert_eq!(first.status().origin, Some(Origin::Network));
-    assert_eq!(dl.downloads(), 4, "manifest, model, vocab, response bank");
+    assert_eq!(dl.downloads(), 3, "manifest, model, vocab: the analyzer does not wait for the response bank");
+    assert_eq!(first.status().response_bank, "idle");
+    let bank = block_on(first.bank()).unwrap();
+    assert!(bank.len() > 1000, "{} replies", bank.len());
+    assert_eq!(dl.downloads(), 4, "then the response bank");
+    assert_eq!(first.status().response_bank, "ready");
     let events = events.borrow();
     let (_, _, _, m) = files();
-    let total = m.bytes + m.vocab.bytes + m.response_bank.as_ref().unwrap().bytes;
+    let total = m.bytes + m.vocab.bytes;
     assert!(events.len() > 10, "progress is reported while bytes arrive ({} events)", events.len());
     assert!(events.windows(2).all(|w| w[0].0 <= w[1].0), "progress only grows");
     assert_eq!(events.last(), Some(&(total, Some(total))));
 
     let second = host(Strategy::FirstLaunch, &dl, &store);
     block_on(second.load()).unwrap();
+    block_on(second.bank()).unwrap();
     assert_eq!(second.status().origin, Some(Origin::IndexedDb));
-    assert_eq!(dl.downloads(), 5, "only the small manifest is fetched again");
+    assert_eq!(dl.downloads(), 5, "only the small manifest is fetched again (the bank was kept too)");
 
     dl.set_offline(true);
     let offline = host(Strategy::FirstLaunch, &dl, &store);
@@ -92,11 +98,30 @@ fn a_corrupt_download_is_refused_not_stored_and_reported() {
 }
 
 #[test]
+fn a_corrupt_response_bank_leaves_the_analyzer_working() {
+    let (_, _, _, m) = files();
+    let dl = network();
+    let bank = m.response_bank.as_ref().unwrap();
+    dl.serve(&format!("{BASE}{}", bank.file), b"{\"not\": \"the bank\"}");
+    let store = Rc::new(MemoryStore::new("indexedDB"));
+    let h = host(Strategy::OnDemand, &dl, &store);
+    assert!(block_on(h.analyze("Thank you, friend")).is_ok());
+    let err = block_on(h.bank()).unwrap_err();
+    assert_eq!(err.code().as_str(), "ModelIntegrityError", "{err}");
+    assert_eq!(h.status().state, "ready", "the model is unaffected");
+    assert_eq!(h.status().response_bank, "failed");
+    assert_eq!(block_on(store.get(&format!("model/blob/{}", bank.sha256))).unwrap(), None, "not kept");
+}
+
+#[test]
 fn concurrent_callers_share_one_download() {
     let (dl, store) = (network(), Rc::new(MemoryStore::new("indexedDB")));
     let h = host(Strategy::OnDemand, &dl, &store);
     let (a, b) = block_on(futures_util::future::join(h.analyze("Hello there"), h.analyze("Go away")));
     assert!(a.is_ok() && b.is_ok());
+    assert_eq!(dl.downloads(), 3);
+    let (a, b) = block_on(futures_util::future::join(h.bank(), h.bank()));
+    assert!(Rc::ptr_eq(&a.unwrap(), &b.unwrap()), "one bank, shared");
     assert_eq!(dl.downloads(), 4);
 }
 

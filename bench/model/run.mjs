@@ -69,9 +69,10 @@ const browser = await chromium.launch({
 });
 const transfers = {};
 
+// No ctx.route() here: Playwright's request interception turns off the HTTP cache, and the warm start must see
+// the cache a returning player has. The pages only load from the local server.
 async function context(name) {
   const ctx = await browser.newContext();
-  await ctx.route(/^(?!http:\/\/127\.0\.0\.1)/, (r) => r.abort());
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.error(`[${name}] ${e.message}`));
   page.on('response', async (resp) => {
@@ -164,7 +165,10 @@ row('batch of 32 (analyses/s)', f(ours.batch.perSecond, 0), f(ort.batch.perSecon
 row('session/runtime setup, model already fetched (ms)', f(ours.setup.setupMs, 0), f(ort.setup.setupMs, 0), f(ours.setup.setupMs / ort.setup.setupMs, 2));
 row('cold start, Fast 4G: navigation to first result (ms)', f(oursCold.cold.firstResultMs, 0), f(ortCold.cold.firstResultMs, 0), f(oursCold.cold.firstResultMs / ortCold.cold.firstResultMs, 2));
 row('warm start, model in IndexedDB (ms)', f(oursCold.warm.firstResultMs, 0), f(ortCold.warm.firstResultMs, 0), f(oursCold.warm.firstResultMs / ortCold.warm.firstResultMs, 2));
-console.log(`\n(cold: ours from ${oursCold.cold.modelFrom}, ort from ${ortCold.cold.modelFrom}; warm: ours from ${oursCold.warm.modelFrom}, ort from ${ortCold.warm.modelFrom}; first line read as ${oursCold.cold.label} / ${ortCold.cold.label})\n`);
+const ph = (r) => (r.phases ? `script ${f(r.phases.script, 0)}, wasm ${f(r.phases.wasm, 0)}, model ${f(r.phases.model, 0)}, first ${f(r.phases.first, 0)}` : r.error || '?');
+console.log(`\nphases (ms) ours cold: ${ph(oursCold.cold)}; warm: ${ph(oursCold.warm)}`);
+console.log(`phases (ms) ort  cold: ${ph(ortCold.cold)}; warm: ${ph(ortCold.warm)} (ort's 'wasm' includes its session setup)`);
+console.log(`(cold: ours from ${oursCold.cold.modelFrom}, ort from ${ortCold.cold.modelFrom}; warm: ours from ${oursCold.warm.modelFrom}, ort from ${ortCold.warm.modelFrom}; first line read as ${oursCold.cold.label} / ${ortCold.cold.label})\n`);
 row('bytes to download', 'ours raw', 'ours gzip', 'ort raw', 'ort gzip');
 row('---', '---:', '---:', '---:', '---:');
 row('.wasm', kib(oursWasm.raw), kib(oursWasm.gz), kib(ortWasm.raw), kib(ortWasm.gz));

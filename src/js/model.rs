@@ -35,19 +35,25 @@ pub(crate) fn apply_bundled_model(config: &mut Config) {
     }
 }
 
-/// `firstLaunch`: download in the background right away; calls that need the model wait for it.
+/// `firstLaunch`: download in the background right away; calls that need the model wait for it. `bundled` (the
+/// model was loaded by `create`) and `firstLaunch` then fetch the response bank in the background too.
 pub(crate) fn start_background_load(rt: &Rc<Runtime>) {
     if let Ok(model) = rt.model() {
-        if model.strategy() == Strategy::FirstLaunch {
-            let rt = rt.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Ok(model) = rt.model() {
-                    // The outcome is kept in modelStatus(); a caller that needs the model sees the error.
-                    let _ = model.load().await;
-                }
-            });
+        if matches!(model.strategy(), Strategy::FirstLaunch | Strategy::Bundled) {
+            load_bank_in_background(rt);
         }
     }
+}
+
+/// Fetches the response bank (loading the model first if needed) in a task of its own, so the download
+/// goes on while no `generate()` call is waiting for it. The outcome is kept in `modelStatus().responseBank`.
+fn load_bank_in_background(rt: &Rc<Runtime>) {
+    let rt = rt.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Ok(model) = rt.model() {
+            let _ = model.bank().await;
+        }
+    });
 }
 
 fn text_arg(value: &JsValue, field: &str) -> Result<String, Error> {
@@ -75,6 +81,7 @@ impl UnwrittenAI {
             }));
         }
         model.load().await?;
+        load_bank_in_background(&rt);
         Ok(to_js(&model.status())?.into())
     }
 

@@ -84,6 +84,8 @@ export interface ModelStatus {
   loadMs: number | null;
   error: string | null;
   errorName: UnwrittenErrorName | null;
+  /** The local responder's response bank, fetched after the model (analyze() does not wait for it). */
+  responseBank: "none" | "idle" | "loading" | "ready" | "failed";
 }
 
 /** An endpoint. Prefer your game server's gateway (no key in the browser); a key is sent only in a header. */

@@ -41,6 +41,12 @@ impl Analyzer {
     pub fn load(manifest: Manifest, onnx: &[u8], vocab: &[u8]) -> Result<Analyzer, Error> {
         manifest.verify_model(onnx)?;
         manifest.verify_vocab(vocab)?;
+        Self::load_verified(manifest, onnx, vocab)
+    }
+
+    /// [`Analyzer::load`] for files the caller has already checked against the manifest (hashing 1.5 MB again
+    /// would only slow the start).
+    pub fn load_verified(manifest: Manifest, onnx: &[u8], vocab: &[u8]) -> Result<Analyzer, Error> {
         let vocab = std::str::from_utf8(vocab).map_err(|e| Error::ModelLoad(format!("vocab is not UTF-8: {e}")))?;
         let tokenizer =
             Tokenizer::from_vocab(vocab, manifest.max_tokens).map_err(|e| Error::ModelLoad(e.to_string()))?;

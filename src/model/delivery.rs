@@ -136,19 +136,24 @@ async fn cached_blob(store: Option<&dyn KvStore>, sha256: &str) -> Option<Vec<u8
     (sha256_hex(&bytes) == sha256).then_some(bytes)
 }
 
-/// The loaded model and, when the manifest names one, its response bank.
+/// The loaded model, and where its response bank is when the manifest names one. The bank is fetched
+/// separately ([`fetch_bank`]) so that the analyzer is ready without waiting for it.
 pub struct LocalModel {
     pub analyzer: Analyzer,
-    pub bank: Option<ResponseBank>,
+    pub bank: Option<BankSource>,
 }
 
 impl std::fmt::Debug for LocalModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalModel")
-            .field("analyzer", &self.analyzer)
-            .field("bank", &self.bank.as_ref().map(|b| b.len()))
-            .finish()
+        f.debug_struct("LocalModel").field("analyzer", &self.analyzer).field("bank", &self.bank).finish()
     }
+}
+
+/// The response bank the manifest names, and the URL it comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BankSource {
+    pub file: FileRef,
+    pub url: String,
 }
 
 /// One file named by the manifest: from `store` when a verified copy is there, else downloaded and verified.
@@ -204,40 +209,51 @@ pub async fn fetch_and_load(
     };
     let manifest = Manifest::parse(&manifest_text)?;
     let model_ref = FileRef { file: manifest.file.clone(), bytes: manifest.bytes, sha256: manifest.sha256.clone() };
-    let bank_ref = manifest.response_bank.clone();
-    let total = model_ref.bytes + manifest.vocab.bytes + bank_ref.as_ref().map_or(0, |b| b.bytes);
+    let total = model_ref.bytes + manifest.vocab.bytes;
 
     let mut origin = Origin::IndexedDb;
     let url = urls.model.clone().unwrap_or_else(|| urls.sibling(&manifest.file));
     let onnx = obtain(&model_ref, url, downloader, store, 0, total, progress, &mut origin).await?;
     let url = urls.vocab.clone().unwrap_or_else(|| urls.sibling(&manifest.vocab.file));
     let vocab = obtain(&manifest.vocab, url, downloader, store, model_ref.bytes, total, progress, &mut origin).await?;
-    let bank = match &bank_ref {
-        Some(b) => {
-            let url = urls.bank.clone().unwrap_or_else(|| urls.sibling(&b.file));
-            let offset = model_ref.bytes + manifest.vocab.bytes;
-            Some(obtain(b, url, downloader, store, offset, total, progress, &mut origin).await?)
-        }
-        None => None,
-    };
     progress(total, Some(total));
 
-    let analyzer = Analyzer::load(manifest.clone(), &onnx, &vocab)?;
-    let parsed_bank = bank.as_deref().map(ResponseBank::parse).transpose()?;
+    // Both files were verified against the manifest just now (downloaded) or when read back from the store.
+    let analyzer = Analyzer::load_verified(manifest.clone(), &onnx, &vocab)?;
+    let bank = manifest.response_bank.clone().map(|file| {
+        let url = urls.bank.clone().unwrap_or_else(|| urls.sibling(&file.file));
+        BankSource { file, url }
+    });
     if let (Some(store), Origin::Network) = (store, origin) {
-        let mut files = vec![(&model_ref.sha256, onnx.as_slice()), (&manifest.vocab.sha256, vocab.as_slice())];
-        if let (Some(b), Some(bytes)) = (&bank_ref, &bank) {
-            files.push((&b.sha256, bytes.as_slice()));
-        }
-        keep_copy(store, &files, manifest_text.as_bytes()).await;
+        let files = [(&model_ref.sha256, onnx.as_slice()), (&manifest.vocab.sha256, vocab.as_slice())];
+        // The bank's blob is kept too (it is stored when it arrives), so it is not dropped as an old version.
+        let keep: Vec<&String> = bank.iter().map(|b| &b.file.sha256).collect();
+        keep_copy(store, &files, &keep, manifest_text.as_bytes()).await;
     }
-    Ok((LocalModel { analyzer, bank: parsed_bank }, origin))
+    Ok((LocalModel { analyzer, bank }, origin))
+}
+
+/// The response bank: from `store` when a verified copy is there, else downloaded, verified, parsed and kept.
+pub async fn fetch_bank(
+    source: &BankSource,
+    downloader: &dyn Downloader,
+    store: Option<&dyn KvStore>,
+) -> Result<ResponseBank, Error> {
+    let mut origin = Origin::IndexedDb;
+    let size = source.file.bytes;
+    let bytes = obtain(&source.file, source.url.clone(), downloader, store, 0, size, &|_, _| {}, &mut origin).await?;
+    let bank = ResponseBank::parse(&bytes)?;
+    if let (Some(store), Origin::Network) = (store, origin) {
+        // A failed write only means the next start downloads it again.
+        let _ = store.put(&blob_key(&source.file.sha256), &bytes).await;
+    }
+    Ok(bank)
 }
 
 /// Stores the verified files and drops blobs of older versions. Storage failures (quota, private mode) only
 /// mean the next start downloads again, so they are not errors.
-async fn keep_copy(store: &dyn KvStore, files: &[(&String, &[u8])], manifest_json: &[u8]) {
-    let keep: Vec<String> = files.iter().map(|(sha, _)| blob_key(sha)).collect();
+async fn keep_copy(store: &dyn KvStore, files: &[(&String, &[u8])], also_keep: &[&String], manifest_json: &[u8]) {
+    let keep: Vec<String> = files.iter().map(|(sha, _)| sha).chain(also_keep).map(|sha| blob_key(sha)).collect();
     if let Ok(old) = store.keys("model/blob/").await {
         for key in old.iter().filter(|k| !keep.contains(k)) {
             let _ = store.delete(key).await;

@@ -9,18 +9,56 @@ use futures_util::future::{FutureExt, Shared};
 use serde::Serialize;
 
 use super::analyzer::Analysis;
-use super::delivery::{fetch_and_load, LocalModel, ModelUrls, Origin, Strategy};
+use super::delivery::{fetch_and_load, fetch_bank, LocalModel, ModelUrls, Origin, Strategy};
+use super::responder::ResponseBank;
 use crate::error::Error;
 use crate::ports::{Clock, Downloader, KvStore};
 
-type LoadFuture = Shared<Pin<Box<dyn Future<Output = Result<Rc<LocalModel>, Error>>>>>;
+type LoadFuture<T> = Shared<Pin<Box<dyn Future<Output = Result<Rc<T>, Error>>>>>;
 type Listener = Box<dyn Fn(u64, Option<u64>)>;
 
-enum Slot {
+/// One thing loaded once: concurrent callers share the load in progress; a failure is remembered.
+enum Slot<T> {
     Idle,
-    Loading(LoadFuture),
-    Ready(Rc<LocalModel>),
+    Loading(LoadFuture<T>),
+    Ready(Rc<T>),
     Failed(Error),
+}
+
+impl<T> Slot<T> {
+    /// The ready value, or the load to join (starting one with `start` when idle or failed).
+    fn join(&mut self, start: impl FnOnce() -> LoadFuture<T>) -> Result<Rc<T>, LoadFuture<T>> {
+        match self {
+            Slot::Ready(v) => Ok(v.clone()),
+            Slot::Loading(f) => Err(f.clone()),
+            Slot::Idle | Slot::Failed(_) => {
+                let f = start();
+                *self = Slot::Loading(f.clone());
+                Err(f)
+            }
+        }
+    }
+
+    /// Records the outcome of a load; only the first waiter to finish does (later ones find it recorded).
+    fn settle(&mut self, result: &Result<Rc<T>, Error>) -> bool {
+        if !matches!(self, Slot::Loading(_)) {
+            return false;
+        }
+        *self = match result {
+            Ok(v) => Slot::Ready(v.clone()),
+            Err(e) => Slot::Failed(e.clone()),
+        };
+        true
+    }
+
+    fn state(&self) -> &'static str {
+        match self {
+            Slot::Idle => "idle",
+            Slot::Loading(_) => "loading",
+            Slot::Ready(_) => "ready",
+            Slot::Failed(_) => "failed",
+        }
+    }
 }
 
 /// What `ai.modelStatus()` returns.
@@ -36,6 +74,9 @@ pub struct ModelStatus {
     pub load_ms: Option<f64>,
     pub error: Option<String>,
     pub error_name: Option<&'static str>,
+    /// The response bank of the local responder, loaded after the model: "none" (the manifest names none),
+    /// "idle", "loading", "ready" or "failed".
+    pub response_bank: &'static str,
 }
 
 #[derive(Default)]
@@ -50,7 +91,8 @@ pub struct ModelHost {
     downloader: Rc<dyn Downloader>,
     store: Option<Rc<dyn KvStore>>,
     clock: Rc<dyn Clock>,
-    slot: RefCell<Slot>,
+    slot: RefCell<Slot<LocalModel>>,
+    bank: RefCell<Slot<ResponseBank>>,
     loaded: Rc<RefCell<Loaded>>,
     listeners: Rc<RefCell<Vec<Listener>>>,
 }
@@ -71,6 +113,7 @@ impl ModelHost {
             store,
             clock,
             slot: RefCell::new(Slot::Idle),
+            bank: RefCell::new(Slot::Idle),
             loaded: Rc::default(),
             listeners: Rc::default(),
         }
@@ -87,32 +130,40 @@ impl ModelHost {
 
     /// Loads the model if it is not loaded, or joins the load in progress. After a failure this tries again.
     pub async fn load(&self) -> Result<Rc<LocalModel>, Error> {
-        let load = {
-            let mut slot = self.slot.borrow_mut();
-            match &*slot {
-                Slot::Ready(a) => return Ok(a.clone()),
-                Slot::Loading(f) => f.clone(),
-                Slot::Idle | Slot::Failed(_) => {
-                    let f = self.start_load();
-                    *slot = Slot::Loading(f.clone());
-                    f
-                }
-            }
+        let load = match self.slot.borrow_mut().join(|| self.start_load()) {
+            Ok(model) => return Ok(model),
+            Err(load) => load,
         };
         let result = load.await;
-        let mut slot = self.slot.borrow_mut();
-        // Only the first waiter to finish records the outcome; later ones find it already recorded.
-        if matches!(&*slot, Slot::Loading(_)) {
-            *slot = match &result {
-                Ok(a) => Slot::Ready(a.clone()),
-                Err(e) => Slot::Failed(e.clone()),
-            };
+        if self.slot.borrow_mut().settle(&result) {
             self.listeners.borrow_mut().clear();
         }
         result
     }
 
-    fn start_load(&self) -> LoadFuture {
+    /// The response bank of the local responder: waits for the model (loading it like [`ModelHost::loaded`]),
+    /// then reads the bank from the store or downloads it, once. A failure is remembered; the next call retries.
+    pub async fn bank(&self) -> Result<Rc<ResponseBank>, Error> {
+        let model = self.loaded().await?;
+        let source = model
+            .bank
+            .clone()
+            .ok_or_else(|| Error::ModelNotReady("the model's manifest names no response bank".into()))?;
+        let load = match self.bank.borrow_mut().join(|| {
+            let (downloader, store) = (self.downloader.clone(), self.store.clone());
+            let fut: Pin<Box<dyn Future<Output = Result<Rc<ResponseBank>, Error>>>> =
+                Box::pin(async move { Ok(Rc::new(fetch_bank(&source, downloader.as_ref(), store.as_deref()).await?)) });
+            fut.shared()
+        }) {
+            Ok(bank) => return Ok(bank),
+            Err(load) => load,
+        };
+        let result = load.await;
+        self.bank.borrow_mut().settle(&result);
+        result
+    }
+
+    fn start_load(&self) -> LoadFuture<LocalModel> {
         let (urls, downloader, store, clock) =
             (self.urls.clone(), self.downloader.clone(), self.store.clone(), self.clock.clone());
         let (listeners, loaded) = (self.listeners.clone(), self.loaded.clone());
@@ -168,14 +219,17 @@ impl ModelHost {
     pub fn status(&self) -> ModelStatus {
         let slot = self.slot.borrow();
         let loaded = self.loaded.borrow();
-        let (state, manifest, error) = match &*slot {
-            Slot::Idle => ("idle", None, None),
-            Slot::Loading(_) => ("loading", None, None),
-            Slot::Ready(m) => ("ready", Some(m.analyzer.manifest()), None),
-            Slot::Failed(e) => ("failed", None, Some(e)),
+        let (manifest, error) = match &*slot {
+            Slot::Ready(m) => (Some(m.analyzer.manifest()), None),
+            Slot::Failed(e) => (None, Some(e)),
+            Slot::Idle | Slot::Loading(_) => (None, None),
+        };
+        let response_bank = match &*slot {
+            Slot::Ready(m) if m.bank.is_none() => "none",
+            _ => self.bank.borrow().state(),
         };
         ModelStatus {
-            state,
+            state: slot.state(),
             strategy: self.strategy,
             name: manifest.map(|m| m.name.clone()),
             version: manifest.map(|m| m.version.clone()),
@@ -183,6 +237,7 @@ impl ModelHost {
             load_ms: manifest.and(loaded.load_ms),
             error: error.map(|e| e.to_string()),
             error_name: error.map(|e| e.code().as_str()),
+            response_bank,
         }
     }
 }

@@ -225,8 +225,8 @@ impl BankResponder {
 
     /// The line for `req`, or why there is none (no model, no bank).
     pub async fn line(&self, req: &GenerateRequest) -> Result<LocalLine, Error> {
+        let bank = self.host.bank().await?;
         let model = self.host.loaded().await?;
-        let bank = model.bank.as_ref().ok_or_else(|| Error::ModelNotReady("the model has no response bank".into()))?;
         let player_text = req.context.player_text.as_str();
         let clock_free = || 0.0;
         let analysis = model.analyzer.analyze(player_text, &clock_free)?;
