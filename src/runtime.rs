@@ -2,6 +2,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use futures_util::future::join3;
 use serde::Serialize;
 
 use crate::cache::{CacheStats, ResponseCache};
@@ -112,11 +113,14 @@ impl Runtime {
         config.validate()?;
         let started_at_ms = ports.clock.now_ms();
         let ns = config.namespace.as_str();
-        let storage = StorageStatus {
-            local_storage: tier_status(config.storage.local_storage, ports.local_storage.as_ref(), ns).await,
-            indexed_db: tier_status(config.storage.indexed_db, ports.indexed_db.as_ref(), ns).await,
-        };
-        let device = ports.device.snapshot().await;
+        // Independent waits run together: a start is on the player's path to the first line.
+        let (local_storage, indexed_db, device) = join3(
+            tier_status(config.storage.local_storage, ports.local_storage.as_ref(), ns),
+            tier_status(config.storage.indexed_db, ports.indexed_db.as_ref(), ns),
+            ports.device.snapshot(),
+        )
+        .await;
+        let storage = StorageStatus { local_storage, indexed_db };
         let available = |status: &TierStatus, store: &Option<Rc<dyn KvStore>>| {
             store.clone().filter(|_| *status == TierStatus::Available)
         };
@@ -127,7 +131,6 @@ impl Runtime {
             available(&storage.indexed_db, &ports.indexed_db),
             ports.broadcast.clone(),
         ));
-        cache.start(&device).await;
         let model = Rc::new(ModelHost::new(
             delivery::resolve(config.model.strategy, &device),
             config.model.urls(None),
@@ -135,11 +138,6 @@ impl Runtime {
             ports.indexed_db.clone().filter(|_| storage.indexed_db == TierStatus::Available),
             ports.clock.clone(),
         ));
-        if model.strategy() == delivery::Strategy::Bundled {
-            // A bundled model is part of the game: wait for it. A failure is recorded in the model status and
-            // the runtime carries on with its other paths.
-            let _ = model.load().await;
-        }
         // The day's cloud spend persists in the first store that works, so a reload does not reset the budget.
         let spend_store = [(&storage.local_storage, &ports.local_storage), (&storage.indexed_db, &ports.indexed_db)]
             .into_iter()
@@ -155,7 +153,14 @@ impl Runtime {
                 store: spend_store,
             },
         );
-        router.load().await;
+        let bundled = async {
+            if model.strategy() == delivery::Strategy::Bundled {
+                // A bundled model is part of the game: wait for it. A failure is recorded in the model status
+                // and the runtime carries on with its other paths.
+                let _ = model.load().await;
+            }
+        };
+        join3(cache.start(&device), bundled, router.load()).await;
         router.set_response_source(Some(cache.clone()));
         // The local step: replies retrieved from the model's response bank (never a template passed off as local).
         router.set_local_responder(Some(Rc::new(BankResponder::new(model.clone()))));

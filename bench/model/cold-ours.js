@@ -16,7 +16,7 @@ import init, { UnwrittenAI } from 'unwritten-ai';
   const end = performance.now();
   // Where the time went: script start -> wasm fetched and compiled -> model fetched (or read from IndexedDB),
   // verified, parsed and optimised -> first analysis.
-  const phases = { script: t0, wasm: tInit - t0, model: tCreate - tInit, first: end - tCreate };
+  const phases = { script: t0, wasm: tInit - t0, model: tCreate - tInit, first: end - tCreate, modelRead: s.readMs, modelBuild: s.buildMs, runtimeStart: ai.metrics().startMs };
   window.coldResult = { firstResultMs: end, phases, modelFrom: s.origin, state: s.state, label: a.sentiment.label };
   document.title = 'done';
 })().catch((e) => { window.coldResult = { error: String(e) }; document.title = 'done'; });

@@ -165,7 +165,7 @@ row('batch of 32 (analyses/s)', f(ours.batch.perSecond, 0), f(ort.batch.perSecon
 row('session/runtime setup, model already fetched (ms)', f(ours.setup.setupMs, 0), f(ort.setup.setupMs, 0), f(ours.setup.setupMs / ort.setup.setupMs, 2));
 row('cold start, Fast 4G: navigation to first result (ms)', f(oursCold.cold.firstResultMs, 0), f(ortCold.cold.firstResultMs, 0), f(oursCold.cold.firstResultMs / ortCold.cold.firstResultMs, 2));
 row('warm start, model in IndexedDB (ms)', f(oursCold.warm.firstResultMs, 0), f(ortCold.warm.firstResultMs, 0), f(oursCold.warm.firstResultMs / ortCold.warm.firstResultMs, 2));
-const ph = (r) => (r.phases ? `script ${f(r.phases.script, 0)}, wasm ${f(r.phases.wasm, 0)}, model ${f(r.phases.model, 0)}, first ${f(r.phases.first, 0)}` : r.error || '?');
+const ph = (r) => (r.phases ? `script ${f(r.phases.script, 0)}, wasm ${f(r.phases.wasm, 0)}, model ${f(r.phases.model, 0)}, first ${f(r.phases.first, 0)}${r.phases.modelRead != null ? ` (of which Runtime.start ${f(r.phases.runtimeStart, 0)}; model read ${f(r.phases.modelRead, 0)}, build ${f(r.phases.modelBuild, 0)})` : ''}` : r.error || '?');
 console.log(`\nphases (ms) ours cold: ${ph(oursCold.cold)}; warm: ${ph(oursCold.warm)}`);
 console.log(`phases (ms) ort  cold: ${ph(ortCold.cold)}; warm: ${ph(ortCold.warm)} (ort's 'wasm' includes its session setup)`);
 console.log(`(cold: ours from ${oursCold.cold.modelFrom}, ort from ${ortCold.cold.modelFrom}; warm: ours from ${oursCold.warm.modelFrom}, ort from ${ortCold.warm.modelFrom}; first line read as ${oursCold.cold.label} / ${ortCold.cold.label})\n`);

@@ -82,6 +82,9 @@ export interface ModelStatus {
   version: string | null;
   origin: "network" | "indexedDb" | null;
   loadMs: number | null;
+  /** Of loadMs: getting the verified files (network or IndexedDB), and building the plan (parse, optimise, warm-up). */
+  readMs: number | null;
+  buildMs: number | null;
   error: string | null;
   errorName: UnwrittenErrorName | null;
   /** The local responder's response bank, fetched after the model (analyze() does not wait for it). */

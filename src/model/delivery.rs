@@ -141,11 +141,19 @@ async fn cached_blob(store: Option<&dyn KvStore>, sha256: &str) -> Option<Vec<u8
 pub struct LocalModel {
     pub analyzer: Analyzer,
     pub bank: Option<BankSource>,
+    /// Milliseconds spent getting the verified files (network or store) and building the plan from them.
+    pub read_ms: f64,
+    pub build_ms: f64,
 }
 
 impl std::fmt::Debug for LocalModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalModel").field("analyzer", &self.analyzer).field("bank", &self.bank).finish()
+        f.debug_struct("LocalModel")
+            .field("analyzer", &self.analyzer)
+            .field("bank", &self.bank)
+            .field("read_ms", &self.read_ms)
+            .field("build_ms", &self.build_ms)
+            .finish()
     }
 }
 
@@ -188,7 +196,9 @@ pub async fn fetch_and_load(
     downloader: &dyn Downloader,
     store: Option<&dyn KvStore>,
     progress: Progress<'_>,
+    now_ms: &dyn Fn() -> f64,
 ) -> Result<(LocalModel, Origin), Error> {
+    let t0 = now_ms();
     if urls.manifest.is_empty() {
         return Err(Error::ModelNotReady(
             "no model URL: set config.model.manifestUrl, or import the package through a bundler so it can \
@@ -217,9 +227,11 @@ pub async fn fetch_and_load(
     let url = urls.vocab.clone().unwrap_or_else(|| urls.sibling(&manifest.vocab.file));
     let vocab = obtain(&manifest.vocab, url, downloader, store, model_ref.bytes, total, progress, &mut origin).await?;
     progress(total, Some(total));
+    let t_read = now_ms();
 
     // Both files were verified against the manifest just now (downloaded) or when read back from the store.
     let analyzer = Analyzer::load_verified(manifest.clone(), &onnx, &vocab)?;
+    let (read_ms, build_ms) = (t_read - t0, now_ms() - t_read);
     let bank = manifest.response_bank.clone().map(|file| {
         let url = urls.bank.clone().unwrap_or_else(|| urls.sibling(&file.file));
         BankSource { file, url }
@@ -230,7 +242,7 @@ pub async fn fetch_and_load(
         let keep: Vec<&String> = bank.iter().map(|b| &b.file.sha256).collect();
         keep_copy(store, &files, &keep, manifest_text.as_bytes()).await;
     }
-    Ok((LocalModel { analyzer, bank }, origin))
+    Ok((LocalModel { analyzer, bank, read_ms, build_ms }, origin))
 }
 
 /// The response bank: from `store` when a verified copy is there, else downloaded, verified, parsed and kept.

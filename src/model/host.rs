@@ -72,6 +72,10 @@ pub struct ModelStatus {
     pub version: Option<String>,
     pub origin: Option<Origin>,
     pub load_ms: Option<f64>,
+    /// Of `load_ms`: getting the verified files (from the network or IndexedDB) and building the tract plan
+    /// (parse, optimise, warm-up).
+    pub read_ms: Option<f64>,
+    pub build_ms: Option<f64>,
     pub error: Option<String>,
     pub error_name: Option<&'static str>,
     /// The response bank of the local responder, loaded after the model: "none" (the manifest names none),
@@ -174,7 +178,8 @@ impl ModelHost {
                     l(done, total);
                 }
             };
-            let (model, origin) = fetch_and_load(&urls, downloader.as_ref(), store.as_deref(), &progress).await?;
+            let now = || clock.now_ms();
+            let (model, origin) = fetch_and_load(&urls, downloader.as_ref(), store.as_deref(), &progress, &now).await?;
             *loaded.borrow_mut() = Loaded { origin: Some(origin), load_ms: Some(clock.now_ms() - t0) };
             Ok(Rc::new(model))
         });
@@ -219,6 +224,10 @@ impl ModelHost {
     pub fn status(&self) -> ModelStatus {
         let slot = self.slot.borrow();
         let loaded = self.loaded.borrow();
+        let ready = match &*slot {
+            Slot::Ready(m) => Some(m),
+            _ => None,
+        };
         let (manifest, error) = match &*slot {
             Slot::Ready(m) => (Some(m.analyzer.manifest()), None),
             Slot::Failed(e) => (None, Some(e)),
@@ -235,6 +244,8 @@ impl ModelHost {
             version: manifest.map(|m| m.version.clone()),
             origin: manifest.and(loaded.origin),
             load_ms: manifest.and(loaded.load_ms),
+            read_ms: ready.map(|m| m.read_ms),
+            build_ms: ready.map(|m| m.build_ms),
             error: error.map(|e| e.to_string()),
             error_name: error.map(|e| e.code().as_str()),
             response_bank,
