@@ -4,6 +4,12 @@ import init, { UnwrittenAI } from 'unwritten-ai';
 const NAMES = ['Bram', 'Nell', 'Osric', 'Maud', 'Tamsin', 'Corin', 'Ysolde', 'Pell'];
 const PERSONALITIES = ['gruff smith', 'warm baker', 'suspicious guard', 'cheerful bard', 'tired healer'];
 const TYPES = ['dialogue', 'greeting', 'question', 'reaction', 'farewell', 'bark'];
+const PLAYER_LINES = [
+  'Any work for me at the forge?', 'Have you seen the river? It flooded the mill.', 'Who goes there?',
+  'I need help, my friend is hurt.', 'Goodbye, and thank you.', 'Get out of my way, old fool.',
+  'Thank you for the bread, it was wonderful.', 'How much for the sword?', 'I am sorry about your brother.',
+  "Good morning! Lovely day, isn't it?", 'I will burn this village to the ground.', 'Where can I find the healer?',
+];
 
 // mulberry32, so a run is reproducible.
 function rng(seed) {
@@ -25,7 +31,8 @@ function makeRequests(n, distinct, seed) {
       type: pick(TYPES),
       npc: { id: name.toLowerCase(), name, personality: pick(PERSONALITIES) },
       context: {
-        playerText: `line ${i}: ${pick(['any work?', 'seen the river?', 'who goes there?', 'I need help', 'goodbye'])}`,
+        // A turn number keeps the shapes distinct for the cache; the line is what a player says.
+        playerText: `${pick(PLAYER_LINES)} (${i})`,
         scene: pick(['the forge', 'the market', 'the gate', 'the inn']),
         isCrisis: r() < 0.1,
         needsTension: r() < 0.2,
@@ -46,14 +53,20 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 }
 
-window.runLoad = async ({ mockUrl, n, distinct, seed, batch }) => {
+window.runLoad = async ({ mockUrl, n, distinct, seed, batch, cloudOnly }) => {
   await init();
   const ai = await UnwrittenAI.create({
     namespace: `load-${seed}-${Date.now() % 100000}`,
     storage: { indexedDb: false },
-    model: { strategy: 'cloudOnly' },
+    // The package's bundled model: create() waits for it; the local responder's bank follows in the background.
+    model: { strategy: cloudOnly ? 'cloudOnly' : 'bundled' },
     cloud: { providers: { gateway: { kind: 'openai', baseUrl: `${mockUrl}/v1`, batch } } },
   });
+  // Start the load once the local step can answer (as in a game a few seconds after loading).
+  for (let i = 0; !cloudOnly && i < 600 && !['ready', 'failed', 'none'].includes(ai.modelStatus().responseBank); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const model = ai.modelStatus();
   const requests = makeRequests(n, distinct, seed);
   const failures = [];
   const bySource = {};
@@ -81,6 +94,6 @@ window.runLoad = async ({ mockUrl, n, distinct, seed, batch }) => {
   const metrics = ai.metrics();
   const events = ai.takeEvents();
   ai.dispose();
-  return { n, wallMs, failures, latency, router: metrics.router, events };
+  return { n, wallMs, failures, latency, router: metrics.router, events, model };
 };
 document.getElementById('out').dataset.state = 'ready';

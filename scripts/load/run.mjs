@@ -2,7 +2,8 @@
 // Load run (not a test): N concurrent generate() calls in headless Chromium against the mock cloud with a
 // share of faults, then a report: failures (must be 0), p50/p95/p99 per source, breaker trips, calls saved by
 // single-flight and batching, cost. Needs pkg/ (scripts/build-pkg).
-// Usage: node scripts/load/run.mjs [--n 1000] [--distinct 700] [--fault-rate 0.2] [--seed 7] [--no-batch]
+// Usage: node scripts/load/run.mjs [--n 1000] [--distinct 700] [--fault-rate 0.2] [--seed 7] [--no-batch] [--cloud-only]
+// By default the page uses the package's bundled model, so low-importance calls are answered by the local step.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,6 +23,7 @@ const distinct = opt('distinct', Math.round(n * 0.7));
 const faultRate = opt('fault-rate', 0.2);
 const seed = opt('seed', 7);
 const batch = !args.includes('--no-batch');
+const cloudOnly = args.includes('--cloud-only');
 const mockPort = opt('mock-port', 8797);
 
 if (!fs.existsSync(path.join(root, 'pkg', 'unwritten_ai_bg.wasm'))) {
@@ -88,7 +90,7 @@ try {
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
   await page.goto(pageUrl);
   await page.waitForSelector('#out[data-state="ready"]', { state: 'attached', timeout: 60_000 });
-  const r = await page.evaluate((o) => window.runLoad(o), { mockUrl, n, distinct, seed, batch });
+  const r = await page.evaluate((o) => window.runLoad(o), { mockUrl, n, distinct, seed, batch, cloudOnly });
   await new Promise((r) => setTimeout(r, 500)); // let the mock see the connections aborted last
   const cloudStats = await mockCall(`${mockUrl}/__stats`);
 
@@ -96,6 +98,7 @@ try {
   const rt = r.router;
   console.log(`load: ${n} concurrent generate() calls (${distinct} distinct requests), faults ${faultRate * 100}% ` +
     `(${JSON.stringify(faults)}), batching ${batch ? 'on' : 'off'}, Chromium ${browser.version()}`);
+  console.log(`local model: ${r.model.state} (${r.model.name ?? '-'} ${r.model.version ?? ''}), response bank ${r.model.responseBank}, strategy ${r.model.strategy}`);
   console.log(`wall time: ${ms(r.wallMs)}`);
   console.log(`failures: ${r.failures.length}${r.failures.length ? ` (${[...new Set(r.failures)].slice(0, 5).join('; ')})` : ''}`);
   console.log('latency per source (as reported by generate(); includes waiting behind 1000 concurrent calls):');
