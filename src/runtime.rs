@@ -162,6 +162,7 @@ impl Runtime {
         };
         join3(cache.start(&device), bundled, router.load()).await;
         router.set_response_source(Some(cache.clone()));
+        router.set_device(&device);
         // The local step: replies retrieved from the model's response bank (never a template passed off as local).
         router.set_local_responder(Some(Rc::new(BankResponder::new(model.clone()))));
         let start_ms = ports.clock.now_ms() - started_at_ms;
@@ -227,6 +228,7 @@ impl Runtime {
     pub async fn refresh_device(&self) -> Result<DeviceSnapshot, Error> {
         self.check_alive()?;
         let snapshot = self.ports.device.snapshot().await;
+        self.router.set_device(&snapshot);
         *self.device.borrow_mut() = snapshot.clone();
         Ok(snapshot)
     }

@@ -125,6 +125,11 @@ export interface CloudConfig {
   maxQualityRetries?: number;
   /** The cloud is used only above this importance. Default 0.5. */
   minImportance?: number;
+  /**
+   * On a device reporting battery <= lowLevel and not charging: prefer local, and use the cloud only above
+   * minImportance. Defaults { aware: true, lowLevel: 0.2, minImportance: 0.8 }. Call refreshDevice() to re-read.
+   */
+  battery?: { aware?: boolean; lowLevel?: number; minImportance?: number };
   /** Default 200. */
   localTimeoutMs?: number;
   /** Default 10000. */
@@ -200,7 +205,8 @@ export type RouterEvent =
   | { type: "breakerStateChanged"; provider: string; from: BreakerState; to: BreakerState; atMs: number }
   | { type: "budgetAlert"; spentUsd: number; budgetUsd: number; atMs: number }
   | { type: "budgetExceeded"; scope: "daily" | "player"; playerId: string | null; spentUsd: number; budgetUsd: number; atMs: number }
-  | { type: "providerMisconfigured"; provider: string; status: number; atMs: number };
+  | { type: "providerMisconfigured"; provider: string; status: number; atMs: number }
+  | { type: "batteryChanged"; low: boolean; level: number | null; atMs: number };
 
 export interface RouterMetrics {
   calls: number;
@@ -215,9 +221,10 @@ export interface RouterMetrics {
   breakers: Record<string, { state: BreakerState; recentFailures: number; opens: number; rejected: number }>;
   cost: { day: number; spentUsd: number; reservedUsd: number; dailyBudgetUsd: number; byModel: Record<string, number>; denied: number };
   eventsDropped: number;
+  /** The last device check found a low battery (not charging): routine lines stay local. */
+  lowBattery: boolean;
 }
 
-/** Names of the errors this package throws or rejects with (`err.name`). */
 /** One cache tier's limits; every field optional (unset fields keep that tier's default). */
 export interface CacheTierConfig {
   /** At most this many entries; 0 turns the tier off. memory 100, localStorage 1000, indexedDb 10000. */

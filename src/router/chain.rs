@@ -5,7 +5,7 @@
 //! Every step runs under its own deadline and the call's overall `deadlineMs`; a step that runs out is dropped,
 //! which aborts its fetch. A line that fails quality validation moves to the next-better model, at most
 //! `maxQualityRetries` times. The result always has text and names its source and every fallback taken.
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::pin;
@@ -22,7 +22,7 @@ use super::matrix::{select_model, ModelKey, ModelTable, QualityNeeds, Route, Rou
 use super::prompt::{self, Prompt};
 use super::request::{Fallback, GenerateRequest, GenerateResult};
 use super::{quality, templates, LocalResponder, ResponseSource};
-use crate::ports::{Clock, Http, IdleScheduler, KvStore, Rng};
+use crate::ports::{Clock, DeviceSnapshot, Http, IdleScheduler, KvStore, Rng};
 use crate::router::breaker::BreakerSnapshot;
 
 /// The ports the router uses. `store` keeps the day's spend across reloads (None: memory only).
@@ -50,6 +50,8 @@ pub struct RouterMetrics {
     pub breakers: BTreeMap<String, BreakerSnapshot>,
     pub cost: CostSnapshot,
     pub events_dropped: u64,
+    /// The device reported a low battery (and not charging) at the last check: routine lines stay local.
+    pub low_battery: bool,
 }
 
 #[derive(Default)]
@@ -72,6 +74,7 @@ pub struct Router {
     idle: Rc<dyn IdleScheduler>,
     rng: Rc<dyn Rng>,
     stats: RefCell<Stats>,
+    low_battery: Cell<bool>,
 }
 
 /// Runs `fut` for at most `ms`; None (and `fut` dropped, aborting any fetch in it) when time runs out.
@@ -127,6 +130,16 @@ impl Router {
             idle: ports.idle,
             rng: ports.rng,
             stats: RefCell::default(),
+            low_battery: Cell::new(false),
+        }
+    }
+
+    /// Takes the device's battery state into account (at start and on every `refreshDevice()`).
+    pub fn set_device(&self, device: &DeviceSnapshot) {
+        let low = self.cfg.battery.is_low(device.battery_level, device.charging);
+        if low != self.low_battery.replace(low) {
+            let at_ms = self.clock.now_ms();
+            self.events.push(RouterEvent::BatteryChanged { low, level: device.battery_level, at_ms });
         }
     }
 
@@ -159,6 +172,7 @@ impl Router {
             breakers: self.cloud.breakers(),
             cost: self.cost.snapshot(),
             events_dropped: self.events.dropped(),
+            low_battery: self.low_battery.get(),
         }
     }
 
@@ -166,8 +180,9 @@ impl Router {
     pub fn route(&self, req: &GenerateRequest, prompt: &Prompt) -> Route {
         let caps = self.local.borrow().as_ref().map(|l| l.capabilities()).unwrap_or_default();
         let needs = QualityNeeds::assess(&req.context);
-        let policy =
-            RoutingPolicy { prefer_local: self.cfg.prefer_local, cost_threshold_usd: self.cfg.cost_threshold_usd };
+        // On a low battery the local model is preferred whatever `preferLocal` says (seed: battery_aware).
+        let prefer_local = self.cfg.prefer_local || self.low_battery.get();
+        let policy = RoutingPolicy { prefer_local, cost_threshold_usd: self.cfg.cost_threshold_usd };
         let input = estimate_tokens(&prompt.system) + estimate_tokens(&prompt.user);
         let claude = self.table.get(ModelKey::Claude).map_or(f64::INFINITY, |m| m.cost_usd(input, req.max_tokens));
         select_model(&needs, req.importance, &policy, &caps, claude)
@@ -292,6 +307,14 @@ impl Router {
         if req.importance <= self.cfg.min_importance {
             let why = format!("importance {} <= cloud.minImportance {}", req.importance, self.cfg.min_importance);
             self.fell_back(fallbacks, "cloud", "lowImportance", why);
+            return None;
+        }
+        if self.low_battery.get() && req.importance <= self.cfg.battery.min_importance {
+            let why = format!(
+                "low battery: importance {} <= cloud.battery.minImportance {}",
+                req.importance, self.cfg.battery.min_importance
+            );
+            self.fell_back(fallbacks, "cloud", "lowBattery", why);
             return None;
         }
         let max_models = 1 + self.cfg.max_quality_retries as usize;

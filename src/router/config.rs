@@ -24,6 +24,9 @@ pub struct CloudConfig {
     pub max_quality_retries: u32,
     /// The cloud is used only when `importance` is above this (seed: 0.5).
     pub min_importance: f64,
+    /// Battery awareness (seed `battery_aware`): on a device that reports a low battery and is not charging,
+    /// prefer the local model and use the cloud only above `battery.minImportance`.
+    pub battery: BatteryConfig,
     pub local_timeout_ms: u32,
     pub cloud_timeout_ms: u32,
     /// The whole `generate()` call, cache to template.
@@ -47,6 +50,7 @@ impl Default for CloudConfig {
             quality_threshold: 0.7,
             max_quality_retries: 2,
             min_importance: 0.5,
+            battery: BatteryConfig::default(),
             local_timeout_ms: 200,
             cloud_timeout_ms: 10_000,
             deadline_ms: 12_000,
@@ -57,6 +61,34 @@ impl Default for CloudConfig {
             batch: BatchConfig::default(),
             budget: BudgetConfig::default(),
         }
+    }
+}
+
+/// What a low battery changes. The seed's client stops background generation under 20 % and prefers local
+/// inference "when quality needs allow": a short local inference costs far less than keeping the radio up for a
+/// cloud call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct BatteryConfig {
+    /// Off: the battery never changes routing.
+    pub aware: bool,
+    /// A battery at or below this level (0..1, seed 20 %) and not charging is low.
+    pub low_level: f64,
+    /// On a low battery the cloud is used only when `importance` is above this (routine lines stay local).
+    pub min_importance: f64,
+}
+
+impl Default for BatteryConfig {
+    fn default() -> Self {
+        BatteryConfig { aware: true, low_level: 0.2, min_importance: 0.8 }
+    }
+}
+
+impl BatteryConfig {
+    /// Whether a device with `level` (0..1) and `charging` counts as low on battery. Unknown level (Firefox,
+    /// Safari, desktops without the Battery API) is never low.
+    pub fn is_low(&self, level: Option<f64>, charging: Option<bool>) -> bool {
+        self.aware && charging != Some(true) && level.is_some_and(|l| l <= self.low_level)
     }
 }
 
@@ -220,6 +252,8 @@ impl CloudConfig {
         check(non_negative(self.cost_threshold_usd), "cloud.costThresholdUsd", || "use a cost >= 0".into())?;
         check(unit(self.quality_threshold), "cloud.qualityThreshold", || "use 0..1 (default 0.7)".into())?;
         check(unit(self.min_importance), "cloud.minImportance", || "use 0..1 (default 0.5)".into())?;
+        check(unit(self.battery.low_level), "cloud.battery.lowLevel", || "use 0..1 (default 0.2)".into())?;
+        check(unit(self.battery.min_importance), "cloud.battery.minImportance", || "use 0..1 (default 0.8)".into())?;
         for (f, v) in [
             ("cloud.localTimeoutMs", self.local_timeout_ms),
             ("cloud.cloudTimeoutMs", self.cloud_timeout_ms),

@@ -29,6 +29,12 @@ pub enum RouterEvent {
         budget_usd: f64,
         at_ms: f64,
     },
+    /// The device's battery went low (and not charging) or recovered; while low, routine lines stay local.
+    BatteryChanged {
+        low: bool,
+        level: Option<f64>,
+        at_ms: f64,
+    },
     /// 401/403/404 from a provider: its key, URL or model name is wrong. Fix the config.
     ProviderMisconfigured {
         provider: String,

@@ -497,3 +497,69 @@ proptest! {
         let _ = f.clock.now_ms();
     }
 }
+
+fn battery(level: Option<f64>, charging: Option<bool>) -> crate::ports::DeviceSnapshot {
+    crate::ports::DeviceSnapshot { battery_level: level, charging, ..Default::default() }
+}
+
+#[test]
+fn on_a_low_battery_routine_lines_stay_off_the_cloud_and_important_ones_still_use_it() {
+    // A line the matrix sends to the cloud (importance 0.7 is above cloud.minImportance 0.5).
+    let f = fx(cloud_config(json!({})), healthy);
+    f.router.set_device(&battery(Some(0.15), Some(false)));
+    assert!(f.router.metrics().low_battery);
+    let r = gen(&f, &req(0.7, json!({})));
+    assert_eq!(r.source, "template", "no local responder here, so the template answers: {r:?}");
+    assert!(r.fallbacks.iter().any(|fb| fb.reason.contains("low battery")), "{:?}", r.fallbacks);
+    assert_eq!(f.http.count(), 0, "no cloud call");
+    assert_eq!(f.router.metrics().fallbacks.get("cloud:lowBattery"), Some(&1));
+    // Above cloud.battery.minImportance (0.8) the cloud is still used.
+    let r = gen(&f, &req(0.9, json!({"context": {"playerText": "Help!", "isCrisis": true}})));
+    assert_ne!(r.source, "template", "{r:?}");
+    assert_eq!(f.http.count(), 1);
+    let events = f.router.take_events();
+    assert!(
+        events.iter().any(|e| matches!(e, RouterEvent::BatteryChanged { low: true, level: Some(l), .. } if *l == 0.15)),
+        "{events:?}"
+    );
+
+    // Back on the charger: the same routine line goes to the cloud again, and an event says so.
+    f.router.set_device(&battery(Some(0.15), Some(true)));
+    assert!(!f.router.metrics().low_battery);
+    let r = gen(&f, &req(0.7, json!({"context": {"playerText": "Any news?"}})));
+    assert_eq!(f.http.count(), 2, "{r:?}");
+    assert!(f.router.take_events().iter().any(|e| matches!(e, RouterEvent::BatteryChanged { low: false, .. })));
+}
+
+#[test]
+fn battery_awareness_follows_its_config_and_unknown_levels_are_never_low() {
+    let f = fx(cloud_config(json!({"battery": {"aware": false}})), healthy);
+    f.router.set_device(&battery(Some(0.05), Some(false)));
+    assert!(!f.router.metrics().low_battery, "battery.aware false");
+    gen(&f, &req(0.7, json!({})));
+    assert_eq!(f.http.count(), 1);
+
+    let f = fx(cloud_config(json!({"battery": {"lowLevel": 0.5, "minImportance": 0.6}})), healthy);
+    f.router.set_device(&battery(Some(0.4), None));
+    assert!(f.router.metrics().low_battery, "0.4 <= lowLevel 0.5, charging unknown");
+    gen(&f, &req(0.7, json!({})));
+    assert_eq!(f.http.count(), 1, "0.7 is above battery.minImportance 0.6");
+    f.router.set_device(&battery(None, None));
+    assert!(!f.router.metrics().low_battery, "no Battery API (Firefox): never low");
+
+    let mut bad = cloud_config(json!({}));
+    bad.battery.low_level = 1.5;
+    assert!(bad.validate().unwrap_err().to_string().contains("cloud.battery.lowLevel"));
+}
+
+#[test]
+fn on_a_low_battery_the_matrix_prefers_local_even_when_prefer_local_is_off() {
+    let f = fx(cloud_config(json!({"preferLocal": false})), healthy);
+    let local = FakeLocal { delay_ms: 5, idle: f.idle.clone(), text: "Hmph. Maybe.".into() };
+    f.router.set_local_responder(Some(Rc::new(local)));
+    let r = gen(&f, &req(0.55, json!({})));
+    assert_ne!(r.source, "local", "preferLocal off sends a medium line to the cloud: {r:?}");
+    f.router.set_device(&battery(Some(0.1), Some(false)));
+    let r = gen(&f, &req(0.55, json!({"context": {"playerText": "And now?"}})));
+    assert_eq!(r.source, "local", "{r:?}");
+}
