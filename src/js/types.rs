@@ -300,6 +300,7 @@ export interface CacheStats {
   tiers: { localStorage: CacheTierState; indexedDb: CacheTierState };
 }
 
+/** Names of the errors this package throws or rejects with (`err.name`). */
 export type UnwrittenErrorName = "InvalidConfig" | "InvalidRequest" | "StorageError" | "NetworkError" | "Disposed"
   | "ModelIntegrityError" | "ModelLoadError" | "ModelNotReady";
 "#;
