@@ -81,6 +81,19 @@ pub trait KvStore {
     }
 }
 
+/// A copy of the memory tier kept next to the caller, so a hit needs no call into the core (in the browser: a JS
+/// `Map` that `ai.memoryCache().get(key)` reads without entering WebAssembly). The cache reports every change
+/// of its memory tier here, so the copy never holds an entry the tier does not; the copy reports the hits it
+/// served, so LRU order and hit counts stay right. Keys are cache key ids (`ai.cacheKey(...)`).
+pub trait MemoryMirror {
+    /// `id` now holds `text` until `expires_at_ms` (wall clock).
+    fn set(&self, id: &str, text: &str, expires_at_ms: f64);
+    fn remove(&self, id: &str);
+    fn clear(&self);
+    /// The ids the copy served since the last call, with how many hits each.
+    fn take_hits(&self) -> Vec<(String, u64)>;
+}
+
 /// Messages between the tabs of one origin (BroadcastChannel), e.g. "this namespace was invalidated". A message
 /// posted here reaches every other endpoint on the channel, never this one. Received messages wait in an inbox
 /// until `drain`, so the core applies them at a point of its choosing (before it serves from memory).

@@ -10,7 +10,8 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::model::{delivery, BankResponder, ModelHost, ModelStatus};
 use crate::ports::{
-    Broadcast, Clock, DeviceSignals, DeviceSnapshot, Downloader, Http, IdleScheduler, KvStore, Rng, StoreError,
+    Broadcast, Clock, DeviceSignals, DeviceSnapshot, Downloader, Http, IdleScheduler, KvStore, MemoryMirror, Rng,
+    StoreError,
 };
 use crate::router::{GenerateRequest, GenerateResult, Router, RouterEvent, RouterMetrics, RouterPorts};
 
@@ -26,6 +27,8 @@ pub struct Ports {
     pub rng: Rc<dyn Rng>,
     /// Messages to the other tabs of this game (cache invalidations); `None` where the platform has none.
     pub broadcast: Option<Rc<dyn Broadcast>>,
+    /// A copy of the memory tier next to the caller (the browser's `ai.memoryCache()`); `None`: no copy.
+    pub memory_mirror: Option<Rc<dyn MemoryMirror>>,
 }
 
 /// Whether a storage tier can be used, as found by a write/read/delete probe at start.
@@ -131,6 +134,9 @@ impl Runtime {
             available(&storage.indexed_db, &ports.indexed_db),
             ports.broadcast.clone(),
         ));
+        if let Some(mirror) = &ports.memory_mirror {
+            cache.set_mirror(mirror.clone());
+        }
         let model = Rc::new(ModelHost::new(
             delivery::resolve(config.model.strategy, &device),
             config.model.urls(None),
@@ -305,6 +311,7 @@ mod tests {
                 device: Rc::new(FakeDevice::new(device)),
                 rng: Rc::new(SeededRng::new(1)),
                 broadcast: None,
+                memory_mirror: None,
             }
         }
     }

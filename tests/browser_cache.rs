@@ -263,3 +263,54 @@ async fn the_js_api_validates_keys_and_reports_stats() {
     let err: js_sys::Error = ai.cache_stats().err().unwrap().dyn_into().unwrap();
     assert_eq!(String::from(err.name()), "Disposed");
 }
+
+/// `ai.memoryCache().get(key)`, read as a game reads it: a JS call on the returned object (no wasm call).
+fn front_get(front: &JsValue, key: &str) -> JsValue {
+    let f: js_sys::Function = get(front, "get").unchecked_into();
+    f.call1(front, &key.into()).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn the_memory_cache_view_serves_from_js_and_follows_evictions_invalidations_other_tabs_and_dispose() {
+    let config = json(r#"{"namespace": "t-front", "cache": {"memory": {"maxEntries": 2}}}"#);
+    let a = UnwrittenAI::create(Some(config.clone().unchecked_into())).await.unwrap();
+    let b = UnwrittenAI::create(Some(config.unchecked_into())).await.unwrap();
+    a.clear_cache().await.unwrap();
+    let front = a.memory_cache().unwrap();
+    let (k0, k1, k2) = (key_of(&a, "p", 0), key_of(&a, "p", 1), key_of(&a, "p", 2));
+    assert!(front_get(&front, &k0).is_undefined());
+    a.cache_put(k0.clone(), text(0), Some(0.1)).await.unwrap();
+    a.cache_put(k1.clone(), text(1), Some(0.1)).await.unwrap();
+    for _ in 0..3 {
+        assert_eq!(front_get(&front, &k0).as_string(), Some(text(0)));
+    }
+    let before: JsValue = a.cache_stats().unwrap().into();
+    assert_eq!(get(&before, "hits.memory").as_f64(), Some(3.0), "hits served from JS are counted");
+    // k0 was read (from JS), k1 was not: k1 is the one evicted for k2.
+    a.cache_put(k2.clone(), text(2), Some(0.1)).await.unwrap();
+    assert!(front_get(&front, &k1).is_undefined(), "evicted from the memory tier, so gone from the view");
+    assert_eq!(front_get(&front, &k0).as_string(), Some(text(0)));
+    assert_eq!(get(&front, "size").as_f64(), Some(2.0));
+
+    // Another instance (another tab of the game) invalidates the player: the view stops serving at once.
+    b.cache_invalidate("p".into()).await.unwrap();
+    let mut stale = true;
+    for _ in 0..40 {
+        if front_get(&front, &k0).is_undefined() {
+            stale = false;
+            break;
+        }
+        WebIdle.sleep(25).await;
+    }
+    assert!(!stale, "the BroadcastChannel message cleared the view");
+
+    let k3 = key_of(&a, "q", 3);
+    a.cache_put(k3.clone(), text(3), Some(0.1)).await.unwrap();
+    assert_eq!(front_get(&front, &k3).as_string(), Some(text(3)));
+    a.clear_cache().await.unwrap();
+    assert!(front_get(&front, &k3).is_undefined(), "clearCache empties the view");
+    a.cache_put(k3.clone(), text(3), Some(0.1)).await.unwrap();
+    a.dispose();
+    assert!(front_get(&front, &k3).is_undefined(), "nothing is served after dispose");
+    b.dispose();
+}

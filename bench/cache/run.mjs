@@ -3,7 +3,7 @@
 // localStorage, for 200 B, 2 KB and 20 KB NPC lines, plus the compression ratio. Not a test: nothing is asserted.
 // One headless Chromium, a fresh browser context per case, the page served cross-origin isolated (fine timers),
 // every request not to 127.0.0.1 blocked.
-// Usage: node bench/cache/run.mjs [--build]   (--build rebuilds target/bench-pkg: wasm-pack --release --target web)
+// Usage: node bench/cache/run.mjs [--build] [--only memory]   (--build rebuilds target/bench-pkg: wasm-pack --release --target web)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -23,7 +23,8 @@ if (process.argv.includes('--build') || !fs.existsSync(pkg)) {
 
 const SIZES = [200, 2048, 20480];
 const PAIRS = [
-  ['memory get (hit, to JS)', 'memory get: ours', 'memory get: lru-cache', 'lru-cache'],
+  ['memory get (hit, to JS): memoryCache().get', 'memory get: ours', 'memory get: lru-cache', 'lru-cache'],
+  ['memory get (hit, to JS): cacheGetSync', 'memory get: ours cacheGetSync', 'memory get: lru-cache', 'lru-cache'],
   ['memory put', 'memory put: ours', 'memory put: lru-cache', 'lru-cache'],
   ['IndexedDB get', 'idb get: ours', 'idb get: idb-keyval', 'idb-keyval get'],
   ['IndexedDB put', 'idb put: ours', 'idb put: idb-keyval', 'idb-keyval set'],
@@ -70,8 +71,10 @@ const ops = async (name, bytes) => {
   return cache.get(k);
 };
 
+// --only <text>: just the rows whose operation contains <text> (e.g. --only memory).
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
 const rows = [];
-for (const [op, ours, theirs, theirLabel] of PAIRS) {
+for (const [op, ours, theirs, theirLabel] of PAIRS.filter(([op]) => !only || op.includes(only))) {
   for (const bytes of SIZES) {
     const a = await ops(ours, bytes);
     const b = await ops(theirs, bytes);

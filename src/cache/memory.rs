@@ -3,7 +3,9 @@ use std::rc::Rc;
 
 use lru::LruCache;
 
+use super::key::parse_storage_key;
 use super::stats::Evictions;
+use crate::ports::MemoryMirror;
 
 #[derive(Debug, Clone)]
 pub struct MemEntry {
@@ -22,6 +24,13 @@ pub struct MemoryTier {
     bytes: u64,
     max_entries: usize,
     max_bytes: u64,
+    /// Told of every insert and removal (see [`MemoryMirror`]).
+    mirror: Option<Rc<dyn MemoryMirror>>,
+}
+
+/// The cache key id (`{namespace}.{digest}`) of a storage key, as callers know it.
+pub fn id_of(storage_key: &str) -> Option<String> {
+    parse_storage_key(storage_key).map(|(ns, _, digest)| format!("{ns}.{digest}"))
 }
 
 pub enum Lookup<'a> {
@@ -33,7 +42,36 @@ pub enum Lookup<'a> {
 
 impl MemoryTier {
     pub fn new(max_entries: usize, max_bytes: u64) -> Self {
-        MemoryTier { lru: LruCache::unbounded(), bytes: 0, max_entries, max_bytes }
+        MemoryTier { lru: LruCache::unbounded(), bytes: 0, max_entries, max_bytes, mirror: None }
+    }
+
+    /// Mirrors the tier into `mirror` from now on, starting with what it holds.
+    pub fn set_mirror(&mut self, mirror: Rc<dyn MemoryMirror>) {
+        mirror.clear();
+        for (k, e) in self.lru.iter().rev() {
+            if let Some(id) = id_of(k) {
+                mirror.set(&id, &e.text, e.expires_at);
+            }
+        }
+        self.mirror = Some(mirror);
+    }
+
+    fn mirror_remove(&self, key: &str) {
+        if let (Some(m), Some(id)) = (&self.mirror, id_of(key)) {
+            m.remove(&id);
+        }
+    }
+
+    /// Tells the mirror about `key` again (after a hit served by the core: the mirror may have dropped it).
+    pub fn mirror_set(&self, key: &str, entry: &MemEntry) {
+        if let (Some(m), Some(id)) = (&self.mirror, id_of(key)) {
+            m.set(&id, &entry.text, entry.expires_at);
+        }
+    }
+
+    /// The hits the mirror served since the last call (ids and counts).
+    pub fn take_mirror_hits(&self) -> Vec<(String, u64)> {
+        self.mirror.as_ref().map(|m| m.take_hits()).unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {
@@ -85,6 +123,7 @@ impl MemoryTier {
             evictions.bytes += 1;
         }
         self.bytes += size;
+        self.mirror_set(&key, &entry);
         self.lru.put(key, entry);
         true
     }
@@ -93,6 +132,7 @@ impl MemoryTier {
         match self.lru.pop_lru() {
             Some((k, e)) => {
                 self.bytes -= entry_bytes(&k, &e.text);
+                self.mirror_remove(&k);
                 true
             }
             None => false,
@@ -102,6 +142,7 @@ impl MemoryTier {
     pub fn remove(&mut self, key: &str) -> Option<MemEntry> {
         let e = self.lru.pop(key)?;
         self.bytes -= entry_bytes(key, &e.text);
+        self.mirror_remove(key);
         Some(e)
     }
 
@@ -117,6 +158,9 @@ impl MemoryTier {
     pub fn clear(&mut self) {
         self.lru.clear();
         self.bytes = 0;
+        if let Some(m) = &self.mirror {
+            m.clear();
+        }
     }
 }
 

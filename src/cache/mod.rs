@@ -30,7 +30,7 @@ use stats::Counters;
 use store_tier::{StoreTier, Write};
 
 use crate::config::CacheConfig;
-use crate::ports::{Broadcast, Clock, DeviceSnapshot, IdleScheduler, KvStore};
+use crate::ports::{Broadcast, Clock, DeviceSnapshot, IdleScheduler, KvStore, MemoryMirror};
 
 /// A cached response and the tier it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -272,15 +272,46 @@ impl ResponseCache {
         key.storage_key(self.generation(key.namespace()))
     }
 
+    /// Keeps a copy of the memory tier in `mirror` from now on (the browser's `ai.memoryCache()`).
+    pub fn set_mirror(&self, mirror: Rc<dyn MemoryMirror>) {
+        self.memory.borrow_mut().set_mirror(mirror);
+    }
+
+    /// Applies the hits the mirror served since the last call: each entry is marked used (LRU order, the
+    /// persistent tiers' hit counts) and counted as a memory hit.
+    fn absorb_mirror_hits(&self) {
+        let hits = self.memory.borrow().take_mirror_hits();
+        if hits.is_empty() {
+            return;
+        }
+        let now = self.clock.wall_ms();
+        for (id, n) in hits {
+            let Ok(key) = CacheKey::parse_id(&id) else { continue };
+            let sk = self.storage_key(&key);
+            let expired = matches!(self.memory.borrow_mut().lookup(&sk, now), Lookup::Expired);
+            let mut c = self.counters.borrow_mut();
+            c.evictions.expired += u64::from(expired);
+            c.hits.memory += n;
+            drop(c);
+            for t in self.tiers() {
+                t.touch(&sk);
+            }
+        }
+    }
+
     fn memory_hit(&self, sk: &str, now: f64) -> Option<Rc<str>> {
-        let text = match self.memory.borrow_mut().lookup(sk, now) {
-            Lookup::Hit(e) => e.text.clone(),
+        self.absorb_mirror_hits();
+        let entry = match self.memory.borrow_mut().lookup(sk, now) {
+            Lookup::Hit(e) => e.clone(),
             Lookup::Expired => {
                 self.counters.borrow_mut().evictions.expired += 1;
                 return None;
             }
             Lookup::Miss => return None,
         };
+        // The mirror may have dropped it (an invalidation from another tab clears it at once): refill it.
+        self.memory.borrow().mirror_set(sk, &entry);
+        let text = entry.text;
         for t in self.tiers() {
             t.touch(sk);
         }
@@ -403,6 +434,8 @@ impl ResponseCache {
             return;
         }
         self.apply_broadcasts();
+        // Before anything is evicted, the hits the mirror served count for LRU order.
+        self.absorb_mirror_hits();
         let importance = sanitize(importance);
         let sk = self.storage_key(key);
         let now = self.clock.wall_ms();
@@ -421,6 +454,7 @@ impl ResponseCache {
             return;
         }
         self.apply_broadcasts();
+        self.absorb_mirror_hits();
         let now = self.clock.wall_ms();
         let mut per_tier: HashMap<&'static str, Vec<Write>> = HashMap::new();
         for e in entries {
@@ -496,6 +530,7 @@ impl ResponseCache {
             return 0;
         }
         self.apply_broadcasts();
+        self.absorb_mirror_hits();
         let now = self.clock.wall_ms();
         let mut removed = {
             let mut expired = 0;
@@ -533,6 +568,7 @@ impl ResponseCache {
     }
 
     pub fn stats(&self) -> CacheStats {
+        self.absorb_mirror_hits();
         let c = self.counters.borrow();
         let memory = self.memory.borrow();
         let state = |t: &Option<StoreTier>| t.as_ref().map_or(TierState::Absent, |t| t.state());
@@ -569,6 +605,8 @@ impl ResponseCache {
     /// closed by their owner (the runtime).
     pub fn close(&self) {
         if !self.closed.replace(true) {
+            // Nothing is served after close, from the mirror either.
+            self.memory.borrow_mut().clear();
             if let Some(b) = &self.broadcast {
                 b.close();
             }

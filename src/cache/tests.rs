@@ -9,7 +9,7 @@ use super::record::SAMPLE;
 use super::*;
 use crate::config::{CacheConfig, CacheTierConfig};
 use crate::ports::{DeviceSnapshot, KvStore};
-use crate::testkit::{BroadcastHub, FakeClock, MemoryStore, StoreFault};
+use crate::testkit::{BroadcastHub, FakeClock, FakeMirror, MemoryStore, StoreFault};
 
 const MIN: f64 = 60_000.0;
 const DAY: f64 = 24.0 * 60.0 * MIN;
@@ -492,8 +492,21 @@ fn clear_empties_every_tier_and_keeps_counting() {
 
 #[derive(Debug, Clone)]
 enum Op {
-    Put { key: u32, player: u32, len: usize, importance: f64 },
-    Get { key: u32, player: u32 },
+    Put {
+        key: u32,
+        player: u32,
+        len: usize,
+        importance: f64,
+    },
+    Get {
+        key: u32,
+        player: u32,
+    },
+    /// A read of the mirror (the browser's `ai.memoryCache().get`), which never enters the core.
+    MirrorGet {
+        key: u32,
+        player: u32,
+    },
     Advance(f64),
     Invalidate(u32),
     Sweep,
@@ -506,6 +519,7 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (0..12u32, 0..2u32, 0..3000usize, 0.0..=1.0f64)
             .prop_map(|(key, player, len, importance)| Op::Put { key, player, len, importance }),
         4 => (0..12u32, 0..2u32).prop_map(|(key, player)| Op::Get { key, player }),
+        3 => (0..12u32, 0..2u32).prop_map(|(key, player)| Op::MirrorGet { key, player }),
         2 => prop_oneof![Just(1.0), Just(4.0 * MIN), Just(5.0 * MIN), Just(3.0 * DAY), Just(7.0 * DAY), Just(20.0 * DAY)]
             .prop_map(Op::Advance),
         1 => (0..2u32).prop_map(Op::Invalidate),
@@ -536,6 +550,66 @@ fn stored(store: &MemoryStore) -> (usize, u64) {
     (r.len(), r.iter().map(|(k, v)| (k.len() + v.len()) as u64).sum())
 }
 
+#[test]
+fn the_mirror_holds_what_memory_holds_through_eviction_invalidation_expiry_clear_and_close() {
+    let f = Fixture::new();
+    let cache = f.cache_with(small_config()); // memory: 5 entries, 5 min
+    let mirror = Rc::new(FakeMirror::new());
+    block_on(cache.put(&player_key("p1", 0), "before the mirror", 0.1));
+    cache.set_mirror(mirror.clone());
+    let now = || f.clock.wall_ms();
+    assert_eq!(mirror.get(&player_key("p1", 0).id(), now()).as_deref(), Some("before the mirror"), "seeded");
+    for n in 1..=5 {
+        block_on(cache.put(&player_key("p1", n), &text(n), 0.1));
+    }
+    assert_eq!(mirror.snapshot().len(), 5);
+    // The mirror's hit on key 0 is applied at the next put, before key 1 goes in: key 0 is still the least
+    // recently used when key 5 needs room.
+    assert_eq!(mirror.get(&player_key("p1", 0).id(), now()), None, "evicted by count (the least recently used)");
+    assert_eq!(mirror.get(&player_key("p1", 1).id(), now()), Some(text(1)));
+    assert_eq!(mirror.get(&player_key("p1", 5).id(), now()), Some(text(5)));
+
+    block_on(cache.put(&player_key("p2", 1), "other player", 0.1));
+    block_on(cache.invalidate_namespace("p1"));
+    assert_eq!(mirror.snapshot().len(), 1, "p1's entries left with the invalidation");
+    assert_eq!(mirror.get(&player_key("p2", 1).id(), now()).as_deref(), Some("other player"));
+
+    f.clock.advance(5.0 * MIN);
+    assert_eq!(mirror.get(&player_key("p2", 1).id(), now()), None, "expired with the memory TTL");
+
+    block_on(cache.put(&player_key("p2", 2), "x", 0.1));
+    block_on(cache.clear());
+    assert!(mirror.snapshot().is_empty());
+    block_on(cache.put(&player_key("p2", 3), "y", 0.1));
+    cache.close();
+    assert!(mirror.snapshot().is_empty(), "nothing is served after close");
+}
+
+#[test]
+fn hits_served_by_the_mirror_count_and_keep_their_entry_from_eviction() {
+    let f = Fixture::new();
+    let mut config = small_config();
+    config.memory.max_entries = 2;
+    let cache = f.cache_with(config);
+    let mirror = Rc::new(FakeMirror::new());
+    cache.set_mirror(mirror.clone());
+    block_on(cache.put(&player_key("p", 1), "a", 0.1));
+    block_on(cache.put(&player_key("p", 2), "b", 0.1));
+    // Key 1 is the least recently used for the core, but the game keeps reading it through the mirror.
+    for _ in 0..3 {
+        assert_eq!(mirror.get(&player_key("p", 1).id(), f.clock.wall_ms()).as_deref(), Some("a"));
+    }
+    block_on(cache.put(&player_key("p", 3), "c", 0.1));
+    assert!(cache.get_memory(&player_key("p", 1)).is_some(), "the entry read through the mirror stayed");
+    assert!(cache.get_memory(&player_key("p", 2)).is_none(), "the unread one went");
+    assert_eq!(cache.stats().hits.memory, 4, "3 mirror hits + 1 core hit");
+
+    // A hit served by the core puts the entry back in a mirror that had lost it.
+    mirror.remove(&player_key("p", 3).id());
+    assert!(cache.get_memory(&player_key("p", 3)).is_some());
+    assert_eq!(mirror.get(&player_key("p", 3).id(), f.clock.wall_ms()).as_deref(), Some("c"));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
@@ -546,6 +620,8 @@ proptest! {
         let f = Fixture::new();
         let config = small_config();
         let mut cache = f.cache_with(config.clone());
+        let mut mirror = Rc::new(FakeMirror::new());
+        cache.set_mirror(mirror.clone());
         // key -> (text, put time, importance)
         let mut model: std::collections::HashMap<(u32, u32), (String, f64, f64)> = Default::default();
         let mut serial = 0;
@@ -565,6 +641,15 @@ proptest! {
                         prop_assert!(f.clock.wall_ms() < at + ttl, "served after its TTL");
                     }
                 }
+                Op::MirrorGet { key, player } => {
+                    if let Some(hit) = mirror.get(&player_key(&player.to_string(), key).id(), f.clock.wall_ms()) {
+                        let (t, at, importance) = model.get(&(key, player)).cloned().unwrap_or_default();
+                        prop_assert_eq!(&hit, &t, "the mirror served a text that is not the last one put");
+                        // A promoted copy lives up to the memory TTL from its promotion, within its record's TTL.
+                        let ttl = if importance >= 0.7 { 30.0 * DAY } else if importance >= 0.3 { 7.0 * DAY } else { 5.0 * MIN };
+                        prop_assert!(f.clock.wall_ms() < at + ttl, "the mirror served after its TTL");
+                    }
+                }
                 Op::Advance(ms) => f.clock.advance(ms),
                 Op::Invalidate(player) => {
                     block_on(cache.invalidate_namespace(&player.to_string()));
@@ -572,9 +657,14 @@ proptest! {
                 }
                 Op::Sweep => { block_on(cache.sweep()); }
                 Op::LsQuota(q) => f.ls.set_fault(q.map_or(StoreFault::None, StoreFault::QuotaBytes)),
-                Op::Reload => cache = f.cache_with(config.clone()),
+                Op::Reload => {
+                    cache = f.cache_with(config.clone());
+                    mirror = Rc::new(FakeMirror::new());
+                    cache.set_mirror(mirror.clone());
+                }
             }
             let s = cache.stats();
+            prop_assert!(mirror.snapshot().len() as u64 <= s.entries.memory, "the mirror holds more than memory");
             prop_assert!(s.entries.memory <= 5 && s.bytes.memory <= 6_000, "memory over budget: {:?}", s);
             let (n, bytes) = stored(&f.ls);
             prop_assert!(n <= 8 && bytes <= 5_000, "localStorage over budget: {} entries, {} bytes", n, bytes);

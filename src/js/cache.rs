@@ -64,7 +64,18 @@ impl UnwrittenAI {
         .into())
     }
 
-    /// Memory only, synchronous: the text or `undefined`, cheap enough to call in a frame.
+    /// The memory tier as seen from JS: `memoryCache().get(key)` returns the text or `undefined` without a call
+    /// into WebAssembly (a `Map` lookup: the fastest way to read the cache in a frame). The runtime keeps it in
+    /// step with the memory tier and counts its hits in `cacheStats()`. Its misses are not counted: follow a miss
+    /// with `cacheGet(key)`, which looks in localStorage and IndexedDB too.
+    #[wasm_bindgen(js_name = memoryCache, unchecked_return_type = "MemoryCacheView")]
+    pub fn memory_cache(&self) -> Result<JsValue, JsValue> {
+        self.rt.cache()?;
+        Ok(self.front.clone().into())
+    }
+
+    /// Memory only, synchronous, through the core: the text or `undefined` (counts misses as `syncMisses`).
+    /// `memoryCache().get(key)` is the faster way to the same entries.
     #[wasm_bindgen(js_name = cacheGetSync)]
     pub fn cache_get_sync(&self, key: &str) -> Result<Option<String>, JsValue> {
         let key = CacheKey::parse_id(key)?;

@@ -300,6 +300,15 @@ export interface CacheStats {
   tiers: { localStorage: CacheTierState; indexedDb: CacheTierState };
 }
 
+/** The memory tier, read from JS without a call into WebAssembly (`ai.memoryCache()`). */
+export interface MemoryCacheView {
+  /** The text cached under `key` (from `ai.cacheKey`) if the memory tier holds it unexpired; a hit counts. */
+  get(key: string): string | undefined;
+  /** Whether `get(key)` would find a text (not counted as a hit). */
+  has(key: string): boolean;
+  readonly size: number;
+}
+
 /** Names of the errors this package throws or rejects with (`err.name`). */
 export type UnwrittenErrorName = "InvalidConfig" | "InvalidRequest" | "StorageError" | "NetworkError" | "Disposed"
   | "ModelIntegrityError" | "ModelLoadError" | "ModelNotReady";

@@ -8,12 +8,16 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::ports::KvStore;
 use crate::runtime::{Ports, Runtime};
-use crate::web::{FetchDownloader, FetchHttp, IndexedDbStore, LocalStorageStore, WebClock, WebDevice, WebIdle, WebRng};
+use crate::web::{
+    FetchDownloader, FetchHttp, IndexedDbStore, LocalStorageStore, MemoryFront, WebClock, WebDevice, WebIdle, WebRng,
+};
 
 /// The character AI runtime. Create one with `await UnwrittenAI.create(config)`.
 #[wasm_bindgen]
 pub struct UnwrittenAI {
     pub(crate) rt: Rc<Runtime>,
+    /// The memory tier's JS copy (`memoryCache()`).
+    pub(crate) front: MemoryFront,
 }
 
 fn parse_config(config: Option<ConfigArg>) -> Result<Config, Error> {
@@ -31,7 +35,7 @@ fn parse_config(config: Option<ConfigArg>) -> Result<Config, Error> {
     Config::from_json(json)
 }
 
-async fn web_ports(config: &Config) -> Ports {
+async fn web_ports(config: &Config, front: &MemoryFront) -> Ports {
     let ns = &config.namespace;
     let local_storage = config
         .storage
@@ -53,8 +57,14 @@ async fn web_ports(config: &Config) -> Ports {
         idle: Rc::new(WebIdle),
         device: Rc::new(WebDevice),
         rng: Rc::new(WebRng::new()),
-        broadcast: crate::web::WebBroadcast::open(&format!("{ns}-unwritten-ai"))
-            .map(|b| Rc::new(b) as Rc<dyn crate::ports::Broadcast>),
+        broadcast: {
+            // Another tab's invalidation or clear: the JS copy must not serve until the core has applied it.
+            let front_now = front.clone();
+            let on_receive: Box<dyn Fn()> = Box::new(move || front_now.js_clear());
+            crate::web::WebBroadcast::open(&format!("{ns}-unwritten-ai"), Some(on_receive))
+                .map(|b| Rc::new(b) as Rc<dyn crate::ports::Broadcast>)
+        },
+        memory_mirror: Some(Rc::new(front.clone())),
     }
 }
 
@@ -72,11 +82,12 @@ impl UnwrittenAI {
         console_error_panic_hook::set_once();
         let mut config = parse_config(config)?;
         super::model::apply_bundled_model(&mut config);
-        let ports = web_ports(&config).await;
+        let front = MemoryFront::new();
+        let ports = web_ports(&config, &front).await;
         let rt = Rc::new(Runtime::start(config, ports).await?);
         super::model::start_background_load(&rt);
         super::cache::start_sweeps(&rt);
-        Ok(UnwrittenAI { rt })
+        Ok(UnwrittenAI { rt, front })
     }
 
     /// The runtime's version (semver), the same as the npm package's.

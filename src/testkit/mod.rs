@@ -10,6 +10,7 @@ mod device;
 mod download;
 mod http;
 mod idle;
+mod mirror;
 mod rng;
 mod store;
 
@@ -19,5 +20,6 @@ pub use device::FakeDevice;
 pub use download::FakeDownloader;
 pub use http::ScriptedHttp;
 pub use idle::FakeIdle;
+pub use mirror::FakeMirror;
 pub use rng::SeededRng;
 pub use store::{MemoryStore, StoreFault};

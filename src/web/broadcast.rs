@@ -19,8 +19,9 @@ pub struct WebBroadcast {
 }
 
 impl WebBroadcast {
-    /// Opens channel `name`, or `None` where the browser has no BroadcastChannel.
-    pub fn open(name: &str) -> Option<Self> {
+    /// Opens channel `name`, or `None` where the browser has no BroadcastChannel. `on_receive` runs as each
+    /// message arrives (the memory front drops its copy then, before the core gets to apply the message).
+    pub fn open(name: &str, on_receive: Option<Box<dyn Fn()>>) -> Option<Self> {
         super::global_get("BroadcastChannel")?;
         let channel = web_sys::BroadcastChannel::new(name).ok()?;
         let inbox: Rc<RefCell<VecDeque<String>>> = Rc::default();
@@ -28,6 +29,9 @@ impl WebBroadcast {
         let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
             if let Some(text) = e.data().as_string() {
                 sink.borrow_mut().push_back(text);
+                if let Some(f) = &on_receive {
+                    f();
+                }
             }
         });
         channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
