@@ -2,6 +2,8 @@
 //! on). "Fits" is judged mechanically, so the figure is reproducible: the reply's mood (the model's reading of the
 //! bank reply) must not clash with the player's line: no cheerful answer to a threat or an insult, no hostile
 //! answer to thanks or praise, toward a character of neutral disposition.
+//!
+//!   cargo test --release --test local_fit -- --nocapture
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::rc::Rc;
@@ -63,6 +65,7 @@ fn local_lines_fit_the_game_dialogue_set() {
     }
     let rate = fit as f64 / total as f64;
     println!("local lines that fit: {fit}/{total} = {:.1} %", rate * 100.0);
+    println!("RESULT_JSON {}", serde_json::json!({ "fit": fit, "total": total, "rate": rate }));
     for m in misses.iter().take(10) {
         println!("  clash: {m}");
     }

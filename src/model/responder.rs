@@ -1,6 +1,14 @@
-//! The local source of lines: retrieve a reply from the response bank shipped with the model (real chitchat
-//! replies with the model's vectors), chosen with the model's reading of the player's line and the character's
-//! personality and relationship, then adapted. Deterministic for a given request.
+//! The local source of lines: retrieve a reply from the response bank shipped with the model, chosen with the
+//! model's reading of the player's line and the character's personality and relationship, then adapted.
+//! Deterministic for a given request.
+//!
+//! The bank holds hand-written in-character game pairs (`source: "game"`, each with its `situation`, e.g.
+//! "greeting", "haggle", "threat", and the hand-assigned `mood` of the reply) and real chitchat replies
+//! (`source: "chat"`), each with the model's vectors of the reply and of the line it answered. [`ResponseBank::choose`]
+//! first finds the situation whose stored player lines are closest to the player's line (mean of its best
+//! [`SITUATION_K`] prompt similarities); chitchat is used only when its own best prompts are clearly closer
+//! ([`CHAT_MARGIN`]), i.e. for lines the game pairs do not cover. Within the situation it scores each reply by
+//! prompt similarity plus the mood the character should answer in, and picks among the best few by the seed.
 use std::rc::Rc;
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -13,6 +21,17 @@ use crate::ports::LocalFuture;
 use crate::router::request::ResponseType;
 use crate::router::{GenerateRequest, LocalCapabilities, LocalError, LocalLine, LocalResponder};
 
+/// Where a bank entry comes from. Banks written before game pairs existed have no `source`: chat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A hand-written in-character game pair.
+    Game,
+    /// A chitchat-dataset reply.
+    #[default]
+    Chat,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawEntry {
@@ -24,6 +43,12 @@ struct RawEntry {
     vec_scale: f32,
     prompt_vec: String,
     prompt_scale: f32,
+    #[serde(default)]
+    source: Source,
+    #[serde(default)]
+    situation: Option<String>,
+    #[serde(default)]
+    mood: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -38,6 +63,11 @@ pub struct BankEntry {
     /// 0 negative, 1 neutral, 2 positive: the model's reading of the reply.
     pub sentiment: u8,
     pub relationship: f32,
+    pub source: Source,
+    /// The game situation the pair was written for (game entries only).
+    pub situation: Option<String>,
+    /// The hand-assigned tone of a game reply: 0 cold, 1 neutral, 2 warm.
+    pub mood: Option<u8>,
     vec: Vec<f32>,
     prompt_vec: Vec<f32>,
 }
@@ -47,7 +77,39 @@ pub struct BankEntry {
 pub struct ResponseBank {
     dim: usize,
     entries: Vec<BankEntry>,
+    /// Game entries grouped by situation, in order of first appearance.
+    situations: Vec<(String, Vec<usize>)>,
+    /// Indices of the chat entries.
+    chat: Vec<usize>,
 }
+
+/// What [`ResponseBank::choose`] needs: the model's reading of the player's line and the character's disposition.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    /// The model's sentence embedding of the player's line.
+    pub embedding: &'a [f32],
+    /// The model's sentiment of the player's line: [negative, neutral, positive].
+    pub player_sentiment: &'a [f32],
+    /// The model's relationship reading of the player's line (the player's affinity toward the character, -1..1).
+    pub player_relationship: f32,
+    /// The character's agreeableness, 0..1.
+    pub agreeableness: f32,
+    /// The character's affinity toward the player, -1..1.
+    pub affinity: f32,
+    pub kind: ResponseType,
+    /// Picks among the best candidates; the same seed gives the same line.
+    pub seed: u64,
+}
+
+/// Situations are scored by the mean of their best `SITUATION_K` prompt similarities.
+pub const SITUATION_K: usize = 3;
+/// Chitchat answers only when its best prompts beat the best situation by more than this (cosine).
+pub const CHAT_MARGIN: f32 = 0.1;
+/// A player line read as negative with a relationship below this is hostile (threat, insult), not distressed.
+const HOSTILE_RELATIONSHIP: f32 = -0.6;
+/// Candidates the seed picks among: within a situation, and (as before) among chitchat replies.
+const GAME_TOP: usize = 3;
+const CHAT_TOP: usize = 5;
 
 fn decode_vec(b64: &str, scale: f32, dim: usize) -> Result<Vec<f32>, Error> {
     let bytes = B64.decode(b64).map_err(|e| Error::ModelLoad(format!("response bank vector: {e}")))?;
@@ -57,8 +119,69 @@ fn decode_vec(b64: &str, scale: f32, dim: usize) -> Result<Vec<f32>, Error> {
     Ok(bytes.into_iter().map(|b| f32::from(b as i8) * scale).collect())
 }
 
+fn decode_mood(mood: Option<&str>) -> Result<Option<u8>, Error> {
+    match mood {
+        None => Ok(None),
+        Some("cold") => Ok(Some(0)),
+        Some("neutral") => Ok(Some(1)),
+        Some("warm") => Ok(Some(2)),
+        Some(other) => Err(Error::ModelLoad(format!("response bank mood {other:?} is not cold, neutral or warm"))),
+    }
+}
+
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Mean of the `k` largest values of `sims` at `indices` (fewer if there are fewer).
+fn top_k_mean(sims: &[f32], indices: &[usize], k: usize) -> f32 {
+    let mut best: Vec<f32> = Vec::with_capacity(k + 1);
+    for &i in indices {
+        let v = sims.get(i).copied().unwrap_or(f32::NEG_INFINITY);
+        let at = best.iter().position(|b| v > *b).unwrap_or(best.len());
+        if at < k {
+            best.insert(at, v);
+            best.truncate(k);
+        }
+    }
+    if best.is_empty() {
+        f32::NEG_INFINITY
+    } else {
+        best.iter().sum::<f32>() / best.len() as f32
+    }
+}
+
+/// Reward for a reply whose mood is `distance` steps from the wanted one.
+fn mood_term(distance: i32) -> f32 {
+    match distance {
+        0 => 0.35,
+        1 => 0.0,
+        _ => -0.5,
+    }
+}
+
+/// The mood the character should answer in: 0 cold, 1 neutral, 2 warm. Mirror a friendly player; meet hostility
+/// with hostility when the character is disagreeable or dislikes the player, with calm otherwise; meet distress
+/// (negative but not hostile: grief, injury, a plea) with warmth when the character is kind or fond of the player.
+fn wanted_mood(q: &Query) -> i32 {
+    let (neg, pos) =
+        (q.player_sentiment.first().copied().unwrap_or(0.0), q.player_sentiment.get(2).copied().unwrap_or(0.0));
+    let warmth = (pos - neg) * 0.5 + (q.agreeableness - 0.5) + q.affinity * 0.5;
+    if neg > 0.5 {
+        if q.agreeableness < 0.4 || q.affinity < -0.3 {
+            0
+        } else if q.player_relationship > HOSTILE_RELATIONSHIP && (q.agreeableness >= 0.6 || q.affinity >= 0.3) {
+            2
+        } else {
+            1
+        }
+    } else if warmth > 0.15 {
+        2
+    } else if warmth < -0.35 {
+        0
+    } else {
+        1
+    }
 }
 
 /// FNV-1a: a stable hash so the same request picks the same line on every platform and run.
@@ -135,16 +258,31 @@ impl ResponseBank {
                 Ok(BankEntry {
                     vec: decode_vec(&e.vec, e.vec_scale, raw.dim)?,
                     prompt_vec: decode_vec(&e.prompt_vec, e.prompt_scale, raw.dim)?,
+                    mood: decode_mood(e.mood.as_deref())?,
                     text: e.text,
                     sentiment: e.sentiment.min(2),
                     relationship: e.relationship,
+                    source: e.source,
+                    situation: e.situation,
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
         if entries.is_empty() {
             return Err(Error::ModelLoad("response bank is empty".into()));
         }
-        Ok(ResponseBank { dim: raw.dim, entries })
+        let mut situations: Vec<(String, Vec<usize>)> = Vec::new();
+        let mut chat = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            match (e.source, &e.situation) {
+                (Source::Game, Some(name)) => match situations.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, members)) => members.push(i),
+                    None => situations.push((name.clone(), vec![i])),
+                },
+                (Source::Game, None) => {}
+                (Source::Chat, _) => chat.push(i),
+            }
+        }
+        Ok(ResponseBank { dim: raw.dim, entries, situations, chat })
     }
 
     pub fn len(&self) -> usize {
@@ -155,61 +293,100 @@ impl ResponseBank {
         self.entries.is_empty()
     }
 
-    /// Picks a reply. `embedding` and `player_sentiment` ([neg, neu, pos]) are the model's reading of the
-    /// player's line; `agreeableness` and `affinity` (-1..1) describe the character toward the player.
-    pub fn choose(
-        &self,
-        embedding: &[f32],
-        player_sentiment: &[f32],
-        agreeableness: f32,
-        affinity: f32,
-        kind: ResponseType,
-        seed: u64,
-    ) -> &BankEntry {
-        // The reply's mood: mirror a friendly player; meet hostility with hostility when the character is
-        // disagreeable or dislikes the player, with calm otherwise.
-        let (neg, pos) =
-            (player_sentiment.first().copied().unwrap_or(0.0), player_sentiment.get(2).copied().unwrap_or(0.0));
-        let warmth = (pos - neg) * 0.5 + (agreeableness - 0.5) + affinity * 0.5;
-        let wanted = if neg > 0.5 {
-            if agreeableness < 0.4 || affinity < -0.3 {
-                0
-            } else {
-                1
-            }
-        } else if warmth > 0.15 {
-            2
-        } else if warmth < -0.35 {
-            0
-        } else {
-            1
-        };
-        let usable = embedding.len() == self.dim;
-        let mut scored: Vec<(f32, usize)> = self
-            .entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let mut s =
-                    if usable { 0.7 * dot(embedding, &e.prompt_vec) + 0.3 * dot(embedding, &e.vec) } else { 0.0 };
-                s += match (e.sentiment as i32 - wanted).abs() {
-                    0 => 0.35,
-                    1 => 0.0,
-                    _ => -0.5,
+    /// The entries (game pairs first, in file order).
+    pub fn entries(&self) -> &[BankEntry] {
+        &self.entries
+    }
+
+    /// The situations of the game entries, in order of first appearance.
+    pub fn situations(&self) -> impl Iterator<Item = &str> {
+        self.situations.iter().map(|(name, _)| name.as_str())
+    }
+
+    /// Picks a reply for the player's line described by `q` (see the module documentation).
+    pub fn choose(&self, q: &Query) -> &BankEntry {
+        let wanted = wanted_mood(q);
+        let usable = q.embedding.len() == self.dim;
+        if usable && !self.situations.is_empty() {
+            let sims: Vec<f32> = self.entries.iter().map(|e| dot(q.embedding, &e.prompt_vec)).collect();
+            let mut best: Option<(f32, &[usize])> = None;
+            for (name, members) in &self.situations {
+                let bonus = match (q.kind, name.as_str()) {
+                    (ResponseType::Greeting, "greeting") | (ResponseType::Farewell, "farewell") => 0.1,
+                    _ => 0.0,
                 };
-                match kind {
+                let score = top_k_mean(&sims, members, SITUATION_K) + bonus;
+                if best.is_none_or(|(b, _)| score > b) {
+                    best = Some((score, members));
+                }
+            }
+            let chat_score = top_k_mean(&sims, &self.chat, SITUATION_K);
+            if let Some((score, members)) = best {
+                if score + CHAT_MARGIN >= chat_score {
+                    if let Some(entry) = self.pick_in_situation(members, &sims, wanted, q.seed) {
+                        return entry;
+                    }
+                }
+            }
+        }
+        self.pick_by_similarity(q, wanted, usable)
+    }
+
+    /// Within one situation: prompt similarity plus the mood fit (the hand-assigned mood first, the model's reading
+    /// of the reply second), then the seed picks among the best [`GAME_TOP`].
+    fn pick_in_situation(&self, members: &[usize], sims: &[f32], wanted: i32, seed: u64) -> Option<&BankEntry> {
+        let mut scored: Vec<(f32, usize)> = members
+            .iter()
+            .filter_map(|&i| {
+                let e = self.entries.get(i)?;
+                let model_mood = mood_term((i32::from(e.sentiment) - wanted).abs());
+                let mood = match e.mood {
+                    Some(m) => mood_term((i32::from(m) - wanted).abs()) + 0.5 * model_mood,
+                    None => model_mood,
+                };
+                Some((0.5 * sims.get(i).copied().unwrap_or(0.0) + mood, i))
+            })
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let top = scored.len().min(GAME_TOP);
+        if top == 0 {
+            return None;
+        }
+        let (_, i) = scored.get((seed % top as u64) as usize)?;
+        self.entries.get(*i)
+    }
+
+    /// Chitchat (or a bank without situations): similarity of the prompt and reply vectors to the player's line
+    /// plus the mood, and a nudge toward greetings / farewells / questions by their wording.
+    fn pick_by_similarity(&self, q: &Query, wanted: i32, usable: bool) -> &BankEntry {
+        let all: Vec<usize>;
+        let pool: &[usize] = if self.chat.is_empty() {
+            all = (0..self.entries.len()).collect();
+            &all
+        } else {
+            &self.chat
+        };
+        let mut scored: Vec<(f32, usize)> = pool
+            .iter()
+            .filter_map(|&i| {
+                let e = self.entries.get(i)?;
+                let mut s =
+                    if usable { 0.7 * dot(q.embedding, &e.prompt_vec) + 0.3 * dot(q.embedding, &e.vec) } else { 0.0 };
+                s += mood_term((i32::from(e.sentiment) - wanted).abs());
+                match q.kind {
                     ResponseType::Greeting if has_word(&e.text, GREETING_WORDS) => s += 0.5,
                     ResponseType::Farewell if has_word(&e.text, FAREWELL_WORDS) => s += 0.5,
                     ResponseType::Question if e.text.trim_end().ends_with('?') => s += 0.3,
                     _ => {}
                 }
-                (s, i)
+                Some((s, i))
             })
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let top = scored.len().min(5);
-        let pick = (seed % top as u64) as usize;
-        &self.entries[scored[pick].1]
+        let top = scored.len().clamp(1, CHAT_TOP);
+        let pick = scored.get((q.seed % top as u64) as usize).map_or(0, |(_, i)| *i);
+        // `parse` refuses an empty bank, so entry 0 always exists.
+        &self.entries[pick.min(self.entries.len() - 1)]
     }
 }
 
@@ -223,8 +400,8 @@ impl BankResponder {
         BankResponder { host }
     }
 
-    /// The line for `req`, or why there is none (no model, no bank).
-    pub async fn line(&self, req: &GenerateRequest) -> Result<LocalLine, Error> {
+    /// The bank entry chosen for `req` (what [`BankResponder::line`] adapts), or why there is none.
+    pub async fn choose(&self, req: &GenerateRequest) -> Result<BankEntry, Error> {
         let bank = self.host.bank().await?;
         let model = self.host.loaded().await?;
         let player_text = req.context.player_text.as_str();
@@ -238,8 +415,22 @@ impl BankResponder {
         );
         let affinity = req.context.relationship_level.map_or(0.0, |l| ((l as f32) - 5.0) / 5.0);
         let seed = stable_hash(&[&req.npc.id, req.kind.as_str(), player_text]);
-        let entry =
-            bank.choose(&analysis.embedding, &analysis.sentiment.probs, agreeableness, affinity, req.kind, seed);
+        let query = Query {
+            embedding: &analysis.embedding,
+            player_sentiment: &analysis.sentiment.probs,
+            player_relationship: analysis.relationship,
+            agreeableness,
+            affinity,
+            kind: req.kind,
+            seed,
+        };
+        Ok(bank.choose(&query).clone())
+    }
+
+    /// The line for `req`, or why there is none (no model, no bank).
+    pub async fn line(&self, req: &GenerateRequest) -> Result<LocalLine, Error> {
+        let entry = self.choose(req).await?;
+        let model = self.host.loaded().await?;
         let manifest = model.analyzer.manifest();
         Ok(LocalLine { text: adapt(&entry.text), model: format!("{}@{}", manifest.name, manifest.version) })
     }
@@ -275,6 +466,114 @@ mod tests {
     fn hashing_is_stable() {
         assert_eq!(stable_hash(&["a", "b"]), stable_hash(&["a", "b"]));
         assert_ne!(stable_hash(&["ab", ""]), stable_hash(&["a", "b"]));
+    }
+
+    /// `(source, situation, mood, sentiment, prompt vector, text)`.
+    type Row<'a> = (&'a str, Option<&'a str>, Option<&'a str>, u8, [i8; 4], &'a str);
+
+    /// A dim-4 bank, one entry per row.
+    fn bank(rows: &[Row]) -> ResponseBank {
+        let entries: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(source, situation, mood, sentiment, p, text)| {
+                let v = B64.encode(p.iter().map(|x| *x as u8).collect::<Vec<u8>>());
+                let mut e = serde_json::json!({
+                    "id": 0, "text": text, "sentiment": sentiment, "relationship": 0.0,
+                    "vec": v, "vecScale": 0.01, "promptVec": v, "promptScale": 0.01,
+                });
+                if !source.is_empty() {
+                    e["source"] = serde_json::json!(source);
+                }
+                if let Some(s) = situation {
+                    e["situation"] = serde_json::json!(s);
+                }
+                if let Some(m) = mood {
+                    e["mood"] = serde_json::json!(m);
+                }
+                e
+            })
+            .collect();
+        let json = serde_json::json!({ "dim": 4, "entries": entries });
+        ResponseBank::parse(json.to_string().as_bytes()).unwrap()
+    }
+
+    fn query<'a>(embedding: &'a [f32], sentiment: &'a [f32], agreeableness: f32, seed: u64) -> Query<'a> {
+        Query {
+            embedding,
+            player_sentiment: sentiment,
+            player_relationship: 0.0,
+            agreeableness,
+            affinity: 0.0,
+            kind: ResponseType::Dialogue,
+            seed,
+        }
+    }
+
+    #[test]
+    fn a_bank_without_source_fields_parses_as_chat() {
+        let b = bank(&[("", None, None, 1, [100, 0, 0, 0], "hello there")]);
+        assert_eq!(b.entries()[0].source, Source::Chat);
+        assert_eq!(b.situations().count(), 0);
+        let e = b.choose(&query(&[1.0, 0.0, 0.0, 0.0], &[0.2, 0.6, 0.2], 0.5, 7));
+        assert_eq!(e.text, "hello there");
+    }
+
+    #[test]
+    fn an_unknown_mood_is_refused() {
+        let json = r#"{"dim": 1, "entries": [{"text": "x", "sentiment": 1, "vec": "AQ==", "vecScale": 1,
+            "promptVec": "AQ==", "promptScale": 1, "source": "game", "situation": "s", "mood": "sulky"}]}"#;
+        assert!(ResponseBank::parse(json.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn the_closest_situation_answers_in_the_wanted_mood_and_chat_only_when_clearly_closer() {
+        let b = bank(&[
+            ("game", Some("trade"), Some("warm"), 2, [120, 10, 0, 0], "have a look, friend"),
+            ("game", Some("trade"), Some("cold"), 0, [118, 0, 10, 0], "buy or leave"),
+            ("game", Some("threat"), Some("cold"), 0, [0, 120, 0, 0], "try it"),
+            ("game", Some("threat"), Some("neutral"), 1, [10, 118, 0, 0], "the guards are outside"),
+            ("chat", None, None, 1, [0, 0, 0, 127], "i like turtles"),
+        ]);
+        assert_eq!(b.situations().collect::<Vec<_>>(), ["trade", "threat"]);
+        let trade = [1.0, 0.0, 0.0, 0.0];
+        let friendly = [0.05, 0.15, 0.8];
+        for seed in 0..6 {
+            let kind = b.choose(&query(&trade, &friendly, 0.9, seed));
+            assert_eq!(kind.situation.as_deref(), Some("trade"));
+            // The warm reply ranks first; the seed may pick the other reply of the situation, never another one.
+            let gruff = b.choose(&query(&trade, &[0.6, 0.3, 0.1], 0.1, seed));
+            assert_eq!(gruff.situation.as_deref(), Some("trade"));
+        }
+        assert_eq!(b.choose(&query(&trade, &friendly, 0.9, 0)).text, "have a look, friend");
+        assert_eq!(b.choose(&query(&trade, &[0.6, 0.3, 0.1], 0.1, 0)).text, "buy or leave");
+        // A line far from every game prompt but close to a chat prompt gets the chat reply.
+        let off_topic = [0.0, 0.0, 0.0, 1.0];
+        assert_eq!(b.choose(&query(&off_topic, &[0.2, 0.6, 0.2], 0.5, 3)).source, Source::Chat);
+        // Same query, same seed: same entry.
+        let a = b.choose(&query(&[0.2, 0.9, 0.1, 0.0], &[0.8, 0.1, 0.1], 0.5, 42)).text.clone();
+        assert_eq!(b.choose(&query(&[0.2, 0.9, 0.1, 0.0], &[0.8, 0.1, 0.1], 0.5, 42)).text, a);
+    }
+
+    #[test]
+    fn distress_gets_warmth_from_a_kind_character_and_hostility_does_not() {
+        let mut q = query(&[], &[0.8, 0.15, 0.05], 0.9, 0);
+        q.player_relationship = -0.1; // grief: negative, not aimed at the listener
+        assert_eq!(wanted_mood(&q), 2);
+        q.player_relationship = -0.9; // a threat
+        assert_eq!(wanted_mood(&q), 1);
+        q.agreeableness = 0.1;
+        assert_eq!(wanted_mood(&q), 0);
+        q.agreeableness = 0.5;
+        q.player_relationship = -0.1;
+        assert_eq!(wanted_mood(&q), 1, "a neutral character answers distress calmly");
+    }
+
+    #[test]
+    fn top_k_mean_takes_the_best_values() {
+        let sims = [0.1, 0.9, 0.5, 0.7, -1.0];
+        assert!((top_k_mean(&sims, &[0, 1, 2, 3, 4], 3) - 0.7).abs() < 1e-6);
+        assert!((top_k_mean(&sims, &[4], 3) + 1.0).abs() < 1e-6);
+        assert_eq!(top_k_mean(&sims, &[], 3), f32::NEG_INFINITY);
     }
 
     #[test]

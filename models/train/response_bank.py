@@ -1,0 +1,161 @@
+"""The response bank (models/response_bank.json) and the model-running helpers it needs.
+
+Shared by train.py (step 11, after training) and build_bank.py (rebuild the bank from the committed model,
+without retraining). The bank = the hand-written game pairs of the TRAIN split of data/game_bank.jsonl + the
+first N chitchat (prompt, reply) pairs of data.select_chitchat; every entry carries the model's reading of the
+reply (sentiment argmax, relationship) and the int8 embeddings of the reply and of the line it answered.
+"""
+import base64
+import collections
+import gzip
+import hashlib
+import json
+import os
+import random
+
+import numpy as np
+
+OUTS = ["sentiment", "personality", "relationship", "embedding"]
+GAME_TEST_FRAC = 0.2
+GAME_SPLIT_SEED = 1234
+MOOD_INDEX = {"cold": 0, "neutral": 1, "warm": 2}
+
+ENCODING = ("vec/promptVec: base64 of dim signed int8 bytes; value[i] = int8[i] * scale (vectors were "
+            "L2-normalised before quantisation). vec = embedding of the reply text, promptVec = embedding of "
+            "the message it replied to. sentiment = argmax of the model's sentiment output for the reply "
+            "(0 negative, 1 neutral, 2 positive). source = 'game' (hand-written game pair; then situation = "
+            "its situation and mood = the hand-assigned tone of the reply: cold / neutral / warm) or 'chat' "
+            "(chitchat reply).")
+CHAT_SOURCE = ("PyPI chitchat-dataset 0.9.0 (MIT), filtered: replies of 3-25 words, ASCII, no URLs/emails/@handles, "
+               "no 3+ digit numbers, no profanity or modern-tech/school/work words, de-duplicated (case-insensitive)")
+GAME_SOURCE = ("models/train/data/game_bank.jsonl: hand-written in-character village RPG (player line -> NPC reply) "
+               "pairs, same licence as the repository; only the TRAIN split is in the bank (the seeded 20 % per "
+               "situation TEST split is models/eval/game_bank_test.jsonl)")
+
+
+def encode_many(tok, texts):
+    """Token ids [n, 128] with the repo's WordPiece (wordpiece.WordPiece), as the Rust tokenizer does."""
+    return np.array([tok.encode(t) for t in texts], dtype=np.int64)
+
+
+def ort_run(s, ids, bs=512):
+    """Runs an onnxruntime session over ids in batches; returns [sentiment, personality, relationship, embedding]."""
+    res = [[] for _ in OUTS]
+    for i in range(0, len(ids), bs):
+        o = s.run(OUTS, {"input_ids": ids[i:i + bs]})
+        for r, x in zip(res, o):
+            r.append(x)
+    return [np.concatenate(r) for r in res]
+
+
+def q8(v):
+    s = float(np.abs(v).max()) / 127.0 or 1.0
+    q = np.clip(np.round(v / s), -127, 127).astype(np.int8)
+    return base64.b64encode(q.tobytes()).decode("ascii"), s
+
+
+def load_game_bank(path):
+    with open(path, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    for r in rows:
+        assert set(r) == {"situation", "prompt", "reply", "mood"}, r
+        assert r["mood"] in MOOD_INDEX, r
+    return rows
+
+
+def split_game_bank(rows, seed=GAME_SPLIT_SEED, frac=GAME_TEST_FRAC):
+    """Seeded hold-out of round(frac * n) pairs of every situation. Returns (train, test), each in file order."""
+    by_sit = collections.defaultdict(list)
+    for i, r in enumerate(rows):
+        by_sit[r["situation"]].append(i)
+    test_idx = set()
+    for sit in sorted(by_sit):
+        idx = by_sit[sit]
+        rng = random.Random(f"{seed}/{sit}")
+        test_idx.update(rng.sample(idx, round(frac * len(idx))))
+    train = [r for i, r in enumerate(rows) if i not in test_idx]
+    test = [r for i, r in enumerate(rows) if i in test_idx]
+    return train, test
+
+
+def build(sess, tok, game_train, chat_pairs, dim, version="1.1.0"):
+    """The bank dict: game entries first (ids 0..), then chat entries, and retrieval sanity metrics."""
+    prompts = [g["prompt"] for g in game_train] + [p for p, _ in chat_pairs]
+    replies = [g["reply"] for g in game_train] + [r for _, r in chat_pairs]
+    o_r = ort_run(sess, encode_many(tok, replies))
+    o_p = ort_run(sess, encode_many(tok, prompts))
+    entries = []
+    for i, text in enumerate(replies):
+        rv, rsc = q8(o_r[3][i])
+        pv, psc = q8(o_p[3][i])
+        e = {"id": i, "text": text, "sentiment": int(o_r[0][i].argmax()), "relationship": round(float(o_r[2][i, 0]), 3),
+             "vec": rv, "vecScale": float(np.float32(rsc)), "promptVec": pv, "promptScale": float(np.float32(psc))}
+        if i < len(game_train):
+            g = game_train[i]
+            e.update({"source": "game", "situation": g["situation"], "mood": g["mood"]})
+        else:
+            e["source"] = "chat"
+        entries.append(e)
+    bank = {
+        "name": "unwritten-character-response-bank", "version": version, "model": "unwritten-character-v1.onnx",
+        "dim": dim, "encoding": ENCODING, "source": GAME_SOURCE + "; " + CHAT_SOURCE, "count": len(entries),
+        "entries": entries,
+    }
+    # retrieval sanity on the chat part: the rank of the true reply when querying reply vectors with the prompt
+    # embedding (replies are not paraphrases of their prompts, which is why the bank stores the prompt vectors)
+    n_g = len(game_train)
+    pe, re_ = o_p[3][n_g:], o_r[3][n_g:]
+    sims = pe @ re_.T
+    rank = (sims > sims[np.arange(len(pe)), np.arange(len(pe))][:, None]).sum(1)
+    game_sent = collections.Counter((g["mood"], int(o_r[0][i].argmax())) for i, g in enumerate(game_train))
+    metrics = {
+        "entries": len(entries), "game_entries": n_g, "chat_entries": len(chat_pairs),
+        "prompt_to_own_reply_median_rank": float(np.median(rank)) if len(rank) else None,
+        "prompt_to_own_reply_top50_rate": float((rank < 50).mean()) if len(rank) else None,
+        "sentiment_counts": np.bincount([e["sentiment"] for e in entries], minlength=3).tolist(),
+        # how the model reads the hand-written replies of each mood: {mood: [neg, neu, pos]}
+        "game_mood_vs_model_sentiment": {m: [game_sent[(m, k)] for k in range(3)] for m in MOOD_INDEX},
+    }
+    return bank, metrics
+
+
+def sha256_file(p):
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def gzip_size(p, level=6):
+    """Bytes after gzip at level 6 (a common server default), what a player downloads with Content-Encoding."""
+    with open(p, "rb") as f:
+        return len(gzip.compress(f.read(), compresslevel=level, mtime=0))
+
+
+def write_bank(sess, tok, game_rows, chat_pairs, dim, bank_path, test_path):
+    """Splits the game pairs, writes the TEST split to test_path and the bank (game TRAIN + chat) to bank_path.
+    Returns (bank, metrics)."""
+    game_train, game_test = split_game_bank(game_rows)
+    assert not ({g["prompt"].lower() for g in game_train} & {g["prompt"].lower() for g in game_test})
+    write_jsonl(test_path, game_test)
+    bank, m = build(sess, tok, game_train, chat_pairs, dim)
+    write_json(bank_path, bank)
+    m.update({"bytes": os.path.getsize(bank_path), "gzip_bytes": gzip_size(bank_path), "sha256": sha256_file(bank_path),
+              "game_pairs": len(game_rows), "game_test_pairs": len(game_test),
+              "game_split": {"seed": GAME_SPLIT_SEED, "test_fraction": GAME_TEST_FRAC},
+              "game_train_by_situation": dict(collections.Counter(g["situation"] for g in game_train)),
+              "game_test_by_situation": dict(collections.Counter(g["situation"] for g in game_test))})
+    return bank, m
+
+
+def write_json(path, obj):
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        json.dump(obj, f, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_jsonl(path, rows):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")

@@ -1,0 +1,209 @@
+//! How often the local responder's reply is relevant to the player's line, through the real runtime path (the
+//! committed model loaded by ModelHost with fake network/storage, the shipped response bank, BankResponder).
+//!
+//! Held-out set: models/eval/game_bank_test.jsonl, the seeded 20 % per situation of the hand-written game pairs
+//! (models/train/data/game_bank.jsonl) that build_bank.py keeps OUT of the bank. A reply "fits" when the chosen
+//! entry is a game entry written for the same situation as the held-out pair (greeting, haggle, threat, ...).
+//! The test prompts were written by the same author as the bank's, so this is an optimistic in-domain figure;
+//! the game-dialogue set (written earlier, by someone else, for sentiment) is printed as a second, independent look.
+//!
+//!   cargo test --release --test local_relevance -- --nocapture
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use pollster::block_on;
+use unwritten_ai::model::responder::Source;
+use unwritten_ai::model::{BankResponder, ModelHost, ModelUrls, Strategy};
+use unwritten_ai::ports::KvStore;
+use unwritten_ai::router::GenerateRequest;
+use unwritten_ai::testkit::{FakeClock, FakeDownloader, MemoryStore};
+
+/// A little below the measured 67.9 % (95/140), so a real regression fails while the figure is reproducible:
+/// everything here is deterministic (no timing, the seed is a hash of the request).
+const RELEVANCE_FLOOR: f64 = 0.62;
+
+fn models_dir() -> String {
+    std::env::var("UNWRITTEN_MODELS_DIR").unwrap_or_else(|_| format!("{}/models", env!("CARGO_MANIFEST_DIR")))
+}
+
+fn responder() -> BankResponder {
+    let dir = models_dir();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/manifest.json")).unwrap()).unwrap();
+    let dl = Rc::new(FakeDownloader::new());
+    for f in [
+        "manifest.json",
+        manifest["file"].as_str().unwrap(),
+        manifest["vocab"]["file"].as_str().unwrap(),
+        manifest["responseBank"]["file"].as_str().unwrap(),
+    ] {
+        dl.serve(&format!("m/{f}"), &std::fs::read(format!("{dir}/{f}")).unwrap());
+    }
+    let urls = ModelUrls { manifest: "m/manifest.json".into(), ..Default::default() };
+    let store: Rc<dyn KvStore> = Rc::new(MemoryStore::new("idb"));
+    let host = Rc::new(ModelHost::new(Strategy::OnDemand, urls, dl, Some(store), Rc::new(FakeClock::default())));
+    BankResponder::new(host)
+}
+
+fn request(text: &str, personality: serde_json::Value, relationship: Option<f64>) -> GenerateRequest {
+    let mut context = serde_json::json!({ "playerText": text });
+    if let Some(level) = relationship {
+        context["relationshipLevel"] = serde_json::json!(level);
+    }
+    GenerateRequest::parse(serde_json::json!({
+        "type": "dialogue",
+        "npc": { "id": "npc", "name": "Ash", "personality": personality },
+        "context": context,
+    }))
+    .unwrap()
+}
+
+fn jsonl(path: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn pct(n: usize, d: usize) -> f64 {
+    if d == 0 {
+        0.0
+    } else {
+        100.0 * n as f64 / d as f64
+    }
+}
+
+#[test]
+fn local_replies_fit_the_situation_of_held_out_game_lines() {
+    let dir = models_dir();
+    let responder = responder();
+    let test = jsonl(&format!("{dir}/eval/game_bank_test.jsonl"));
+    assert!(test.len() >= 100, "{} held-out pairs", test.len());
+
+    // 1. Relevance for a character of neutral disposition (as generate() sees an npc without personality).
+    let mut per: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let (mut fit, mut chat, mut misses) = (0, 0, Vec::new());
+    for row in &test {
+        let (situation, prompt) = (row["situation"].as_str().unwrap(), row["prompt"].as_str().unwrap());
+        let entry = block_on(responder.choose(&request(prompt, "".into(), None))).unwrap();
+        let ok = entry.source == Source::Game && entry.situation.as_deref() == Some(situation);
+        let cell = per.entry(situation.to_string()).or_default();
+        cell.1 += 1;
+        if ok {
+            cell.0 += 1;
+            fit += 1;
+        } else {
+            chat += usize::from(entry.source == Source::Chat);
+            let got = entry.situation.as_deref().unwrap_or("chat");
+            misses.push(format!("{situation} -> {got}: {prompt:?} -> {:?}", entry.text));
+        }
+    }
+    let rate = fit as f64 / test.len() as f64;
+    println!("held-out game pairs whose local reply fits the situation: {fit}/{} = {:.1} %", test.len(), rate * 100.0);
+    for (situation, (ok, n)) in &per {
+        println!("  {situation:<11} {ok}/{n} = {:.0} %", pct(*ok, *n));
+    }
+    println!("  misses answered from chitchat: {chat}");
+    for m in misses.iter().take(12) {
+        println!("  miss: {m}");
+    }
+
+    // 2. Mood steering: the same held-out lines for a kind, fond character and for a gruff, hostile one.
+    let profiles = [
+        ("warm (agreeableness 0.9, relationship 9/10)", serde_json::json!({"agreeableness": 0.9}), Some(9.0)),
+        ("neutral (no personality)", serde_json::json!(""), None),
+        ("cold (agreeableness 0.1, relationship 1/10)", serde_json::json!({"agreeableness": 0.1}), Some(1.0)),
+    ];
+    let mut moods_by_profile = Vec::new();
+    for (name, personality, level) in &profiles {
+        let mut moods = [0usize; 3];
+        for row in &test {
+            let req = request(row["prompt"].as_str().unwrap(), personality.clone(), *level);
+            if let Some(m) = block_on(responder.choose(&req)).unwrap().mood {
+                moods[usize::from(m.min(2))] += 1;
+            }
+        }
+        let n = moods.iter().sum::<usize>();
+        println!(
+            "  {name}: replies cold {:.0} % / neutral {:.0} % / warm {:.0} % (of {n} game replies)",
+            pct(moods[0], n),
+            pct(moods[1], n),
+            pct(moods[2], n)
+        );
+        moods_by_profile.push(moods);
+    }
+
+    // 3. A second look on lines not written with the bank: the game-dialogue set's categories that are bank
+    //    situations (its lines were written for sentiment labels, some from an NPC's point of view).
+    let map = [
+        ("thanks", "thanks"),
+        ("greeting", "greeting"),
+        ("farewell", "farewell"),
+        ("threat", "threat"),
+        ("insult", "insult"),
+        ("flirting", "flirt"),
+        ("grief", "grief"),
+        ("bargaining", "haggle"),
+        ("apology", "apology"),
+        ("praise", "compliment"),
+    ];
+    let (mut dfit, mut dn) = (0, 0);
+    let mut dper: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for row in jsonl(&format!("{dir}/eval/game_dialogue.jsonl")) {
+        let Some((_, situation)) = map.iter().find(|(c, _)| Some(*c) == row["category"].as_str()) else { continue };
+        let entry = block_on(responder.choose(&request(row["text"].as_str().unwrap(), "".into(), None))).unwrap();
+        let ok = entry.source == Source::Game && entry.situation.as_deref() == Some(*situation);
+        let cell = dper.entry(situation).or_default();
+        cell.1 += 1;
+        dn += 1;
+        if ok {
+            cell.0 += 1;
+            dfit += 1;
+        }
+    }
+    println!("game-dialogue lines of a bank situation whose reply fits it: {dfit}/{dn} = {:.1} %", pct(dfit, dn));
+    let by: Vec<String> = dper.iter().map(|(s, (ok, n))| format!("{s} {ok}/{n}")).collect();
+    println!("  {}", by.join(", "));
+
+    let result = serde_json::json!({
+        "fit": fit, "total": test.len(), "rate": rate,
+        "by_situation": per.iter().map(|(s, (ok, n))| (s.clone(), serde_json::json!([ok, n]))).collect::<serde_json::Map<_, _>>(),
+        "misses_from_chat": chat,
+        "mood_counts_cold_neutral_warm": {
+            "warm_profile": moods_by_profile[0], "neutral_profile": moods_by_profile[1], "cold_profile": moods_by_profile[2],
+        },
+        "game_dialogue": { "fit": dfit, "total": dn,
+            "by_situation": dper.iter().map(|(s, (ok, n))| (s.to_string(), serde_json::json!([ok, n]))).collect::<serde_json::Map<_, _>>() },
+    });
+    println!("RESULT_JSON {result}");
+
+    assert!(rate >= RELEVANCE_FLOOR, "only {:.1} % of held-out lines got a reply of their situation", rate * 100.0);
+    let [warm, _, cold] = &moods_by_profile[..] else { unreachable!() };
+    assert!(warm[2] * 2 > warm.iter().sum::<usize>(), "a kind, fond character answers mostly warmly: {warm:?}");
+    assert!(cold[0] * 2 > cold.iter().sum::<usize>(), "a gruff, hostile character answers mostly coldly: {cold:?}");
+}
+
+/// The lines of tests/browser_model.rs and of the demo, natively (same responder, same files).
+#[test]
+fn the_browser_tests_thanks_line_and_the_demos_work_line_get_fitting_replies() {
+    let responder = responder();
+    let thanks = GenerateRequest::parse(serde_json::json!({
+        "type": "dialogue", "npc": {"id": "bram", "name": "Bram", "personality": "kind, warm"},
+        "context": {"playerText": "Thank you so much, friend!"}, "importance": 0.2,
+    }))
+    .unwrap();
+    let entry = block_on(responder.choose(&thanks)).unwrap();
+    assert_eq!((entry.source, entry.situation.as_deref(), entry.mood), (Source::Game, Some("thanks"), Some(2)));
+    let line = block_on(responder.line(&thanks)).unwrap();
+    println!("{:?} -> {:?} ({})", "Thank you so much, friend!", line.text, line.model);
+    assert!(!line.text.is_empty());
+
+    let work = request("Any work for me at the forge?", "".into(), None);
+    let entry = block_on(responder.choose(&work)).unwrap();
+    println!("{:?} -> {:?}", "Any work for me at the forge?", entry.text);
+    assert_eq!(entry.situation.as_deref(), Some("work"));
+}
