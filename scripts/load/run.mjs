@@ -103,7 +103,7 @@ try {
   console.log(`failures: ${r.failures.length}${r.failures.length ? ` (${[...new Set(r.failures)].slice(0, 5).join('; ')})` : ''}`);
   console.log('latency per source (as reported by generate(); includes waiting behind 1000 concurrent calls):');
   for (const [source, l] of Object.entries(r.latency).sort((a, b) => b[1].count - a[1].count)) {
-    console.log(`  ${source.padEnd(26)} n=${String(l.count).padStart(4)}  p50 ${ms(l.p50).padStart(10)}  p95 ${ms(l.p95).padStart(10)}  p99 ${ms(l.p99).padStart(10)}`);
+    console.log(`  ${source.padEnd(30)} n=${String(l.count).padStart(4)}  p50 ${ms(l.p50).padStart(10)}  p95 ${ms(l.p95).padStart(10)}  p99 ${ms(l.p99).padStart(10)}`);
   }
   const trips = Object.entries(rt.breakers).map(([id, b]) => `${id}: ${b.opens} opens, ${b.rejected} calls rejected, now ${b.state}`);
   const transitions = r.events.filter((e) => e.type === 'breakerStateChanged').map((e) => `${e.from}>${e.to}`);
