@@ -12,11 +12,8 @@ use pollster::block_on;
 use unwritten_ai::model::{BankResponder, ModelHost, ModelUrls, Strategy};
 use unwritten_ai::ports::KvStore;
 use unwritten_ai::router::GenerateRequest;
+use unwritten_ai::testkit::models_dir;
 use unwritten_ai::testkit::{FakeClock, FakeDownloader, MemoryStore};
-
-fn models_dir() -> String {
-    std::env::var("UNWRITTEN_MODELS_DIR").unwrap_or_else(|_| format!("{}/models", env!("CARGO_MANIFEST_DIR")))
-}
 
 #[test]
 fn local_lines_fit_the_game_dialogue_set() {

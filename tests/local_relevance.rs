@@ -18,15 +18,12 @@ use unwritten_ai::model::responder::Source;
 use unwritten_ai::model::{BankResponder, ModelHost, ModelUrls, Strategy};
 use unwritten_ai::ports::KvStore;
 use unwritten_ai::router::GenerateRequest;
+use unwritten_ai::testkit::models_dir;
 use unwritten_ai::testkit::{FakeClock, FakeDownloader, MemoryStore};
 
 /// A little below the measured 67.9 % (95/140), so a real regression fails while the figure is reproducible:
 /// everything here is deterministic (no timing, the seed is a hash of the request).
 const RELEVANCE_FLOOR: f64 = 0.62;
-
-fn models_dir() -> String {
-    std::env::var("UNWRITTEN_MODELS_DIR").unwrap_or_else(|_| format!("{}/models", env!("CARGO_MANIFEST_DIR")))
-}
 
 fn responder() -> BankResponder {
     let dir = models_dir();

@@ -8,6 +8,7 @@ use std::rc::Rc;
 use pollster::block_on;
 use unwritten_ai::model::{Manifest, ModelHost, ModelUrls, Origin, Strategy};
 use unwritten_ai::ports::KvStore;
+use unwritten_ai::testkit::models_dir;
 use unwritten_ai::testkit::{FakeClock, FakeDownloader, MemoryStore};
 
 const BASE: &str = "https://cdn.test/models/";
@@ -169,9 +170,4 @@ fn the_local_responder_answers_from_the_bank_deterministically() {
     assert!(a.model.starts_with("unwritten-character@"), "{a:?}");
     let other = block_on(responder.line(&req("Where is the blacksmith?", "gruff"))).unwrap();
     assert_ne!(a.text, other.text, "different moments get different lines");
-}
-
-/// The models directory (UNWRITTEN_MODELS_DIR overrides it, to check a candidate model before it replaces models/).
-fn models_dir() -> String {
-    std::env::var("UNWRITTEN_MODELS_DIR").unwrap_or_else(|_| format!("{}/models", env!("CARGO_MANIFEST_DIR")))
 }

@@ -5,6 +5,7 @@
 use std::fs;
 
 use unwritten_ai::model::{Analyzer, Manifest};
+use unwritten_ai::testkit::models_dir;
 
 fn root() -> String {
     models_dir()
@@ -120,9 +121,4 @@ fn odd_inputs_give_defined_results() {
         assert!((-1.0..=1.0).contains(&got.relationship));
     }
     assert!(a.analyze(&"word ".repeat(5000), &|| 0.0).unwrap().truncated);
-}
-
-/// The models directory (UNWRITTEN_MODELS_DIR overrides it, to check a candidate model before it replaces models/).
-fn models_dir() -> String {
-    std::env::var("UNWRITTEN_MODELS_DIR").unwrap_or_else(|_| format!("{}/models", env!("CARGO_MANIFEST_DIR")))
 }

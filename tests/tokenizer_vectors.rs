@@ -2,6 +2,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use unwritten_ai::model::Tokenizer;
+use unwritten_ai::testkit::models_dir;
 
 #[test]
 fn every_training_vector_matches() {
@@ -22,9 +23,4 @@ fn every_training_vector_matches() {
         }
     }
     assert!(mismatches.is_empty(), "{} of {} differ:\n{}", mismatches.len(), vectors.len(), mismatches.join("\n"));
-}
-
-/// The models directory (UNWRITTEN_MODELS_DIR overrides it, to check a candidate model before it replaces models/).
-fn models_dir() -> String {
-    std::env::var("UNWRITTEN_MODELS_DIR").unwrap_or_else(|_| format!("{}/models", env!("CARGO_MANIFEST_DIR")))
 }

@@ -23,3 +23,9 @@ pub use idle::FakeIdle;
 pub use mirror::FakeMirror;
 pub use rng::SeededRng;
 pub use store::{MemoryStore, StoreFault};
+
+/// The directory of the committed model files (`models/`) for native tests that load the real model;
+/// `UNWRITTEN_MODELS_DIR` overrides it, to check a candidate model before it replaces `models/`.
+pub fn models_dir() -> String {
+    std::env::var("UNWRITTEN_MODELS_DIR").unwrap_or_else(|_| format!("{}/models", env!("CARGO_MANIFEST_DIR")))
+}
