@@ -54,7 +54,8 @@ if (WITH_NOSIMD) {
   sh('wasm-pack', ['build', 'wasm', '--release', '--target', 'bundler', '--out-dir', nosimd, '--out-name', 'unwritten_ai'], {
     env: { ...process.env, RUSTFLAGS: '-C target-feature=-simd128', CARGO_TARGET_DIR: path.join(root, 'target', 'nosimd') },
   });
-  fs.copyFileSync(path.join(root, 'pkg', 'index.js'), path.join(nosimd, 'index.js'));
+  // The package entry (index.js, with the default init) and the package.json that points at it, as finish-pkg makes.
+  for (const f of ['index.js', 'package.json']) fs.copyFileSync(path.join(root, 'pkg', f), path.join(nosimd, f));
   fs.cpSync(path.join(root, 'pkg', 'model'), path.join(nosimd, 'model'), { recursive: true });
   webpack(['--env', `pkg=${nosimd}`, '--env', `out=${path.join(site, 'ours-nosimd')}`, '--env', 'publicPath=/ours-nosimd/']);
 }
