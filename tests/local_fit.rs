@@ -9,29 +9,14 @@
 use std::rc::Rc;
 
 use pollster::block_on;
-use unwritten_ai::model::{BankResponder, ModelHost, ModelUrls, Strategy};
-use unwritten_ai::ports::KvStore;
+use unwritten_ai::model::{BankResponder, Strategy};
 use unwritten_ai::router::GenerateRequest;
-use unwritten_ai::testkit::models_dir;
-use unwritten_ai::testkit::{FakeClock, FakeDownloader, MemoryStore};
+use unwritten_ai::testkit::{model_host, models_dir};
 
 #[test]
 fn local_lines_fit_the_game_dialogue_set() {
     let dir = models_dir();
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/manifest.json")).unwrap()).unwrap();
-    let dl = Rc::new(FakeDownloader::new());
-    for f in [
-        "manifest.json",
-        manifest["file"].as_str().unwrap(),
-        manifest["vocab"]["file"].as_str().unwrap(),
-        manifest["responseBank"]["file"].as_str().unwrap(),
-    ] {
-        dl.serve(&format!("m/{f}"), &std::fs::read(format!("{dir}/{f}")).unwrap());
-    }
-    let urls = ModelUrls { manifest: "m/manifest.json".into(), ..Default::default() };
-    let store: Rc<dyn KvStore> = Rc::new(MemoryStore::new("idb"));
-    let host = Rc::new(ModelHost::new(Strategy::OnDemand, urls, dl, Some(store), Rc::new(FakeClock::default())));
+    let host = Rc::new(model_host(Strategy::OnDemand).unwrap());
     let responder = BankResponder::new(host.clone());
     let bank_sentiment = |text: &str| -> usize {
         let a = block_on(host.analyze(text)).unwrap();

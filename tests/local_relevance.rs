@@ -15,32 +15,16 @@ use std::rc::Rc;
 
 use pollster::block_on;
 use unwritten_ai::model::responder::Source;
-use unwritten_ai::model::{BankResponder, ModelHost, ModelUrls, Strategy};
-use unwritten_ai::ports::KvStore;
+use unwritten_ai::model::{BankResponder, Strategy};
 use unwritten_ai::router::GenerateRequest;
-use unwritten_ai::testkit::models_dir;
-use unwritten_ai::testkit::{FakeClock, FakeDownloader, MemoryStore};
+use unwritten_ai::testkit::{model_host, models_dir};
 
 /// A little below the measured 67.9 % (95/140), so a real regression fails while the figure is reproducible:
 /// everything here is deterministic (no timing, the seed is a hash of the request).
 const RELEVANCE_FLOOR: f64 = 0.62;
 
 fn responder() -> BankResponder {
-    let dir = models_dir();
-    let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/manifest.json")).unwrap()).unwrap();
-    let dl = Rc::new(FakeDownloader::new());
-    for f in [
-        "manifest.json",
-        manifest["file"].as_str().unwrap(),
-        manifest["vocab"]["file"].as_str().unwrap(),
-        manifest["responseBank"]["file"].as_str().unwrap(),
-    ] {
-        dl.serve(&format!("m/{f}"), &std::fs::read(format!("{dir}/{f}")).unwrap());
-    }
-    let urls = ModelUrls { manifest: "m/manifest.json".into(), ..Default::default() };
-    let store: Rc<dyn KvStore> = Rc::new(MemoryStore::new("idb"));
-    let host = Rc::new(ModelHost::new(Strategy::OnDemand, urls, dl, Some(store), Rc::new(FakeClock::default())));
+    let host = Rc::new(model_host(Strategy::OnDemand).unwrap());
     BankResponder::new(host)
 }
 

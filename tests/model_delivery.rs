@@ -8,7 +8,7 @@ use std::rc::Rc;
 use pollster::block_on;
 use unwritten_ai::model::{Manifest, ModelHost, ModelUrls, Origin, Strategy};
 use unwritten_ai::ports::KvStore;
-use unwritten_ai::testkit::models_dir;
+use unwritten_ai::testkit::{model_files_network, models_dir};
 use unwritten_ai::testkit::{FakeClock, FakeDownloader, MemoryStore};
 
 const BASE: &str = "https://cdn.test/models/";
@@ -23,15 +23,7 @@ fn files() -> (String, Vec<u8>, Vec<u8>, Manifest) {
 }
 
 fn network() -> Rc<FakeDownloader> {
-    let (json, onnx, vocab, m) = files();
-    let dl = Rc::new(FakeDownloader::new());
-    dl.serve(&format!("{BASE}manifest.json"), json.as_bytes());
-    dl.serve(&format!("{BASE}{}", m.file), &onnx);
-    dl.serve(&format!("{BASE}{}", m.vocab.file), &vocab);
-    let bank = m.response_bank.as_ref().unwrap();
-    let dir = models_dir();
-    dl.serve(&format!("{BASE}{}", bank.file), &std::fs::read(format!("{dir}/{}", bank.file)).unwrap());
-    dl
+    Rc::new(model_files_network(BASE).unwrap())
 }
 
 fn host(strategy: Strategy, dl: &Rc<FakeDownloader>, store: &Rc<MemoryStore>) -> ModelHost {

@@ -29,3 +29,30 @@ pub use store::{MemoryStore, StoreFault};
 pub fn models_dir() -> String {
     std::env::var("UNWRITTEN_MODELS_DIR").unwrap_or_else(|_| format!("{}/models", env!("CARGO_MANIFEST_DIR")))
 }
+
+/// A fake network serving the committed model files (manifest, model, vocabulary and response bank from
+/// [`models_dir`]) under `base`, which ends with '/': what the model tests download from.
+pub fn model_files_network(base: &str) -> Result<FakeDownloader, String> {
+    let dir = models_dir();
+    let read = |f: &str| std::fs::read(format!("{dir}/{f}")).map_err(|e| format!("{dir}/{f}: {e}"));
+    let manifest_json = read("manifest.json")?;
+    let manifest =
+        crate::model::Manifest::parse(&String::from_utf8_lossy(&manifest_json)).map_err(|e| e.to_string())?;
+    let dl = FakeDownloader::new();
+    dl.serve(&format!("{base}manifest.json"), &manifest_json);
+    let mut files = vec![manifest.file.clone(), manifest.vocab.file.clone()];
+    files.extend(manifest.response_bank.as_ref().map(|b| b.file.clone()));
+    for f in files {
+        dl.serve(&format!("{base}{f}"), &read(&f)?);
+    }
+    Ok(dl)
+}
+
+/// A [`ModelHost`](crate::model::ModelHost) over [`model_files_network`] and an empty in-memory store, with a
+/// fake clock: the committed model, loaded on demand.
+pub fn model_host(strategy: crate::model::Strategy) -> Result<crate::model::ModelHost, String> {
+    let dl = std::rc::Rc::new(model_files_network("models/")?);
+    let urls = crate::model::ModelUrls { manifest: "models/manifest.json".into(), ..Default::default() };
+    let store: std::rc::Rc<dyn crate::ports::KvStore> = std::rc::Rc::new(MemoryStore::new("indexedDB"));
+    Ok(crate::model::ModelHost::new(strategy, urls, dl, Some(store), std::rc::Rc::new(FakeClock::default())))
+}
