@@ -8,7 +8,6 @@ Stages (all seeded): data -> WordPiece vocab -> teacher (MiniLM, cached) targets
 -> evaluation with onnxruntime on the int8 model -> eval files, tokenizer vectors, response bank, manifest,
 model card.
 """
-import hashlib
 import json
 import os
 import random
@@ -52,12 +51,7 @@ def log(*a):
     LOG_LINES.append(s)
 
 
-def sha256_file(p):
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+sha256_file = response_bank.sha256_file
 
 
 # ----------------------------------------------------------------------------------------------------------
