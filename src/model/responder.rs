@@ -185,6 +185,17 @@ fn wanted_mood(q: &Query) -> i32 {
 }
 
 /// FNV-1a: a stable hash so the same request picks the same line on every platform and run.
+/// The index of one of the `top` best-scored candidates (highest score first, ties by index), chosen by `seed`;
+/// `None` when there is no candidate.
+fn seeded_pick(mut scored: Vec<(f32, usize)>, top: usize, seed: u64) -> Option<usize> {
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let top = scored.len().min(top);
+    if top == 0 {
+        return None;
+    }
+    scored.get((seed % top as u64) as usize).map(|&(_, i)| i)
+}
+
 fn stable_hash(parts: &[&str]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
@@ -335,7 +346,7 @@ impl ResponseBank {
     /// Within one situation: prompt similarity plus the mood fit (the hand-assigned mood first, the model's reading
     /// of the reply second), then the seed picks among the best [`GAME_TOP`].
     fn pick_in_situation(&self, members: &[usize], sims: &[f32], wanted: i32, seed: u64) -> Option<&BankEntry> {
-        let mut scored: Vec<(f32, usize)> = members
+        let scored: Vec<(f32, usize)> = members
             .iter()
             .filter_map(|&i| {
                 let e = self.entries.get(i)?;
@@ -347,13 +358,7 @@ impl ResponseBank {
                 Some((0.5 * sims.get(i).copied().unwrap_or(0.0) + mood, i))
             })
             .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let top = scored.len().min(GAME_TOP);
-        if top == 0 {
-            return None;
-        }
-        let (_, i) = scored.get((seed % top as u64) as usize)?;
-        self.entries.get(*i)
+        self.entries.get(seeded_pick(scored, GAME_TOP, seed)?)
     }
 
     /// Chitchat (or a bank without situations): similarity of the prompt and reply vectors to the player's line
@@ -366,7 +371,7 @@ impl ResponseBank {
         } else {
             &self.chat
         };
-        let mut scored: Vec<(f32, usize)> = pool
+        let scored: Vec<(f32, usize)> = pool
             .iter()
             .filter_map(|&i| {
                 let e = self.entries.get(i)?;
@@ -382,9 +387,7 @@ impl ResponseBank {
                 Some((s, i))
             })
             .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let top = scored.len().clamp(1, CHAT_TOP);
-        let pick = scored.get((q.seed % top as u64) as usize).map_or(0, |(_, i)| *i);
+        let pick = seeded_pick(scored, CHAT_TOP, q.seed).unwrap_or(0);
         // `parse` refuses an empty bank, so entry 0 always exists.
         &self.entries[pick.min(self.entries.len() - 1)]
     }
