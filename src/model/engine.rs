@@ -1,6 +1,5 @@
 //! tract inference: load ONNX bytes once into an optimised plan, then run token ids through it.
 use std::cell::RefCell;
-use std::io::Cursor;
 use std::sync::Arc;
 
 use tract_onnx::prelude::*;
@@ -36,8 +35,7 @@ impl Engine {
     /// Loads ONNX bytes (from fetch, IndexedDB or a file: one path for all) and optimises them for
     /// `seq_len` int64 token ids. `output_names` are the graph's outputs in order, from the manifest.
     pub fn load(onnx: &[u8], seq_len: usize) -> Result<Engine, Error> {
-        let model = tract_onnx::onnx()
-            .model_for_read(&mut Cursor::new(onnx))
+        let model = super::onnx_ops::load(onnx)
             .map_err(load_err)?
             .with_input_fact(0, i64::fact([1, seq_len]).into())
             .map_err(load_err)?

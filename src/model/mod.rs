@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod engine;
 pub mod host;
 pub mod manifest;
+pub mod onnx_ops;
 pub mod responder;
 pub mod tokenizer;
 
