@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Train, export and evaluate models/unwritten-character-v1.onnx.
+"""Train, export and evaluate models/unwritten-character-v2.onnx.
 
 Run from the repo root:  python models/train/train.py     (or: bash models/train/run.sh)
 
@@ -27,11 +27,16 @@ import response_bank  # noqa: E402
 import wordpiece  # noqa: E402
 
 SEED = 1234
+MODEL_VERSION = "2.0.0"
+MODEL_FILE = "unwritten-character-v2.onnx"
 MODELS = os.path.dirname(HERE)
 EVAL = os.path.join(MODELS, "eval")
 MAX_LEN = 128
 VOCAB_SIZE = 8000
-EMB = 128  # token embedding width
+EMB_R = 32  # token table width: the shipped table is E [VOCAB_SIZE, EMB_R] (int8, per-row scale)
+EMB = 128  # training-time token vector width: E @ P [EMB_R, EMB] (factorised); P is folded into the first conv
+EMB_PROJ = True  # train with the projection P (False: E feeds the first conv directly)
+SCALE_F16 = False  # int8 export: per-channel / per-row scales stored as float16 (+ Cast) instead of float32
 CH = 192  # conv channels
 FEAT = 192  # shared feature width
 D = 96  # sentence embedding width
@@ -338,7 +343,8 @@ jax.config.update("jax_default_matmul_precision", "highest")
 
 def init_embeddings():
     """Initialise the token table from the teacher: each student token's text (without '##') is tokenised with
-    the teacher's WordPiece and its teacher input-embedding rows averaged, then PCA-reduced to EMB dims."""
+    the teacher's WordPiece and its teacher input-embedding rows averaged, then PCA-reduced to EMB dims (the
+    table keeps the first EMB_R principal components; see init_params)."""
     from teacher import MiniLM
 
     m = MiniLM()
@@ -374,9 +380,14 @@ def glorot(rng, shape, fan_in, fan_out):
 
 def init_params():
     rng = np.random.default_rng(SEED)
+    z = init_embeddings()
+    E = z[:, :EMB_R].copy()  # the leading EMB_R principal components of the teacher-derived table
+    if not EMB_PROJ:
+        E *= 0.5 / E[4:].std()
+    cin = EMB if EMB_PROJ else EMB_R
     p = {
-        "E": init_embeddings(),
-        "W1": glorot(rng, (CH, EMB, 3), EMB * 3, CH), "b1": np.zeros(CH, np.float32),
+        "E": E,
+        "W1": glorot(rng, (CH, cin, 3), cin * 3, CH), "b1": np.zeros(CH, np.float32),
         "W2": glorot(rng, (CH, CH, 3), CH * 3, CH), "b2": np.zeros(CH, np.float32),
         "W3": glorot(rng, (CH, CH, 3), CH * 3, CH), "b3": np.zeros(CH, np.float32),
         "Wd": glorot(rng, (2 * CH, FEAT), 2 * CH, FEAT), "bd": np.zeros(FEAT, np.float32),
@@ -385,6 +396,8 @@ def init_params():
         "We": glorot(rng, (2 * CH, D), 2 * CH, D), "be": np.zeros(D, np.float32),
         "Wpd": glorot(rng, (FEAT, 5), FEAT, 5), "bpd": np.zeros(5, np.float32),
     }
+    if EMB_PROJ:  # P starts as [I | 0]: E @ P is the rank-EMB_R truncation of the 128-dim PCA table
+        p["P"] = np.eye(EMB_R, EMB, dtype=np.float32)
     return {k: jnp.asarray(v) for k, v in p.items()}
 
 
@@ -397,7 +410,10 @@ def conv1d(x, W, b, dil):
 
 def features(p, ids, key=None):
     mask = (ids > 0).astype(jnp.float32)  # [B, T]
-    x = p["E"][ids] * mask[:, :, None]  # [B, T, EMB]
+    x = p["E"][ids]  # [B, T, EMB_R]
+    if "P" in p:
+        x = x @ p["P"]  # [B, T, EMB]
+    x = x * mask[:, :, None]
     if key is not None:  # training: drop whole token vectors (mask stays, so pooling counts are unchanged)
         k1, k2, k3 = jax.random.split(key, 3)
         keep = jax.random.bernoulli(k1, 1 - DROP_TOK, ids.shape).astype(jnp.float32)
@@ -525,8 +541,11 @@ def make_batches(rng):
 
 V_ids = encode_many([r["text"] for r in v_val])
 params = init_params()
-n_params = int(sum(np.prod(v.shape) for k_, v in params.items() if k_ not in ("Wpd", "bpd")))  # Wpd: see 7.
-log(f"student parameters: {n_params}")
+# shipped parameters (Wpd: see 7.; P is folded into the first conv at export, which then reads EMB_R channels)
+n_params = int(sum(CH * EMB_R * 3 if k_ == "W1" else np.prod(v.shape) for k_, v in params.items()
+                   if k_ not in ("Wpd", "bpd", "P")))
+log(f"student parameters: {n_params} shipped" + (f" (+ P {EMB_R}x{EMB} in training, folded into W1 at export)"
+                                                  if EMB_PROJ else ""))
 mom = jax.tree_util.tree_map(jnp.zeros_like, params)
 vel = jax.tree_util.tree_map(jnp.zeros_like, params)
 step = jnp.asarray(0.0)
@@ -688,12 +707,18 @@ def build_onnx(P, quant):
         red = tuple(i for i in range(W.ndim) if i != axis)
         s = np.abs(W).max(axis=red, keepdims=True) / 127.0
         s = np.where(s == 0, 1.0, s).astype(np.float32)
+        if SCALE_F16:  # scales stored as float16 (Cast to float32 in the graph); quantise against the rounded scale
+            s = s.astype(np.float16).astype(np.float32)
         q = np.clip(np.round(W / s), -127, 127).astype(np.int8)
         const(name + "_q", q)
         const(name + "_one", np.array(1.0, np.float32))
         const(name + "_zp", np.array(0, np.int8))
-        const(name + "_scale", s)
         nodes.append(helper.make_node("DequantizeLinear", [name + "_q", name + "_one", name + "_zp"], [name + "_dq"]))
+        if SCALE_F16:
+            const(name + "_scale16", s.astype(np.float16))
+            nodes.append(helper.make_node("Cast", [name + "_scale16"], [name + "_scale"], to=TensorProto.FLOAT))
+        else:
+            const(name + "_scale", s)
         nodes.append(helper.make_node("Mul", [name + "_dq", name + "_scale"], [name]))
         return name
 
@@ -709,8 +734,11 @@ def build_onnx(P, quant):
         n("Unsqueeze", ["mask", "axes_1"], ["mask3"]),  # [B, 1, T]
         n("Unsqueeze", ["mask", "axes_last"], ["mask_bt1"]),  # [B, T, 1]
     ]
-    E = weight("E", P["E"], 0)
-    W1 = weight("W1", P["W1"], 0)
+    E = weight("E", P["E"], 0)  # [VOCAB_SIZE, EMB_R]
+    W1f = np.asarray(P["W1"], np.float32)
+    if "P" in P:  # Conv(x @ P) == Conv'(x) with W1'[o, j, k] = sum_c W1[o, c, k] P[j, c]
+        W1f = np.einsum("ock,jc->ojk", W1f, np.asarray(P["P"], np.float32))
+    W1 = weight("W1", W1f, 0)  # [CH, EMB_R, 3]
     W2 = weight("W2", P["W2"], 0)
     W3 = weight("W3", P["W3"], 0)
     Wd = weight("Wd", P["Wd"], 1)
@@ -727,9 +755,9 @@ def build_onnx(P, quant):
     const("Wp", np.asarray(P["Wp"], np.float32))
     const("bp", P["bp"])
     nodes += [
-        n("Gather", [E, "input_ids"], ["x_bte"], axis=0),  # [B, T, EMB]
+        n("Gather", [E, "input_ids"], ["x_bte"], axis=0),  # [B, T, EMB_R]
         n("Mul", ["x_bte", "mask_bt1"], ["x_m"]),
-        n("Transpose", ["x_m"], ["x"], perm=[0, 2, 1]),  # [B, EMB, T]
+        n("Transpose", ["x_m"], ["x"], perm=[0, 2, 1]),  # [B, EMB_R, T]
         n("Conv", ["x", W1, "b1"], ["c1"], kernel_shape=[3], pads=[1, 1], dilations=[1], strides=[1]),
         n("Relu", ["c1"], ["r1"]),
         n("Mul", ["r1", "mask3"], ["h1"]),
@@ -779,7 +807,7 @@ def build_onnx(P, quant):
             raise RuntimeError("graph has a cycle or a missing input")
     nodes = ordered
     g = helper.make_graph(
-        nodes, "unwritten_character_v1",
+        nodes, "unwritten_character_v2",
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", MAX_LEN])],
         [helper.make_tensor_value_info("sentiment", TensorProto.FLOAT, ["batch", 3]),
          helper.make_tensor_value_info("personality", TensorProto.FLOAT, ["batch", 5]),
@@ -787,9 +815,10 @@ def build_onnx(P, quant):
          helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", D])],
         inits)
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="unwritten-ai-train",
-                              producer_version="1.0.0")
+                              producer_version=MODEL_VERSION)
     model.ir_version = 8
-    model.doc_string = "unwritten-character v1: conv text encoder with sentiment/personality/relationship/embedding heads"
+    model.doc_string = (f"unwritten-character v{MODEL_VERSION}: conv text encoder (factorised {VOCAB_SIZE}x{EMB_R} token "
+                        "table) with sentiment/personality/relationship/embedding heads")
     onnx.checker.check_model(model, full_check=True)
     del model.graph.value_info[:]
     return model
@@ -797,8 +826,8 @@ def build_onnx(P, quant):
 
 import onnxruntime as ort  # noqa: E402
 
-FP32_PATH = os.path.join(HERE, ".cache", "unwritten-character-v1.fp32.onnx")
-ONNX_PATH = os.path.join(MODELS, "unwritten-character-v1.onnx")
+FP32_PATH = os.path.join(HERE, ".cache", MODEL_FILE.replace(".onnx", ".fp32.onnx"))
+ONNX_PATH = os.path.join(MODELS, MODEL_FILE)
 os.makedirs(os.path.dirname(FP32_PATH), exist_ok=True)
 onnx.save(build_onnx(P, False), FP32_PATH)
 onnx.save(build_onnx(P, True), ONNX_PATH)
@@ -1026,7 +1055,8 @@ BANK_N_CHAT = 1500
 BANK_PATH = os.path.join(MODELS, "response_bank.json")
 game_bank = response_bank.load_game_bank(os.path.join(HERE, "data", "game_bank.jsonl"))
 bank, metrics["response_bank"] = response_bank.write_bank(
-    sess, tok, game_bank, bank_pairs[:BANK_N_CHAT], D, BANK_PATH, os.path.join(EVAL, "game_bank_test.jsonl"))
+    sess, tok, game_bank, bank_pairs[:BANK_N_CHAT], D, BANK_PATH, os.path.join(EVAL, "game_bank_test.jsonl"),
+    MODEL_FILE)
 entries = bank["entries"]
 log("response bank:", {k: v for k, v in metrics["response_bank"].items() if not k.endswith("by_situation")})
 log("response bank relevance / mood fit are measured in Rust: models/train/.venv/bin/python models/train/build_bank.py "
@@ -1044,7 +1074,7 @@ total_seconds = time.time() - T_START
 metrics["total_seconds"] = round(total_seconds, 1)
 metrics["teacher_seconds"] = round(teacher_seconds, 1)
 expected = {
-    "model": "unwritten-character-v1.onnx", "sha256": model_sha, "computed_with": f"onnxruntime {ort.__version__}",
+    "model": MODEL_FILE, "sha256": model_sha, "computed_with": f"onnxruntime {ort.__version__}",
     "tolerance": 1e-4,
     "sentiment_test": {"file": "sentiment_test.jsonl", "n": int(len(y_test)), "accuracy": metrics["sentiment_test_acc_int8"]},
     "game_dialogue": {"file": "game_dialogue.jsonl", "n": len(game_eval), "accuracy": metrics["game_dialogue_acc"],
@@ -1074,7 +1104,7 @@ except ImportError:
 with open(os.path.join(EVAL, "expected.json"), "w", encoding="utf-8", newline="\n") as f:
     json.dump(expected, f, ensure_ascii=False, indent=1)
 manifest = {
-    "name": "unwritten-character", "version": "1.0.0", "file": "unwritten-character-v1.onnx", "bytes": model_bytes,
+    "name": "unwritten-character", "version": MODEL_VERSION, "file": MODEL_FILE, "bytes": model_bytes,
     "sha256": model_sha,
     "vocab": {"file": "vocab.txt", "bytes": os.path.getsize(VOCAB_PATH), "sha256": sha256_file(VOCAB_PATH), "size": len(vocab)},
     "inputs": [{"name": "input_ids", "dtype": "int64", "shape": ["batch", MAX_LEN]}],

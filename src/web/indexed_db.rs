@@ -103,10 +103,7 @@ impl KvStore for IndexedDbStore {
             let reused = self.reader.borrow().clone();
             let value = match reused {
                 // Any failure here (the transaction has finished, most often) gets one retry in a new one.
-                Some(store) => match store.get(JsValue::from_str(key)).await {
-                    Ok(v) => Some(v),
-                    Err(_) => None,
-                },
+                Some(store) => store.get(JsValue::from_str(key)).await.ok(),
                 None => None,
             };
             let value = match value {
