@@ -2,7 +2,7 @@
 //!
 //! `tract_onnx::onnx()` registers every operator tract knows (pooling, recurrent nets, FFT, attention...), and the
 //! registry keeps all of their builders and the tract ops behind them in the .wasm. A character model needs about
-//! twenty. Registering only those took the release .wasm from 2.53 to 2.16 MB gzip (bench/model/run.mjs prints
+//! twenty. Registering only those took the release .wasm from 2.53 to 2.21 MB gzip (bench/model/run.mjs prints
 //! the sizes). A model that uses anything else is refused at load with a message naming the operator.
 //!
 //! Operators whose opset-13+ form takes axes as an input (`Unsqueeze`, `Squeeze`, `ReduceSum`, and the other
