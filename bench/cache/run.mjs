@@ -3,7 +3,7 @@
 // localStorage, for 200 B, 2 KB and 20 KB NPC lines, plus the compression ratio. Not a test: nothing is asserted.
 // One headless Chromium, a fresh browser context per case, the page served cross-origin isolated (fine timers),
 // every request not to 127.0.0.1 blocked.
-// Usage: node bench/cache/run.mjs [--build] [--only memory]   (--build rebuilds target/bench-pkg: wasm-pack --release --target web)
+// Usage: node bench/cache/run.mjs [--build] [--only memory] [--repeat 3]   (--build rebuilds target/bench-pkg: wasm-pack --release --target web)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -64,27 +64,37 @@ async function runCase(name, bytes) {
 
 const fmt = (n) => (n >= 100000 ? `${(n / 1000).toFixed(0)}k` : n >= 1000 ? `${(n / 1000).toFixed(1)}k` : n.toFixed(0));
 const size = (b) => (b >= 1024 ? `${b / 1024} KB` : `${b} B`);
-const cache = new Map();
-const ops = async (name, bytes) => {
+// --repeat N (default 3): each case runs N times, ours and the baseline alternating, each in a fresh context, and
+// the median counts. Storage timings move a lot between contexts (idb-keyval alone from 2.4k to 5k ops/s), so
+// one run of each is not enough to call a ratio.
+const repeat = process.argv.includes('--repeat') ? Number(process.argv[process.argv.indexOf('--repeat') + 1]) : 3;
+const median = (xs) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
+const samples = new Map();
+const measure = async (name, bytes) => {
   const k = `${name}@${bytes}`;
-  if (!cache.has(k)) cache.set(k, await runCase(name, bytes));
-  return cache.get(k);
+  if (!samples.has(k)) samples.set(k, []);
+  if (samples.get(k).length < repeat) samples.get(k).push(await runCase(name, bytes));
 };
+const spread = (xs) => (xs.length > 1 ? ` [${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}]` : '');
 
 // --only <text>: just the rows whose operation contains <text> (e.g. --only memory).
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
 const rows = [];
 for (const [op, ours, theirs, theirLabel] of PAIRS.filter(([op]) => !only || op.includes(only))) {
   for (const bytes of SIZES) {
-    const a = await ops(ours, bytes);
-    const b = await ops(theirs, bytes);
-    rows.push([op, size(bytes), fmt(a), `${fmt(b)} (${theirLabel})`, `${(a / b).toFixed(2)}x`]);
+    for (let i = 0; i < repeat; i++) {
+      await measure(ours, bytes);
+      await measure(theirs, bytes);
+    }
+    const [as, bs] = [samples.get(`${ours}@${bytes}`), samples.get(`${theirs}@${bytes}`)];
+    const [a, b] = [median(as), median(bs)];
+    rows.push([op, size(bytes), `${fmt(a)}${spread(as)}`, `${fmt(b)}${spread(bs)} (${theirLabel})`, `${(a / b).toFixed(2)}x`]);
   }
 }
 const header = ['operation', 'payload', 'ours ops/s', 'baseline ops/s', 'ours/baseline'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join(' | ');
-console.log(`\nCache benchmark, headless ${browser.version()}, ops/s (x100 rows count items), higher is better`);
+console.log(`\nCache benchmark, headless ${browser.version()}, ops/s (x100 rows count items), higher is better; median of ${repeat} runs each [min-max]`);
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
 for (const r of rows) console.log(line(r));
