@@ -10,9 +10,9 @@ use futures_util::future::{join, select, Either};
 use unwritten_ai::cache::{CacheKey, ResponseCache, Tier, TierState, RECORD_PREFIX};
 use unwritten_ai::config::CacheConfig;
 use unwritten_ai::js::UnwrittenAI;
-use unwritten_ai::ports::{DeviceSnapshot, IdleScheduler, KvStore};
+use unwritten_ai::ports::{DeviceSnapshot, IdleScheduler, KvStore, StoreError};
 use unwritten_ai::testkit::cache_contract::response_cache_contract;
-use unwritten_ai::web::{IndexedDbStore, LocalStorageStore, WebClock, WebIdle};
+use unwritten_ai::web::{classify_dom_exception, IndexedDbStore, LocalStorageStore, WebClock, WebIdle};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -88,6 +88,17 @@ async fn indexed_db_batches_are_one_transaction_and_read_back_whole() {
         store.delete(k).await.unwrap();
     }
     store.close();
+}
+
+/// What aborts an IndexedDB write reaches the tier as the right kind of failure: quota (evict and retry), a closed
+/// connection (the tier goes down), anything else (counted).
+#[wasm_bindgen_test]
+fn dom_exceptions_from_writes_are_classified() {
+    let e = |name: &str| JsValue::from(web_sys::DomException::new_with_message_and_name("m", name).unwrap());
+    assert!(matches!(classify_dom_exception(e("QuotaExceededError")), StoreError::QuotaExceeded { .. }));
+    assert!(matches!(classify_dom_exception(e("InvalidStateError")), StoreError::Unavailable { .. }));
+    assert!(matches!(classify_dom_exception(e("AbortError")), StoreError::Failed { .. }));
+    assert!(matches!(classify_dom_exception(JsValue::from_str("odd")), StoreError::Failed { .. }));
 }
 
 /// Reads share a read transaction while the browser keeps it active; none may see data older than a write

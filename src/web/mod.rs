@@ -18,7 +18,7 @@ pub use download::FetchDownloader;
 pub use front::MemoryFront;
 pub use http::FetchHttp;
 pub use idle::WebIdle;
-pub use indexed_db::IndexedDbStore;
+pub use indexed_db::{classify_dom_exception, IndexedDbStore};
 pub use local_storage::LocalStorageStore;
 pub use rng::WebRng;
 
