@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Train, export and evaluate models/unwritten-character-v2.onnx.
+"""Train, export and evaluate models/unwritten-character-v1.onnx.
 
 Run from the repo root:  python models/train/train.py     (or: bash models/train/run.sh)
 
@@ -27,19 +27,11 @@ import response_bank  # noqa: E402
 import wordpiece  # noqa: E402
 
 SEED = 1234
-MODEL_VERSION = "2.0.0"
-MODEL_FILE = "unwritten-character-v2.onnx"
 MODELS = os.path.dirname(HERE)
 EVAL = os.path.join(MODELS, "eval")
 MAX_LEN = 128
 VOCAB_SIZE = 8000
-EMB_R = 128  # token table width (< EMB: a factorised table E [VOCAB_SIZE, EMB_R], see EMB_PROJ)
-EMB = 128  # token vector width that the first conv reads in training
-EMB_PROJ = False  # train E @ P [EMB_R, EMB]; P is folded into the first conv at export (False: E feeds it directly)
-PQ_M, PQ_K = 16, 256  # product-quantised token table (6b.): PQ_M sub-tables, PQ_K centroids each; PQ_M = 0: off
-PQ_EPOCHS, PQ_LR = 4, 5e-4  # fine-tuning with the codes fixed
-PQ_SELF = 0.0  # fine-tuning targets: this share from the float-table student's outputs, the rest from the teacher
-SCALE_F16 = False  # int8 export: per-channel / per-row scales stored as float16 (+ Cast) instead of float32
+EMB = 128  # token embedding width
 CH = 192  # conv channels
 FEAT = 192  # shared feature width
 D = 96  # sentence embedding width
@@ -346,8 +338,7 @@ jax.config.update("jax_default_matmul_precision", "highest")
 
 def init_embeddings():
     """Initialise the token table from the teacher: each student token's text (without '##') is tokenised with
-    the teacher's WordPiece and its teacher input-embedding rows averaged, then PCA-reduced to EMB dims (the
-    table keeps the first EMB_R principal components; see init_params)."""
+    the teacher's WordPiece and its teacher input-embedding rows averaged, then PCA-reduced to EMB dims."""
     from teacher import MiniLM
 
     m = MiniLM()
@@ -383,14 +374,9 @@ def glorot(rng, shape, fan_in, fan_out):
 
 def init_params():
     rng = np.random.default_rng(SEED)
-    z = init_embeddings()
-    E = z[:, :EMB_R].copy()  # the leading EMB_R principal components of the teacher-derived table
-    if not EMB_PROJ and EMB_R < EMB:
-        E *= 0.5 / E[4:].std()
-    cin = EMB if EMB_PROJ else EMB_R
     p = {
-        "E": E,
-        "W1": glorot(rng, (CH, cin, 3), cin * 3, CH), "b1": np.zeros(CH, np.float32),
+        "E": init_embeddings(),
+        "W1": glorot(rng, (CH, EMB, 3), EMB * 3, CH), "b1": np.zeros(CH, np.float32),
         "W2": glorot(rng, (CH, CH, 3), CH * 3, CH), "b2": np.zeros(CH, np.float32),
         "W3": glorot(rng, (CH, CH, 3), CH * 3, CH), "b3": np.zeros(CH, np.float32),
         "Wd": glorot(rng, (2 * CH, FEAT), 2 * CH, FEAT), "bd": np.zeros(FEAT, np.float32),
@@ -399,8 +385,6 @@ def init_params():
         "We": glorot(rng, (2 * CH, D), 2 * CH, D), "be": np.zeros(D, np.float32),
         "Wpd": glorot(rng, (FEAT, 5), FEAT, 5), "bpd": np.zeros(5, np.float32),
     }
-    if EMB_PROJ:  # P starts as [I | 0]: E @ P is the rank-EMB_R truncation of the 128-dim PCA table
-        p["P"] = np.eye(EMB_R, EMB, dtype=np.float32)
     return {k: jnp.asarray(v) for k, v in p.items()}
 
 
@@ -411,21 +395,9 @@ def conv1d(x, W, b, dil):
     return y + b[None, :, None]
 
 
-PQ_CODES = None  # [VOCAB_SIZE, PQ_M] int32 once the token table is product-quantised (6b.)
-
-
-def token_table(p):
-    if "C" in p:  # product-quantised: row v = concat over j of centroid PQ_CODES[v, j] of sub-table j
-        return p["C"][jnp.arange(p["C"].shape[0])[None, :], PQ_CODES].reshape(VOCAB_SIZE, -1)
-    return p["E"]
-
-
 def features(p, ids, key=None):
     mask = (ids > 0).astype(jnp.float32)  # [B, T]
-    x = token_table(p)[ids]  # [B, T, EMB_R]
-    if "P" in p:
-        x = x @ p["P"]  # [B, T, EMB]
-    x = x * mask[:, :, None]
+    x = p["E"][ids] * mask[:, :, None]  # [B, T, EMB]
     if key is not None:  # training: drop whole token vectors (mask stays, so pooling counts are unchanged)
         k1, k2, k3 = jax.random.split(key, 3)
         keep = jax.random.bernoulli(k1, 1 - DROP_TOK, ids.shape).astype(jnp.float32)
@@ -495,8 +467,7 @@ def train_step(p, m, v, t, ids, hard, soft, rel, relw, embt, perst, key, lr):
         return pp - lr * ((mm / mh) / (jnp.sqrt(vv / vh) + eps) + wd * pp)
 
     p = jax.tree_util.tree_map(upd, p, m, v)
-    if "E" in p:
-        p["E"] = p["E"].at[0].set(0.0)
+    p["E"] = p["E"].at[0].set(0.0)
     return p, m, v, t, l, parts
 
 
@@ -554,115 +525,45 @@ def make_batches(rng):
 
 V_ids = encode_many([r["text"] for r in v_val])
 params = init_params()
-# shipped parameters (Wpd: see 7.; P is folded into the first conv at export, which then reads EMB_R channels)
-n_params = int(sum(CH * EMB_R * 3 if k_ == "W1" else np.prod(v.shape) for k_, v in params.items()
-                   if k_ not in ("Wpd", "bpd", "P")))
-log(f"student parameters: {n_params} shipped" + (f" (+ P {EMB_R}x{EMB} in training, folded into W1 at export)"
-                                                  if EMB_PROJ else ""))
-def train_epochs(params, epochs, lr_max, warm, seed, tag, targets=None):
-    """Adam epochs over the pool (lr: linear warm-up over `warm` steps, then cosine to 0). targets: (soft, rel, emb,
-    pers) arrays over the pool, default the teacher-derived ones of 5. Keeps the parameters of the epoch with the
-    best validation accuracy. Returns (best val acc, best params as numpy, best epoch, history)."""
-    t_soft, t_rel, t_emb, t_pers = targets if targets is not None else (P_soft, P_rel, P_emb, P_pers)
-    mom = jax.tree_util.tree_map(jnp.zeros_like, params)
-    vel = jax.tree_util.tree_map(jnp.zeros_like, params)
-    step = jnp.asarray(0.0)
-    drop_key = jax.random.PRNGKey(seed)
-    rng = np.random.default_rng(seed)
-    best = (-1.0, None, -1)
-    total_steps = epochs * len(make_batches(np.random.default_rng(0)))
-    k = 0
-    history = []
-    for ep in range(epochs):
-        te = time.time()
-        agg = np.zeros(6)
-        nb = 0
-        for L, b in make_batches(rng):
-            lr = lr_max * 0.5 * (1 + np.cos(np.pi * k / total_steps)) if k > warm else lr_max * (k + 1) / warm
-            k += 1
-            params, mom, vel, step, l, parts = train_step(
-                params, mom, vel, step, jnp.asarray(P_ids[b, :L]), jnp.asarray(P_hard[b]), jnp.asarray(t_soft[b]),
-                jnp.asarray(t_rel[b]), jnp.asarray(P_relw[b]), jnp.asarray(t_emb[b]), jnp.asarray(t_pers[b]),
-                jax.random.fold_in(drop_key, k),
-                jnp.float32(lr))
-            agg += np.array([float(l)] + [float(x) for x in parts])
-            nb += 1
-        pv = run_predict(params, V_ids)[0]
-        vacc = float((pv.argmax(1) == y_val).mean())
-        history.append({"stage": tag, "epoch": ep + 1, "loss": agg[0] / nb, "ce_hard": agg[1] / nb,
-                        "ce_soft": agg[2] / nb, "rel_mse": agg[3] / nb, "emb_1mcos": agg[4] / nb,
-                        "pers_bce": agg[5] / nb, "val_acc": vacc, "seconds": time.time() - te})
-        log(f"{tag} epoch {ep + 1}/{epochs} loss {agg[0] / nb:.4f} (hard {agg[1] / nb:.3f} soft {agg[2] / nb:.3f} rel "
-            f"{agg[3] / nb:.4f} emb {agg[4] / nb:.4f} pers {agg[5] / nb:.4f}) val acc {vacc:.4f} [{time.time() - te:.0f}s]")
-        if vacc > best[0]:
-            best = (vacc, jax.tree_util.tree_map(lambda a: np.asarray(a).copy(), params), ep + 1)
-    return best + (history,)
-
-
+n_params = int(sum(np.prod(v.shape) for k_, v in params.items() if k_ not in ("Wpd", "bpd")))  # Wpd: see 7.
+log(f"student parameters: {n_params}")
+mom = jax.tree_util.tree_map(jnp.zeros_like, params)
+vel = jax.tree_util.tree_map(jnp.zeros_like, params)
+step = jnp.asarray(0.0)
+DROP_KEY = jax.random.PRNGKey(SEED)
+rng = np.random.default_rng(SEED)
+best = (-1.0, None, -1)
 t_train = time.time()
-best_val, P, best_epoch, history = train_epochs(params, EPOCHS, LR, 200, SEED, "student")
+total_steps = EPOCHS * len(make_batches(np.random.default_rng(0)))
+k = 0
+history = []
+for ep in range(EPOCHS):
+    te = time.time()
+    agg = np.zeros(6)
+    nb = 0
+    for L, b in make_batches(rng):
+        lr = LR * 0.5 * (1 + np.cos(np.pi * k / total_steps)) if k > 200 else LR * (k + 1) / 200
+        k += 1
+        params, mom, vel, step, l, parts = train_step(
+            params, mom, vel, step, jnp.asarray(P_ids[b, :L]), jnp.asarray(P_hard[b]), jnp.asarray(P_soft[b]),
+            jnp.asarray(P_rel[b]), jnp.asarray(P_relw[b]), jnp.asarray(P_emb[b]), jnp.asarray(P_pers[b]),
+            jax.random.fold_in(DROP_KEY, k),
+            jnp.float32(lr))
+        agg += np.array([float(l)] + [float(x) for x in parts])
+        nb += 1
+    pv = run_predict(params, V_ids)[0]
+    vacc = float((pv.argmax(1) == y_val).mean())
+    history.append({"epoch": ep + 1, "loss": agg[0] / nb, "ce_hard": agg[1] / nb, "ce_soft": agg[2] / nb,
+                    "rel_mse": agg[3] / nb, "emb_1mcos": agg[4] / nb, "pers_bce": agg[5] / nb, "val_acc": vacc,
+                    "seconds": time.time() - te})
+    log(f"epoch {ep + 1}/{EPOCHS} loss {agg[0] / nb:.4f} (hard {agg[1] / nb:.3f} soft {agg[2] / nb:.3f} rel "
+        f"{agg[3] / nb:.4f} emb {agg[4] / nb:.4f} pers {agg[5] / nb:.4f}) val acc {vacc:.4f} [{time.time() - te:.0f}s]")
+    if vacc > best[0]:
+        best = (vacc, jax.tree_util.tree_map(lambda a: np.asarray(a).copy(), params), ep + 1)
 train_seconds = time.time() - t_train
+best_val, P, best_epoch = best
 np.savez(os.path.join(data.CACHE, "student_params.npz"), **P)  # for post-mortems only; outputs always come from a full run
 log(f"best epoch {best_epoch} val acc {best_val:.4f}; student training took {train_seconds:.0f}s")
-
-# ----------------------------------------------------------------------------------------------------------
-# 6b. product-quantised token table. The trained [VOCAB_SIZE, EMB] float table is the bulk of the model (int8: 1 MB of
-#     1.48 MB). It becomes PQ_M sub-tables of EMB / PQ_M dims: every token row of sub-table j is one of PQ_K centroids
-#     (k-means over the rows, weighted by sqrt(1 + token count in the pool)), stored as a uint8 code; then the whole
-#     network is fine-tuned with the codes fixed (the centroids and every other weight train). Shipped: codes
-#     [VOCAB_SIZE, PQ_M] uint8 + centroids [PQ_M * PQ_K, EMB / PQ_M] int8.
-# ----------------------------------------------------------------------------------------------------------
-PQ = None
-pq_stats = None
-if PQ_M:
-    from sklearn.cluster import KMeans  # noqa: E402
-
-    t_pq = time.time()
-    DSUB = EMB_R // PQ_M
-    Ef = np.asarray(P["E"], np.float32)
-    tok_count = np.bincount(P_ids.ravel(), minlength=VOCAB_SIZE).astype(np.float64)
-    tok_count[0] = 0.0
-    pq_w = np.sqrt(1.0 + tok_count)
-    pq_w[0] = 0.0  # [PAD] rows are masked out anyway
-    codes = np.zeros((VOCAB_SIZE, PQ_M), np.uint8)
-    cents = np.zeros((PQ_M, PQ_K, DSUB), np.float32)
-    for j in range(PQ_M):
-        km = KMeans(n_clusters=PQ_K, n_init=1, random_state=SEED + j).fit(Ef[:, j * DSUB:(j + 1) * DSUB],
-                                                                       sample_weight=pq_w)
-        codes[:, j] = km.labels_
-        cents[j] = km.cluster_centers_
-    PQ = {"codes": codes, "M": PQ_M, "K": PQ_K, "dsub": DSUB}
-    recon = cents[np.arange(PQ_M)[None, :], codes].reshape(VOCAB_SIZE, EMB_R)
-    err = ((recon - Ef) ** 2).sum(1)
-    occ = tok_count / tok_count.sum()
-    pq_stats = {"M": PQ_M, "K": PQ_K, "dsub": DSUB, "kmeans_seconds": round(time.time() - t_pq, 1),
-                "rel_sq_error_per_row": float(err.sum() / (Ef[1:] ** 2).sum()),
-                "rel_sq_error_per_occurrence": float((occ * err).sum() / (occ * (Ef ** 2).sum(1)).sum())}
-    PQ_CODES = jnp.asarray(codes.astype(np.int32))
-    n_params += int(cents.size) - VOCAB_SIZE * EMB_R  # + the VOCAB_SIZE x PQ_M uint8 codes (not counted)
-    pq_params = {k_: jnp.asarray(v_) for k_, v_ in P.items() if k_ != "E"}
-    pq_params["C"] = jnp.asarray(cents)
-    pq_stats["val_acc_before_finetune"] = float((run_predict(pq_params, V_ids)[0].argmax(1) == y_val).mean())
-    log("product quantisation of the token table:", json.dumps(pq_stats))
-    t_ft = time.time()
-    ft_targets = None
-    if PQ_SELF:  # targets: a PQ_SELF mix of the float-table student's own outputs on the pool and the teacher's
-        _fs = run_predict({k_: jnp.asarray(v_) for k_, v_ in P.items()}, P_ids)
-        _fp = 1.0 / (1.0 + np.exp(-(_fs[3] @ np.asarray(P["Wpd"]) + np.asarray(P["bpd"]))))
-        _fe = PQ_SELF * _fs[2] + (1 - PQ_SELF) * P_emb
-        ft_targets = ((PQ_SELF * _fs[0] + (1 - PQ_SELF) * P_soft).astype(np.float32),
-                      (PQ_SELF * _fs[1] + (1 - PQ_SELF) * P_rel).astype(np.float32),
-                      (_fe / np.linalg.norm(_fe, axis=1, keepdims=True)).astype(np.float32),
-                      (PQ_SELF * _fp + (1 - PQ_SELF) * P_pers).astype(np.float32))
-    ft_val, P_ft, ft_epoch, ft_hist = train_epochs(pq_params, PQ_EPOCHS, PQ_LR, 50, SEED + 1, "pq fine-tune",
-                                                   ft_targets)
-    pq_stats.update({"finetune_epochs": PQ_EPOCHS, "finetune_lr": PQ_LR, "finetune_self_target_share": PQ_SELF, "finetune_best_epoch": ft_epoch,
-                     "finetune_val_acc": ft_val, "float_table_val_acc": best_val,
-                     "finetune_seconds": round(time.time() - t_ft, 1)})
-    history += ft_hist
-    best_val, P = ft_val, P_ft
-    train_seconds = time.time() - t_train
-    log(f"pq fine-tune: best epoch {ft_epoch} val acc {ft_val:.4f} (float table {pq_stats['float_table_val_acc']:.4f})")
 
 # ----------------------------------------------------------------------------------------------------------
 # 7. personality head: per-trait logistic regression on the frozen student embedding (the encoder never saw a
@@ -787,18 +688,12 @@ def build_onnx(P, quant):
         red = tuple(i for i in range(W.ndim) if i != axis)
         s = np.abs(W).max(axis=red, keepdims=True) / 127.0
         s = np.where(s == 0, 1.0, s).astype(np.float32)
-        if SCALE_F16:  # scales stored as float16 (Cast to float32 in the graph); quantise against the rounded scale
-            s = s.astype(np.float16).astype(np.float32)
         q = np.clip(np.round(W / s), -127, 127).astype(np.int8)
         const(name + "_q", q)
         const(name + "_one", np.array(1.0, np.float32))
         const(name + "_zp", np.array(0, np.int8))
+        const(name + "_scale", s)
         nodes.append(helper.make_node("DequantizeLinear", [name + "_q", name + "_one", name + "_zp"], [name + "_dq"]))
-        if SCALE_F16:
-            const(name + "_scale16", s.astype(np.float16))
-            nodes.append(helper.make_node("Cast", [name + "_scale16"], [name + "_scale"], to=TensorProto.FLOAT))
-        else:
-            const(name + "_scale", s)
         nodes.append(helper.make_node("Mul", [name + "_dq", name + "_scale"], [name]))
         return name
 
@@ -814,24 +709,8 @@ def build_onnx(P, quant):
         n("Unsqueeze", ["mask", "axes_1"], ["mask3"]),  # [B, 1, T]
         n("Unsqueeze", ["mask", "axes_last"], ["mask_bt1"]),  # [B, T, 1]
     ]
-    if PQ is not None:  # token table = rows of the centroid table picked by the uint8 codes (all constants)
-        CB = weight("CB", np.asarray(P["C"], np.float32).reshape(PQ["M"] * PQ["K"], PQ["dsub"]), 0)
-        const("E_codes", PQ["codes"])  # [VOCAB_SIZE, M] uint8
-        const("E_code_offsets", (np.arange(PQ["M"]) * PQ["K"]).astype(np.int64))  # sub-table j starts at row j*K
-        const("E_shape", np.array([VOCAB_SIZE, EMB_R], np.int64))
-        nodes.extend([
-            helper.make_node("Cast", ["E_codes"], ["E_codes64"], to=TensorProto.INT64),
-            helper.make_node("Add", ["E_codes64", "E_code_offsets"], ["E_rows"]),
-            helper.make_node("Gather", [CB, "E_rows"], ["E_sub"], axis=0),  # [VOCAB_SIZE, M, EMB_R / M]
-            helper.make_node("Reshape", ["E_sub", "E_shape"], ["E"]),
-        ])
-        E = "E"
-    else:
-        E = weight("E", P["E"], 0)  # [VOCAB_SIZE, EMB_R]
-    W1f = np.asarray(P["W1"], np.float32)
-    if "P" in P:  # Conv(x @ P) == Conv'(x) with W1'[o, j, k] = sum_c W1[o, c, k] P[j, c]
-        W1f = np.einsum("ock,jc->ojk", W1f, np.asarray(P["P"], np.float32))
-    W1 = weight("W1", W1f, 0)  # [CH, EMB_R, 3]
+    E = weight("E", P["E"], 0)
+    W1 = weight("W1", P["W1"], 0)
     W2 = weight("W2", P["W2"], 0)
     W3 = weight("W3", P["W3"], 0)
     Wd = weight("Wd", P["Wd"], 1)
@@ -848,9 +727,9 @@ def build_onnx(P, quant):
     const("Wp", np.asarray(P["Wp"], np.float32))
     const("bp", P["bp"])
     nodes += [
-        n("Gather", [E, "input_ids"], ["x_bte"], axis=0),  # [B, T, EMB_R]
+        n("Gather", [E, "input_ids"], ["x_bte"], axis=0),  # [B, T, EMB]
         n("Mul", ["x_bte", "mask_bt1"], ["x_m"]),
-        n("Transpose", ["x_m"], ["x"], perm=[0, 2, 1]),  # [B, EMB_R, T]
+        n("Transpose", ["x_m"], ["x"], perm=[0, 2, 1]),  # [B, EMB, T]
         n("Conv", ["x", W1, "b1"], ["c1"], kernel_shape=[3], pads=[1, 1], dilations=[1], strides=[1]),
         n("Relu", ["c1"], ["r1"]),
         n("Mul", ["r1", "mask3"], ["h1"]),
@@ -900,7 +779,7 @@ def build_onnx(P, quant):
             raise RuntimeError("graph has a cycle or a missing input")
     nodes = ordered
     g = helper.make_graph(
-        nodes, "unwritten_character_v2",
+        nodes, "unwritten_character_v1",
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", MAX_LEN])],
         [helper.make_tensor_value_info("sentiment", TensorProto.FLOAT, ["batch", 3]),
          helper.make_tensor_value_info("personality", TensorProto.FLOAT, ["batch", 5]),
@@ -908,10 +787,9 @@ def build_onnx(P, quant):
          helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", D])],
         inits)
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="unwritten-ai-train",
-                              producer_version=MODEL_VERSION)
+                              producer_version="1.0.0")
     model.ir_version = 8
-    model.doc_string = (f"unwritten-character v{MODEL_VERSION}: conv text encoder (factorised {VOCAB_SIZE}x{EMB_R} token "
-                        "table) with sentiment/personality/relationship/embedding heads")
+    model.doc_string = "unwritten-character v1: conv text encoder with sentiment/personality/relationship/embedding heads"
     onnx.checker.check_model(model, full_check=True)
     del model.graph.value_info[:]
     return model
@@ -919,8 +797,8 @@ def build_onnx(P, quant):
 
 import onnxruntime as ort  # noqa: E402
 
-FP32_PATH = os.path.join(HERE, ".cache", MODEL_FILE.replace(".onnx", ".fp32.onnx"))
-ONNX_PATH = os.path.join(MODELS, MODEL_FILE)
+FP32_PATH = os.path.join(HERE, ".cache", "unwritten-character-v1.fp32.onnx")
+ONNX_PATH = os.path.join(MODELS, "unwritten-character-v1.onnx")
 os.makedirs(os.path.dirname(FP32_PATH), exist_ok=True)
 onnx.save(build_onnx(P, False), FP32_PATH)
 onnx.save(build_onnx(P, True), ONNX_PATH)
@@ -1148,8 +1026,7 @@ BANK_N_CHAT = 1500
 BANK_PATH = os.path.join(MODELS, "response_bank.json")
 game_bank = response_bank.load_game_bank(os.path.join(HERE, "data", "game_bank.jsonl"))
 bank, metrics["response_bank"] = response_bank.write_bank(
-    sess, tok, game_bank, bank_pairs[:BANK_N_CHAT], D, BANK_PATH, os.path.join(EVAL, "game_bank_test.jsonl"),
-    MODEL_FILE)
+    sess, tok, game_bank, bank_pairs[:BANK_N_CHAT], D, BANK_PATH, os.path.join(EVAL, "game_bank_test.jsonl"))
 entries = bank["entries"]
 log("response bank:", {k: v for k, v in metrics["response_bank"].items() if not k.endswith("by_situation")})
 log("response bank relevance / mood fit are measured in Rust: models/train/.venv/bin/python models/train/build_bank.py "
@@ -1167,7 +1044,7 @@ total_seconds = time.time() - T_START
 metrics["total_seconds"] = round(total_seconds, 1)
 metrics["teacher_seconds"] = round(teacher_seconds, 1)
 expected = {
-    "model": MODEL_FILE, "sha256": model_sha, "computed_with": f"onnxruntime {ort.__version__}",
+    "model": "unwritten-character-v1.onnx", "sha256": model_sha, "computed_with": f"onnxruntime {ort.__version__}",
     "tolerance": 1e-4,
     "sentiment_test": {"file": "sentiment_test.jsonl", "n": int(len(y_test)), "accuracy": metrics["sentiment_test_acc_int8"]},
     "game_dialogue": {"file": "game_dialogue.jsonl", "n": len(game_eval), "accuracy": metrics["game_dialogue_acc"],
@@ -1197,7 +1074,7 @@ except ImportError:
 with open(os.path.join(EVAL, "expected.json"), "w", encoding="utf-8", newline="\n") as f:
     json.dump(expected, f, ensure_ascii=False, indent=1)
 manifest = {
-    "name": "unwritten-character", "version": MODEL_VERSION, "file": MODEL_FILE, "bytes": model_bytes,
+    "name": "unwritten-character", "version": "1.0.0", "file": "unwritten-character-v1.onnx", "bytes": model_bytes,
     "sha256": model_sha,
     "vocab": {"file": "vocab.txt", "bytes": os.path.getsize(VOCAB_PATH), "sha256": sha256_file(VOCAB_PATH), "size": len(vocab)},
     "inputs": [{"name": "input_ids", "dtype": "int64", "shape": ["batch", MAX_LEN]}],
