@@ -2,11 +2,11 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use tract_onnx::prelude::*;
+use tract_hir::prelude::*;
 
 use crate::error::Error;
 
-use tract_onnx::tract_core::model::{TypedSimplePlan, TypedSimpleState};
+use tract_hir::tract_core::model::{TypedSimplePlan, TypedSimpleState};
 
 /// The four heads of one inference, for one text.
 #[derive(Debug, Clone, PartialEq)]

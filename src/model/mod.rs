@@ -5,7 +5,9 @@ pub mod delivery;
 pub mod engine;
 pub mod host;
 pub mod manifest;
+pub mod onnx_graph;
 pub mod onnx_ops;
+pub mod onnx_pb;
 pub mod responder;
 pub mod tokenizer;
 

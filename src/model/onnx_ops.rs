@@ -2,27 +2,23 @@
 //!
 //! `tract_onnx::onnx()` registers every operator tract knows (pooling, recurrent nets, FFT, attention...), and the
 //! registry keeps all of their builders and the tract ops behind them in the .wasm. A character model needs about
-//! twenty. Registering only those took the release .wasm from 2.53 to 2.21 MB gzip (bench/model/run.mjs prints
-//! the sizes). A model that uses anything else is refused at load with a message naming the operator.
+//! twenty. Registering only those took the release .wasm from 2.53 to 2.21 MB gzip; parsing the protobuf
+//! ourselves (`onnx_pb`, `onnx_graph`) instead of through tract-onnx, which links tract-nnef and its static
+//! registrations, took it further (bench/model/run.mjs prints the sizes). A model that uses anything else is
+//! refused at load with a message naming the operator.
 //!
 //! Operators whose opset-13+ form takes axes as an input (`Unsqueeze`, `Squeeze`, `ReduceSum`, and the other
 //! reducers from opset 18) must get them from a constant: [`normalize`] moves such constants into an `axes`
 //! attribute, so every builder below reads attributes only. `DequantizeLinear` (weight-only QDQ) is rewritten
 //! into `Cast`, `Sub` and `Mul`, which tract folds into one f32 constant when the weights are initializers.
 use std::collections::HashMap;
-use std::io::Cursor;
 
-use tract_onnx::data_resolver::MmapDataResolver;
-use tract_onnx::model::{OnnxOpRegister, ParsingContext};
-use tract_onnx::pb::attribute_proto::AttributeType;
-use tract_onnx::pb::tensor_proto::DataType;
-use tract_onnx::pb::{AttributeProto, ModelProto, NodeProto};
-use tract_onnx::prelude::*;
-use tract_onnx::tract_hir::internal::*;
-use tract_onnx::tract_hir::ops::{self, array, cnn, nn};
-use tract_onnx::Onnx;
+use prost::Message;
+use tract_hir::internal::*;
+use tract_hir::ops::{self, array, cnn, nn};
 
-type Built = TractResult<(Box<dyn InferenceOp>, Vec<String>)>;
+use super::onnx_graph::{self, datum_type, load_tensor, Attrs, Builder, Built, Ctx};
+use super::onnx_pb::{attr_type, data_type, AttributeProto, ModelProto, NodeProto, TensorProto};
 
 /// The operator types [`load`] accepts, in the order they are registered.
 pub const SUPPORTED: &[&str] = &[
@@ -53,33 +49,33 @@ pub const SUPPORTED: &[&str] = &[
     "DequantizeLinear",
 ];
 
-fn registry() -> OnnxOpRegister {
-    let mut reg = OnnxOpRegister::default();
-    reg.insert("Add", |_, _| Ok((ops::math::Add.into_hir(), vec![])));
-    reg.insert("Sub", |_, _| Ok((ops::math::Sub.into_hir(), vec![])));
-    reg.insert("Mul", |_, _| Ok((ops::math::Mul.into_hir(), vec![])));
-    reg.insert("Div", |_, _| Ok((ops::math::Div.into_hir(), vec![])));
-    reg.insert("MatMul", |_, _| Ok((expand(ops::matmul::MatMulInference::default()), vec![])));
-    reg.insert("Relu", |_, _| Ok((expand(ops::activations::Clip::new(Some(0.0), None)), vec![])));
-    reg.insert("Sigmoid", |_, _| Ok((ops::nn::sigmoid().into_hir(), vec![])));
-    reg.insert("Tanh", |_, _| Ok((ops::math::tanh().into_hir(), vec![])));
-    reg.insert("Sqrt", |_, _| Ok((ops::math::sqrt().into_hir(), vec![])));
-    reg.insert("Greater", |_, _| Ok((ops::logic::CompGT.into_hir(), vec![])));
+fn registry() -> HashMap<&'static str, Builder> {
+    let mut reg: HashMap<&'static str, Builder> = HashMap::new();
+    reg.insert("Add", |_, _| Ok(ops::math::Add.into_hir()));
+    reg.insert("Sub", |_, _| Ok(ops::math::Sub.into_hir()));
+    reg.insert("Mul", |_, _| Ok(ops::math::Mul.into_hir()));
+    reg.insert("Div", |_, _| Ok(ops::math::Div.into_hir()));
+    reg.insert("MatMul", |_, _| Ok(expand(ops::matmul::MatMulInference::default())));
+    reg.insert("Relu", |_, _| Ok(expand(ops::activations::Clip::new(Some(0.0), None))));
+    reg.insert("Sigmoid", |_, _| Ok(ops::nn::sigmoid().into_hir()));
+    reg.insert("Tanh", |_, _| Ok(ops::math::tanh().into_hir()));
+    reg.insert("Sqrt", |_, _| Ok(ops::math::sqrt().into_hir()));
+    reg.insert("Greater", |_, _| Ok(ops::logic::CompGT.into_hir()));
     reg.insert("Cast", cast);
-    reg.insert("Gather", |_, node| Ok((expand(array::Gather::new(node.get_attr_opt("axis")?.unwrap_or(0))), vec![])));
-    reg.insert("Transpose", |_, node| {
-        let perm: Option<Vec<usize>> = node.get_attr_opt_vec("perm")?;
-        Ok((expand(array::PermuteAxes::new(perm.map(Into::into))), vec![]))
+    reg.insert("Gather", |_, node| Ok(expand(array::Gather::new(node.int("axis")?.unwrap_or(0)))));
+    reg.insert("Transpose", |_, node| Ok(expand(array::PermuteAxes::new(node.usizes("perm")?))));
+    reg.insert("Concat", |_, node| {
+        let axis = node.int("axis")?.context("Concat needs an axis")?;
+        Ok(expand(array::Concat::new(axis)))
     });
-    reg.insert("Concat", |_, node| Ok((expand(array::Concat::new(node.get_attr("axis")?)), vec![])));
     reg.insert("Reshape", reshape);
     reg.insert("Unsqueeze", |_, node| {
-        let axes = node.get_attr_vec::<i64>("axes")?.into_iter().map(|a| a as isize).collect();
-        Ok((expand(array::AddDims::new(axes)), vec![]))
+        let axes = node.ints("axes")?.context("Unsqueeze needs axes")?;
+        Ok(expand(array::AddDims::new(axes.into_iter().map(|a| a as isize).collect())))
     });
     reg.insert("Squeeze", |_, node| {
-        let axes: Option<Vec<i64>> = node.get_attr_opt_vec("axes")?;
-        Ok((expand(array::Squeeze::new(axes.map(|a| a.into_iter().map(|x| x as isize).collect()))), vec![]))
+        let axes = node.ints("axes")?.map(|a| a.into_iter().map(|x| x as isize).collect());
+        Ok(expand(array::Squeeze::new(axes)))
     });
     reg.insert("ReduceSum", |_, node| reduce(node, nn::Reducer::Sum));
     reg.insert("ReduceMax", |_, node| reduce(node, nn::Reducer::Max));
@@ -87,25 +83,25 @@ fn registry() -> OnnxOpRegister {
     reg.insert("Softmax", softmax);
     reg.insert("Conv", conv);
     reg.insert("Constant", constant);
-    reg.insert("Identity", |_, _| Ok((Box::<ops::identity::Identity>::default(), vec![])));
+    reg.insert("Identity", |_, _| Ok(Box::<ops::identity::Identity>::default()));
     reg
 }
 
-fn cast(_: &ParsingContext, node: &NodeProto) -> Built {
-    let to: DatumType = node.get_attr("to")?;
+fn cast(_: &Ctx, node: &NodeProto) -> Built {
+    let to = datum_type(node.int("to")?.context("Cast needs `to`")? as i32)?;
     ensure!(to != i64::datum_type(), "Cast to int64 is not supported by this runtime");
-    Ok((Box::new(ops::cast::cast(to)), vec![]))
+    Ok(Box::new(ops::cast::cast(to)))
 }
 
-fn reshape(_: &ParsingContext, node: &NodeProto) -> Built {
-    ensure!(node.get_attr_opt::<i64>("allowzero")?.unwrap_or(0) == 0, "Reshape with allowzero=1 is not supported");
-    Ok((expand(array::Reshape::default()), vec![]))
+fn reshape(_: &Ctx, node: &NodeProto) -> Built {
+    ensure!(node.int("allowzero")?.unwrap_or(0) == 0, "Reshape with allowzero=1 is not supported");
+    Ok(expand(array::Reshape::default()))
 }
 
 fn reduce(node: &NodeProto, reducer: nn::Reducer) -> Built {
-    let axes: Option<Vec<i64>> = node.get_attr_opt_vec("axes")?;
-    let keep_dims = node.get_attr_opt::<i64>("keepdims")?.unwrap_or(1) == 1;
-    let noop = node.get_attr_opt::<i64>("noop_with_empty_axes")?.unwrap_or(0) == 1;
+    let axes = node.ints("axes")?;
+    let keep_dims = node.int("keepdims")?.unwrap_or(1) == 1;
+    let noop = node.int("noop_with_empty_axes")?.unwrap_or(0) == 1;
     ensure!(
         !(noop && axes.as_ref().is_none_or(|a| a.is_empty())),
         "{}: noop_with_empty_axes is not supported",
@@ -113,18 +109,18 @@ fn reduce(node: &NodeProto, reducer: nn::Reducer) -> Built {
     );
     // No axes (or an empty list) reduces over all of them.
     let axes = axes.filter(|a| !a.is_empty());
-    Ok((expand(nn::Reduce::new(axes, keep_dims, reducer)), vec![]))
+    Ok(expand(nn::Reduce::new(axes, keep_dims, reducer)))
 }
 
-fn softmax(ctx: &ParsingContext, node: &NodeProto) -> Built {
+fn softmax(ctx: &Ctx, node: &NodeProto) -> Built {
     // Before opset 13 Softmax flattened the input from `axis` on: a different operator, not supported.
-    ensure!(ctx.onnx_operator_set_version >= 13, "Softmax before ONNX opset 13 is not supported");
-    Ok((expand(ops::nn::Softmax::new(node.get_attr_opt("axis")?.unwrap_or(-1))), vec![]))
+    ensure!(ctx.opset >= 13, "Softmax before ONNX opset 13 is not supported");
+    Ok(expand(ops::nn::Softmax::new(node.int("axis")?.unwrap_or(-1) as isize)))
 }
 
-fn conv(_: &ParsingContext, node: &NodeProto) -> Built {
-    let pad = node.get_attr_opt::<&str>("auto_pad")?.unwrap_or("NOTSET");
-    let padding = match (pad, node.get_attr_opt_tvec::<usize>("pads")?) {
+fn conv(_: &Ctx, node: &NodeProto) -> Built {
+    let pad = node.string("auto_pad")?.unwrap_or_else(|| "NOTSET".into());
+    let padding = match (pad.as_str(), node.usizes("pads")?) {
         ("NOTSET", Some(pads)) => {
             let half = pads.len() / 2;
             cnn::PaddingSpec::Explicit(pads[..half].into(), pads[half..].into())
@@ -135,54 +131,49 @@ fn conv(_: &ParsingContext, node: &NodeProto) -> Built {
         (other, _) => bail!("Conv: unknown auto_pad {other:?}"),
     };
     let mut op = cnn::Conv::default().padding(padding);
-    if let Some(k) = node.get_attr_opt_tvec("kernel_shape")? {
+    if let Some(k) = node.usizes("kernel_shape")? {
         op = op.kernel_shape(k);
     }
-    if let Some(g) = node.get_attr_opt("group")? {
-        op = op.group(g);
+    if let Some(g) = node.int("group")? {
+        op = op.group(usize::try_from(g).map_err(|_| format_err!("Conv: negative group"))?);
     }
-    if let Some(d) = node.get_attr_opt_tvec("dilations")? {
+    if let Some(d) = node.usizes("dilations")? {
         op = op.dilations(d);
     }
-    if let Some(s) = node.get_attr_opt_tvec("strides")? {
+    if let Some(s) = node.usizes("strides")? {
         op = op.strides(s);
     }
     if node.input.len() == 3 {
         op = op.bias_input(2);
     }
-    Ok((expand(op), vec![]))
+    Ok(expand(op))
 }
 
-fn constant(ctx: &ParsingContext, node: &NodeProto) -> Built {
-    let value = node.get_attr_opt::<&tract_onnx::pb::TensorProto>("value")?;
-    let value = value.context("Constant: only the `value` attribute is supported")?;
-    Ok((Box::new(ops::konst::Const::new(ctx.load_tensor(value)?.into_arc_tensor())?), vec![]))
-}
-
-/// The framework: tract's ONNX parser with [`registry`] instead of every operator.
-pub fn onnx() -> Onnx {
-    Onnx { op_register: registry(), ..Onnx::default() }
+fn constant(_: &Ctx, node: &NodeProto) -> Built {
+    let value = node.tensor("value")?.context("Constant: only the `value` attribute is supported")?;
+    Ok(Box::new(ops::konst::Const::new(load_tensor(value)?.into_arc_tensor())?))
 }
 
 /// Parses ONNX bytes into a tract model through [`normalize`] and the restricted registry.
 pub fn load(bytes: &[u8]) -> TractResult<InferenceModel> {
-    let framework = onnx();
-    let mut proto = framework.proto_model_for_read(&mut Cursor::new(bytes))?;
+    let mut proto = ModelProto::decode(bytes).map_err(|e| format_err!("not an ONNX model: {e}"))?;
     normalize(&mut proto)?;
-    framework.model_for_proto_model(&proto)
+    let opset = opset(&proto);
+    let graph = proto.graph.as_ref().context("the ONNX file has no graph")?;
+    onnx_graph::parse(graph, opset, &registry())
+}
+
+/// The version of the default ("" or "ai.onnx") operator set the model imports.
+fn opset(proto: &ModelProto) -> i64 {
+    proto.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx").map(|o| o.version).unwrap_or(0)
 }
 
 fn to_f32() -> Vec<AttributeProto> {
-    vec![AttributeProto {
-        name: "to".into(),
-        r#type: AttributeType::Int as i32,
-        i: DataType::Float as i64,
-        ..Default::default()
-    }]
+    vec![AttributeProto { name: "to".into(), r#type: attr_type::INT, i: data_type::FLOAT as i64, ..Default::default() }]
 }
 
 fn ints_attr(name: &str, values: Vec<i64>) -> AttributeProto {
-    AttributeProto { name: name.into(), r#type: AttributeType::Ints as i32, ints: values, ..Default::default() }
+    AttributeProto { name: name.into(), r#type: attr_type::INTS, ints: values, ..Default::default() }
 }
 
 fn node(op: &str, name: String, input: Vec<String>, output: Vec<String>, attribute: Vec<AttributeProto>) -> NodeProto {
@@ -192,7 +183,7 @@ fn node(op: &str, name: String, input: Vec<String>, output: Vec<String>, attribu
 /// Rewrites the graph into the forms the registry builds (see the module doc), and refuses operators it does not
 /// know, naming them.
 pub fn normalize(proto: &mut ModelProto) -> TractResult<()> {
-    let opset = proto.opset_import.iter().find(|o| o.domain.is_empty()).map(|o| o.version).unwrap_or(0);
+    let opset = opset(proto);
     let graph = proto.graph.as_mut().context("the ONNX file has no graph")?;
     let unknown: Vec<&str> = graph
         .node
@@ -209,7 +200,7 @@ pub fn normalize(proto: &mut ModelProto) -> TractResult<()> {
         SUPPORTED.join(", ")
     );
     // Constant tensors by name: initializers and the outputs of Constant nodes.
-    let mut consts: HashMap<String, tract_onnx::pb::TensorProto> =
+    let mut consts: HashMap<String, TensorProto> =
         graph.initializer.iter().map(|t| (t.name.clone(), t.clone())).collect();
     for n in &graph.node {
         if n.op_type == "Constant" {
@@ -222,7 +213,7 @@ pub fn normalize(proto: &mut ModelProto) -> TractResult<()> {
     }
     let const_ints = |name: &str| -> TractResult<Vec<i64>> {
         let t = consts.get(name).with_context(|| format!("{name:?} must be a constant"))?;
-        let t = tract_onnx::tensor::load_tensor(&MmapDataResolver, t, None)?.cast_to::<i64>()?.into_owned();
+        let t = load_tensor(t)?.cast_to::<i64>()?.into_owned();
         Ok(t.try_as_plain_ram()?.as_slice::<i64>()?.to_vec())
     };
     let mut out = Vec::with_capacity(graph.node.len());
@@ -302,17 +293,21 @@ pub fn normalize(proto: &mut ModelProto) -> TractResult<()> {
     Ok(())
 }
 
+// tract-onnx is a native dev-dependency only: the reference the tests compare with.
 #[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tests {
-    //! Every supported operator, in a tiny graph, against tract-onnx's own full registry on the same graph.
+    //! Every supported operator, in a tiny graph, against tract-onnx's own full registry on the same bytes.
     use super::*;
-    use tract_onnx::pb::{GraphProto, OperatorSetIdProto, TensorProto, ValueInfoProto};
+    use crate::model::onnx_pb::{
+        Dimension, GraphProto, OperatorSetIdProto, TensorShapeProto, TypeProto, TypeTensor, ValueInfoProto,
+    };
 
     fn floats(name: &str, dims: &[i64], data: Vec<f32>) -> TensorProto {
         TensorProto {
             name: name.into(),
             dims: dims.into(),
-            data_type: DataType::Float as i32,
+            data_type: data_type::FLOAT,
             float_data: data,
             ..Default::default()
         }
@@ -322,7 +317,7 @@ mod tests {
         TensorProto {
             name: name.into(),
             dims,
-            data_type: DataType::Int64 as i32,
+            data_type: data_type::INT64,
             int64_data: data.into(),
             ..Default::default()
         }
@@ -332,7 +327,7 @@ mod tests {
         TensorProto {
             name: name.into(),
             dims: dims.into(),
-            data_type: DataType::Int8 as i32,
+            data_type: data_type::INT8,
             raw_data: raw,
             ..Default::default()
         }
@@ -342,22 +337,15 @@ mod tests {
         node(kind, String::new(), strings(inputs), vec![output.into()], attribute)
     }
     fn int(name: &str, i: i64) -> AttributeProto {
-        AttributeProto { name: name.into(), r#type: AttributeType::Int as i32, i, ..Default::default() }
+        AttributeProto { name: name.into(), r#type: attr_type::INT, i, ..Default::default() }
     }
 
     /// One float input `x` of `shape` (values -1.5, -1.4, ...), output `y`.
     fn model(opset: i64, shape: &[usize], init: Vec<TensorProto>, nodes: Vec<NodeProto>) -> (ModelProto, Tensor) {
-        use tract_onnx::pb::tensor_shape_proto::{dimension, Dimension};
-        use tract_onnx::pb::{type_proto, TensorShapeProto, TypeProto};
-        let dims = shape
-            .iter()
-            .map(|&d| Dimension { value: Some(dimension::Value::DimValue(d as i64)), ..Default::default() });
-        let tensor = type_proto::Tensor {
-            elem_type: DataType::Float as i32,
-            shape: Some(TensorShapeProto { dim: dims.collect() }),
-        };
-        let typed = TypeProto { value: Some(type_proto::Value::TensorType(tensor)), ..Default::default() };
-        let input = ValueInfoProto { name: "x".into(), r#type: Some(typed), ..Default::default() };
+        let dims = shape.iter().map(|&d| Dimension { dim_value: Some(d as i64), dim_param: None });
+        let tensor = TypeTensor { elem_type: data_type::FLOAT, shape: Some(TensorShapeProto { dim: dims.collect() }) };
+        let typed = TypeProto { tensor_type: Some(tensor) };
+        let input = ValueInfoProto { name: "x".into(), r#type: Some(typed) };
         let output = ValueInfoProto { name: "y".into(), ..Default::default() };
         let graph = GraphProto {
             node: nodes,
@@ -370,7 +358,6 @@ mod tests {
             graph: Some(graph),
             opset_import: vec![OperatorSetIdProto { domain: String::new(), version: opset }],
             ir_version: 8,
-            ..Default::default()
         };
         let len = shape.iter().product::<usize>();
         let x = Tensor::from_shape(shape, &(0..len).map(|i| i as f32 * 0.1 - 1.5).collect::<Vec<_>>()).unwrap();
@@ -385,10 +372,11 @@ mod tests {
 
     /// Ours (normalize + the restricted registry) gives the same output as tract-onnx's full registry.
     fn same(case: &str, (proto, x): (ModelProto, Tensor)) {
-        let theirs = run(tract_onnx::onnx().model_for_proto_model(&proto).unwrap(), &x).unwrap();
-        let mut mine = proto.clone();
-        normalize(&mut mine).unwrap();
-        let ours = run(onnx().model_for_proto_model(&mine).unwrap(), &x).unwrap();
+        use tract_onnx::prelude::Framework;
+        let bytes = proto.encode_to_vec();
+        let theirs = tract_onnx::onnx().model_for_read(&mut &bytes[..]).unwrap();
+        let theirs = run(theirs, &x).unwrap();
+        let ours = run(load(&bytes).unwrap(), &x).unwrap();
         assert_eq!(ours.shape(), theirs.shape(), "{case}");
         let (a, b) = (ours.cast_to::<f32>().unwrap(), theirs.cast_to::<f32>().unwrap());
         let (a, b) = (
@@ -458,7 +446,7 @@ mod tests {
         same("MatMul", model(17, &[2, 3], vec![m], vec![op("MatMul", &["x", "m"], "y", vec![])]));
         let value = AttributeProto {
             name: "value".into(),
-            r#type: AttributeType::Tensor as i32,
+            r#type: attr_type::TENSOR,
             t: Some(floats("", &[3], vec![1.0, 2.0, 3.0])),
             ..Default::default()
         };
@@ -489,5 +477,16 @@ mod tests {
         let (mut proto, _) = model(13, &[2, 3], vec![], vec![op("Unsqueeze", &["x", "x"], "y", vec![])]);
         let e = format!("{:?}", normalize(&mut proto).unwrap_err());
         assert!(e.contains("must be a constant"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod load_errors {
+    #[test]
+    fn bytes_that_are_not_onnx_are_an_error_not_a_panic() {
+        for bytes in [&b"not a model"[..], &[0xff; 64][..], &[][..]] {
+            let e = super::load(bytes).map(|_| ()).unwrap_err().to_string();
+            assert!(e.contains("not an ONNX model") || e.contains("no graph"), "{e}");
+        }
     }
 }
