@@ -17,7 +17,7 @@ PREVIOUS = {
                             "agreeableness": 0.622, "neuroticism": 0.630},
     "personality_pooled_heldout": 0.612, "rel_test": 0.789, "rel_game": 0.724,
     "emb_top10": 0.302, "emb_top1_in10": 0.545, "emb_spearman": 0.532, "minutes": 10.3,
-    "relevance": [95, 140], "mood_fit": [172, 175],
+    "relevance": [95, 140], "mood_fit": [172, 175], "relevance_game_dialogue": [69, 103],
 }
 # The response bank before the hand-written game pairs (sha256 af5c4c47...): 3000 chitchat replies; mood fit measured
 # with `cargo test --test local_fit` on that bank.
@@ -417,6 +417,7 @@ def write(path, m, manifest, c):
       "sentiment teacher and the anchor statistics of the larger pool); the independent hand-assigned game affinity "
       "r is the cleaner comparison.")
     _pv = m["personality"]["cv5_auc_all_items"]
+    _gd = (m["response_bank"].get("local_relevance") or {}).get("game_dialogue")
     _worse = [f"{t} {_pv[t]:.2f} (v1 {PREVIOUS['personality_cv5_all'][t]:.2f})" for t in traits
               if _pv[t] < PREVIOUS["personality_cv5_all"][t] - 0.02]
     w(f"* What the smaller model gives up against {PREVIOUS['name']}: its embedding agrees a little less with the "
@@ -425,7 +426,10 @@ def write(path, m, manifest, c):
       f"test split is {pct(m['sentiment_test_acc_quant'])} vs {pct(PREVIOUS['sentiment_test_acc'])} (within the seed "
       "noise of v1's recipe)"
       + (f"; personality traits lower on the 120-item estimate: {', '.join(_worse)}" if _worse else "")
-      + ". The response relevance and mood-fit rows of the table above are the end-to-end check of the embedding.")
+      + ". The response relevance and mood-fit rows of the table above are the end-to-end check of the embedding"
+      + (f"; on the game-dialogue lines whose category is a bank situation (a second, out-of-bank look) the reply "
+         f"fits {_gd['fit']}/{_gd['total']} times vs {PREVIOUS['relevance_game_dialogue'][0]}/"
+         f"{PREVIOUS['relevance_game_dialogue'][1]} for v1" if _gd else "") + ".")
     w("* Apology, greeting, farewell and bargaining lines have no clear polarity; their hand labels are judgement "
       "calls and account for many of the game-dialogue errors.")
     w(f"* Personality from a single line is a weak signal (see the per-trait AUCs above; the teacher and head learned "
@@ -506,7 +510,8 @@ def response_bank_section(w, rb):
         if gd:
             w(f"A second look, on lines not written with the bank: the lines of `eval/game_dialogue.jsonl` whose category "
               f"is a bank situation (written earlier for sentiment, some from an NPC's side) get a reply of that "
-              f"situation {gd['fit']}/{gd['total']} times ({pct(gd['fit'] / gd['total'])}): "
+              f"situation {gd['fit']}/{gd['total']} times ({pct(gd['fit'] / gd['total'])}; {PREVIOUS['name']}: "
+              f"{PREVIOUS['relevance_game_dialogue'][0]}/{PREVIOUS['relevance_game_dialogue'][1]}): "
               + ", ".join(f"{k} {v[0]}/{v[1]}" for k, v in gd["by_situation"].items()) + ".\n")
         mc = rel.get("mood_counts_cold_neutral_warm")
         if mc:
