@@ -94,7 +94,7 @@ def main():
 
     game = response_bank.load_game_bank(GAME_BANK)
     chat_pairs = data.select_chitchat(seed=SEED)[0][: args.chat]
-    bank, rb = response_bank.write_bank(sess, tok, game, chat_pairs, dim, BANK_PATH, GAME_TEST)
+    bank, rb = response_bank.write_bank(sess, tok, game, chat_pairs, dim, BANK_PATH, GAME_TEST, manifest["file"])
     print(f"game pairs {len(game)} -> bank {rb['game_entries']} / test {rb['game_test_pairs']}; chitchat {len(chat_pairs)}")
     if old:  # same model + same chitchat pair -> the same entry as before (a cheap reproducibility check)
         prev = {e["text"]: e for e in old["entries"] if e.get("source", "chat") == "chat"}

@@ -78,7 +78,7 @@ def split_game_bank(rows, seed=GAME_SPLIT_SEED, frac=GAME_TEST_FRAC):
     return train, test
 
 
-def build(sess, tok, game_train, chat_pairs, dim, version="1.1.0"):
+def build(sess, tok, game_train, chat_pairs, dim, model_file, version="1.1.0"):
     """The bank dict: game entries first (ids 0..), then chat entries, and retrieval sanity metrics."""
     prompts = [g["prompt"] for g in game_train] + [p for p, _ in chat_pairs]
     replies = [g["reply"] for g in game_train] + [r for _, r in chat_pairs]
@@ -97,7 +97,7 @@ def build(sess, tok, game_train, chat_pairs, dim, version="1.1.0"):
             e["source"] = "chat"
         entries.append(e)
     bank = {
-        "name": "unwritten-character-response-bank", "version": version, "model": "unwritten-character-v1.onnx",
+        "name": "unwritten-character-response-bank", "version": version, "model": model_file,
         "dim": dim, "encoding": ENCODING, "source": GAME_SOURCE + "; " + CHAT_SOURCE, "count": len(entries),
         "entries": entries,
     }
@@ -133,13 +133,13 @@ def gzip_size(p, level=6):
         return len(gzip.compress(f.read(), compresslevel=level, mtime=0))
 
 
-def write_bank(sess, tok, game_rows, chat_pairs, dim, bank_path, test_path):
-    """Splits the game pairs, writes the TEST split to test_path and the bank (game TRAIN + chat) to bank_path.
-    Returns (bank, metrics)."""
+def write_bank(sess, tok, game_rows, chat_pairs, dim, bank_path, test_path, model_file):
+    """Splits the game pairs, writes the TEST split to test_path and the bank (game TRAIN + chat) to bank_path;
+    model_file: the name of the ONNX file whose embeddings the bank holds. Returns (bank, metrics)."""
     game_train, game_test = split_game_bank(game_rows)
     assert not ({g["prompt"].lower() for g in game_train} & {g["prompt"].lower() for g in game_test})
     write_jsonl(test_path, game_test)
-    bank, m = build(sess, tok, game_train, chat_pairs, dim)
+    bank, m = build(sess, tok, game_train, chat_pairs, dim, model_file)
     write_json(bank_path, bank)
     m.update({"bytes": os.path.getsize(bank_path), "gzip_bytes": gzip_size(bank_path), "sha256": sha256_file(bank_path),
               "game_pairs": len(game_rows), "game_test_pairs": len(game_test),

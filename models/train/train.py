@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Train, export and evaluate models/unwritten-character-v1.onnx.
+"""Train, export and evaluate models/unwritten-character-v2.onnx.
 
 Run from the repo root:  python models/train/train.py     (or: bash models/train/run.sh)
 
 Stages (all seeded): data -> WordPiece vocab -> teacher (MiniLM, cached) targets -> conv student in JAX
--> personality head (logistic regression on frozen student features) -> ONNX fp32 -> int8 weight-only QDQ
--> evaluation with onnxruntime on the int8 model -> eval files, tokenizer vectors, response bank, manifest,
+(4-bit quantisation-aware from epoch QAT_START on) -> personality head (logistic regression on frozen student
+features) -> ONNX fp32 reference -> 4-bit weight-only export (two values per byte, unpacked in the graph)
+-> evaluation with onnxruntime on the 4-bit model -> eval files, tokenizer vectors, response bank, manifest,
 model card.
 """
 import json
@@ -27,17 +28,32 @@ import response_bank  # noqa: E402
 import wordpiece  # noqa: E402
 
 SEED = 1234
+MODEL_VERSION = "2.0.0"
+MODEL_FILE = "unwritten-character-v2.onnx"
 MODELS = os.path.dirname(HERE)
 EVAL = os.path.join(MODELS, "eval")
 MAX_LEN = 128
 VOCAB_SIZE = 8000
-EMB = 128  # token embedding width
+EMB = 96  # token embedding width (v1: 128)
 CH = 192  # conv channels
 FEAT = 192  # shared feature width
 D = 96  # sentence embedding width
 EPOCHS = int(os.environ.get("UW_EPOCHS", "11"))
 BATCH = 64
 LR = 2e-3
+# 4-bit weight-only quantisation (v2). The weights named in QUANT4 are quantised to 4 bits, symmetric, one float32
+# scale per output channel (per row for the token table): q = clip(round(W / s), -7, 7), s = max|W| / 7. From epoch
+# QAT_START on (1-based), the training forward pass uses these fake-quantised weights with a straight-through
+# estimator, and the best epoch is chosen among those epochs only (validation accuracy of the quantised forward), so the
+# exported 4-bit weights are exactly the ones the network was trained and selected with.
+QUANT_BITS = 4
+QMAX = 2 ** (QUANT_BITS - 1) - 1  # 7
+QUANT4 = {"E": 0, "W1": 0, "W2": 0, "W3": 0, "Wd": 1, "We": 1}  # weight -> axis of its per-channel scale
+QAT_START = int(os.environ.get("UW_QAT_START", "6"))
+# The 4-bit weights' per-channel scales are stored as float16 (+ Cast to float32 in the graph): saves 2 bytes per row of
+# the token table (16 KB). The integer values are the trained ones; only the scale is rounded (relative error
+# <= 2^-11), so the export differs from the fake-quantised training forward pass by that rounding only (checked below).
+SCALE_F16 = True
 
 random.seed(SEED)
 np.random.seed(SEED)
@@ -330,6 +346,8 @@ log(f"training pool {len(pool)} rows; mean length {P_len.mean():.1f} tokens; unk
 # ----------------------------------------------------------------------------------------------------------
 # 6. student model (JAX)
 # ----------------------------------------------------------------------------------------------------------
+import functools  # noqa: E402
+
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 
@@ -395,6 +413,21 @@ def conv1d(x, W, b, dil):
     return y + b[None, :, None]
 
 
+def fake_quant(W, axis):
+    """Symmetric QUANT_BITS-bit quantisation with one scale per index of `axis` (straight-through estimator: the
+    forward pass sees the quantised weight, the gradient passes to W unchanged)."""
+    red = tuple(i for i in range(W.ndim) if i != axis)
+    s = jax.lax.stop_gradient(jnp.max(jnp.abs(W), axis=red, keepdims=True)) / QMAX
+    s = jnp.where(s == 0, 1.0, s)
+    q = jnp.clip(jnp.round(W / s), -QMAX, QMAX) * s
+    return W + jax.lax.stop_gradient(q - W)
+
+
+def quantised(p):
+    """p with every QUANT4 weight replaced by its fake-quantised version (what the 4-bit export computes)."""
+    return {k_: (fake_quant(v_, QUANT4[k_]) if k_ in QUANT4 else v_) for k_, v_ in p.items()}
+
+
 def features(p, ids, key=None):
     mask = (ids > 0).astype(jnp.float32)  # [B, T]
     x = p["E"][ids] * mask[:, :, None]  # [B, T, EMB]
@@ -420,7 +453,9 @@ def features(p, ids, key=None):
     return pooled, f
 
 
-def forward(p, ids, key=None):
+def forward(p, ids, key=None, q=False):
+    if q:
+        p = quantised(p)
     pooled, f = features(p, ids, key)
     logits = f @ p["Ws"] + p["bs"]
     rel = jnp.tanh(f @ p["Wr"] + p["br"])[:, 0]
@@ -440,8 +475,8 @@ def bce(logit, y):
     return jnp.maximum(logit, 0) - logit * y + jnp.log1p(jnp.exp(-jnp.abs(logit)))
 
 
-def loss_fn(p, ids, hard, soft, rel, relw, embt, perst, key):
-    logits, r, e, f = forward(p, ids, key)
+def loss_fn(p, ids, hard, soft, rel, relw, embt, perst, key, q):
+    logits, r, e, f = forward(p, ids, key, q)
     logp = jax.nn.log_softmax(logits)
     has = (hard >= 0).astype(jnp.float32)
     ce_hard = -(jnp.take_along_axis(logp, jnp.maximum(hard, 0)[:, None], 1)[:, 0] * has).sum() / jnp.maximum(has.sum(), 1)
@@ -453,9 +488,9 @@ def loss_fn(p, ids, hard, soft, rel, relw, embt, perst, key):
     return total, (ce_hard, ce_soft, l_rel, l_emb, l_pers)
 
 
-@jax.jit
-def train_step(p, m, v, t, ids, hard, soft, rel, relw, embt, perst, key, lr):
-    (l, parts), g = jax.value_and_grad(loss_fn, has_aux=True)(p, ids, hard, soft, rel, relw, embt, perst, key)
+@functools.partial(jax.jit, static_argnames=("q",))
+def train_step(p, m, v, t, ids, hard, soft, rel, relw, embt, perst, key, lr, q=False):
+    (l, parts), g = jax.value_and_grad(loss_fn, has_aux=True)(p, ids, hard, soft, rel, relw, embt, perst, key, q)
     b1, b2, eps, wd = 0.9, 0.999, 1e-8, 1e-5
     t = t + 1
     m = jax.tree_util.tree_map(lambda a, b: b1 * a + (1 - b1) * b, m, g)
@@ -471,9 +506,9 @@ def train_step(p, m, v, t, ids, hard, soft, rel, relw, embt, perst, key, lr):
     return p, m, v, t, l, parts
 
 
-@jax.jit
-def predict(p, ids):
-    logits, r, e, f = forward(p, ids)
+@functools.partial(jax.jit, static_argnames=("q",))
+def predict(p, ids, q=False):
+    logits, r, e, f = forward(p, ids, q=q)
     return jax.nn.softmax(logits), r, e, f
 
 
@@ -484,7 +519,8 @@ def bucket_len(n):
     return 128
 
 
-def run_predict(p, ids, bs=256):
+def run_predict(p, ids, bs=256, q=False):
+    """q=True: the forward pass with fake-quantised (4-bit) weights, i.e. what the shipped model computes."""
     outs = [[], [], [], []]
     lens = (ids != 0).sum(1)
     order = np.argsort(lens, kind="stable")
@@ -493,7 +529,7 @@ def run_predict(p, ids, bs=256):
         L = bucket_len(int(lens[idx].max()))
         batch = np.zeros((bs, L), np.int64)
         batch[:len(idx)] = ids[idx, :L]
-        res = predict(p, jnp.asarray(batch))
+        res = predict(p, jnp.asarray(batch), q=q)
         for o, r in zip(outs, res):
             o.append((idx, np.asarray(r)[:len(idx)]))
     final = []
@@ -539,6 +575,7 @@ k = 0
 history = []
 for ep in range(EPOCHS):
     te = time.time()
+    qat = ep + 1 >= QAT_START
     agg = np.zeros(6)
     nb = 0
     for L, b in make_batches(rng):
@@ -548,22 +585,24 @@ for ep in range(EPOCHS):
             params, mom, vel, step, jnp.asarray(P_ids[b, :L]), jnp.asarray(P_hard[b]), jnp.asarray(P_soft[b]),
             jnp.asarray(P_rel[b]), jnp.asarray(P_relw[b]), jnp.asarray(P_emb[b]), jnp.asarray(P_pers[b]),
             jax.random.fold_in(DROP_KEY, k),
-            jnp.float32(lr))
+            jnp.float32(lr), q=qat)
         agg += np.array([float(l)] + [float(x) for x in parts])
         nb += 1
-    pv = run_predict(params, V_ids)[0]
+    pv = run_predict(params, V_ids, q=qat)[0]
     vacc = float((pv.argmax(1) == y_val).mean())
-    history.append({"epoch": ep + 1, "loss": agg[0] / nb, "ce_hard": agg[1] / nb, "ce_soft": agg[2] / nb,
+    history.append({"epoch": ep + 1, "qat": qat, "loss": agg[0] / nb, "ce_hard": agg[1] / nb, "ce_soft": agg[2] / nb,
                     "rel_mse": agg[3] / nb, "emb_1mcos": agg[4] / nb, "pers_bce": agg[5] / nb, "val_acc": vacc,
                     "seconds": time.time() - te})
-    log(f"epoch {ep + 1}/{EPOCHS} loss {agg[0] / nb:.4f} (hard {agg[1] / nb:.3f} soft {agg[2] / nb:.3f} rel "
+    log(f"epoch {ep + 1}/{EPOCHS}{' (4-bit QAT)' if qat else ''} loss {agg[0] / nb:.4f} (hard {agg[1] / nb:.3f} soft {agg[2] / nb:.3f} rel "
         f"{agg[3] / nb:.4f} emb {agg[4] / nb:.4f} pers {agg[5] / nb:.4f}) val acc {vacc:.4f} [{time.time() - te:.0f}s]")
-    if vacc > best[0]:
+    # only epochs trained and validated with the 4-bit weights can be shipped (all epochs if QAT_START > EPOCHS)
+    if (qat or QAT_START > EPOCHS) and vacc > best[0]:
         best = (vacc, jax.tree_util.tree_map(lambda a: np.asarray(a).copy(), params), ep + 1)
 train_seconds = time.time() - t_train
 best_val, P, best_epoch = best
 np.savez(os.path.join(data.CACHE, "student_params.npz"), **P)  # for post-mortems only; outputs always come from a full run
-log(f"best epoch {best_epoch} val acc {best_val:.4f}; student training took {train_seconds:.0f}s")
+log(f"best epoch {best_epoch} val acc {best_val:.4f} (4-bit forward); student training took {train_seconds:.0f}s")
+SHIP_Q = QAT_START <= EPOCHS  # the shipped model's forward pass = the fake-quantised one
 
 # ----------------------------------------------------------------------------------------------------------
 # 7. personality head: per-trait logistic regression on the frozen student embedding (the encoder never saw a
@@ -572,8 +611,8 @@ log(f"best epoch {best_epoch} val acc {best_val:.4f}; student training took {tra
 Pj = {k_: jnp.asarray(v_) for k_, v_ in P.items()}
 IP_ids = encode_many([d["text"] for d in ipip])
 AUG_ids = encode_many([d["text"] for d in pers_aug])
-_ip = run_predict(Pj, IP_ids)
-_au = run_predict(Pj, AUG_ids)
+_ip = run_predict(Pj, IP_ids, q=SHIP_Q)  # features of the shipped (4-bit) network
+_au = run_predict(Pj, AUG_ids, q=SHIP_Q)
 FEATS = {"embedding": (_ip[2], _au[2]), "feature": (_ip[3], _au[3])}
 ITEM_IDX = {d["item"]: i for i, d in enumerate(ipip)}
 
@@ -664,12 +703,23 @@ for t in range(5):
 log("personality teacher held-out AUC:", json.dumps({k_: round(v_, 3) for k_, v_ in teacher_pers_auc.items()}))
 
 # ----------------------------------------------------------------------------------------------------------
-# 8. ONNX export (fp32 reference and int8 weight-only QDQ)
+# 8. ONNX export (fp32 reference and the 4-bit weight-only model)
 # ----------------------------------------------------------------------------------------------------------
 import onnx  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 OPSET = 17
+
+
+def quant4(W, axis):
+    """The export twin of fake_quant: (q int in [-QMAX, QMAX], float32 scale with keepdims) such that q * s is the
+    weight the QAT forward pass used."""
+    W = np.asarray(W, np.float32)
+    red = tuple(i for i in range(W.ndim) if i != axis)
+    s = (np.abs(W).max(axis=red, keepdims=True) / np.float32(QMAX)).astype(np.float32)
+    s = np.where(s == 0, np.float32(1.0), s).astype(np.float32)
+    q = np.clip(np.round(W / s), -QMAX, QMAX).astype(np.int32)
+    return q, s
 
 
 def build_onnx(P, quant):
@@ -679,12 +729,52 @@ def build_onnx(P, quant):
         inits.append(numpy_helper.from_array(np.asarray(arr), name))
         return name
 
+    def weight4(name, W, axis):
+        """4-bit weight, unpacked in the graph with integer ops (all inputs are initializers, so onnxruntime and
+        tract fold the whole chain into one float constant at load time). Stored: uint8 [R/2, ...] where byte =
+        16 * u[i] + u[i + R/2], u = q + 8 in [1, 15] (R = size of axis 0; the first half of the rows in the high
+        nibbles, the second half in the low ones), and a float32 scale per output channel.
+        Graph: Cast(uint8 -> int32) -> hi = Div(b, 16) (integer division; exact, b >= 0) -> lo = b - 16 * hi ->
+        Concat([hi, lo], axis 0) -> Sub 8 -> Cast(float) -> Mul scale (float16 initializer -> Cast float if
+        SCALE_F16)."""
+        q, s = quant4(W, axis)
+        R = q.shape[0]
+        assert R % 2 == 0, (name, q.shape)
+        u = (q + 8).astype(np.uint8)
+        packed = (u[:R // 2] * 16 + u[R // 2:]).astype(np.uint8)
+        if "nib16" not in {t.name for t in inits}:
+            const("nib16", np.array(16, np.int32))
+            const("nib8", np.array(8, np.int32))
+        const(name + "_q4", packed)
+        if SCALE_F16:
+            s16 = s.astype(np.float16)
+            assert np.all(np.abs(s16.astype(np.float32) / s - 1) < 1e-3), name
+            const(name + "_scale16", s16)
+            nodes.append(helper.make_node("Cast", [name + "_scale16"], [name + "_scale"], to=TensorProto.FLOAT))
+        else:
+            const(name + "_scale", s)
+        nodes.extend([
+            helper.make_node("Cast", [name + "_q4"], [name + "_b"], to=TensorProto.INT32),
+            helper.make_node("Div", [name + "_b", "nib16"], [name + "_hi"]),
+            helper.make_node("Mul", [name + "_hi", "nib16"], [name + "_hi16"]),
+            helper.make_node("Sub", [name + "_b", name + "_hi16"], [name + "_lo"]),
+            helper.make_node("Concat", [name + "_hi", name + "_lo"], [name + "_u"], axis=0),
+            helper.make_node("Sub", [name + "_u", "nib8"], [name + "_qi"]),
+            helper.make_node("Cast", [name + "_qi"], [name + "_qf"], to=TensorProto.FLOAT),
+            helper.make_node("Mul", [name + "_qf", name + "_scale"], [name]),
+        ])
+        return name
+
     def weight(name, W, axis):
-        """fp32 initializer, or int8 initializer -> DequantizeLinear (per-tensor, scale 1) -> Mul by per-channel
-        float scales (symmetric, per output channel / per embedding row)."""
+        """fp32 initializer; quantised export: 4-bit (weight4) for the weights in QUANT4, otherwise int8
+        initializer -> DequantizeLinear (per-tensor, scale 1) -> Mul by per-channel float scales (symmetric, per
+        output channel / per embedding row)."""
         W = np.asarray(W, np.float32)
         if not quant:
             return const(name, W)
+        if name in QUANT4:
+            assert QUANT4[name] == axis, name
+            return weight4(name, W, axis)
         red = tuple(i for i in range(W.ndim) if i != axis)
         s = np.abs(W).max(axis=red, keepdims=True) / 127.0
         s = np.where(s == 0, 1.0, s).astype(np.float32)
@@ -779,7 +869,7 @@ def build_onnx(P, quant):
             raise RuntimeError("graph has a cycle or a missing input")
     nodes = ordered
     g = helper.make_graph(
-        nodes, "unwritten_character_v1",
+        nodes, "unwritten_character_v2",
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", MAX_LEN])],
         [helper.make_tensor_value_info("sentiment", TensorProto.FLOAT, ["batch", 3]),
          helper.make_tensor_value_info("personality", TensorProto.FLOAT, ["batch", 5]),
@@ -787,9 +877,10 @@ def build_onnx(P, quant):
          helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", D])],
         inits)
     model = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="unwritten-ai-train",
-                              producer_version="1.0.0")
+                              producer_version=MODEL_VERSION)
     model.ir_version = 8
-    model.doc_string = "unwritten-character v1: conv text encoder with sentiment/personality/relationship/embedding heads"
+    model.doc_string = (f"unwritten-character v{MODEL_VERSION}: conv text encoder with sentiment/personality/relationship/"
+                        "embedding heads" + (f"; {QUANT_BITS}-bit weights" if quant else "; fp32 reference"))
     onnx.checker.check_model(model, full_check=True)
     del model.graph.value_info[:]
     return model
@@ -797,12 +888,13 @@ def build_onnx(P, quant):
 
 import onnxruntime as ort  # noqa: E402
 
-FP32_PATH = os.path.join(HERE, ".cache", "unwritten-character-v1.fp32.onnx")
-ONNX_PATH = os.path.join(MODELS, "unwritten-character-v1.onnx")
+FP32_PATH = os.path.join(HERE, ".cache", MODEL_FILE.replace(".onnx", ".fp32.onnx"))
+ONNX_PATH = os.path.join(MODELS, MODEL_FILE)
 os.makedirs(os.path.dirname(FP32_PATH), exist_ok=True)
 onnx.save(build_onnx(P, False), FP32_PATH)
 onnx.save(build_onnx(P, True), ONNX_PATH)
-log(f"onnx fp32 {os.path.getsize(FP32_PATH)} bytes, int8 {os.path.getsize(ONNX_PATH)} bytes")
+log(f"onnx fp32 {os.path.getsize(FP32_PATH)} bytes, {QUANT_BITS}-bit {os.path.getsize(ONNX_PATH)} bytes "
+    f"(gzip -9 {response_bank.gzip_size(ONNX_PATH, 9)})")
 
 so = ort.SessionOptions()
 so.intra_op_num_threads = 1
@@ -820,19 +912,25 @@ ox = ort_run(sess_fp32, chk)
 diff_fp32 = float(max(np.abs(jx[0] - ox[0]).max(), np.abs(jx[2] - ox[3]).max(), np.abs(jx[1] - ox[2][:, 0]).max()))
 log(f"max |JAX - ONNX fp32| = {diff_fp32:.2e}")
 assert diff_fp32 < 1e-3
+# the quantised export must compute what the fake-quantised JAX forward pass (the one trained and selected) computed
+jq = run_predict(Pj, chk, q=True)
+oq = ort_run(sess, chk)
+diff_quant = float(max(np.abs(jq[0] - oq[0]).max(), np.abs(jq[2] - oq[3]).max(), np.abs(jq[1] - oq[2][:, 0]).max()))
+log(f"max |JAX {QUANT_BITS}-bit fake-quant - ONNX {QUANT_BITS}-bit| = {diff_quant:.2e}")
+assert diff_quant < 1e-3
 
 # ----------------------------------------------------------------------------------------------------------
-# 9. evaluation of the int8 model (onnxruntime)
+# 9. evaluation of the 4-bit model (onnxruntime)
 # ----------------------------------------------------------------------------------------------------------
 metrics = {"baselines_test": base}
 TE_ids = encode_many([r["text"] for r in v_test])
 o8 = ort_run(sess, TE_ids)
 o32 = ort_run(sess_fp32, TE_ids)
-metrics["sentiment_test_acc_int8"] = float((o8[0].argmax(1) == y_test).mean())
+metrics["sentiment_test_acc_quant"] = float((o8[0].argmax(1) == y_test).mean())
 metrics["sentiment_test_acc_fp32"] = float((o32[0].argmax(1) == y_test).mean())
-metrics["sentiment_val_acc_int8"] = float((ort_run(sess, V_ids)[0].argmax(1) == y_val).mean())
-metrics["int8_vs_fp32_sentiment_argmax_agreement"] = float((o8[0].argmax(1) == o32[0].argmax(1)).mean())
-metrics["int8_vs_fp32_max_abs_diff_sentiment"] = float(np.abs(o8[0] - o32[0]).max())
+metrics["sentiment_val_acc_quant"] = float((ort_run(sess, V_ids)[0].argmax(1) == y_val).mean())
+metrics["quant_vs_fp32_sentiment_argmax_agreement"] = float((o8[0].argmax(1) == o32[0].argmax(1)).mean())
+metrics["quant_vs_fp32_max_abs_diff_sentiment"] = float(np.abs(o8[0] - o32[0]).max())
 cm = np.zeros((3, 3), int)
 for a, b in zip(y_test, o8[0].argmax(1)):
     cm[a, b] += 1
@@ -1026,7 +1124,7 @@ BANK_N_CHAT = 1500
 BANK_PATH = os.path.join(MODELS, "response_bank.json")
 game_bank = response_bank.load_game_bank(os.path.join(HERE, "data", "game_bank.jsonl"))
 bank, metrics["response_bank"] = response_bank.write_bank(
-    sess, tok, game_bank, bank_pairs[:BANK_N_CHAT], D, BANK_PATH, os.path.join(EVAL, "game_bank_test.jsonl"))
+    sess, tok, game_bank, bank_pairs[:BANK_N_CHAT], D, BANK_PATH, os.path.join(EVAL, "game_bank_test.jsonl"), MODEL_FILE)
 entries = bank["entries"]
 log("response bank:", {k: v for k, v in metrics["response_bank"].items() if not k.endswith("by_situation")})
 log("response bank relevance / mood fit are measured in Rust: models/train/.venv/bin/python models/train/build_bank.py "
@@ -1036,17 +1134,28 @@ log("response bank relevance / mood fit are measured in Rust: models/train/.venv
 # 12. expected.json, manifest.json, model card
 # ----------------------------------------------------------------------------------------------------------
 model_bytes = os.path.getsize(ONNX_PATH)
+QUANT_DESC = (f"{QUANT_BITS}-bit weight-only ({', '.join(QUANT4)}; quantisation-aware training from epoch {QAT_START}): "
+              "symmetric per-channel, two values per byte in uint8 initializers, unpacked in the graph (Cast int32, "
+              "Div/Mul/Sub, Concat, Sub 8, Cast float, Mul per-channel scale stored as "
+              + ("float16, Cast to float32" if SCALE_F16 else "float32") + "); "
+              + ("the other large weights int8 initializers -> DequantizeLinear -> Mul per-channel scale; "
+                 if set(QUANT4) != {"E", "W1", "W2", "W3", "Wd", "We"} else "")
+              + "head matrices and biases float32")
 model_sha = sha256_file(ONNX_PATH)
-metrics["model"] = {"bytes": model_bytes, "sha256": model_sha, "parameters": n_params, "fp32_bytes": os.path.getsize(FP32_PATH),
+metrics["model"] = {"file": MODEL_FILE, "version": MODEL_VERSION, "bytes": model_bytes,
+                    "gzip9_bytes": response_bank.gzip_size(ONNX_PATH, 9), "sha256": model_sha,
+                    "quant_bits": QUANT_BITS, "quantised": list(QUANT4), "qat_start_epoch": QAT_START,
+                    "quantization": QUANT_DESC, "jax_vs_onnx_quant_max_abs_diff": diff_quant,
+                    "ops": list(dict.fromkeys(n_.op_type for n_ in onnx.load(ONNX_PATH).graph.node)), "parameters": n_params, "fp32_bytes": os.path.getsize(FP32_PATH),
                     "best_epoch": best_epoch, "epochs": EPOCHS, "student_train_seconds": round(train_seconds, 1)}
 metrics["history"] = history
 total_seconds = time.time() - T_START
 metrics["total_seconds"] = round(total_seconds, 1)
 metrics["teacher_seconds"] = round(teacher_seconds, 1)
 expected = {
-    "model": "unwritten-character-v1.onnx", "sha256": model_sha, "computed_with": f"onnxruntime {ort.__version__}",
+    "model": MODEL_FILE, "sha256": model_sha, "computed_with": f"onnxruntime {ort.__version__}",
     "tolerance": 1e-4,
-    "sentiment_test": {"file": "sentiment_test.jsonl", "n": int(len(y_test)), "accuracy": metrics["sentiment_test_acc_int8"]},
+    "sentiment_test": {"file": "sentiment_test.jsonl", "n": int(len(y_test)), "accuracy": metrics["sentiment_test_acc_quant"]},
     "game_dialogue": {"file": "game_dialogue.jsonl", "n": len(game_eval), "accuracy": metrics["game_dialogue_acc"],
                       "relationship_pearson_vs_affinity": metrics["relationship_pearson_game_affinity"],
                       "accuracy_by_category": {c: v_["acc"] for c, v_ in cats.items()}},
@@ -1074,7 +1183,7 @@ except ImportError:
 with open(os.path.join(EVAL, "expected.json"), "w", encoding="utf-8", newline="\n") as f:
     json.dump(expected, f, ensure_ascii=False, indent=1)
 manifest = {
-    "name": "unwritten-character", "version": "1.0.0", "file": "unwritten-character-v1.onnx", "bytes": model_bytes,
+    "name": "unwritten-character", "version": MODEL_VERSION, "file": MODEL_FILE, "bytes": model_bytes,
     "sha256": model_sha,
     "vocab": {"file": "vocab.txt", "bytes": os.path.getsize(VOCAB_PATH), "sha256": sha256_file(VOCAB_PATH), "size": len(vocab)},
     "inputs": [{"name": "input_ids", "dtype": "int64", "shape": ["batch", MAX_LEN]}],
@@ -1090,7 +1199,7 @@ manifest = {
                   "maxInputCharsPerWord": 100, "vectors": "tokenizer_vectors.json"},
     "responseBank": {"file": "response_bank.json", "bytes": os.path.getsize(BANK_PATH), "sha256": sha256_file(BANK_PATH),
                      "count": len(entries), "dim": D},
-    "opset": OPSET, "quantization": "int8 weight-only QDQ (int8 initializers -> DequantizeLinear -> Mul per-channel scale)",
+    "opset": OPSET, "quantization": QUANT_DESC,
 }
 with open(os.path.join(MODELS, "manifest.json"), "w", encoding="utf-8", newline="\n") as f:
     json.dump(manifest, f, indent=2)
@@ -1103,7 +1212,8 @@ import model_card  # noqa: E402
 
 CARD_CONFIG = dict(
     D=D, EMB=EMB, CH=CH, FEAT=FEAT, VOCAB_SIZE=VOCAB_SIZE, EPOCHS=EPOCHS, BATCH=BATCH, LR=LR, SEED=SEED,
-    GAME_REPEAT=GAME_REPEAT, DROP_TOK=DROP_TOK, DROP_FEAT=DROP_FEAT, POS_ANCHORS=POS_ANCHORS, NEG_ANCHORS=NEG_ANCHORS, PT_C=PT_C,
+    MODEL_FILE=MODEL_FILE, MODEL_VERSION=MODEL_VERSION, QUANT_BITS=QUANT_BITS, QAT_START=QAT_START,
+    QUANT4=list(QUANT4), SCALE_F16=SCALE_F16, GAME_REPEAT=GAME_REPEAT, DROP_TOK=DROP_TOK, DROP_FEAT=DROP_FEAT, POS_ANCHORS=POS_ANCHORS, NEG_ANCHORS=NEG_ANCHORS, PT_C=PT_C,
     n_game_train=len(game_train), n_game_gen=len(game_gen), n_pers_aug=len(pers_aug), n_pers_hand=len(pers_hand),
     n_pers_gen=len(pers_gen), GEN_REPEAT=GEN_REPEAT, W_PERS=W_PERS, weights=dict(hard=W_HARD, soft=W_SOFT, rel=W_REL, emb=W_EMB),
     teacher_C=teacher_C, opset=OPSET,
