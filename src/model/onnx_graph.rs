@@ -28,7 +28,10 @@ pub fn datum_type(code: i32) -> TractResult<DatumType> {
         data_type::INT64 => i64::datum_type(),
         data_type::BOOL => bool::datum_type(),
         data_type::DOUBLE => f64::datum_type(),
-        other => bail!("ONNX tensor data type {other} is not supported (float, double, int8/32/64, uint8, bool are)"),
+        data_type::FLOAT16 => f16::datum_type(),
+        other => bail!(
+            "ONNX tensor data type {other} is not supported (float, float16, double, int8/32/64, uint8, bool are)"
+        ),
     })
 }
 
@@ -72,6 +75,9 @@ pub fn load_tensor(t: &TensorProto) -> TractResult<Tensor> {
         (data_type::INT8, false) => typed(&shape, &t.int32_data, |v: i32| v as i8),
         (data_type::UINT8, true) => from_raw(&shape, r, |b| b[0]),
         (data_type::UINT8, false) => typed(&shape, &t.int32_data, |v: i32| v as u8),
+        // float16 values travel as their bits: in raw_data, or one per int32_data element.
+        (data_type::FLOAT16, true) => from_raw(&shape, r, |b| f16::from_bits(u16::from_le_bytes([b[0], b[1]]))),
+        (data_type::FLOAT16, false) => typed(&shape, &t.int32_data, |v: i32| f16::from_bits(v as u16)),
         (data_type::BOOL, true) => from_raw(&shape, r, |b| b[0] != 0),
         (data_type::BOOL, false) => typed(&shape, &t.int32_data, |v: i32| v != 0),
         (other, _) => {
@@ -224,6 +230,14 @@ mod tests {
         assert_eq!(load_tensor(&raw).unwrap(), load_tensor(&typed).unwrap());
         let ints = TensorProto { int64_data: vec![7, -1], ..tensor(data_type::INT64, &[1, 2]) };
         assert_eq!(load_tensor(&ints).unwrap(), Tensor::from_shape(&[1, 2], &[7i64, -1]).unwrap());
+        let halves = [0.5f32, -3.25].map(f16::from_f32);
+        let raw = TensorProto {
+            raw_data: halves.iter().flat_map(|h| h.to_bits().to_le_bytes()).collect(),
+            ..tensor(10, &[2])
+        };
+        let typed = TensorProto { int32_data: halves.iter().map(|h| h.to_bits() as i32).collect(), ..tensor(10, &[2]) };
+        assert_eq!(load_tensor(&raw).unwrap(), Tensor::from_shape(&[2], &halves).unwrap());
+        assert_eq!(load_tensor(&typed).unwrap(), Tensor::from_shape(&[2], &halves).unwrap());
         let empty = tensor(data_type::FLOAT, &[0, 3]);
         assert_eq!(load_tensor(&empty).unwrap().shape(), &[0, 3]);
     }

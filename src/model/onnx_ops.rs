@@ -466,6 +466,47 @@ mod tests {
     }
 
     #[test]
+    fn four_bit_weights_unpacked_in_the_graph() {
+        // The v2 model's weight storage: two 4-bit values per uint8, split with integer Div/Mul/Sub, centred on 8,
+        // scaled by float16 scales cast to float.
+        let packed = TensorProto {
+            name: "p".into(),
+            dims: vec![3, 1],
+            data_type: data_type::UINT8,
+            raw_data: vec![0x0f, 0x81, 0x7a],
+            ..Default::default()
+        };
+        let int32 = |name: &str, v: i32| TensorProto {
+            name: name.into(),
+            data_type: data_type::INT32,
+            int32_data: vec![v],
+            ..Default::default()
+        };
+        let halves: Vec<u8> =
+            [0.5f32, 0.25, 2.0].iter().flat_map(|&v| f16::from_f32(v).to_bits().to_le_bytes()).collect();
+        let scale = TensorProto {
+            name: "s".into(),
+            dims: vec![3, 1],
+            data_type: data_type::FLOAT16,
+            raw_data: halves,
+            ..Default::default()
+        };
+        let nodes = vec![
+            op("Cast", &["p"], "pi", vec![int("to", data_type::INT32 as i64)]),
+            op("Div", &["pi", "sixteen"], "hi", vec![]),
+            op("Mul", &["hi", "sixteen"], "hi16", vec![]),
+            op("Sub", &["pi", "hi16"], "lo", vec![]),
+            op("Concat", &["hi", "lo"], "q", vec![int("axis", 1)]),
+            op("Sub", &["q", "eight"], "c", vec![]),
+            op("Cast", &["c"], "cf", vec![int("to", 1)]),
+            op("Cast", &["s"], "sf", vec![int("to", 1)]),
+            op("Mul", &["cf", "sf"], "w", vec![]),
+            op("MatMul", &["x", "w"], "y", vec![]),
+        ];
+        same("4-bit", model(17, &[2, 3], vec![packed, int32("sixteen", 16), int32("eight", 8), scale], nodes));
+    }
+
+    #[test]
     fn other_operators_are_refused_by_name() {
         let (mut proto, _) =
             model(17, &[2, 3], vec![], vec![op("LSTM", &["x"], "y", vec![]), op("Erf", &["x"], "z", vec![])]);
