@@ -34,7 +34,7 @@ def write(path, m, manifest, c):
     L = []
     w = L.append
     w(f"# unwritten-character v{c.get('MODEL_VERSION', '2.0.0').split('.')[0]} — model card\n")
-    w("A small multi-head text model that runs in the browser (tract-onnx in WebAssembly) and gives the game's AI "
+    w("A small multi-head text model that runs in the browser (tract in WebAssembly) and gives the game's AI "
       "characters four signals for one line of dialogue: **sentiment** (negative / neutral / positive), "
       "**personality** cues (Big-Five, 0..1), **relationship** (the speaker's affinity toward the listener, -1..1) "
       "and a 96-dim L2-normalised **embedding** used to retrieve replies from `response_bank.json`.\n")

@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod engine;
 pub mod host;
 pub mod manifest;
+pub mod onnx_fold;
 pub mod onnx_graph;
 pub mod onnx_ops;
 pub mod onnx_pb;

@@ -17,6 +17,7 @@ use prost::Message;
 use tract_hir::internal::*;
 use tract_hir::ops::{self, array, cnn, nn};
 
+use super::onnx_fold;
 use super::onnx_graph::{self, datum_type, load_tensor, Attrs, Builder, Built, Ctx};
 use super::onnx_pb::{attr_type, data_type, AttributeProto, ModelProto, NodeProto, TensorProto};
 
@@ -159,7 +160,8 @@ pub fn load(bytes: &[u8]) -> TractResult<InferenceModel> {
     let mut proto = ModelProto::decode(bytes).map_err(|e| format_err!("not an ONNX model: {e}"))?;
     normalize(&mut proto)?;
     let opset = opset(&proto);
-    let graph = proto.graph.as_ref().context("the ONNX file has no graph")?;
+    let graph = proto.graph.as_mut().context("the ONNX file has no graph")?;
+    onnx_fold::fold(graph)?;
     onnx_graph::parse(graph, opset, &registry())
 }
 
