@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use tract_hir::internal::*;
 
 use super::onnx_graph::{datum_type, load_tensor, Attrs};
-use super::onnx_pb::{data_type, GraphProto, NodeProto, TensorProto};
+use super::onnx_pb::{GraphProto, NodeProto, TensorProto};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -51,17 +51,6 @@ impl Kind {
             _ => 0,
         }
     }
-    fn onnx(self) -> i32 {
-        match self {
-            Kind::F16 => data_type::FLOAT16,
-            Kind::F32 => data_type::FLOAT,
-            Kind::F64 => data_type::DOUBLE,
-            Kind::I8 => data_type::INT8,
-            Kind::U8 => data_type::UINT8,
-            Kind::I32 => data_type::INT32,
-            Kind::I64 => data_type::INT64,
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -92,21 +81,20 @@ impl Const {
         Ok(Some(Const { kind, shape, values }))
     }
 
-    fn into_proto(self, name: String) -> TensorProto {
-        let raw: Vec<u8> = match (&self.values, self.kind) {
-            (Values::Float(v), Kind::F16) => v.iter().flat_map(|&x| f16::from_f64(x).to_bits().to_le_bytes()).collect(),
-            (Values::Float(v), Kind::F32) => v.iter().flat_map(|&x| (x as f32).to_le_bytes()).collect(),
-            (Values::Float(v), _) => v.iter().flat_map(|&x| x.to_le_bytes()).collect(),
-            (Values::Int(v), Kind::I8 | Kind::U8) => v.iter().map(|&x| x as u8).collect(),
-            (Values::Int(v), Kind::I32) => v.iter().flat_map(|&x| (x as i32).to_le_bytes()).collect(),
-            (Values::Int(v), _) => v.iter().flat_map(|&x| x.to_le_bytes()).collect(),
-        };
-        TensorProto {
-            name,
-            dims: self.shape.iter().map(|&d| d as i64).collect(),
-            data_type: self.kind.onnx(),
-            raw_data: raw,
-            ..Default::default()
+    fn into_tensor(self) -> TractResult<Tensor> {
+        let shape = &self.shape;
+        match (self.values, self.kind) {
+            (Values::Float(v), Kind::F16) => {
+                Tensor::from_shape(shape, &v.iter().map(|&x| f16::from_f64(x)).collect::<Vec<_>>())
+            }
+            (Values::Float(v), Kind::F32) => {
+                Tensor::from_shape(shape, &v.iter().map(|&x| x as f32).collect::<Vec<_>>())
+            }
+            (Values::Float(v), _) => Tensor::from_shape(shape, &v),
+            (Values::Int(v), Kind::I8) => Tensor::from_shape(shape, &v.iter().map(|&x| x as i8).collect::<Vec<_>>()),
+            (Values::Int(v), Kind::U8) => Tensor::from_shape(shape, &v.iter().map(|&x| x as u8).collect::<Vec<_>>()),
+            (Values::Int(v), Kind::I32) => Tensor::from_shape(shape, &v.iter().map(|&x| x as i32).collect::<Vec<_>>()),
+            (Values::Int(v), _) => Tensor::from_shape(shape, &v),
         }
     }
 
@@ -326,9 +314,9 @@ fn fold_node(n: &NodeProto, consts: &HashMap<String, Const>) -> TractResult<Opti
     })
 }
 
-/// Replaces every node whose inputs are all constants (and whose op is one of the exact cases above) by an
-/// initializer holding its output, and drops initializers nothing reads any more.
-pub fn fold(graph: &mut GraphProto) -> TractResult<()> {
+/// Removes every node whose inputs are all constants (and whose op is one of the exact cases above), and the
+/// initializers nothing reads any more; returns the folded values the remaining graph reads, by name.
+pub fn fold(graph: &mut GraphProto) -> TractResult<Vec<(String, Tensor)>> {
     const FOLDABLE: &[&str] = &["Add", "Sub", "Mul", "Div", "Concat", "Cast"];
     let inputs: HashSet<String> = graph.input.iter().map(|i| i.name.clone()).collect();
     let mut consts: HashMap<String, Const> = HashMap::new();
@@ -366,18 +354,19 @@ pub fn fold(graph: &mut GraphProto) -> TractResult<()> {
     let used: HashSet<String> =
         graph.node.iter().flat_map(|n| n.input.iter()).chain(graph.output.iter().map(|o| &o.name)).cloned().collect();
     graph.initializer.retain(|t| used.contains(&t.name) || inputs.contains(&t.name));
+    let mut out = Vec::new();
     for name in folded.into_iter().filter(|f| used.contains(f)) {
         if let Some(c) = consts.remove(&name) {
-            graph.initializer.push(c.into_proto(name));
+            out.push((name, c.into_tensor()?));
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::onnx_pb::{attr_type, AttributeProto, ValueInfoProto};
+    use crate::model::onnx_pb::{attr_type, data_type, AttributeProto, ValueInfoProto};
 
     fn ints(name: &str, dims: &[i64], v: &[i32]) -> TensorProto {
         TensorProto {
@@ -413,9 +402,6 @@ mod tests {
         let output = outputs.iter().map(|o| ValueInfoProto { name: o.to_string(), r#type: None }).collect();
         GraphProto { node, initializer: init, output, ..Default::default() }
     }
-    fn value(g: &GraphProto, name: &str) -> Tensor {
-        load_tensor(g.initializer.iter().find(|t| t.name == name).unwrap()).unwrap()
-    }
 
     #[test]
     fn broadcast_arithmetic_and_concat_fold_to_the_numpy_result() {
@@ -430,11 +416,11 @@ mod tests {
             node("Sub", &["f", "half"], "y", vec![]),
         ];
         let mut g = graph(vec![a, col, row, floats("half", &[], &[0.5])], nodes, &["y"]);
-        fold(&mut g).unwrap();
+        let folded = fold(&mut g).unwrap();
         assert!(g.node.is_empty(), "{:?}", g.node);
-        assert_eq!(g.initializer.len(), 1, "inputs nothing reads any more are dropped");
+        assert!(g.initializer.is_empty(), "inputs nothing reads any more are dropped");
         let want = [4.5f32, -6.5, 5.5, 0.5, 1.5, 2.5, 39.5, -33.5, 23.5, 3.5, 4.5, 5.5];
-        assert_eq!(value(&g, "y"), Tensor::from_shape(&[2, 6], &want).unwrap());
+        assert_eq!(folded, vec![("y".to_string(), Tensor::from_shape(&[2, 6], &want).unwrap())]);
     }
 
     #[test]

@@ -35,14 +35,14 @@ pub fn datum_type(code: i32) -> TractResult<DatumType> {
     })
 }
 
-fn from_raw<T: Datum + Copy>(shape: &[usize], raw: &[u8], decode: fn(&[u8]) -> T) -> TractResult<Tensor> {
+fn from_raw<T: Datum + Copy>(shape: &[usize], raw: &[u8], decode: impl Fn(&[u8]) -> T) -> TractResult<Tensor> {
     let size = std::mem::size_of::<T>();
     ensure!(raw.len() % size == 0, "raw_data of {} bytes is not a whole number of {size}-byte values", raw.len());
     let values: Vec<T> = raw.chunks_exact(size).map(decode).collect();
     Tensor::from_shape(shape, &values)
 }
 
-fn typed<T: Datum + Copy, S: Copy>(shape: &[usize], data: &[S], convert: fn(S) -> T) -> TractResult<Tensor> {
+fn typed<T: Datum + Copy, S: Copy>(shape: &[usize], data: &[S], convert: impl Fn(S) -> T) -> TractResult<Tensor> {
     let values: Vec<T> = data.iter().map(|&v| convert(v)).collect();
     Tensor::from_shape(shape, &values)
 }
@@ -154,7 +154,13 @@ fn node_name(n: &NodeProto, index: usize) -> String {
 
 /// Builds the inference model of `graph`: initializers become constants, the other graph inputs sources, every
 /// node is built by `builders[op_type]` (the caller has already refused unknown operators) and wired by name.
-pub fn parse(graph: &GraphProto, opset: i64, builders: &HashMap<&str, Builder>) -> TractResult<InferenceModel> {
+/// `folded` are constants computed before (see `onnx_fold`), added like initializers.
+pub fn parse(
+    graph: &GraphProto,
+    folded: Vec<(String, Tensor)>,
+    opset: i64,
+    builders: &HashMap<&str, Builder>,
+) -> TractResult<InferenceModel> {
     let ctx = Ctx { opset };
     let mut model = InferenceModel::default();
     let mut outlets: HashMap<&str, OutletId> = HashMap::new();
@@ -175,6 +181,10 @@ pub fn parse(graph: &GraphProto, opset: i64, builders: &HashMap<&str, Builder>) 
     rest.sort_by_key(|(name, _)| *name);
     for (name, t) in rest {
         let id = model.add_const(name, load_tensor(t)?)?;
+        outlets.insert(name, id);
+    }
+    for (name, t) in &folded {
+        let id = model.add_const(name.clone(), t.clone())?;
         outlets.insert(name, id);
     }
     let mut ids = Vec::with_capacity(graph.node.len());
@@ -268,12 +278,12 @@ mod tests {
         };
         let output = ValueInfoProto { name: "y".into(), r#type: None };
         let graph = GraphProto { node: vec![node], output: vec![output.clone()], ..Default::default() };
-        let e = parse(&graph, 17, &builders).unwrap_err().to_string();
+        let e = parse(&graph, vec![], 17, &builders).unwrap_err().to_string();
         assert!(e.contains("reads \"nowhere\", which nothing produces"), "{e}");
         let untyped =
             GraphProto { input: vec![ValueInfoProto { name: "x".into(), r#type: None }], ..Default::default() };
-        assert!(parse(&untyped, 17, &builders).unwrap_err().to_string().contains("not a typed tensor"));
+        assert!(parse(&untyped, vec![], 17, &builders).unwrap_err().to_string().contains("not a typed tensor"));
         let missing = GraphProto { output: vec![output], ..Default::default() };
-        assert!(parse(&missing, 17, &builders).unwrap_err().to_string().contains("not produced by any node"));
+        assert!(parse(&missing, vec![], 17, &builders).unwrap_err().to_string().contains("not produced by any node"));
     }
 }

@@ -161,8 +161,8 @@ pub fn load(bytes: &[u8]) -> TractResult<InferenceModel> {
     normalize(&mut proto)?;
     let opset = opset(&proto);
     let graph = proto.graph.as_mut().context("the ONNX file has no graph")?;
-    onnx_fold::fold(graph)?;
-    onnx_graph::parse(graph, opset, &registry())
+    let folded = onnx_fold::fold(graph)?;
+    onnx_graph::parse(graph, folded, opset, &registry())
 }
 
 /// The version of the default ("" or "ai.onnx") operator set the model imports.
