@@ -5,6 +5,12 @@
 //! importance (u8, 0..=255 for 0..=1), hits (u32), text length (u32), Adler-32 of the payload, payload.
 //! A record is written in one store operation, so a concurrent writer replaces it whole; the checksum and the
 //! length catch anything else (truncation, foreign data under our prefix, bit rot).
+use std::cell::RefCell;
+
+use miniz_oxide::deflate::{
+    self,
+    core::{create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus},
+};
 use thiserror::Error;
 
 const MAGIC: &[u8; 2] = b"UC";
@@ -63,14 +69,40 @@ pub fn adler32(data: &[u8]) -> u32 {
     (b << 16) | a
 }
 
+thread_local! {
+    /// One deflate compressor, reset between texts: `compress_to_vec` allocates and zeroes ~300 KB of state per
+    /// call, which is most of the cost of compressing a short line. Reset still zeroes the match tables (deflate
+    /// needs that) but skips the allocations and the output staging buffer.
+    static COMPRESSOR: RefCell<Option<Box<CompressorOxide>>> = const { RefCell::new(None) };
+}
+
+/// Raw deflate of `input` if it comes out shorter than `input`, else `None`.
+fn deflate_shorter(input: &[u8]) -> Option<Vec<u8>> {
+    COMPRESSOR.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        let compressor = slot.get_or_insert_with(|| {
+            // Raw deflate (no zlib header: window_bits 0), default strategy.
+            Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(i32::from(LEVEL), 0, 0)))
+        });
+        compressor.reset();
+        // Output that would not be shorter is not wanted: the buffer ends there, and a full buffer means "store".
+        let mut out = vec![0u8; input.len().saturating_sub(1)];
+        match deflate::core::compress(compressor, input, &mut out, TDEFLFlush::Finish) {
+            (TDEFLStatus::Done, _, written) if written < input.len() => {
+                out.truncate(written);
+                Some(out)
+            }
+            _ => None,
+        }
+    })
+}
+
 /// Compresses `text` with raw deflate; returns (codec, payload), falling back to storing it as is when deflate
 /// does not make it smaller (very short or already dense text).
 pub fn compress(text: &str) -> (u8, Vec<u8>) {
-    let deflated = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), LEVEL);
-    if deflated.len() < text.len() {
-        (CODEC_DEFLATE, deflated)
-    } else {
-        (CODEC_STORED, text.as_bytes().to_vec())
+    match deflate_shorter(text.as_bytes()) {
+        Some(deflated) => (CODEC_DEFLATE, deflated),
+        None => (CODEC_STORED, text.as_bytes().to_vec()),
     }
 }
 
@@ -227,6 +259,21 @@ mod tests {
         let many = record(&long).encode().len() - HEADER_LEN;
         assert!((many as f64) < long.len() as f64 * 0.3);
         assert_eq!(record("ok").encode()[3], CODEC_STORED);
+    }
+
+    #[test]
+    fn the_reused_compressor_gives_the_bytes_of_a_fresh_one() {
+        let long = SAMPLE.repeat(30);
+        let texts = [SAMPLE, "ok", long.as_str(), "", "ключ 😀 ünïcode", &long[..5000], SAMPLE, "a"];
+        for text in texts {
+            let fresh = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), LEVEL);
+            let (codec, payload) = compress(text);
+            if fresh.len() < text.len() {
+                assert_eq!((codec, payload), (CODEC_DEFLATE, fresh), "{} bytes", text.len());
+            } else {
+                assert_eq!((codec, payload.as_slice()), (CODEC_STORED, text.as_bytes()), "{} bytes", text.len());
+            }
+        }
     }
 
     #[test]

@@ -83,11 +83,17 @@ impl UnwrittenAI {
     }
 
     /// Stores a response. `importance` (0..1, default 0.5) picks the tiers: memory always, localStorage from 0.3,
-    /// IndexedDB from 0.7. Never rejects because of storage.
+    /// IndexedDB from 0.7. Never rejects because of storage; rejects with `InvalidRequest` (field `text`) if `text`
+    /// is not a string.
     #[wasm_bindgen(js_name = cachePut)]
-    pub async fn cache_put(&self, key: String, text: String, importance: Option<f64>) -> Result<(), JsValue> {
+    pub async fn cache_put(&self, key: String, text: js_sys::JsString, importance: Option<f64>) -> Result<(), JsValue> {
         let rt = self.rt.clone();
         let key = CacheKey::parse_id(&key)?;
+        if !text.is_string() {
+            return Err(Error::invalid_request("text", "expected a string").into());
+        }
+        // Read with the browser's TextEncoder: a `String` argument costs ~50 us more for a 20 KB line.
+        let text = super::text::to_string(&text);
         rt.cache()?.clone().put(&key, &text, importance.unwrap_or(DEFAULT_IMPORTANCE)).await;
         Ok(())
     }

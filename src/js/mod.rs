@@ -3,6 +3,7 @@ mod cache;
 mod errors;
 mod generate;
 mod model;
+mod text;
 mod types;
 mod unwritten;
 
