@@ -97,13 +97,6 @@ impl Const {
             (Values::Int(v), _) => Tensor::from_shape(shape, &v),
         }
     }
-
-    fn len(&self) -> usize {
-        match &self.values {
-            Values::Float(v) => v.len(),
-            Values::Int(v) => v.len(),
-        }
-    }
 }
 
 /// numpy broadcasting of two shapes, or None when they do not broadcast.
@@ -214,6 +207,17 @@ fn binary(op: &str, a: &Const, b: &Const) -> Option<Const> {
     Some(Const { kind, shape, values })
 }
 
+/// For each of `outer` rows, block `o` of every part in turn (the layout of a concatenation).
+fn interleave<T: Copy>(parts: &[&[T]], blocks: &[usize], outer: usize) -> Vec<T> {
+    let mut out = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for o in 0..outer {
+        for (p, &b) in parts.iter().zip(blocks) {
+            out.extend_from_slice(&p[o * b..(o + 1) * b]);
+        }
+    }
+    out
+}
+
 fn concat(parts: &[&Const], axis: i64) -> Option<Const> {
     let first = parts.first()?;
     let rank = first.shape.len() as i64;
@@ -234,27 +238,18 @@ fn concat(parts: &[&Const], axis: i64) -> Option<Const> {
     let inner: usize = first.shape[axis + 1..].iter().product();
     let mut shape = first.shape.clone();
     shape[axis] = parts.iter().map(|c| c.shape[axis]).sum();
-    let block = |c: &Const| c.shape[axis] * inner;
+    let blocks: Vec<usize> = parts.iter().map(|c| c.shape[axis] * inner).collect();
+    // Same kind everywhere (checked above), so every part holds the same variant as the first.
     let values = match first.values {
         Values::Float(_) => {
-            let mut out = Vec::with_capacity(parts.iter().map(|c| c.len()).sum());
-            for o in 0..outer {
-                for c in parts {
-                    let Values::Float(v) = &c.values else { return None };
-                    out.extend_from_slice(&v[o * block(c)..(o + 1) * block(c)]);
-                }
-            }
-            Values::Float(out)
+            let v: Option<Vec<&[f64]>> =
+                parts.iter().map(|c| if let Values::Float(v) = &c.values { Some(&v[..]) } else { None }).collect();
+            Values::Float(interleave(&v?, &blocks, outer))
         }
         Values::Int(_) => {
-            let mut out = Vec::with_capacity(parts.iter().map(|c| c.len()).sum());
-            for o in 0..outer {
-                for c in parts {
-                    let Values::Int(v) = &c.values else { return None };
-                    out.extend_from_slice(&v[o * block(c)..(o + 1) * block(c)]);
-                }
-            }
-            Values::Int(out)
+            let v: Option<Vec<&[i64]>> =
+                parts.iter().map(|c| if let Values::Int(v) = &c.values { Some(&v[..]) } else { None }).collect();
+            Values::Int(interleave(&v?, &blocks, outer))
         }
     };
     Some(Const { kind: first.kind, shape, values })
