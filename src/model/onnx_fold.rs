@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 use tract_hir::internal::*;
 
-use super::onnx_graph::{datum_type, load_tensor, Attrs};
+use super::onnx_graph::{datum_type, load_tensor, tensor_of, Attrs};
 use super::onnx_pb::{GraphProto, NodeProto, TensorProto};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -41,15 +41,6 @@ impl Kind {
     }
     fn is_float(self) -> bool {
         matches!(self, Kind::F16 | Kind::F32 | Kind::F64)
-    }
-    /// Bits of an integer type (0 for floats).
-    fn int_bits(self) -> u32 {
-        match self {
-            Kind::I8 | Kind::U8 => 8,
-            Kind::I32 => 32,
-            Kind::I64 => 64,
-            _ => 0,
-        }
     }
 }
 
@@ -84,17 +75,13 @@ impl Const {
     fn into_tensor(self) -> TractResult<Tensor> {
         let shape = &self.shape;
         match (self.values, self.kind) {
-            (Values::Float(v), Kind::F16) => {
-                Tensor::from_shape(shape, &v.iter().map(|&x| f16::from_f64(x)).collect::<Vec<_>>())
-            }
-            (Values::Float(v), Kind::F32) => {
-                Tensor::from_shape(shape, &v.iter().map(|&x| x as f32).collect::<Vec<_>>())
-            }
-            (Values::Float(v), _) => Tensor::from_shape(shape, &v),
-            (Values::Int(v), Kind::I8) => Tensor::from_shape(shape, &v.iter().map(|&x| x as i8).collect::<Vec<_>>()),
-            (Values::Int(v), Kind::U8) => Tensor::from_shape(shape, &v.iter().map(|&x| x as u8).collect::<Vec<_>>()),
-            (Values::Int(v), Kind::I32) => Tensor::from_shape(shape, &v.iter().map(|&x| x as i32).collect::<Vec<_>>()),
-            (Values::Int(v), _) => Tensor::from_shape(shape, &v),
+            (Values::Float(v), Kind::F16) => tensor_of(shape, v.iter().map(|&x| f16::from_f64(x)).collect()),
+            (Values::Float(v), Kind::F32) => tensor_of(shape, v.iter().map(|&x| x as f32).collect()),
+            (Values::Float(v), _) => tensor_of(shape, v),
+            (Values::Int(v), Kind::I8) => tensor_of(shape, v.iter().map(|&x| x as i8).collect()),
+            (Values::Int(v), Kind::U8) => tensor_of(shape, v.iter().map(|&x| x as u8).collect()),
+            (Values::Int(v), Kind::I32) => tensor_of(shape, v.iter().map(|&x| x as i32).collect()),
+            (Values::Int(v), _) => tensor_of(shape, v),
         }
     }
 }
@@ -276,7 +263,7 @@ fn cast(c: &Const, to: Kind) -> Option<Const> {
                 (Kind::U8, Kind::I32 | Kind::I64) | (Kind::I8, Kind::I32 | Kind::I64) | (Kind::I32, Kind::I64) => true,
                 _ => false,
             };
-            if !widening || to.int_bits() < c.kind.int_bits() {
+            if !widening {
                 return None;
             }
             Values::Int(v.clone())
@@ -321,6 +308,11 @@ pub fn fold(graph: &mut GraphProto) -> TractResult<Vec<(String, Tensor)>> {
         // An initializer that is also a graph input can be overridden by the caller: not a constant.
         let protos: HashMap<&str, &TensorProto> =
             graph.initializer.iter().filter(|t| !inputs.contains(&t.name)).map(|t| (t.name.as_str(), t)).collect();
+        // How many node inputs read each name; a graph output is read once more, by the caller.
+        let mut readers: HashMap<String, usize> = HashMap::new();
+        for name in graph.node.iter().flat_map(|n| n.input.iter()).chain(graph.output.iter().map(|o| &o.name)) {
+            *readers.entry(name.clone()).or_default() += 1;
+        }
         for n in std::mem::take(&mut graph.node) {
             let constant = |i: &String| consts.contains_key(i) || protos.contains_key(i.as_str());
             if !(FOLDABLE.contains(&n.op_type.as_str()) && n.input.iter().all(constant)) {
@@ -337,6 +329,16 @@ pub fn fold(graph: &mut GraphProto) -> TractResult<Vec<(String, Tensor)>> {
             }
             match fold_node(&n, &consts).with_context(|| format!("folding {} {:?}", n.op_type, n.name))? {
                 Some(c) => {
+                    // A value whose every reader is folded is not needed any more: dropped now, so the unpacking
+                    // chain of a large table never holds all its stages at once (wasm memory does not shrink).
+                    for i in &n.input {
+                        if let Some(left) = readers.get_mut(i.as_str()) {
+                            *left -= 1;
+                            if *left == 0 {
+                                consts.remove(i);
+                            }
+                        }
+                    }
                     consts.insert(n.output[0].clone(), c);
                     folded.push(n.output[0].clone());
                 }
@@ -433,6 +435,23 @@ mod tests {
         let ops: Vec<&str> = g.node.iter().map(|n| n.op_type.as_str()).collect();
         assert_eq!(ops, ["Div", "Cast", "Cast", "Add"]);
         assert_eq!(g.initializer.len(), 3);
+    }
+
+    #[test]
+    fn a_folded_value_that_a_kept_node_still_reads_is_handed_over() {
+        // "s" is read by a folded Mul and by an Add on the graph input: freed after the Mul, it would be lost.
+        let nodes = vec![
+            node("Add", &["a", "b"], "s", vec![]),
+            node("Mul", &["s", "s"], "m", vec![]),
+            node("Add", &["s", "x"], "y", vec![]),
+        ];
+        let mut g = graph(vec![ints("a", &[1], &[2]), ints("b", &[1], &[3])], nodes, &["m", "y"]);
+        g.input = vec![ValueInfoProto { name: "x".into(), r#type: None }];
+        let mut folded = fold(&mut g).unwrap();
+        folded.sort_by(|p, q| p.0.cmp(&q.0));
+        let one = |v: i32| Tensor::from_shape(&[1], &[v]).unwrap();
+        assert_eq!(folded, vec![("m".to_string(), one(25)), ("s".to_string(), one(5))]);
+        assert_eq!(g.node.len(), 1);
     }
 
     #[test]

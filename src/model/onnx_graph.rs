@@ -35,16 +35,19 @@ pub fn datum_type(code: i32) -> TractResult<DatumType> {
     })
 }
 
+/// A tensor that takes ownership of `values` (`Tensor::from_shape` would copy them).
+pub fn tensor_of<T: Datum>(shape: &[usize], values: Vec<T>) -> TractResult<Tensor> {
+    Ok(tract_hir::tract_core::ndarray::ArrayD::from_shape_vec(shape, values)?.into_tensor())
+}
+
 fn from_raw<T: Datum + Copy>(shape: &[usize], raw: &[u8], decode: impl Fn(&[u8]) -> T) -> TractResult<Tensor> {
     let size = std::mem::size_of::<T>();
     ensure!(raw.len() % size == 0, "raw_data of {} bytes is not a whole number of {size}-byte values", raw.len());
-    let values: Vec<T> = raw.chunks_exact(size).map(decode).collect();
-    Tensor::from_shape(shape, &values)
+    tensor_of(shape, raw.chunks_exact(size).map(decode).collect())
 }
 
 fn typed<T: Datum + Copy, S: Copy>(shape: &[usize], data: &[S], convert: impl Fn(S) -> T) -> TractResult<Tensor> {
-    let values: Vec<T> = data.iter().map(|&v| convert(v)).collect();
-    Tensor::from_shape(shape, &values)
+    tensor_of(shape, data.iter().map(|&v| convert(v)).collect())
 }
 
 /// A `TensorProto` (initializer or `Constant` value) as a tract tensor, from `raw_data` (little-endian) or the
@@ -162,6 +165,8 @@ pub fn parse(
     builders: &HashMap<&str, Builder>,
 ) -> TractResult<InferenceModel> {
     let ctx = Ctx { opset };
+    // Names borrowed by `outlets` below, tensors moved into the model.
+    let (folded_names, tensors): (Vec<String>, Vec<Tensor>) = folded.into_iter().unzip();
     let mut model = InferenceModel::default();
     let mut outlets: HashMap<&str, OutletId> = HashMap::new();
     let mut initializers: HashMap<&str, &TensorProto> =
@@ -183,8 +188,8 @@ pub fn parse(
         let id = model.add_const(name, load_tensor(t)?)?;
         outlets.insert(name, id);
     }
-    for (name, t) in &folded {
-        let id = model.add_const(name.clone(), t.clone())?;
+    for (name, t) in folded_names.iter().zip(tensors) {
+        let id = model.add_const(name.clone(), t)?;
         outlets.insert(name, id);
     }
     let mut ids = Vec::with_capacity(graph.node.len());

@@ -10,7 +10,7 @@
 //! Operators whose opset-13+ form takes axes as an input (`Unsqueeze`, `Squeeze`, `ReduceSum`, and the other
 //! reducers from opset 18) must get them from a constant: [`normalize`] moves such constants into an `axes`
 //! attribute, so every builder below reads attributes only. `DequantizeLinear` (weight-only QDQ) is rewritten
-//! into `Cast`, `Sub` and `Mul`, which tract folds into one f32 constant when the weights are initializers.
+//! into `Cast`, `Sub` and `Mul`, which `onnx_fold` turns into one f32 constant when the weights are initializers.
 use std::collections::HashMap;
 
 use prost::Message;
