@@ -190,8 +190,8 @@ impl KvStore for IndexedDbStore {
         Box::pin(async move {
             match self.kv() {
                 // The write is durable only once the transaction completes; quota errors surface there.
+                // `IdbKv.put` drops the read transaction itself (rexie's is unused while the sentinel is open).
                 Some(kv) => {
-                    self.drop_readers();
                     let done = kv.put(key, value).map_err(classify_dom_exception)?;
                     JsFuture::from(done).await.map_err(classify_dom_exception)?;
                 }
