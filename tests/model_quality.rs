@@ -122,3 +122,58 @@ fn odd_inputs_give_defined_results() {
     }
     assert!(a.analyze(&"word ".repeat(5000), &|| 0.0).unwrap().truncated);
 }
+
+/// The shipped manifest is padding-invariant, so the runtime runs only the real tokens; with the flag off it runs all
+/// 128. Both must give the same analysis of every text (held-out lines, the edge cases, a truncated one).
+#[test]
+fn real_tokens_only_give_the_same_analysis_as_padded_to_128() {
+    let trimmed = analyzer();
+    assert!(trimmed.manifest().padding_invariant, "the shipped manifest says paddingInvariant");
+    let mut manifest = trimmed.manifest().clone();
+    manifest.padding_invariant = false;
+    let onnx = fs::read(format!("{}/{}", root(), manifest.file)).unwrap();
+    let vocab = fs::read(format!("{}/{}", root(), manifest.vocab.file)).unwrap();
+    let padded = Analyzer::load(manifest, &onnx, &vocab).unwrap();
+    let mut texts: Vec<String> =
+        jsonl("sentiment_test.jsonl").iter().take(300).map(|r| r["text"].as_str().unwrap().to_string()).collect();
+    texts.extend(["", "   ", "😀", "Get out of my sight, you filthy thief!"].map(String::from));
+    texts.push("word ".repeat(5000));
+    let (mut worst, mut lens) = (0f32, 0usize);
+    for text in &texts {
+        let (a, b) = (trimmed.analyze(text, &|| 0.0).unwrap(), padded.analyze(text, &|| 0.0).unwrap());
+        assert_eq!(a.sentiment.label, b.sentiment.label, "{text:?}");
+        assert_eq!(a.truncated, b.truncated);
+        let xs = a.sentiment.probs.iter().chain(&a.personality).chain(&a.embedding).chain([&a.relationship]);
+        let ys = b.sentiment.probs.iter().chain(&b.personality).chain(&b.embedding).chain([&b.relationship]);
+        for (x, y) in xs.zip(ys) {
+            worst = worst.max((x - y).abs());
+        }
+        lens += trimmed.tokenizer().encode(text).len;
+    }
+    println!(
+        "max |real tokens - padded to 128| over {} texts (mean {} ids): {worst:e}",
+        texts.len(),
+        lens / texts.len()
+    );
+    assert!(worst < 1e-5, "trimming the padding changed an output by {worst}");
+}
+
+#[test]
+fn a_variable_length_plan_takes_1_to_max_ids_and_refuses_the_rest() {
+    let onnx = fs::read(format!("{}/{}", root(), analyzer().manifest().file)).unwrap();
+    let engine = unwritten_ai::model::Engine::load(&onnx, 128, true).unwrap();
+    assert!(engine.variable());
+    for n in [1usize, 2, 17, 128] {
+        let mut ids = vec![7i64; n];
+        ids[0] = 2;
+        let heads = engine.run(&ids).unwrap();
+        assert_eq!((heads.sentiment.len(), heads.personality.len(), heads.embedding.len()), (3, 5, 96));
+    }
+    for n in [0usize, 129, 1000] {
+        let err = engine.run(&vec![7i64; n]).unwrap_err().to_string();
+        assert!(err.contains("1 to 128"), "{n} ids: {err}");
+    }
+    let fixed = unwritten_ai::model::Engine::load(&onnx, 128, false).unwrap();
+    assert!(!fixed.variable());
+    assert!(fixed.run(&[2, 7, 3]).unwrap_err().to_string().contains("expected 128 token ids"));
+}

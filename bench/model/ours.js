@@ -9,7 +9,8 @@ install({
     ai = await UnwrittenAI.create({
       namespace: 'bench',
       storage: { indexedDb: false },
-      model: { strategy: 'bundled', manifestUrl: '/models/manifest.json' },
+      // ?manifest=/models-128/manifest.json: the same model with paddingInvariant off (every analysis runs 128 ids).
+      model: { strategy: 'bundled', manifestUrl: new URLSearchParams(location.search).get('manifest') || '/models/manifest.json' },
     });
     const status = ai.modelStatus();
     if (status.state !== 'ready') throw new Error(`model not ready: ${status.error}`);

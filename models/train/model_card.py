@@ -163,7 +163,7 @@ def write(path, m, manifest, c):
     w("\n")
 
     w("## Architecture\n")
-    w(f"`input_ids` int64 [batch, 128] -> mask = Cast(input_ids > 0) -> Gather(token table {c['VOCAB_SIZE']} x "
+    w(f"`input_ids` int64 [batch, sequence <= 128] -> mask = Cast(input_ids > 0) -> Gather(token table {c['VOCAB_SIZE']} x "
       f"{c['EMB']}) * mask -> Conv1d k3 {c['EMB']}->{c['CH']} + ReLU (masked) -> Conv1d k3 dilation 2 {c['CH']}->{c['CH']} "
       f"+ ReLU + residual (masked) -> Conv1d k3 dilation 4 + ReLU + residual (masked) -> [masked mean, max] over time "
       f"({2 * c['CH']}) -> heads:\n")
@@ -173,7 +173,10 @@ def write(path, m, manifest, c):
       f"`relationship` = Tanh(Linear {c['FEAT']}->1); `personality` = Sigmoid(Linear {pdim}->5) on the {pin}")
     w(f"* `embedding` = L2-normalise(Linear {2 * c['CH']}->{c['D']}) of the pooled vector\n")
     w(f"Parameters: {mod['parameters']:,}. Because every conv output is multiplied by the mask, outputs do not depend "
-      "on the amount of padding. The token table is initialised from the teacher (each vocab entry's MiniLM input "
+      "on the amount of padding" + (f" (checked on the exported file over {m['padding_invariance']['texts']} texts: the "
+      f"outputs of the real tokens alone differ from those padded to 128 by at most "
+      f"{m['padding_invariance']['max_abs_diff']:.1e}; the manifest says `paddingInvariant`, and the runtime then "
+      "runs only the real tokens)" if "padding_invariance" in m else "") + ". The token table is initialised from the teacher (each vocab entry's MiniLM input "
       f"embeddings averaged, PCA to {c['EMB']}).\n")
     qb = c.get("QUANT_BITS", 4)
     if not mod.get("ops"):  # operator types in graph order, from the model file itself

@@ -28,7 +28,7 @@ import response_bank  # noqa: E402
 import wordpiece  # noqa: E402
 
 SEED = 1234
-MODEL_VERSION = "2.0.0"
+MODEL_VERSION = "2.1.0"  # 2.1: the sequence axis of input_ids is "sequence" (<= MAX_LEN), not fixed at 128
 MODEL_FILE = "unwritten-character-v2.onnx"
 MODELS = os.path.dirname(HERE)
 EVAL = os.path.join(MODELS, "eval")
@@ -870,7 +870,7 @@ def build_onnx(P, quant):
     nodes = ordered
     g = helper.make_graph(
         nodes, "unwritten_character_v2",
-        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", MAX_LEN])],
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"])],
         [helper.make_tensor_value_info("sentiment", TensorProto.FLOAT, ["batch", 3]),
          helper.make_tensor_value_info("personality", TensorProto.FLOAT, ["batch", 5]),
          helper.make_tensor_value_info("relationship", TensorProto.FLOAT, ["batch", 1]),
@@ -918,11 +918,26 @@ oq = ort_run(sess, chk)
 diff_quant = float(max(np.abs(jq[0] - oq[0]).max(), np.abs(jq[2] - oq[3]).max(), np.abs(jq[1] - oq[2][:, 0]).max()))
 log(f"max |JAX {QUANT_BITS}-bit fake-quant - ONNX {QUANT_BITS}-bit| = {diff_quant:.2e}")
 assert diff_quant < 1e-3
+# Padding invariance (the manifest's paddingInvariant): every padded position is masked and pooling ignores them, so a
+# text run with only its real tokens (no trailing [PAD]) gives the outputs of the same text padded to MAX_LEN. The
+# runtime relies on it to run ~27 tokens instead of 128 for a typical line; checked here on the exported file.
+pad_chk = encode_many([r["text"] for r in v_val[:256]] + ["", "a " * 400])
+pad_full = ort_run(sess, pad_chk)
+pad_diff = 0.0
+for i_, row in enumerate(pad_chk):
+    n_real = max(1, int((row > 0).sum()))
+    assert (row[n_real:] == 0).all() and (row[:n_real] > 0).all(), "padding must be trailing [PAD]=0 only"
+    trimmed = ort_run(sess, row[None, :n_real])
+    pad_diff = max(pad_diff, float(max(np.abs(a_[i_] - b_[0]).max() for a_, b_ in zip(pad_full, trimmed))))
+log(f"padding invariance: max |outputs padded to {MAX_LEN} - outputs of the real tokens only| over {len(pad_chk)} "
+    f"texts = {pad_diff:.2e}")
+assert pad_diff < 1e-5
 
 # ----------------------------------------------------------------------------------------------------------
 # 9. evaluation of the 4-bit model (onnxruntime)
 # ----------------------------------------------------------------------------------------------------------
 metrics = {"baselines_test": base}
+metrics["padding_invariance"] = {"texts": len(pad_chk), "max_abs_diff": pad_diff}
 TE_ids = encode_many([r["text"] for r in v_test])
 o8 = ort_run(sess, TE_ids)
 o32 = ort_run(sess_fp32, TE_ids)
@@ -1186,7 +1201,7 @@ manifest = {
     "name": "unwritten-character", "version": MODEL_VERSION, "file": MODEL_FILE, "bytes": model_bytes,
     "sha256": model_sha,
     "vocab": {"file": "vocab.txt", "bytes": os.path.getsize(VOCAB_PATH), "sha256": sha256_file(VOCAB_PATH), "size": len(vocab)},
-    "inputs": [{"name": "input_ids", "dtype": "int64", "shape": ["batch", MAX_LEN]}],
+    "inputs": [{"name": "input_ids", "dtype": "int64", "shape": ["batch", "sequence"]}],
     "outputs": [
         {"name": "sentiment", "dtype": "float32", "shape": ["batch", 3], "labels": ["negative", "neutral", "positive"]},
         {"name": "personality", "dtype": "float32", "shape": ["batch", 5], "labels": data.TRAITS, "range": [0, 1]},
@@ -1194,6 +1209,8 @@ manifest = {
         {"name": "embedding", "dtype": "float32", "shape": ["batch", D], "normalized": True},
     ],
     "maxTokens": MAX_LEN,
+    # outputs of the real tokens alone = outputs padded to maxTokens (checked above): run only the real tokens
+    "paddingInvariant": pad_diff < 1e-5,
     "special": {"pad": tok.pad, "unk": tok.unk, "cls": tok.cls, "sep": tok.sep, "mask": tok.ids["[MASK]"]},
     "tokenizer": {"type": "bert-wordpiece", "lowercase": True, "stripAccents": True, "continuationPrefix": "##",
                   "maxInputCharsPerWord": 100, "vectors": "tokenizer_vectors.json"},

@@ -50,7 +50,7 @@ impl Analyzer {
         let vocab = std::str::from_utf8(vocab).map_err(|e| Error::ModelLoad(format!("vocab is not UTF-8: {e}")))?;
         let tokenizer =
             Tokenizer::from_vocab(vocab, manifest.max_tokens).map_err(|e| Error::ModelLoad(e.to_string()))?;
-        let engine = Engine::load(onnx, manifest.max_tokens)?;
+        let engine = Engine::load(onnx, manifest.max_tokens, manifest.padding_invariant)?;
         let analyzer = Analyzer { manifest, tokenizer, engine };
         analyzer.warm_up()?;
         Ok(analyzer)
@@ -74,7 +74,9 @@ impl Analyzer {
 
     fn heads(&self, text: &str) -> Result<(Heads, bool), Error> {
         let encoding = self.tokenizer.encode(text);
-        Ok((self.engine.run(&encoding.ids)?, encoding.truncated))
+        // A padding-invariant model gives the same heads without the trailing [PAD] ids, and costs a fraction.
+        let ids = if self.engine.variable() { &encoding.ids[..encoding.len.max(1)] } else { &encoding.ids[..] };
+        Ok((self.engine.run(ids)?, encoding.truncated))
     }
 
     /// Analyses one text. `now_ms` is the clock used to report latency.

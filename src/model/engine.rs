@@ -21,6 +21,8 @@ pub struct Heads {
 pub struct Engine {
     state: RefCell<TypedSimpleState>,
     seq_len: usize,
+    /// The plan takes any number of ids up to `seq_len` (its sequence axis is a symbol), not exactly `seq_len`.
+    variable: bool,
     /// Position of sentiment, personality, relationship, embedding among the plan's outputs.
     slots: [usize; 4],
 }
@@ -33,14 +35,17 @@ const HEADS: [&str; 4] = ["sentiment", "personality", "relationship", "embedding
 
 impl Engine {
     /// Loads ONNX bytes (from fetch, IndexedDB or a file: one path for all) and optimises them for
-    /// `seq_len` int64 token ids. `output_names` are the graph's outputs in order, from the manifest.
-    pub fn load(onnx: &[u8], seq_len: usize) -> Result<Engine, Error> {
-        let model = super::onnx_ops::load(onnx)
-            .map_err(load_err)?
-            .with_input_fact(0, i64::fact([1, seq_len]).into())
-            .map_err(load_err)?
-            .into_optimized()
-            .map_err(load_err)?;
+    /// `seq_len` int64 token ids, or, with `variable`, for any number of ids from 1 to `seq_len` (one plan whose
+    /// sequence axis is a symbol, resolved on each run).
+    pub fn load(onnx: &[u8], seq_len: usize, variable: bool) -> Result<Engine, Error> {
+        let model = super::onnx_ops::load(onnx).map_err(load_err)?;
+        let fact = if variable {
+            let s = model.symbols.sym("S");
+            InferenceFact::dt_shape(i64::datum_type(), tvec![1.to_dim(), s.to_dim()])
+        } else {
+            i64::fact([1, seq_len]).into()
+        };
+        let model = model.with_input_fact(0, fact).map_err(load_err)?.into_optimized().map_err(load_err)?;
         let outlets = model.output_outlets().map_err(load_err)?.to_vec();
         let names: Vec<String> = outlets.iter().map(|o| model.node(o.node).name.clone()).collect::<Vec<_>>();
         let label_of =
@@ -55,19 +60,26 @@ impl Engine {
         }
         let plan = Arc::new(TypedSimplePlan::new(model).map_err(load_err)?);
         let state = TypedSimpleState::new(&plan).map_err(load_err)?;
-        Ok(Engine { state: RefCell::new(state), seq_len, slots })
+        Ok(Engine { state: RefCell::new(state), seq_len, variable, slots })
     }
 
     pub fn seq_len(&self) -> usize {
         self.seq_len
     }
 
-    /// Runs one sequence of exactly `seq_len` ids.
+    /// Whether [`Engine::run`] takes fewer than `seq_len` ids.
+    pub fn variable(&self) -> bool {
+        self.variable
+    }
+
+    /// Runs one sequence of ids: exactly `seq_len` of them, or with a variable plan from 1 to `seq_len`.
     pub fn run(&self, ids: &[i64]) -> Result<Heads, Error> {
-        if ids.len() != self.seq_len {
-            return Err(Error::ModelLoad(format!("expected {} token ids, got {}", self.seq_len, ids.len())));
+        let fits = if self.variable { (1..=self.seq_len).contains(&ids.len()) } else { ids.len() == self.seq_len };
+        if !fits {
+            let want = if self.variable { format!("1 to {}", self.seq_len) } else { self.seq_len.to_string() };
+            return Err(Error::ModelLoad(format!("expected {want} token ids, got {}", ids.len())));
         }
-        let input = Tensor::from_shape(&[1, self.seq_len], ids).map_err(load_err)?;
+        let input = Tensor::from_shape(&[1, ids.len()], ids).map_err(load_err)?;
         // Synchronous and never re-entered (single thread, no await inside), so the borrow cannot clash.
         let mut state =
             self.state.try_borrow_mut().map_err(|_| Error::ModelLoad("the model is already running".into()))?;
