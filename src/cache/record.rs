@@ -289,7 +289,8 @@ mod tests {
     fn the_reused_compressor_gives_the_bytes_of_a_fresh_one() {
         let long = SAMPLE.repeat(30);
         // Short and long texts alternate: the level switches between them, both ways.
-        let texts = [SAMPLE, "ok", long.as_str(), "", "ключ 😀 ünïcode", &long[..5000], &long[..FAST_FROM], SAMPLE, "a"];
+        let texts =
+            [SAMPLE, "ok", long.as_str(), "", "ключ 😀 ünïcode", &long[..5000], &long[..FAST_FROM], SAMPLE, "a"];
         for text in texts {
             let level = if text.len() >= FAST_FROM { FAST_LEVEL } else { LEVEL };
             let fresh = miniz_oxide::deflate::compress_to_vec(text.as_bytes(), level);
