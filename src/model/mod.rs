@@ -4,6 +4,8 @@ pub mod analyzer;
 pub mod delivery;
 pub mod engine;
 pub mod host;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod kernel;
 pub mod manifest;
 pub mod onnx_fold;
 pub mod onnx_graph;
