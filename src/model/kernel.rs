@@ -1,23 +1,20 @@
-//! Our f32 GEMM micro-kernels for wasm simd128, registered with tract-linalg from this crate.
+//! Our f32 GEMM micro-kernel for wasm simd128, registered with tract-linalg from this crate.
 //!
 //! tract lowers each Conv1d of the model to im2col + a GEMM with M = output channels (192, the packed
 //! weights), K = 3 x input channels and N = positions. tract's own wasm kernel for that is 8x8: 16 v128
 //! accumulators plus the two B vectors and a broadcast, more than the 16 xmm registers V8 allocates from on
-//! x64, so the accumulators spill inside the inner loop. The kernels here keep 8 accumulators:
+//! x64, so the accumulators spill inside the inner loop. `unwritten_f32_4x8` keeps 8: 4 rows x 8 columns,
+//! per k 4 broadcasts of A (`v128.load32_splat`) and 2 vectors of B, 8 mul + 8 add. In Chromium (2026-12-01,
+//! 4 rounds of 600 runs) the model ran p50 2.46 ms with it, 2.93 ms with tract's 8x8 and 2.91 ms with a 2x16
+//! tile (onnxruntime-web's MLAS shape, which also wastes half its tile for n <= 8; removed since).
 //!
-//! - `unwritten_f32_4x8`: 4 rows x 8 columns, per k 4 broadcasts of A (`v128.load32_splat`) and 2 vectors
-//!   of B, 8 mul + 8 add;
-//! - `unwritten_f32_2x16`: 2 rows x 16 columns, per k 2 broadcasts and 4 vectors of B (onnxruntime-web's
-//!   MLAS shape). Not registered: in Chromium (2026-12-01, 4 rounds of 600 runs) the model ran p50 2.46 ms
-//!   with 4x8, 2.91 ms with 2x16 and 2.93 ms with tract's 8x8, and 2x16 wastes half its tile for n <= 8.
-//!   Kept, with its test, for the next measurement.
+//! It runs one k step per loop iteration with plain `f32x4.mul` + `f32x4.add` (no relaxed simd). `AddMatMul`,
+//! the fused ops the conv lowering emits per tile (clear, bias per row, ReLU as a scalar max, residual as
+//! `AddUnicast`, store) and scalar min/add/mul, per-row mul and per-column add/mul have vector paths; every
+//! other fused op spills the accumulators to a row-major tile and runs a scalar loop ([`fallback`]); the
+//! model's convolutions never reach it.
 //!
-//! Both run one k step per loop iteration with plain `f32x4.mul` + `f32x4.add` (no relaxed simd). Only `AddMatMul` and the
-//! fused ops the conv lowering emits per tile (clear, bias per row, ReLU as a scalar max, residual as
-//! `AddUnicast`, store) have vector paths; every other fused op spills the accumulators to a row-major
-//! tile and runs a scalar loop ([`fallback`]); the model's convolutions never reach it.
-//!
-//! The kernels enter tract through its two registries: [`MmmRoutine`] (the kernel) and [`MmmTier`] (which
+//! The kernel enters tract through its two registries: [`MmmRoutine`] (the kernel) and [`MmmTier`] (which
 //! kernel to run: precedence 2, asked before tract's wasm tier at 1). The tier answers only for f32 with
 //! n > 1 or a symbolic n; a GEMV (n = 1) and every integer product stay tract's.
 use std::arch::wasm32::*;
@@ -32,10 +29,8 @@ use tract_linalg::Scaler;
 
 /// The 4-row x 8-column kernel.
 pub const KERNEL_4X8: &str = "unwritten_f32_4x8";
-/// The 2-row x 16-column kernel.
-pub const KERNEL_2X16: &str = "unwritten_f32_2x16";
 
-/// Which of our kernels runs a plain f32 matmul of `n` columns (`None`: symbolic at optimisation time),
+/// The kernel of ours that runs a plain f32 matmul of `n` columns (`None`: symbolic at optimisation time),
 /// `None` where tract's own choice stands (a matrix-vector product).
 pub fn choice(n: Option<usize>) -> Option<&'static str> {
     match n {
@@ -66,11 +61,6 @@ fn build<const MR: usize, const NR: usize>(name: &str, kernel: Kernel) -> Box<dy
 /// Our 4x8 kernel as tract's dispatch sees it.
 pub fn mmm_4x8() -> Box<dyn MatMatMul> {
     build::<4, 8>(KERNEL_4X8, kernel_4x8)
-}
-
-/// Our 2x16 kernel as tract would see it (not registered, see the module doc).
-pub fn mmm_2x16() -> Box<dyn MatMatMul> {
-    build::<2, 16>(KERNEL_2X16, kernel_2x16)
 }
 
 inventory::submit! { MmmRoutine { make: mmm_4x8 } }
@@ -104,31 +94,36 @@ macro_rules! step_4x8 {
     }};
 }
 
-/// One k step of the 2x16 tile: A holds 2 rows, B 16 columns (4 vectors) per k.
-macro_rules! step_2x16 {
-    ($a:expr, $b:expr; $c00:ident $c01:ident $c02:ident $c03:ident $c10:ident $c11:ident $c12:ident $c13:ident) => {{
-        let a: *const f32 = $a;
-        let b: *const v128 = $b;
-        let a0 = v128_load32_splat(a as *const u32);
-        let a1 = v128_load32_splat(a.add(1) as *const u32);
-        let b0 = v128_load(b);
-        madd!($c00, a0, b0);
-        madd!($c10, a1, b0);
-        let b1 = v128_load(b.add(1));
-        madd!($c01, a0, b1);
-        madd!($c11, a1, b1);
-        let b2 = v128_load(b.add(2));
-        madd!($c02, a0, b2);
-        madd!($c12, a1, b2);
-        let b3 = v128_load(b.add(3));
-        madd!($c03, a0, b3);
-        madd!($c13, a1, b3);
-    }};
-}
-
-/// A whole kernel: the FusedKerSpec interpreter around one tile shape. `rows` lists the accumulators row
-/// by row (each row's vectors in column order); `step` is the k step for that shape.
+/// A whole kernel: the FusedKerSpec interpreter around one tile shape. The accumulators come row by row
+/// (each row's vectors in column order); `step` is the k step for that shape. The `@` rules are the fused
+/// ops that differ only in their `f32x4` instruction, written once.
 macro_rules! kernel {
+    // `c = op(splat(s), c)` on every accumulator.
+    (@scalar $op:ident, $s:expr; $($c:ident)+) => {{
+        let s = f32x4_splat($s);
+        $($c = $op(s, $c);)+
+    }};
+    // `c = op(splat(p[row]), c)`: one value per row, `p` an f32 pointer.
+    (@per_row $op:ident, $p:expr; $([$($c:ident)+])+) => {{
+        let mut p = $p;
+        $(
+            let s = v128_load32_splat(p as *const u32);
+            $($c = $op(s, $c);)+
+            p = p.add(1);
+        )+
+        let _ = p;
+    }};
+    // `c = op(p[col], c)`: one value per column, `p` an f32 pointer.
+    (@per_col $op:ident, $p:expr; $([$($c:ident)+])+) => {{
+        $(
+            let mut q = $p as *const v128;
+            $(
+                $c = $op(v128_load(q), $c);
+                q = q.add(1);
+            )+
+            let _ = q;
+        )+
+    }};
     ($name:ident, $mr:literal, $nr:literal, $step:ident; $([$($c:ident)+])+) => {
         /// # Safety
         /// `spec` is a program tract built for this kernel's tile: every pointer in it is valid for the
@@ -153,32 +148,10 @@ macro_rules! kernel {
                             b = b.add($nr / 4);
                         }
                     }
-                    FusedKerSpec::ScalarMax(s) => {
-                        let s = f32x4_splat(s);
-                        $($($c = f32x4_max(s, $c);)+)+
-                    }
-                    FusedKerSpec::ScalarMin(s) => {
-                        let s = f32x4_splat(s);
-                        $($($c = f32x4_min(s, $c);)+)+
-                    }
-                    FusedKerSpec::PerRowAdd(p) => {
-                        let mut p = p;
-                        $(
-                            let s = v128_load32_splat(p as *const u32);
-                            $($c = f32x4_add(s, $c);)+
-                            p = p.add(1);
-                        )+
-                        let _ = p;
-                    }
-                    FusedKerSpec::PerRowMul(p) => {
-                        let mut p = p;
-                        $(
-                            let s = v128_load32_splat(p as *const u32);
-                            $($c = f32x4_mul(s, $c);)+
-                            p = p.add(1);
-                        )+
-                        let _ = p;
-                    }
+                    FusedKerSpec::ScalarMax(s) => kernel!(@scalar f32x4_max, s; $($($c)+)+),
+                    FusedKerSpec::ScalarMin(s) => kernel!(@scalar f32x4_min, s; $($($c)+)+),
+                    FusedKerSpec::PerRowAdd(p) => kernel!(@per_row f32x4_add, p; $([$($c)+])+),
+                    FusedKerSpec::PerRowMul(p) => kernel!(@per_row f32x4_mul, p; $([$($c)+])+),
                     FusedKerSpec::AddUnicast(t) if t.item_size == 4 && t.col_byte_stride == 4 => {
                         let mut row = t.ptr as *const u8;
                         $(
@@ -242,34 +215,10 @@ macro_rules! kernel {
                         )+
                         let _ = row;
                     }
-                    FusedKerSpec::PerColAdd(p) => {
-                        $(
-                            let mut q = p as *const v128;
-                            $(
-                                $c = f32x4_add(v128_load(q), $c);
-                                q = q.add(1);
-                            )+
-                            let _ = q;
-                        )+
-                    }
-                    FusedKerSpec::PerColMul(p) => {
-                        $(
-                            let mut q = p as *const v128;
-                            $(
-                                $c = f32x4_mul(v128_load(q), $c);
-                                q = q.add(1);
-                            )+
-                            let _ = q;
-                        )+
-                    }
-                    FusedKerSpec::ScalarAdd(s) => {
-                        let s = f32x4_splat(s);
-                        $($($c = f32x4_add(s, $c);)+)+
-                    }
-                    FusedKerSpec::ScalarMul(s) => {
-                        let s = f32x4_splat(s);
-                        $($($c = f32x4_mul(s, $c);)+)+
-                    }
+                    FusedKerSpec::PerColAdd(p) => kernel!(@per_col f32x4_add, p; $([$($c)+])+),
+                    FusedKerSpec::PerColMul(p) => kernel!(@per_col f32x4_mul, p; $([$($c)+])+),
+                    FusedKerSpec::ScalarAdd(s) => kernel!(@scalar f32x4_add, s; $($($c)+)+),
+                    FusedKerSpec::ScalarMul(s) => kernel!(@scalar f32x4_mul, s; $($($c)+)+),
                     _ => {
                         let mut tile = [$($($c),+),+];
                         let err = fallback::<$mr, $nr>(&mut tile, op);
@@ -286,10 +235,9 @@ macro_rules! kernel {
 }
 
 kernel!(kernel_4x8, 4, 8, step_4x8; [c00 c01] [c10 c11] [c20 c21] [c30 c31]);
-kernel!(kernel_2x16, 2, 16, step_2x16; [c00 c01 c02 c03] [c10 c11 c12 c13]);
 
 /// Every fused op on the accumulators spilled to a row-major `MR x NR` tile (8 vectors), scalar: the ops
-/// the kernels have no vector path for, and those with an unusual store layout. Returns tract's kernel
+/// the kernel has no vector path for, and those with an unusual store layout. Returns tract's kernel
 /// error code: 0, or 1 for an operation an f32 kernel cannot do.
 #[inline(never)]
 unsafe fn fallback<const MR: usize, const NR: usize>(tile: &mut [v128; 8], op: &FusedKerSpec<f32>) -> isize {
