@@ -2,7 +2,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use futures_util::future::join3;
+use futures_util::future::{join, join3, FutureExt};
 use serde::Serialize;
 
 use crate::cache::{CacheStats, ResponseCache};
@@ -116,57 +116,69 @@ impl Runtime {
         config.validate()?;
         let started_at_ms = ports.clock.now_ms();
         let ns = config.namespace.as_str();
-        // Independent waits run together: a start is on the player's path to the first line.
-        let (local_storage, indexed_db, device) = join3(
-            tier_status(config.storage.local_storage, ports.local_storage.as_ref(), ns),
-            tier_status(config.storage.indexed_db, ports.indexed_db.as_ref(), ns),
-            ports.device.snapshot(),
-        )
-        .await;
-        let storage = StorageStatus { local_storage, indexed_db };
-        let available = |status: &TierStatus, store: &Option<Rc<dyn KvStore>>| {
-            store.clone().filter(|_| *status == TierStatus::Available)
-        };
-        let cache = Rc::new(ResponseCache::new(
-            config.cache.clone(),
-            ports.clock.clone(),
-            available(&storage.local_storage, &ports.local_storage),
-            available(&storage.indexed_db, &ports.indexed_db),
-            ports.broadcast.clone(),
-        ));
-        if let Some(mirror) = &ports.memory_mirror {
-            cache.set_mirror(mirror.clone());
-        }
-        let model = Rc::new(ModelHost::new(
-            delivery::resolve(config.model.strategy, &device),
-            config.model.urls(None),
-            ports.downloader.clone(),
-            ports.indexed_db.clone().filter(|_| storage.indexed_db == TierStatus::Available),
-            ports.clock.clone(),
-        ));
-        // The day's cloud spend persists in the first store that works, so a reload does not reset the budget.
-        let spend_store = [(&storage.local_storage, &ports.local_storage), (&storage.indexed_db, &ports.indexed_db)]
-            .into_iter()
-            .find_map(|(status, store)| store.clone().filter(|_| *status == TierStatus::Available));
-        let router = Router::new(
-            &config.cloud,
-            ns,
-            RouterPorts {
-                clock: ports.clock.clone(),
-                http: ports.http.clone(),
-                idle: ports.idle.clone(),
-                rng: ports.rng.clone(),
-                store: spend_store,
-            },
-        );
-        let bundled = async {
+        // Independent waits run together: a start is on the player's path to the first line. The model starts
+        // as soon as its strategy is known (from the device signals), alongside the storage checks: reading a
+        // bundled model from IndexedDB and building it is most of a warm start. It reads from IndexedDB before
+        // the probe has answered; a store that does not work fails those reads, and the model is downloaded.
+        let signals = ports.device.snapshot().shared();
+        let model_task = async {
+            let device = signals.clone().await;
+            let model = Rc::new(ModelHost::new(
+                delivery::resolve(config.model.strategy, &device),
+                config.model.urls(None),
+                ports.downloader.clone(),
+                ports.indexed_db.clone(),
+                ports.clock.clone(),
+            ));
             if model.strategy() == delivery::Strategy::Bundled {
                 // A bundled model is part of the game: wait for it. A failure is recorded in the model status
                 // and the runtime carries on with its other paths.
                 let _ = model.load().await;
             }
+            model
         };
-        join3(cache.start(&device), bundled, router.load()).await;
+        let rest = async {
+            let (local_storage, indexed_db, device) = join3(
+                tier_status(config.storage.local_storage, ports.local_storage.as_ref(), ns),
+                tier_status(config.storage.indexed_db, ports.indexed_db.as_ref(), ns),
+                signals.clone(),
+            )
+            .await;
+            let storage = StorageStatus { local_storage, indexed_db };
+            let available = |status: &TierStatus, store: &Option<Rc<dyn KvStore>>| {
+                store.clone().filter(|_| *status == TierStatus::Available)
+            };
+            let cache = Rc::new(ResponseCache::new(
+                config.cache.clone(),
+                ports.clock.clone(),
+                available(&storage.local_storage, &ports.local_storage),
+                available(&storage.indexed_db, &ports.indexed_db),
+                ports.broadcast.clone(),
+            ));
+            if let Some(mirror) = &ports.memory_mirror {
+                cache.set_mirror(mirror.clone());
+            }
+            // The day's cloud spend persists in the first store that works, so a reload does not reset the budget.
+            let spend_store =
+                [(&storage.local_storage, &ports.local_storage), (&storage.indexed_db, &ports.indexed_db)]
+                    .into_iter()
+                    .find_map(|(status, store)| store.clone().filter(|_| *status == TierStatus::Available));
+            let router = Router::new(
+                &config.cloud,
+                ns,
+                RouterPorts {
+                    clock: ports.clock.clone(),
+                    http: ports.http.clone(),
+                    idle: ports.idle.clone(),
+                    rng: ports.rng.clone(),
+                    store: spend_store,
+                },
+            );
+            join(cache.start(&device), router.load()).await;
+            (storage, device, cache, router)
+        };
+        let ((storage, device, cache, router), model) = join(rest, model_task).await;
+        drop(signals);
         router.set_response_source(Some(cache.clone()));
         router.set_device(&device);
         // The local step: replies retrieved from the model's response bank (never a template passed off as local).

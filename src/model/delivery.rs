@@ -1,6 +1,7 @@
 //! Getting the model onto the device: strategy choice (the seed's asset delivery decision tree, for browsers),
 //! download with progress, integrity check against the manifest, and an IndexedDB copy so the next start needs
 //! no network.
+use futures_util::future::join;
 use serde::{Deserialize, Serialize};
 
 use super::analyzer::Analyzer;
@@ -164,19 +165,20 @@ pub struct BankSource {
     pub url: String,
 }
 
-/// One file named by the manifest: from `store` when a verified copy is there, else downloaded and verified.
+/// One file named by the manifest: `kept` when the store had a verified copy (see [`cached_blob`]), else
+/// downloaded and verified.
 #[allow(clippy::too_many_arguments)]
 async fn obtain(
     what: &FileRef,
+    kept: Option<Vec<u8>>,
     url: String,
     downloader: &dyn Downloader,
-    store: Option<&dyn KvStore>,
     offset: u64,
     total: u64,
     progress: Progress<'_>,
     origin: &mut Origin,
 ) -> Result<Vec<u8>, Error> {
-    if let Some(bytes) = cached_blob(store, &what.sha256).await {
+    if let Some(bytes) = kept {
         return Ok(bytes);
     }
     *origin = Origin::Network;
@@ -222,10 +224,12 @@ pub async fn fetch_and_load(
     let total = model_ref.bytes + manifest.vocab.bytes;
 
     let mut origin = Origin::IndexedDb;
+    // Both kept copies are read together (one wait on the store, not two); what is missing is downloaded in turn.
+    let (onnx, vocab) = join(cached_blob(store, &model_ref.sha256), cached_blob(store, &manifest.vocab.sha256)).await;
     let url = urls.model.clone().unwrap_or_else(|| urls.sibling(&manifest.file));
-    let onnx = obtain(&model_ref, url, downloader, store, 0, total, progress, &mut origin).await?;
+    let onnx = obtain(&model_ref, onnx, url, downloader, 0, total, progress, &mut origin).await?;
     let url = urls.vocab.clone().unwrap_or_else(|| urls.sibling(&manifest.vocab.file));
-    let vocab = obtain(&manifest.vocab, url, downloader, store, model_ref.bytes, total, progress, &mut origin).await?;
+    let vocab = obtain(&manifest.vocab, vocab, url, downloader, model_ref.bytes, total, progress, &mut origin).await?;
     progress(total, Some(total));
     let t_read = now_ms();
 
@@ -253,7 +257,8 @@ pub async fn fetch_bank(
 ) -> Result<ResponseBank, Error> {
     let mut origin = Origin::IndexedDb;
     let size = source.file.bytes;
-    let bytes = obtain(&source.file, source.url.clone(), downloader, store, 0, size, &|_, _| {}, &mut origin).await?;
+    let kept = cached_blob(store, &source.file.sha256).await;
+    let bytes = obtain(&source.file, kept, source.url.clone(), downloader, 0, size, &|_, _| {}, &mut origin).await?;
     let bank = ResponseBank::parse(&bytes)?;
     if let (Some(store), Origin::Network) = (store, origin) {
         // A failed write only means the next start downloads it again.

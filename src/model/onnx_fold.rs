@@ -44,11 +44,67 @@ impl Kind {
     }
 }
 
+/// The values of a constant, in the type that computes its kind exactly. f32 and i32, the bulk of a quantized
+/// model's unpacking, compute in their own type: one IEEE operation on two f32 values rounds exactly as the same
+/// operation in f64 rounded to f32 (53 >= 2 * 24 + 2 bits), and wrapping i32 arithmetic gives the bits of i64
+/// arithmetic truncated to 32. Half the memory traffic of widening everything, and no rounding pass.
 #[derive(Debug, Clone)]
 enum Values {
-    Float(Vec<f64>),
-    Int(Vec<i64>),
+    /// f16 and f64, computed in f64 and rounded to the kind after each operation.
+    F64(Vec<f64>),
+    F32(Vec<f32>),
+    /// i8, u8 and i64, computed in i64 and wrapped to the kind's width after each operation.
+    I64(Vec<i64>),
+    I32(Vec<i32>),
 }
+
+/// An element type of [`Values`]: its arithmetic (IEEE for floats, wrapping for integers) and its variant.
+trait Elem: Datum + Copy + PartialEq {
+    const ZERO_DIVIDES: bool;
+    fn add(self, o: Self) -> Self;
+    fn sub(self, o: Self) -> Self;
+    fn mul(self, o: Self) -> Self;
+    fn div(self, o: Self) -> Self;
+    fn zero() -> Self;
+    fn slice(v: &Values) -> Option<&[Self]>;
+    fn wrap(v: Vec<Self>) -> Values;
+}
+
+macro_rules! elem {
+    ($t:ty, $variant:ident, float) => {
+        impl Elem for $t {
+            const ZERO_DIVIDES: bool = true;
+            fn add(self, o: Self) -> Self { self + o }
+            fn sub(self, o: Self) -> Self { self - o }
+            fn mul(self, o: Self) -> Self { self * o }
+            fn div(self, o: Self) -> Self { self / o }
+            elem!(@common $t, $variant, 0.0);
+        }
+    };
+    ($t:ty, $variant:ident, int) => {
+        impl Elem for $t {
+            // An integer division by zero is undefined: such a node stays in the graph.
+            const ZERO_DIVIDES: bool = false;
+            fn add(self, o: Self) -> Self { self.wrapping_add(o) }
+            fn sub(self, o: Self) -> Self { self.wrapping_sub(o) }
+            fn mul(self, o: Self) -> Self { self.wrapping_mul(o) }
+            // Truncating, as ONNX (and tract, and onnxruntime) divide integers.
+            fn div(self, o: Self) -> Self { self.wrapping_div(o) }
+            elem!(@common $t, $variant, 0);
+        }
+    };
+    (@common $t:ty, $variant:ident, $zero:expr) => {
+        fn zero() -> Self { $zero }
+        fn slice(v: &Values) -> Option<&[Self]> {
+            if let Values::$variant(v) = v { Some(v) } else { None }
+        }
+        fn wrap(v: Vec<Self>) -> Values { Values::$variant(v) }
+    };
+}
+elem!(f64, F64, float);
+elem!(f32, F32, float);
+elem!(i64, I64, int);
+elem!(i32, I32, int);
 
 #[derive(Debug, Clone)]
 struct Const {
@@ -57,17 +113,20 @@ struct Const {
     values: Values,
 }
 
+fn values_of<T: Elem>(tensor: &Tensor) -> TractResult<Values> {
+    Ok(T::wrap(tensor.cast_to::<T>()?.try_as_plain_ram()?.as_slice::<T>()?.to_vec()))
+}
+
 impl Const {
     fn from_proto(t: &TensorProto) -> TractResult<Option<Const>> {
         let Some(kind) = Kind::of(datum_type(t.data_type)?) else { return Ok(None) };
         let tensor = load_tensor(t)?;
         let shape = tensor.shape().to_vec();
-        let values = if kind.is_float() {
-            let t = tensor.cast_to::<f64>()?;
-            Values::Float(t.try_as_plain_ram()?.as_slice::<f64>()?.to_vec())
-        } else {
-            let t = tensor.cast_to::<i64>()?;
-            Values::Int(t.try_as_plain_ram()?.as_slice::<i64>()?.to_vec())
+        let values = match kind {
+            Kind::F32 => values_of::<f32>(&tensor)?,
+            Kind::F16 | Kind::F64 => values_of::<f64>(&tensor)?,
+            Kind::I32 => values_of::<i32>(&tensor)?,
+            Kind::I8 | Kind::U8 | Kind::I64 => values_of::<i64>(&tensor)?,
         };
         Ok(Some(Const { kind, shape, values }))
     }
@@ -75,13 +134,13 @@ impl Const {
     fn into_tensor(self) -> TractResult<Tensor> {
         let shape = &self.shape;
         match (self.values, self.kind) {
-            (Values::Float(v), Kind::F16) => tensor_of(shape, v.iter().map(|&x| f16::from_f64(x)).collect()),
-            (Values::Float(v), Kind::F32) => tensor_of(shape, v.iter().map(|&x| x as f32).collect()),
-            (Values::Float(v), _) => tensor_of(shape, v),
-            (Values::Int(v), Kind::I8) => tensor_of(shape, v.iter().map(|&x| x as i8).collect()),
-            (Values::Int(v), Kind::U8) => tensor_of(shape, v.iter().map(|&x| x as u8).collect()),
-            (Values::Int(v), Kind::I32) => tensor_of(shape, v.iter().map(|&x| x as i32).collect()),
-            (Values::Int(v), _) => tensor_of(shape, v),
+            (Values::F64(v), Kind::F16) => tensor_of(shape, v.iter().map(|&x| f16::from_f64(x)).collect()),
+            (Values::F64(v), _) => tensor_of(shape, v),
+            (Values::F32(v), _) => tensor_of(shape, v),
+            (Values::I64(v), Kind::I8) => tensor_of(shape, v.iter().map(|&x| x as i8).collect()),
+            (Values::I64(v), Kind::U8) => tensor_of(shape, v.iter().map(|&x| x as u8).collect()),
+            (Values::I64(v), _) => tensor_of(shape, v),
+            (Values::I32(v), _) => tensor_of(shape, v),
         }
     }
 }
@@ -136,8 +195,39 @@ fn expand<'a, T: Copy>(v: &'a [T], shape: &[usize], out: &[usize]) -> std::borro
     std::borrow::Cow::Owned(dst)
 }
 
-fn zip_with<T: Copy>(x: &[T], y: &[T], f: impl Fn(T, T) -> T) -> Vec<T> {
-    x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect()
+/// `op` on `x` (of shape `xs`) and `y` (of shape `ys`), broadcast to `out`. A scalar side is not expanded.
+fn arith<T: Elem>(op: &str, x: &[T], xs: &[usize], y: &[T], ys: &[usize], out: &[usize]) -> Option<Vec<T>> {
+    if !T::ZERO_DIVIDES && op == "Div" && y.contains(&T::zero()) {
+        return None;
+    }
+    match op {
+        "Add" => Some(zip_broadcast(x, xs, y, ys, out, T::add)),
+        "Sub" => Some(zip_broadcast(x, xs, y, ys, out, T::sub)),
+        "Mul" => Some(zip_broadcast(x, xs, y, ys, out, T::mul)),
+        "Div" => Some(zip_broadcast(x, xs, y, ys, out, T::div)),
+        _ => None,
+    }
+}
+
+/// `f` element by element on `x` and `y` broadcast to `out`; a scalar side is not expanded. Generic over `f`, so
+/// each operation compiles to its own loop.
+fn zip_broadcast<T: Copy>(
+    x: &[T],
+    xs: &[usize],
+    y: &[T],
+    ys: &[usize],
+    out: &[usize],
+    f: impl Fn(T, T) -> T,
+) -> Vec<T> {
+    let total: usize = out.iter().product();
+    match (x.len(), y.len()) {
+        (n, 1) if n == total => x.iter().map(|&p| f(p, y[0])).collect(),
+        (1, n) if n == total => y.iter().map(|&q| f(x[0], q)).collect(),
+        _ => {
+            let (x, y) = (expand(x, xs, out), expand(y, ys, out));
+            x.iter().zip(y.iter()).map(|(&p, &q)| f(p, q)).collect()
+        }
+    }
 }
 
 /// Rounds every value to `kind` (f16 or f32; f64 and integers are left as they are).
@@ -149,46 +239,35 @@ fn round_all(kind: Kind, v: &mut [f64]) {
     }
 }
 
+/// Wraps every value to the width of `kind` (i8, u8; i64 is left as it is).
+fn wrap_all(kind: Kind, v: &mut [i64]) {
+    match kind {
+        Kind::I8 => v.iter_mut().for_each(|x| *x = *x as i8 as i64),
+        Kind::U8 => v.iter_mut().for_each(|x| *x = *x as u8 as i64),
+        _ => {}
+    }
+}
+
 fn binary(op: &str, a: &Const, b: &Const) -> Option<Const> {
     if a.kind != b.kind {
         return None;
     }
     let shape = broadcast(&a.shape, &b.shape)?;
     let kind = a.kind;
+    let (xs, ys) = (&a.shape[..], &b.shape[..]);
     let values = match (&a.values, &b.values) {
-        (Values::Float(x), Values::Float(y)) => {
-            let (x, y) = (expand(x, &a.shape, &shape), expand(y, &b.shape, &shape));
-            let mut v = match op {
-                "Add" => zip_with(&x, &y, |p, q| p + q),
-                "Sub" => zip_with(&x, &y, |p, q| p - q),
-                "Mul" => zip_with(&x, &y, |p, q| p * q),
-                "Div" => zip_with(&x, &y, |p, q| p / q),
-                _ => return None,
-            };
+        (Values::F64(x), Values::F64(y)) => {
+            let mut v = arith(op, x, xs, y, ys, &shape)?;
             round_all(kind, &mut v);
-            Values::Float(v)
+            Values::F64(v)
         }
-        (Values::Int(x), Values::Int(y)) => {
-            if op == "Div" && y.contains(&0) {
-                return None;
-            }
-            let (x, y) = (expand(x, &a.shape, &shape), expand(y, &b.shape, &shape));
-            let mut v = match op {
-                "Add" => zip_with(&x, &y, i64::wrapping_add),
-                "Sub" => zip_with(&x, &y, i64::wrapping_sub),
-                "Mul" => zip_with(&x, &y, i64::wrapping_mul),
-                // Truncating, as ONNX (and tract, and onnxruntime) divide integers; divisors checked above.
-                "Div" => zip_with(&x, &y, i64::wrapping_div),
-                _ => return None,
-            };
-            match kind {
-                Kind::I8 => v.iter_mut().for_each(|x| *x = *x as i8 as i64),
-                Kind::U8 => v.iter_mut().for_each(|x| *x = *x as u8 as i64),
-                Kind::I32 => v.iter_mut().for_each(|x| *x = *x as i32 as i64),
-                _ => {}
-            }
-            Values::Int(v)
+        (Values::F32(x), Values::F32(y)) => Values::F32(arith(op, x, xs, y, ys, &shape)?),
+        (Values::I64(x), Values::I64(y)) => {
+            let mut v = arith(op, x, xs, y, ys, &shape)?;
+            wrap_all(kind, &mut v);
+            Values::I64(v)
         }
+        (Values::I32(x), Values::I32(y)) => Values::I32(arith(op, x, xs, y, ys, &shape)?),
         _ => return None,
     };
     Some(Const { kind, shape, values })
@@ -227,17 +306,15 @@ fn concat(parts: &[&Const], axis: i64) -> Option<Const> {
     shape[axis] = parts.iter().map(|c| c.shape[axis]).sum();
     let blocks: Vec<usize> = parts.iter().map(|c| c.shape[axis] * inner).collect();
     // Same kind everywhere (checked above), so every part holds the same variant as the first.
+    fn join<T: Elem>(parts: &[&Const], blocks: &[usize], outer: usize) -> Option<Values> {
+        let v: Option<Vec<&[T]>> = parts.iter().map(|c| T::slice(&c.values)).collect();
+        Some(T::wrap(interleave(&v?, blocks, outer)))
+    }
     let values = match first.values {
-        Values::Float(_) => {
-            let v: Option<Vec<&[f64]>> =
-                parts.iter().map(|c| if let Values::Float(v) = &c.values { Some(&v[..]) } else { None }).collect();
-            Values::Float(interleave(&v?, &blocks, outer))
-        }
-        Values::Int(_) => {
-            let v: Option<Vec<&[i64]>> =
-                parts.iter().map(|c| if let Values::Int(v) = &c.values { Some(&v[..]) } else { None }).collect();
-            Values::Int(interleave(&v?, &blocks, outer))
-        }
+        Values::F64(_) => join::<f64>(parts, &blocks, outer)?,
+        Values::F32(_) => join::<f32>(parts, &blocks, outer)?,
+        Values::I64(_) => join::<i64>(parts, &blocks, outer)?,
+        Values::I32(_) => join::<i32>(parts, &blocks, outer)?,
     };
     Some(Const { kind: first.kind, shape, values })
 }
@@ -245,19 +322,23 @@ fn concat(parts: &[&Const], axis: i64) -> Option<Const> {
 /// A Cast that cannot change a value: integer to an integer at least as wide with the same signedness (or u8
 /// to a wider signed one), integer to float, float to float.
 fn cast(c: &Const, to: Kind) -> Option<Const> {
-    let values = match (&c.values, to.is_float()) {
-        (Values::Float(v), true) => {
-            let mut v = v.clone();
-            round_all(to, &mut v);
-            Values::Float(v)
-        }
+    // Each conversion below rounds at most once, to the target: int to f32 and f64 to f32 with `as` (round to
+    // nearest even), anything to f16 through an exact f64.
+    let values = match (&c.values, to) {
+        (Values::F32(v), Kind::F32) => Values::F32(v.clone()),
+        (Values::F32(v), Kind::F16 | Kind::F64) => Values::F64(rounded(to, v.iter().map(|&x| x as f64))),
+        (Values::F64(v), Kind::F32) => Values::F32(v.iter().map(|&x| x as f32).collect()),
+        (Values::F64(v), Kind::F16 | Kind::F64) => Values::F64(rounded(to, v.iter().copied())),
+        (Values::I32(v), Kind::F32) => Values::F32(v.iter().map(|&x| x as f32).collect()),
+        (Values::I32(v), Kind::F16 | Kind::F64) => Values::F64(rounded(to, v.iter().map(|&x| x as f64))),
         // Beyond 2^53 an i64 would be rounded twice (to f64, then to the target).
-        (Values::Int(v), true) if v.iter().all(|x| x.unsigned_abs() <= 1 << 53) => {
-            let mut v: Vec<f64> = v.iter().map(|&x| x as f64).collect();
-            round_all(to, &mut v);
-            Values::Float(v)
+        (Values::I64(v), Kind::F16 | Kind::F32 | Kind::F64) if v.iter().all(|x| x.unsigned_abs() <= 1 << 53) => {
+            match to {
+                Kind::F32 => Values::F32(v.iter().map(|&x| x as f32).collect()),
+                _ => Values::F64(rounded(to, v.iter().map(|&x| x as f64))),
+            }
         }
-        (Values::Int(v), false) => {
+        (Values::I64(_) | Values::I32(_), _) if !to.is_float() => {
             let widening = match (c.kind, to) {
                 (from, to) if from == to => true,
                 (Kind::U8, Kind::I32 | Kind::I64) | (Kind::I8, Kind::I32 | Kind::I64) | (Kind::I32, Kind::I64) => true,
@@ -266,11 +347,23 @@ fn cast(c: &Const, to: Kind) -> Option<Const> {
             if !widening {
                 return None;
             }
-            Values::Int(v.clone())
+            match (&c.values, to) {
+                // i8 and u8 values fit i32.
+                (Values::I64(v), Kind::I32) => Values::I32(v.iter().map(|&x| x as i32).collect()),
+                (Values::I32(v), Kind::I64) => Values::I64(v.iter().map(|&x| x as i64).collect()),
+                (values, _) => values.clone(),
+            }
         }
-        (Values::Float(_), false) | (Values::Int(_), true) => return None,
+        _ => return None,
     };
     Some(Const { kind: to, shape: c.shape.clone(), values })
+}
+
+/// `values` rounded to `kind` (f16 or f64).
+fn rounded(kind: Kind, values: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut v: Vec<f64> = values.collect();
+    round_all(kind, &mut v);
+    v
 }
 
 fn fold_node(n: &NodeProto, consts: &HashMap<String, Const>) -> TractResult<Option<Const>> {
@@ -464,6 +557,76 @@ mod tests {
         g.input = vec![ValueInfoProto { name: "a".into(), r#type: None }];
         fold(&mut g).unwrap();
         assert_eq!(g.node.len(), 1);
+    }
+
+    /// The claim behind computing f32 in f32 and i32 in i32: the same bits as the widened computation rounded
+    /// (wrapped) to the kind, on random bit patterns (subnormals, infinities and NaN included) and edge values.
+    #[test]
+    fn narrow_arithmetic_gives_the_bits_of_the_wide_one() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut fa: Vec<f32> = vec![0.0, -0.0, 1.0, f32::MIN_POSITIVE, 1e-45, f32::MAX, f32::INFINITY, f32::NAN];
+        let mut ia: Vec<i32> = vec![0, 1, -1, i32::MIN, i32::MAX, 16, -16];
+        for _ in 0..4000 {
+            let r = next();
+            fa.push(f32::from_bits(r as u32));
+            // Small magnitudes too: the unpacking arithmetic of a quantized model works on those.
+            fa.push((r >> 40) as f32 / 7.0 - 1000.0);
+            ia.push(r as i32);
+            ia.push((r >> 56) as i32 - 128);
+        }
+        let fb: Vec<f32> = fa.iter().rev().copied().collect();
+        let ib: Vec<i32> = ia.iter().rev().map(|&x| if x == 0 { 3 } else { x }).collect();
+        let shape = |n: usize| vec![n];
+        for op in ["Add", "Sub", "Mul", "Div"] {
+            let c = |kind, values| Const { kind, shape: shape(fa.len()), values };
+            let got = binary(op, &c(Kind::F32, Values::F32(fa.clone())), &c(Kind::F32, Values::F32(fb.clone())));
+            let Some(Const { values: Values::F32(got), .. }) = got else { panic!("{op} did not fold") };
+            for ((&x, &y), g) in fa.iter().zip(&fb).zip(got) {
+                let (x, y) = (x as f64, y as f64);
+                let wide = match op {
+                    "Add" => x + y,
+                    "Sub" => x - y,
+                    "Mul" => x * y,
+                    _ => x / y,
+                } as f32;
+                assert!(wide.to_bits() == g.to_bits() || (wide.is_nan() && g.is_nan()), "{op} {x} {y}: {wide} vs {g}");
+            }
+            let c = |values| Const { kind: Kind::I32, shape: shape(ia.len()), values };
+            let got = binary(op, &c(Values::I32(ia.clone())), &c(Values::I32(ib.clone())));
+            let Some(Const { values: Values::I32(got), .. }) = got else { panic!("{op} did not fold on i32") };
+            for ((&x, &y), g) in ia.iter().zip(&ib).zip(got) {
+                let (x, y) = (x as i64, y as i64);
+                let wide = match op {
+                    "Add" => x + y,
+                    "Sub" => x - y,
+                    "Mul" => x * y,
+                    _ => x / y,
+                } as i32;
+                assert_eq!(wide, g, "{op} {x} {y}");
+            }
+        }
+    }
+
+    #[test]
+    fn casts_round_once_to_the_target() {
+        let big = (1i64 << 24) + 1; // not an f32: rounds to even, 2^24
+        let c = Const { kind: Kind::I64, shape: vec![3], values: Values::I64(vec![big, -big, 7]) };
+        let Some(Const { values: Values::F32(v), .. }) = cast(&c, Kind::F32) else { panic!("no fold") };
+        assert_eq!(v, [16_777_216.0, -16_777_216.0, 7.0]);
+        let c = Const { kind: Kind::U8, shape: vec![2], values: Values::I64(vec![255, 0]) };
+        let Some(Const { values: Values::I32(v), kind: Kind::I32, .. }) = cast(&c, Kind::I32) else { panic!() };
+        assert_eq!(v, [255, 0]);
+        let c = Const { kind: Kind::I32, shape: vec![1], values: Values::I32(vec![300]) };
+        assert!(cast(&c, Kind::U8).is_none(), "a narrowing cast stays in the graph");
+        let c = Const { kind: Kind::F32, shape: vec![1], values: Values::F32(vec![65520.0]) };
+        let Some(Const { values: Values::F64(v), kind: Kind::F16, .. }) = cast(&c, Kind::F16) else { panic!() };
+        assert!(v[0].is_infinite(), "65520 rounds to f16 infinity");
     }
 
     #[test]
