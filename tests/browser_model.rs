@@ -28,6 +28,19 @@ fn config(namespace: &str, strategy: &str, extra: &str) -> Option<ConfigArg> {
     Some(js_sys::JSON::parse(&json).unwrap().unchecked_into())
 }
 
+/// Polls `modelStatus()[field]` (up to 15 s) until it is one of `done`; returns the last value.
+async fn settled(ai: &UnwrittenAI, field: &str, done: &[&str]) -> String {
+    let mut value = String::new();
+    for _ in 0..300 {
+        value = get(&ai.model_status().unwrap().into(), field).as_string().unwrap_or_default();
+        if done.contains(&value.as_str()) {
+            break;
+        }
+        gloo_timers::future::TimeoutFuture::new(50).await;
+    }
+    value
+}
+
 async fn delete_db(namespace: &str) {
     let _ = rexie::Rexie::delete(&format!("{namespace}-unwritten-ai")).await;
 }
@@ -64,6 +77,8 @@ async fn analyze_through_the_js_api_with_progress_then_from_indexeddb() {
     let again = UnwrittenAI::create(config("m-first", "onDemand", "")).await.unwrap();
     let status: JsValue = again.load_model(None).await.unwrap().into();
     assert_eq!(get(&status, "origin").as_string().as_deref(), Some("indexedDb"));
+    // It started without asking the server; the manifest is asked for afterwards, in the background.
+    assert_eq!(settled(&again, "update", &["current", "kept", "failed"]).await, "current");
     again.dispose();
 }
 
@@ -126,15 +141,7 @@ async fn the_response_bank_arrives_after_the_model_and_the_local_step_answers_fr
     delete_db("m-bank").await;
     let ai = UnwrittenAI::create(config("m-bank", "bundled", "")).await.unwrap();
     // create() waited for the model only; the bank comes in the background.
-    let mut bank = String::new();
-    for _ in 0..300 {
-        bank = get(&ai.model_status().unwrap().into(), "responseBank").as_string().unwrap_or_default();
-        if bank == "ready" || bank == "failed" {
-            break;
-        }
-        gloo_timers::future::TimeoutFuture::new(50).await;
-    }
-    assert_eq!(bank, "ready");
+    assert_eq!(settled(&ai, "responseBank", &["ready", "failed"]).await, "ready");
     let req = js_sys::JSON::parse(
         r#"{"type": "dialogue", "npc": {"id": "bram", "name": "Bram", "personality": "kind, warm"},
             "context": {"playerText": "Thank you so much, friend!"}, "importance": 0.2}"#,

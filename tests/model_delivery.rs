@@ -53,17 +53,147 @@ fn first_start_downloads_with_progress_then_the_next_start_uses_the_stored_copy(
     assert!(events.windows(2).all(|w| w[0].0 <= w[1].0), "progress only grows");
     assert_eq!(events.last(), Some(&(total, Some(total))));
 
+    assert_eq!(first.status().update, "none", "a model built from a fresh manifest has nothing to ask");
+    assert_eq!(block_on(first.check_update()).unwrap(), None);
+    assert_eq!(dl.downloads(), 4);
+
     let second = host(Strategy::FirstLaunch, &dl, &store);
     block_on(second.load()).unwrap();
     block_on(second.bank()).unwrap();
     assert_eq!(second.status().origin, Some(Origin::IndexedDb));
-    assert_eq!(dl.downloads(), 5, "only the small manifest is fetched again (the bank was kept too)");
+    assert_eq!(dl.downloads(), 4, "a returning player's start needs no network (the bank was kept too)");
+    assert_eq!(block_on(second.check_update()).unwrap(), None, "the server has no newer version");
+    assert_eq!(dl.downloads(), 5, "only the small manifest is fetched, after the start");
+    assert_eq!(second.status().update, "current");
 
     dl.set_offline(true);
     let offline = host(Strategy::FirstLaunch, &dl, &store);
     let got = block_on(offline.analyze("Thank you so much, friend!")).unwrap();
     assert_eq!(got.sentiment.label, "positive");
     assert_eq!(offline.status().origin, Some(Origin::IndexedDb), "starts offline from the stored copy");
+}
+
+/// The server's manifest with `edit` applied (a new release of the model).
+fn release(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let (json, ..) = files();
+    let mut m: serde_json::Value = serde_json::from_str(&json).unwrap();
+    edit(&mut m);
+    serde_json::to_vec_pretty(&m).unwrap()
+}
+
+#[test]
+fn a_newer_version_is_downloaded_after_the_start_and_used_by_the_next_one() {
+    let (_, _, _, m) = files();
+    let (dl, store) = (network(), Rc::new(MemoryStore::new("indexedDB")));
+    let first = host(Strategy::FirstLaunch, &dl, &store);
+    block_on(first.bank()).unwrap();
+    let old_bank = m.response_bank.clone().unwrap();
+    // 2.1.1: the same model and vocabulary, a new response bank under a new name.
+    let mut bank = std::fs::read(format!("{}/{}", unwritten_ai::testkit::models_dir(), old_bank.file)).unwrap();
+    bank.extend_from_slice(b"\n");
+    dl.serve(&format!("{BASE}bank-2.1.1.json"), &bank);
+    let sha = unwritten_ai::model::manifest::sha256_hex(&bank);
+    dl.serve(
+        &format!("{BASE}manifest.json"),
+        &release(|m| {
+            m["version"] = "2.1.1".into();
+            m["responseBank"] = serde_json::json!({ "file": "bank-2.1.1.json", "bytes": bank.len(), "sha256": sha });
+        }),
+    );
+    let before = dl.downloads();
+
+    let second = host(Strategy::FirstLaunch, &dl, &store);
+    block_on(second.bank()).unwrap();
+    assert_eq!(dl.downloads(), before, "the start and its bank come from the kept copy");
+    assert_eq!(second.status().version.as_deref(), Some(m.version.as_str()));
+    assert_eq!(block_on(second.check_update()).unwrap().as_deref(), Some("2.1.1"));
+    assert_eq!(dl.downloads(), before + 2, "the manifest and the one new file; model and vocabulary are kept");
+    let status = second.status();
+    assert_eq!((status.update, status.update_version.as_deref()), ("kept", Some("2.1.1")));
+    assert_eq!(status.version.as_deref(), Some(m.version.as_str()), "the running model is not swapped");
+    assert_eq!(block_on(second.check_update()).unwrap(), None, "asked once per start");
+    assert_eq!(dl.downloads(), before + 2);
+    let old_key = format!("model/blob/{}", old_bank.sha256);
+    assert_eq!(block_on(store.get(&old_key)).unwrap(), None, "the old version's files are dropped");
+
+    dl.set_offline(true);
+    let third = host(Strategy::FirstLaunch, &dl, &store);
+    let bank3 = block_on(third.bank()).unwrap();
+    assert_eq!(third.status().version.as_deref(), Some("2.1.1"), "the next start uses the new version, offline");
+    assert!(bank3.len() > 1000);
+    let err = block_on(third.check_update()).unwrap_err();
+    assert!(err.to_string().contains("could not fetch"), "{err}");
+    assert_eq!(third.status().update, "failed");
+    assert_eq!(third.status().state, "ready", "a failed check changes nothing");
+}
+
+#[test]
+fn an_update_that_fails_its_check_keeps_nothing_and_the_kept_version_stays() {
+    let (_, onnx, _, m) = files();
+    let (dl, store) = (network(), Rc::new(MemoryStore::new("indexedDB")));
+    block_on(host(Strategy::FirstLaunch, &dl, &store).bank()).unwrap();
+    let kept_manifest = block_on(store.get("model/manifest.json")).unwrap();
+    // 2.2.0 names a model file whose bytes are not the ones served.
+    let mut bad = onnx.clone();
+    bad[5000] ^= 1;
+    dl.serve(&format!("{BASE}model-2.2.0.onnx"), &bad);
+    dl.serve(
+        &format!("{BASE}manifest.json"),
+        &release(|j| {
+            j["version"] = "2.2.0".into();
+            j["file"] = "model-2.2.0.onnx".into();
+            j["sha256"] = unwritten_ai::model::manifest::sha256_hex(b"not the bytes served").into();
+        }),
+    );
+    let second = host(Strategy::FirstLaunch, &dl, &store);
+    block_on(second.bank()).unwrap();
+    let err = block_on(second.check_update()).unwrap_err();
+    assert_eq!(err.code().as_str(), "ModelIntegrityError", "{err}");
+    assert_eq!(second.status().update, "failed");
+    assert!(second.status().update_error.unwrap().contains("SHA-256"));
+    let blobs = block_on(store.keys("model/blob/")).unwrap();
+    assert_eq!(blobs.len(), 3, "the kept model, vocabulary and bank, nothing of 2.2.0: {blobs:?}");
+    assert_eq!(block_on(store.get("model/manifest.json")).unwrap(), kept_manifest);
+
+    let before = dl.downloads();
+    let third = host(Strategy::FirstLaunch, &dl, &store);
+    block_on(third.load()).unwrap();
+    assert_eq!(third.status().version.as_deref(), Some(m.version.as_str()));
+    assert_eq!(dl.downloads(), before, "still starts from the kept copy");
+}
+
+#[test]
+fn the_kept_copy_is_only_used_for_the_manifest_url_it_came_from() {
+    let (dl, store) = (network(), Rc::new(MemoryStore::new("indexedDB")));
+    block_on(host(Strategy::FirstLaunch, &dl, &store).load()).unwrap();
+    let (json, ..) = files();
+    dl.serve("https://other.test/m/manifest.json", json.as_bytes());
+    let urls = ModelUrls {
+        manifest: "https://other.test/m/manifest.json".into(),
+        model: Some(format!("{BASE}{}", files().3.file)),
+        ..Default::default()
+    };
+    let before = dl.downloads();
+    let other = ModelHost::new(
+        Strategy::FirstLaunch,
+        urls,
+        dl.clone(),
+        Some(store.clone() as Rc<dyn KvStore>),
+        Rc::new(FakeClock::default()),
+    );
+    block_on(other.load()).unwrap();
+    assert_eq!(dl.downloads(), before + 1, "another URL: its manifest is fetched first; the files are kept by hash");
+    assert_eq!(other.status().update, "none");
+    // Recorded for that URL now: its next start needs no network.
+    let again = ModelHost::new(
+        Strategy::FirstLaunch,
+        ModelUrls { manifest: "https://other.test/m/manifest.json".into(), ..Default::default() },
+        dl.clone(),
+        Some(store.clone() as Rc<dyn KvStore>),
+        Rc::new(FakeClock::default()),
+    );
+    block_on(again.load()).unwrap();
+    assert_eq!(dl.downloads(), before + 1);
 }
 
 #[test]

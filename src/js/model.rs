@@ -52,6 +52,9 @@ fn load_bank_in_background(rt: &Rc<Runtime>) {
     wasm_bindgen_futures::spawn_local(async move {
         if let Ok(model) = rt.model() {
             let _ = model.bank().await;
+            // A model started from the kept copy: ask the server whether a newer version is out (kept for the
+            // next start; see modelStatus().update).
+            let _ = model.check_update().await;
         }
     });
 }

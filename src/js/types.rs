@@ -89,6 +89,13 @@ export interface ModelStatus {
   errorName: UnwrittenErrorName | null;
   /** The local responder's response bank, fetched after the model (analyze() does not wait for it). */
   responseBank: "none" | "idle" | "loading" | "ready" | "failed";
+  /**
+   * A start from the copy kept in IndexedDB needs no network; the manifest is asked for afterwards. "kept": a newer
+   * version (`updateVersion`) was downloaded and verified, and the next start uses it. "none": nothing to ask.
+   */
+  update: "none" | "checking" | "current" | "kept" | "failed";
+  updateVersion: string | null;
+  updateError: string | null;
 }
 
 /** An endpoint. Prefer your game server's gateway (no key in the browser); a key is sent only in a header. */

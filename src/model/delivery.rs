@@ -127,6 +127,8 @@ pub enum Origin {
 }
 
 const MANIFEST_KEY: &str = "model/manifest.json";
+/// The manifest URL the kept manifest came from: a start only uses the kept copy for the same URL.
+const MANIFEST_URL_KEY: &str = "model/manifest-url";
 
 fn blob_key(sha256: &str) -> String {
     format!("model/blob/{sha256}")
@@ -145,6 +147,10 @@ pub struct LocalModel {
     /// Milliseconds spent getting the verified files (network or store) and building the plan from them.
     pub read_ms: f64,
     pub build_ms: f64,
+    /// The manifest this model was built from, as served.
+    pub manifest_json: String,
+    /// Started from the kept copy without asking the server: [`check_update`] should ask it now.
+    pub unchecked: bool,
 }
 
 impl std::fmt::Debug for LocalModel {
@@ -154,6 +160,7 @@ impl std::fmt::Debug for LocalModel {
             .field("bank", &self.bank)
             .field("read_ms", &self.read_ms)
             .field("build_ms", &self.build_ms)
+            .field("unchecked", &self.unchecked)
             .finish()
     }
 }
@@ -208,6 +215,15 @@ pub async fn fetch_and_load(
                 .into(),
         ));
     }
+    // A returning player: what this manifest URL described last time is kept, verified, in the store. Start
+    // from it with no network at all (a manifest request is a round trip, often a revalidation, on the path to
+    // the first line); `check_update` asks the server afterwards and keeps a newer version for the next start.
+    let kept = kept_manifest(store, &urls.manifest).await;
+    if let Some(text) = &kept {
+        if let Some(model) = load_kept(text, urls, store, t0, now_ms).await {
+            return Ok((model, Origin::IndexedDb));
+        }
+    }
     let manifest_text = match downloader.download(&urls.manifest, &|_, _| {}).await {
         Ok(bytes) => String::from_utf8(bytes).map_err(|e| Error::ModelLoad(format!("manifest is not UTF-8: {e}")))?,
         // Offline: the manifest we last loaded from still describes the copy we kept.
@@ -236,17 +252,109 @@ pub async fn fetch_and_load(
     // Both files were verified against the manifest just now (downloaded) or when read back from the store.
     let analyzer = Analyzer::load_verified(manifest.clone(), &onnx, &vocab)?;
     let (read_ms, build_ms) = (t_read - t0, now_ms() - t_read);
-    let bank = manifest.response_bank.clone().map(|file| {
+    let bank = bank_source(&manifest, urls);
+    match (store, origin) {
+        (Some(store), Origin::Network) => {
+            let files = [(&model_ref.sha256, onnx.as_slice()), (&manifest.vocab.sha256, vocab.as_slice())];
+            // The bank's blob is kept too (it is stored when it arrives), so it is not dropped as an old version.
+            let keep: Vec<&String> = bank.iter().map(|b| &b.file.sha256).collect();
+            keep_copy(store, &files, &keep, manifest_text.as_bytes(), &urls.manifest).await;
+        }
+        // The files were kept but not under this manifest and URL (kept by an older runtime, or another URL):
+        // record them, so the next start needs no network.
+        (Some(store), Origin::IndexedDb) if kept.as_deref() != Some(manifest_text.as_str()) => {
+            keep_manifest(store, manifest_text.as_bytes(), &urls.manifest).await;
+        }
+        _ => {}
+    }
+    Ok((LocalModel { analyzer, bank, read_ms, build_ms, manifest_json: manifest_text, unchecked: false }, origin))
+}
+
+fn bank_source(manifest: &Manifest, urls: &ModelUrls) -> Option<BankSource> {
+    manifest.response_bank.clone().map(|file| {
         let url = urls.bank.clone().unwrap_or_else(|| urls.sibling(&file.file));
         BankSource { file, url }
-    });
-    if let (Some(store), Origin::Network) = (store, origin) {
-        let files = [(&model_ref.sha256, onnx.as_slice()), (&manifest.vocab.sha256, vocab.as_slice())];
-        // The bank's blob is kept too (it is stored when it arrives), so it is not dropped as an old version.
-        let keep: Vec<&String> = bank.iter().map(|b| &b.file.sha256).collect();
-        keep_copy(store, &files, &keep, manifest_text.as_bytes()).await;
+    })
+}
+
+/// The kept manifest, if it was loaded from `url`.
+async fn kept_manifest(store: Option<&dyn KvStore>, url: &str) -> Option<String> {
+    let store = store?;
+    let (kept_url, text) = join(store.get(MANIFEST_URL_KEY), store.get(MANIFEST_KEY)).await;
+    if kept_url.ok()?? != url.as_bytes() {
+        return None;
     }
-    Ok((LocalModel { analyzer, bank, read_ms, build_ms }, origin))
+    String::from_utf8(text.ok()??).ok()
+}
+
+/// The model built from the kept manifest and its kept, verified files; `None` when anything is missing, does
+/// not verify or does not build (the caller then asks the server).
+async fn load_kept(
+    text: &str,
+    urls: &ModelUrls,
+    store: Option<&dyn KvStore>,
+    t0: f64,
+    now_ms: &dyn Fn() -> f64,
+) -> Option<LocalModel> {
+    let manifest = Manifest::parse(text).ok()?;
+    let (onnx, vocab) = join(cached_blob(store, &manifest.sha256), cached_blob(store, &manifest.vocab.sha256)).await;
+    let (onnx, vocab) = (onnx?, vocab?);
+    let t_read = now_ms();
+    let bank = bank_source(&manifest, urls);
+    let analyzer = Analyzer::load_verified(manifest, &onnx, &vocab).ok()?;
+    let (read_ms, build_ms) = (t_read - t0, now_ms() - t_read);
+    Some(LocalModel { analyzer, bank, read_ms, build_ms, manifest_json: text.to_string(), unchecked: true })
+}
+
+/// What [`check_update`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    /// The server serves the manifest the model was built from.
+    Current,
+    /// The server serves another manifest: its files were downloaded, verified and kept; the next start uses
+    /// this version.
+    Kept { version: String },
+}
+
+/// Asks the server for the manifest of a model that started from the kept copy (`current_json`). When it has
+/// changed, downloads what the new one names (model, vocabulary, response bank) that is not kept yet, verifies
+/// each file, and keeps them with the new manifest for the next start; the running model is not touched. A
+/// file that fails its check fails the update (`ModelIntegrity`) and nothing of it is kept.
+pub async fn check_update(
+    urls: &ModelUrls,
+    downloader: &dyn Downloader,
+    store: &dyn KvStore,
+    current_json: &str,
+) -> Result<Update, Error> {
+    let text = downloader
+        .download(&urls.manifest, &|_, _| {})
+        .await
+        .map_err(|e| Error::ModelLoad(format!("could not fetch {}: {e}", urls.manifest)))?;
+    let text = String::from_utf8(text).map_err(|e| Error::ModelLoad(format!("manifest is not UTF-8: {e}")))?;
+    if text == current_json {
+        return Ok(Update::Current);
+    }
+    let manifest = Manifest::parse(&text)?;
+    let mut wanted = vec![
+        (
+            FileRef { file: manifest.file.clone(), bytes: manifest.bytes, sha256: manifest.sha256.clone() },
+            urls.model.clone(),
+        ),
+        (manifest.vocab.clone(), urls.vocab.clone()),
+    ];
+    if let Some(bank) = &manifest.response_bank {
+        wanted.push((bank.clone(), urls.bank.clone()));
+    }
+    let mut files = Vec::new();
+    for (what, url) in &wanted {
+        let kept = cached_blob(Some(store), &what.sha256).await;
+        let url = url.clone().unwrap_or_else(|| urls.sibling(&what.file));
+        let bytes = obtain(what, kept, url, downloader, 0, what.bytes, &|_, _| {}, &mut Origin::IndexedDb).await?;
+        files.push((&what.sha256, bytes));
+    }
+    let files: Vec<(&String, &[u8])> = files.iter().map(|(sha, b)| (*sha, b.as_slice())).collect();
+    keep_copy(store, &files, &[], text.as_bytes(), &urls.manifest).await;
+    Ok(Update::Kept { version: manifest.version })
 }
 
 /// The response bank: from `store` when a verified copy is there, else downloaded, verified, parsed and kept.
@@ -269,7 +377,13 @@ pub async fn fetch_bank(
 
 /// Stores the verified files and drops blobs of older versions. Storage failures (quota, private mode) only
 /// mean the next start downloads again, so they are not errors.
-async fn keep_copy(store: &dyn KvStore, files: &[(&String, &[u8])], also_keep: &[&String], manifest_json: &[u8]) {
+async fn keep_copy(
+    store: &dyn KvStore,
+    files: &[(&String, &[u8])],
+    also_keep: &[&String],
+    manifest_json: &[u8],
+    manifest_url: &str,
+) {
     let keep: Vec<String> = files.iter().map(|(sha, _)| sha).chain(also_keep).map(|sha| blob_key(sha)).collect();
     if let Ok(old) = store.keys("model/blob/").await {
         for key in old.iter().filter(|k| !keep.contains(k)) {
@@ -281,7 +395,16 @@ async fn keep_copy(store: &dyn KvStore, files: &[(&String, &[u8])], also_keep: &
             return;
         }
     }
-    let _ = store.put(MANIFEST_KEY, manifest_json).await;
+    keep_manifest(store, manifest_json, manifest_url).await;
+}
+
+/// Records which manifest (and from which URL) the kept files belong to. The URL goes first: a start that finds
+/// a manifest under another URL's key (a write cut short) asks the server instead of trusting it.
+async fn keep_manifest(store: &dyn KvStore, manifest_json: &[u8], manifest_url: &str) {
+    let _ = store.delete(MANIFEST_URL_KEY).await;
+    if store.put(MANIFEST_KEY, manifest_json).await.is_ok() {
+        let _ = store.put(MANIFEST_URL_KEY, manifest_url.as_bytes()).await;
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use futures_util::future::{FutureExt, Shared};
 use serde::Serialize;
 
 use super::analyzer::Analysis;
-use super::delivery::{fetch_and_load, fetch_bank, LocalModel, ModelUrls, Origin, Strategy};
+use super::delivery::{check_update, fetch_and_load, fetch_bank, LocalModel, ModelUrls, Origin, Strategy, Update};
 use super::responder::ResponseBank;
 use crate::error::Error;
 use crate::ports::{Clock, Downloader, KvStore};
@@ -81,6 +81,23 @@ pub struct ModelStatus {
     /// The response bank of the local responder, loaded after the model: "none" (the manifest names none),
     /// "idle", "loading", "ready" or "failed".
     pub response_bank: &'static str,
+    /// A model started from the kept copy asks the server for its manifest afterwards: "none" (nothing to ask:
+    /// not loaded, or loaded with a fresh manifest), "checking", "current", "kept" (a newer version, `updateVersion`,
+    /// was downloaded and verified; the next start uses it) or "failed" (`updateError`; the next start asks again).
+    pub update: &'static str,
+    pub update_version: Option<String>,
+    pub update_error: Option<String>,
+}
+
+/// Where the update check of a model started from the kept copy stands.
+#[derive(Debug, Clone, Default)]
+enum UpdateState {
+    #[default]
+    None,
+    Checking,
+    Current,
+    Kept(String),
+    Failed(String),
 }
 
 #[derive(Default)]
@@ -99,6 +116,7 @@ pub struct ModelHost {
     bank: RefCell<Slot<ResponseBank>>,
     loaded: Rc<RefCell<Loaded>>,
     listeners: Rc<RefCell<Vec<Listener>>>,
+    update: RefCell<UpdateState>,
 }
 
 impl ModelHost {
@@ -120,6 +138,7 @@ impl ModelHost {
             bank: RefCell::new(Slot::Idle),
             loaded: Rc::default(),
             listeners: Rc::default(),
+            update: RefCell::default(),
         }
     }
 
@@ -165,6 +184,32 @@ impl ModelHost {
         let result = load.await;
         self.bank.borrow_mut().settle(&result);
         result
+    }
+
+    /// For a model that started from the kept copy without asking the server: asks it now, once, and keeps a
+    /// newer version for the next start (see [`check_update`]). Run it after [`ModelHost::bank`]: a newer version
+    /// replaces the kept files, the response bank of the running model included. Resolves to the version kept,
+    /// if any; the outcome is also in `status().update`.
+    pub async fn check_update(&self) -> Result<Option<String>, Error> {
+        let model = match &*self.slot.borrow() {
+            Slot::Ready(m) if m.unchecked => m.clone(),
+            _ => return Ok(None),
+        };
+        let Some(store) = self.store.clone() else { return Ok(None) };
+        if !matches!(*self.update.borrow(), UpdateState::None | UpdateState::Failed(_)) {
+            return Ok(None);
+        }
+        *self.update.borrow_mut() = UpdateState::Checking;
+        let result = check_update(&self.urls, self.downloader.as_ref(), store.as_ref(), &model.manifest_json).await;
+        *self.update.borrow_mut() = match &result {
+            Ok(Update::Current) => UpdateState::Current,
+            Ok(Update::Kept { version }) => UpdateState::Kept(version.clone()),
+            Err(e) => UpdateState::Failed(e.to_string()),
+        };
+        result.map(|u| match u {
+            Update::Current => None,
+            Update::Kept { version } => Some(version),
+        })
     }
 
     fn start_load(&self) -> LoadFuture<LocalModel> {
@@ -249,6 +294,21 @@ impl ModelHost {
             error: error.map(|e| e.to_string()),
             error_name: error.map(|e| e.code().as_str()),
             response_bank,
+            update: match &*self.update.borrow() {
+                UpdateState::None => "none",
+                UpdateState::Checking => "checking",
+                UpdateState::Current => "current",
+                UpdateState::Kept(_) => "kept",
+                UpdateState::Failed(_) => "failed",
+            },
+            update_version: match &*self.update.borrow() {
+                UpdateState::Kept(v) => Some(v.clone()),
+                _ => None,
+            },
+            update_error: match &*self.update.borrow() {
+                UpdateState::Failed(e) => Some(e.clone()),
+                _ => None,
+            },
         }
     }
 }

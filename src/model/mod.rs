@@ -15,7 +15,7 @@ pub mod responder;
 pub mod tokenizer;
 
 pub use analyzer::{Analysis, Analyzer, Sentiment};
-pub use delivery::{BankSource, LocalModel, ModelConfig, ModelUrls, Origin, Strategy};
+pub use delivery::{BankSource, LocalModel, ModelConfig, ModelUrls, Origin, Strategy, Update};
 pub use engine::{Engine, Heads};
 pub use host::{ModelHost, ModelStatus};
 pub use manifest::Manifest;
