@@ -117,14 +117,18 @@ impl Runtime {
         let started_at_ms = ports.clock.now_ms();
         let ns = config.namespace.as_str();
         // Independent waits run together: a start is on the player's path to the first line. The model starts
-        // as soon as its strategy is known (from the device signals), alongside the storage checks: reading a
-        // bundled model from IndexedDB and building it is most of a warm start. It reads from IndexedDB before
-        // the probe has answered; a store that does not work fails those reads, and the model is downloaded.
+        // as soon as its strategy is known (at once when the config names one; `auto` waits for the device
+        // signals), alongside the storage checks: reading a bundled model from IndexedDB and building it is most
+        // of a warm start. It reads from IndexedDB before the probe has answered; a store that does not work
+        // fails those reads, and the model is downloaded.
         let signals = ports.device.snapshot().shared();
         let model_task = async {
-            let device = signals.clone().await;
+            let strategy = match config.model.strategy {
+                delivery::Strategy::Auto => delivery::resolve(delivery::Strategy::Auto, &signals.clone().await),
+                named => named,
+            };
             let model = Rc::new(ModelHost::new(
-                delivery::resolve(config.model.strategy, &device),
+                strategy,
                 config.model.urls(None),
                 ports.downloader.clone(),
                 ports.indexed_db.clone(),
