@@ -1,5 +1,9 @@
 use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
 use futures_util::future::{join, select, Either};
 use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
@@ -23,9 +27,9 @@ pub struct IndexedDbStore {
     db: Rc<RefCell<Option<Rexie>>>,
     /// A second connection, opened with web-sys. It hears `versionchange` (rexie does not expose its own): when
     /// another tab upgrades or deletes the database, both connections close instead of blocking it forever, and
-    /// later operations fail with `Unavailable`. It also carries single reads and writes, one promise each from
-    /// `src/js/idb.js` (`IdbKv`): cheaper per operation in Chromium than rexie's callbacks per request and
-    /// transaction. Writes commit explicitly (`IDBTransaction.commit()`), without waiting for the success event.
+    /// later operations fail with `Unavailable`. It also carries single reads and writes through `src/js/idb.js`
+    /// (`IdbKv`; a read reports to one long-lived callback, see `Read`, a write resolves one promise): cheaper per
+    /// operation in Chromium than rexie's callbacks per request and transaction. Writes commit explicitly (`IDBTransaction.commit()`), without waiting for the success event.
     ///
     /// Reads reuse the last read transaction: the browser keeps a transaction active until the microtasks of the
     /// request event that resolved it have run, so reads issued from there (a loop of awaited `cacheGet`s, or
@@ -63,7 +67,7 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn drop(this: &IdbKv);
     #[wasm_bindgen(method, catch)]
-    fn get(this: &IdbKv, key: &str) -> Result<js_sys::Promise, JsValue>;
+    fn read(this: &IdbKv, key: &str, id: u32, done: &js_sys::Function) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch)]
     fn put(this: &IdbKv, key: &str, value: &[u8]) -> Result<js_sys::Promise, JsValue>;
 }
@@ -79,6 +83,92 @@ pub fn classify_dom_exception(e: JsValue) -> StoreError {
         "QuotaExceededError" => StoreError::QuotaExceeded { store: NAME.into() },
         "InvalidStateError" | "NotFoundError" => StoreError::Unavailable { store: NAME.into(), reason },
         _ => StoreError::Failed { store: NAME.into(), reason },
+    }
+}
+
+/// A read in flight through `IdbKv.read`: waiting (with the waker of whoever polls it) or done.
+enum ReadSlot {
+    Waiting(Option<Waker>),
+    Done(Result<JsValue, JsValue>),
+}
+
+#[derive(Default)]
+struct Reads {
+    next: u32,
+    slots: HashMap<u32, ReadSlot>,
+}
+
+thread_local! {
+    static READS: RefCell<Reads> = RefCell::default();
+    /// The `done(id, ok, value)` of every `IdbKv.read`: one function for the life of the instance, so a read makes
+    /// no closure, promise or `then` of its own (a `JsFuture` makes all three).
+    static READ_DONE: js_sys::Function =
+        Closure::<dyn FnMut(u32, bool, JsValue)>::new(read_done).into_js_value().unchecked_into();
+}
+
+/// Files the outcome of read `id` and wakes its reader (nothing if the read was dropped meanwhile).
+fn read_done(id: u32, ok: bool, value: JsValue) {
+    let waker = READS.with(|r| {
+        let mut r = r.borrow_mut();
+        let slot = r.slots.get_mut(&id)?;
+        let ReadSlot::Waiting(waker) = slot else { return None };
+        let waker = waker.take();
+        *slot = ReadSlot::Done(if ok { Ok(value) } else { Err(value) });
+        waker
+    });
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
+/// One `IdbKv.read`, resolving to the value (`undefined` if none) or the DOMException it failed with.
+struct Read {
+    id: u32,
+}
+
+impl Read {
+    /// Starts the read at once; fails if IndexedDB refused the request (a closed connection).
+    fn start(kv: &IdbKv, key: &str) -> Result<Read, JsValue> {
+        let id = READS.with(|r| {
+            let mut r = r.borrow_mut();
+            let id = r.next;
+            r.next = r.next.wrapping_add(1);
+            r.slots.insert(id, ReadSlot::Waiting(None));
+            id
+        });
+        // The slot goes with `Read`'s drop if the request is refused.
+        let read = Read { id };
+        READ_DONE.with(|done| kv.read(key, id, done))?;
+        Ok(read)
+    }
+}
+
+impl Future for Read {
+    type Output = Result<JsValue, JsValue>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let (outcome, replaced) = READS.with(|r| {
+            let mut r = r.borrow_mut();
+            if let Some(ReadSlot::Waiting(w)) = r.slots.get_mut(&self.id) {
+                let same = w.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+                return (Poll::Pending, if same { None } else { w.replace(cx.waker().clone()) });
+            }
+            match r.slots.remove(&self.id) {
+                Some(ReadSlot::Done(v)) => (Poll::Ready(v), None),
+                _ => (Poll::Ready(Err(JsValue::from_str("the read was lost"))), None),
+            }
+        });
+        // A replaced waker is dropped after the borrow: its drop may run other code.
+        drop(replaced);
+        outcome
+    }
+}
+
+impl Drop for Read {
+    fn drop(&mut self) {
+        // Taken out under the borrow, dropped after it (a waker's drop may run other code).
+        let slot = READS.try_with(|r| r.borrow_mut().slots.remove(&self.id)).ok().flatten();
+        drop(slot);
     }
 }
 
@@ -169,8 +259,7 @@ impl KvStore for IndexedDbStore {
         Box::pin(async move {
             let value = match self.kv() {
                 Some(kv) => {
-                    let request = kv.get(key).map_err(classify_dom_exception)?;
-                    JsFuture::from(request).await.map_err(classify_dom_exception)?
+                    Read::start(&kv, key).map_err(classify_dom_exception)?.await.map_err(classify_dom_exception)?
                 }
                 None => self.rexie_get(key).await?,
             };
