@@ -45,6 +45,16 @@ async fn cache_get(ai: &UnwrittenAI, key: &str) -> Result<JsValue, JsValue> {
     JsFuture::from(ai.cache_get(key)).await
 }
 
+/// `ai.cachePut(key, text, importance)` as JS sees it.
+async fn cache_put(
+    ai: &UnwrittenAI,
+    key: &str,
+    text: js_sys::JsString,
+    importance: Option<f64>,
+) -> Result<(), JsValue> {
+    JsFuture::from(ai.cache_put(key, text, importance)).await.map(|_| ())
+}
+
 fn text(n: u32) -> String {
     format!("{n}: Mind the forge, traveller. The iron is hot and my temper hotter when the ore carts are late.")
 }
@@ -183,7 +193,7 @@ async fn cache_get_reads_indexed_db_alone_one_by_one_and_many_at_once() {
     let texts: Vec<String> = [200, 2048, 20480].iter().map(|&n| text(7).repeat(n / 90 + 1)[..n].to_string()).collect();
     let keys: Vec<String> = (0..3).map(|n| key_of(&ai, "p", n)).collect();
     for (k, t) in keys.iter().zip(&texts) {
-        ai.cache_put(k.clone(), t.as_str().into(), Some(1.0)).await.unwrap();
+        cache_put(&ai, k, t.as_str().into(), Some(1.0)).await.unwrap();
     }
     for _ in 0..2 {
         for (k, t) in keys.iter().zip(&texts) {
@@ -220,8 +230,8 @@ async fn a_new_runtime_finds_what_the_last_one_cached() {
     let ai = create("t-cache-reload").await;
     ai.clear_cache().await.unwrap();
     let (important, medium) = (key_of(&ai, "p", 1), key_of(&ai, "p", 2));
-    ai.cache_put(important.clone(), text(1).into(), Some(0.9)).await.unwrap();
-    ai.cache_put(medium.clone(), text(2).into(), Some(0.5)).await.unwrap();
+    cache_put(&ai, &important, text(1).into(), Some(0.9)).await.unwrap();
+    cache_put(&ai, &medium, text(2).into(), Some(0.5)).await.unwrap();
     ai.dispose();
 
     // As after a page reload: a new instance, new memory, the same stores.
@@ -318,12 +328,12 @@ async fn two_instances_writing_at_once_never_corrupt_a_record_and_invalidation_r
     let keys: Vec<String> = (0..20).map(|n| key_of(&a, "p", n)).collect();
     let writes_a = async {
         for (n, k) in keys.iter().enumerate() {
-            a.cache_put(k.clone(), format!("a{n} {}", text(0)).into(), Some(0.9)).await.unwrap();
+            cache_put(&a, k, format!("a{n} {}", text(0)).into(), Some(0.9)).await.unwrap();
         }
     };
     let writes_b = async {
         for (n, k) in keys.iter().enumerate() {
-            b.cache_put(k.clone(), format!("b{n} {}", text(0)).into(), Some(0.9)).await.unwrap();
+            cache_put(&b, k, format!("b{n} {}", text(0)).into(), Some(0.9)).await.unwrap();
         }
     };
     join(writes_a, writes_b).await;
@@ -372,7 +382,7 @@ async fn the_js_api_validates_keys_and_reports_stats() {
     assert_eq!(k.len(), 41);
     // Texts reach the core through TextEncoder: a non-string is refused, any string arrives whole (a lone
     // surrogate as U+FFFD, as wasm-bindgen's own strings do).
-    let err = ai.cache_put(k.clone(), JsValue::from(5).unchecked_into(), None).await.unwrap_err();
+    let err = cache_put(&ai, &k, JsValue::from(5).unchecked_into(), None).await.unwrap_err();
     let err: js_sys::Error = err.dyn_into().unwrap();
     assert_eq!(String::from(err.name()), "InvalidRequest");
     assert_eq!(get(&err, "field").as_string().as_deref(), Some("text"));
@@ -383,7 +393,7 @@ async fn the_js_api_validates_keys_and_reports_stats() {
         (js_sys::JsString::from(""), ""),
         (js_sys::JsString::from_char_code1(0xd800).concat(&"x".into()), "\u{fffd}x"),
     ] {
-        ai.cache_put(k.clone(), given, Some(0.9)).await.unwrap();
+        cache_put(&ai, &k, given, Some(0.9)).await.unwrap();
         assert_eq!(ai.cache_get_sync(&k).unwrap().as_deref(), Some(stored));
     }
     let many = js_sys::Array::new();
@@ -420,15 +430,15 @@ async fn the_memory_cache_view_serves_from_js_and_follows_evictions_invalidation
     let front = a.memory_cache().unwrap();
     let (k0, k1, k2) = (key_of(&a, "p", 0), key_of(&a, "p", 1), key_of(&a, "p", 2));
     assert!(front_get(&front, &k0).is_undefined());
-    a.cache_put(k0.clone(), text(0).into(), Some(0.1)).await.unwrap();
-    a.cache_put(k1.clone(), text(1).into(), Some(0.1)).await.unwrap();
+    cache_put(&a, &k0, text(0).into(), Some(0.1)).await.unwrap();
+    cache_put(&a, &k1, text(1).into(), Some(0.1)).await.unwrap();
     for _ in 0..3 {
         assert_eq!(front_get(&front, &k0).as_string(), Some(text(0)));
     }
     let before: JsValue = a.cache_stats().unwrap().into();
     assert_eq!(get(&before, "hits.memory").as_f64(), Some(3.0), "hits served from JS are counted");
     // k0 was read (from JS), k1 was not: k1 is the one evicted for k2.
-    a.cache_put(k2.clone(), text(2).into(), Some(0.1)).await.unwrap();
+    cache_put(&a, &k2, text(2).into(), Some(0.1)).await.unwrap();
     assert!(front_get(&front, &k1).is_undefined(), "evicted from the memory tier, so gone from the view");
     assert_eq!(front_get(&front, &k0).as_string(), Some(text(0)));
     assert_eq!(get(&front, "size").as_f64(), Some(2.0));
@@ -446,11 +456,11 @@ async fn the_memory_cache_view_serves_from_js_and_follows_evictions_invalidation
     assert!(!stale, "the BroadcastChannel message cleared the view");
 
     let k3 = key_of(&a, "q", 3);
-    a.cache_put(k3.clone(), text(3).into(), Some(0.1)).await.unwrap();
+    cache_put(&a, &k3, text(3).into(), Some(0.1)).await.unwrap();
     assert_eq!(front_get(&front, &k3).as_string(), Some(text(3)));
     a.clear_cache().await.unwrap();
     assert!(front_get(&front, &k3).is_undefined(), "clearCache empties the view");
-    a.cache_put(k3.clone(), text(3).into(), Some(0.1)).await.unwrap();
+    cache_put(&a, &k3, text(3).into(), Some(0.1)).await.unwrap();
     a.dispose();
     assert!(front_get(&front, &k3).is_undefined(), "nothing is served after dispose");
     b.dispose();

@@ -99,17 +99,24 @@ impl UnwrittenAI {
     /// Stores a response. `importance` (0..1, default 0.5) picks the tiers: memory always, localStorage from 0.3,
     /// IndexedDB from 0.7. Never rejects because of storage; rejects with `InvalidRequest` (field `text`) if `text`
     /// is not a string.
-    #[wasm_bindgen(js_name = cachePut)]
-    pub async fn cache_put(&self, key: String, text: js_sys::JsString, importance: Option<f64>) -> Result<(), JsValue> {
-        let rt = self.rt.clone();
-        let key = CacheKey::parse_id(&key)?;
-        if !text.is_string() {
-            return Err(Error::invalid_request("text", "expected a string").into());
-        }
+    #[wasm_bindgen(js_name = cachePut, unchecked_return_type = "Promise<void>")]
+    pub fn cache_put(&self, key: &str, text: js_sys::JsString, importance: Option<f64>) -> js_sys::Promise {
+        let checked = CacheKey::parse_id(key).and_then(|key| {
+            if !text.is_string() {
+                return Err(Error::invalid_request("text", "expected a string"));
+            }
+            Ok((key, self.rt.cache()?.clone()))
+        });
+        let (key, cache) = match checked {
+            Ok(checked) => checked,
+            Err(e) => return js_sys::Promise::reject(&e.into()),
+        };
         // Read with the browser's TextEncoder: a `String` argument costs ~50 us more for a 20 KB line.
         let text = super::text::to_string(&text);
-        rt.cache()?.clone().put(&key, &text, importance.unwrap_or(DEFAULT_IMPORTANCE)).await;
-        Ok(())
+        task::run(async move {
+            cache.put(&key, &text, importance.unwrap_or(DEFAULT_IMPORTANCE)).await;
+            Ok(JsValue::UNDEFINED)
+        })
     }
 
     /// Stores many responses `[{ key, text, importance? }]` with one write per tier (one IndexedDB transaction).
@@ -152,12 +159,16 @@ impl UnwrittenAI {
     }
 }
 
-/// The executor of `cacheGet`: a get runs at once, in the call, up to its first storage request (a memory hit or a
-/// miss with nothing to read completes there), and the rest runs when the store reports back, in a microtask
-/// (wakes are never polled inline: a waker may be called from inside other Rust code). Its promise comes from
-/// `src/js/cache.js`, without a closure per call. Compared with an `async fn` export (wasm-bindgen's
-/// `future_to_promise` + `spawn_local`), it saves the task allocation, the promise executor closure and a
-/// microtask before the request is even made.
+/// The executor of `cacheGet` and `cachePut`: a call runs at once, inside the call, up to its first storage
+/// request (a memory hit, or a miss with nothing to read, completes there); the rest runs when the store reports
+/// back, inside that report (IndexedDB's `done` callback, see `src/web/indexed_db.rs`), and settles a promise
+/// from `src/js/cache.js`. Compared with an `async fn` export (wasm-bindgen's `future_to_promise` +
+/// `spawn_local`), that saves the task allocation, the promise executor closure, and two microtasks with a call
+/// into WebAssembly each: one before the request is made, one after it answered.
+///
+/// A task woken while one of these tasks is being polled waits for that poll to finish. Polling inside a wake is
+/// sound because the futures run here wait only on the stores, whose wakers are called from browser callbacks
+/// (IndexedDB events, promise reactions), never from inside other Rust code that could hold a borrow.
 mod task {
     use std::cell::RefCell;
     use std::collections::{HashMap, VecDeque};
@@ -167,7 +178,6 @@ mod task {
     use std::task::{Context, Poll, Wake, Waker};
 
     use wasm_bindgen::prelude::*;
-    use wasm_bindgen::JsCast;
 
     type Task = Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>;
 
@@ -176,31 +186,24 @@ mod task {
         next: u32,
         waiting: HashMap<u32, Task>,
         ready: VecDeque<u32>,
-        scheduled: bool,
-    }
-
-    #[wasm_bindgen]
-    extern "C" {
-        #[wasm_bindgen(js_name = queueMicrotask)]
-        fn queue_microtask(f: &js_sys::Function);
+        /// A task is being polled (by `run` or `drive`): wakes only queue.
+        busy: bool,
     }
 
     thread_local! {
         static TASKS: RefCell<Tasks> = RefCell::default();
-        /// Polls the woken tasks; one function for the life of the instance.
-        static DRIVE: js_sys::Function = Closure::<dyn FnMut()>::new(drive).into_js_value().unchecked_into();
     }
 
     /// Runs `future` to completion; the promise settles with its outcome.
     pub(super) fn run(future: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> js_sys::Promise {
-        let id = TASKS.with(|t| {
+        let (id, nested) = TASKS.with(|t| {
             let mut t = t.borrow_mut();
             let id = t.next;
             t.next = t.next.wrapping_add(1);
-            id
+            (id, std::mem::replace(&mut t.busy, true))
         });
         let mut task: Task = Box::pin(future);
-        match poll(id, &mut task) {
+        let promise = match poll(id, &mut task) {
             Poll::Ready(Ok(v)) => js_sys::Promise::resolve(&v),
             Poll::Ready(Err(e)) => js_sys::Promise::reject(&e),
             Poll::Pending => {
@@ -208,7 +211,13 @@ mod task {
                 TASKS.with(|t| t.borrow_mut().waiting.insert(id, task));
                 promise
             }
+        };
+        if !nested {
+            // Anything woken meanwhile (this task too) is polled now.
+            TASKS.with(|t| t.borrow_mut().busy = false);
+            drive();
         }
+        promise
     }
 
     fn poll(id: u32, task: &mut Task) -> Poll<Result<JsValue, JsValue>> {
@@ -216,46 +225,44 @@ mod task {
         task.as_mut().poll(&mut Context::from_waker(&waker))
     }
 
+    /// Polls the woken tasks until none is left; nothing if a poll is already under way (it picks them up).
     fn drive() {
         loop {
             let next = TASKS.with(|t| {
                 let mut t = t.borrow_mut();
-                let id = t.ready.pop_front();
-                if id.is_none() {
-                    t.scheduled = false;
+                if t.busy {
+                    return None;
                 }
-                id.map(|id| (id, t.waiting.remove(&id)))
+                let id = t.ready.pop_front()?;
+                t.busy = true;
+                Some((id, t.waiting.remove(&id)))
             });
             let Some((id, task)) = next else { return };
-            // Woken twice, or after it finished.
-            let Some(mut task) = task else { continue };
-            match poll(id, &mut task) {
-                Poll::Pending => {
+            let outcome = task.map(|mut task| (poll(id, &mut task), task));
+            TASKS.with(|t| t.borrow_mut().busy = false);
+            // None: woken twice, or after it finished.
+            match outcome {
+                Some((Poll::Pending, task)) => {
                     TASKS.with(|t| t.borrow_mut().waiting.insert(id, task));
                 }
-                Poll::Ready(outcome) => {
+                Some((Poll::Ready(outcome), task)) => {
                     drop(task);
                     match outcome {
                         Ok(v) => super::js_settle(id, true, v),
                         Err(e) => super::js_settle(id, false, e),
                     }
                 }
+                None => {}
             }
         }
     }
 
     fn wake(id: u32) {
-        let first = TASKS.with(|t| {
-            let mut t = t.borrow_mut();
-            t.ready.push_back(id);
-            !std::mem::replace(&mut t.scheduled, true)
-        });
-        if first {
-            DRIVE.with(queue_microtask);
-        }
+        TASKS.with(|t| t.borrow_mut().ready.push_back(id));
+        drive();
     }
 
-    /// Wakes task `id`: queues it for `drive`.
+    /// Wakes task `id`: polls it now, or after the poll under way.
     struct TaskWaker(u32);
 
     impl Wake for TaskWaker {

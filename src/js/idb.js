@@ -1,5 +1,5 @@
 // IndexedDB single reads and writes on one raw connection (cheaper in Chromium than rexie's callbacks per request
-// and transaction): a read reports to a callback, a write resolves one promise. Called from src/web/indexed_db.rs.
+// and transaction): each read or write reports to a callback. Called from src/web/indexed_db.rs.
 export class IdbKv {
   constructor(db, store) {
     this.db = db;
@@ -57,20 +57,19 @@ export class IdbKv {
   }
 
   /**
-   * Writes `value` under `key` in one transaction; resolves when it has committed, rejects with the DOMException
-   * that aborted it (QuotaExceededError included). The transaction is committed explicitly (commit(), Chromium
-   * and Firefox >= 74) so the browser does not wait for the request's success event to auto-commit.
-   * `view` is a view of wasm memory, valid only during this call: the value stored is a copy (`slice`), which is
-   * also what keeps the structured clone from serialising the whole wasm memory behind the view.
+   * Writes `value` under `key` in one transaction and reports `done(id, true)` once it has committed, or
+   * `done(id, false, error)` with the DOMException that aborted it (QuotaExceededError included). The transaction
+   * is committed explicitly (commit(), Chromium and Firefox >= 74) so the browser does not wait for the request's
+   * success event to auto-commit. `view` is a view of wasm memory, valid only during this call: the value stored
+   * is a copy (`slice`), which is also what keeps the structured clone from serialising the whole wasm memory
+   * behind the view. Throws only synchronously, before anything was written.
    */
-  put(key, view) {
+  put(key, view, id, done) {
     this.reader = null;
-    return new Promise((resolve, reject) => {
-      const tx = this.db.transaction(this.store, 'readwrite');
-      tx.oncomplete = () => resolve();
-      tx.onabort = () => reject(tx.error || new DOMException('the transaction was aborted', 'AbortError'));
-      tx.objectStore(this.store).put(view.slice(), key);
-      if (typeof tx.commit === 'function') tx.commit();
-    });
+    const tx = this.db.transaction(this.store, 'readwrite');
+    tx.oncomplete = () => done(id, true);
+    tx.onabort = () => done(id, false, tx.error || new DOMException('the transaction was aborted', 'AbortError'));
+    tx.objectStore(this.store).put(view.slice(), key);
+    if (typeof tx.commit === 'function') tx.commit();
   }
 }

@@ -28,7 +28,7 @@ pub struct IndexedDbStore {
     /// A second connection, opened with web-sys. It hears `versionchange` (rexie does not expose its own): when
     /// another tab upgrades or deletes the database, both connections close instead of blocking it forever, and
     /// later operations fail with `Unavailable`. It also carries single reads and writes through `src/js/idb.js`
-    /// (`IdbKv`; a read reports to one long-lived callback, see `Read`, a write resolves one promise): cheaper per
+    /// (`IdbKv`; each request reports to one long-lived callback, see `Request`): cheaper per
     /// operation in Chromium than rexie's callbacks per request and transaction. Writes commit explicitly (`IDBTransaction.commit()`), without waiting for the success event.
     ///
     /// Reads reuse the last read transaction: the browser keeps a transaction active until the microtasks of the
@@ -69,7 +69,7 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     fn read(this: &IdbKv, key: &str, id: u32, done: &js_sys::Function) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch)]
-    fn put(this: &IdbKv, key: &str, value: &[u8]) -> Result<js_sys::Promise, JsValue>;
+    fn put(this: &IdbKv, key: &str, value: &[u8], id: u32, done: &js_sys::Function) -> Result<(), JsValue>;
 }
 
 /// A DOMException from a transaction (what `src/js/idb.js` rejects with), as a [`StoreError`].
@@ -86,34 +86,34 @@ pub fn classify_dom_exception(e: JsValue) -> StoreError {
     }
 }
 
-/// A read in flight through `IdbKv.read`: waiting (with the waker of whoever polls it) or done.
-enum ReadSlot {
+/// An `IdbKv` request in flight: waiting (with the waker of whoever polls it) or done.
+enum Slot {
     Waiting(Option<Waker>),
     Done(Result<JsValue, JsValue>),
 }
 
 #[derive(Default)]
-struct Reads {
+struct Requests {
     next: u32,
-    slots: HashMap<u32, ReadSlot>,
+    slots: HashMap<u32, Slot>,
 }
 
 thread_local! {
-    static READS: RefCell<Reads> = RefCell::default();
-    /// The `done(id, ok, value)` of every `IdbKv.read`: one function for the life of the instance, so a read makes
-    /// no closure, promise or `then` of its own (a `JsFuture` makes all three).
-    static READ_DONE: js_sys::Function =
-        Closure::<dyn FnMut(u32, bool, JsValue)>::new(read_done).into_js_value().unchecked_into();
+    static REQUESTS: RefCell<Requests> = RefCell::default();
+    /// The `done(id, ok, value)` of every `IdbKv.read` and `IdbKv.put`: one function for the life of the instance,
+    /// so a request makes no closure, promise or `then` of its own (a `JsFuture` makes all three).
+    static DONE: js_sys::Function =
+        Closure::<dyn FnMut(u32, bool, JsValue)>::new(request_done).into_js_value().unchecked_into();
 }
 
-/// Files the outcome of read `id` and wakes its reader (nothing if the read was dropped meanwhile).
-fn read_done(id: u32, ok: bool, value: JsValue) {
-    let waker = READS.with(|r| {
+/// Files the outcome of request `id` and wakes its waiter (nothing if the request was dropped meanwhile).
+fn request_done(id: u32, ok: bool, value: JsValue) {
+    let waker = REQUESTS.with(|r| {
         let mut r = r.borrow_mut();
         let slot = r.slots.get_mut(&id)?;
-        let ReadSlot::Waiting(waker) = slot else { return None };
+        let Slot::Waiting(waker) = slot else { return None };
         let waker = waker.take();
-        *slot = ReadSlot::Done(if ok { Ok(value) } else { Err(value) });
+        *slot = Slot::Done(if ok { Ok(value) } else { Err(value) });
         waker
     });
     if let Some(waker) = waker {
@@ -121,41 +121,43 @@ fn read_done(id: u32, ok: bool, value: JsValue) {
     }
 }
 
-/// One `IdbKv.read`, resolving to the value (`undefined` if none) or the DOMException it failed with.
-struct Read {
+/// One `IdbKv` request, resolving to its value (a read's value, `undefined` if none) or the DOMException it
+/// failed with.
+struct Request {
     id: u32,
 }
 
-impl Read {
-    /// Starts the read at once; fails if IndexedDB refused the request (a closed connection).
-    fn start(kv: &IdbKv, key: &str) -> Result<Read, JsValue> {
-        let id = READS.with(|r| {
+impl Request {
+    /// Makes the request at once: `send(id, done)` hands it to `IdbKv`, which reports to `done` under `id`. Fails
+    /// if IndexedDB refused it there and then (a closed connection).
+    fn start(send: impl FnOnce(u32, &js_sys::Function) -> Result<(), JsValue>) -> Result<Request, JsValue> {
+        let id = REQUESTS.with(|r| {
             let mut r = r.borrow_mut();
             let id = r.next;
             r.next = r.next.wrapping_add(1);
-            r.slots.insert(id, ReadSlot::Waiting(None));
+            r.slots.insert(id, Slot::Waiting(None));
             id
         });
-        // The slot goes with `Read`'s drop if the request is refused.
-        let read = Read { id };
-        READ_DONE.with(|done| kv.read(key, id, done))?;
-        Ok(read)
+        // The slot goes with `Request`'s drop if the request is refused.
+        let request = Request { id };
+        DONE.with(|done| send(id, done))?;
+        Ok(request)
     }
 }
 
-impl Future for Read {
+impl Future for Request {
     type Output = Result<JsValue, JsValue>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let (outcome, replaced) = READS.with(|r| {
+        let (outcome, replaced) = REQUESTS.with(|r| {
             let mut r = r.borrow_mut();
-            if let Some(ReadSlot::Waiting(w)) = r.slots.get_mut(&self.id) {
+            if let Some(Slot::Waiting(w)) = r.slots.get_mut(&self.id) {
                 let same = w.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
                 return (Poll::Pending, if same { None } else { w.replace(cx.waker().clone()) });
             }
             match r.slots.remove(&self.id) {
-                Some(ReadSlot::Done(v)) => (Poll::Ready(v), None),
-                _ => (Poll::Ready(Err(JsValue::from_str("the read was lost"))), None),
+                Some(Slot::Done(v)) => (Poll::Ready(v), None),
+                _ => (Poll::Ready(Err(JsValue::from_str("the request was lost"))), None),
             }
         });
         // A replaced waker is dropped after the borrow: its drop may run other code.
@@ -164,10 +166,10 @@ impl Future for Read {
     }
 }
 
-impl Drop for Read {
+impl Drop for Request {
     fn drop(&mut self) {
         // Taken out under the borrow, dropped after it (a waker's drop may run other code).
-        let slot = READS.try_with(|r| r.borrow_mut().slots.remove(&self.id)).ok().flatten();
+        let slot = REQUESTS.try_with(|r| r.borrow_mut().slots.remove(&self.id)).ok().flatten();
         drop(slot);
     }
 }
@@ -259,7 +261,8 @@ impl KvStore for IndexedDbStore {
         Box::pin(async move {
             let value = match self.kv() {
                 Some(kv) => {
-                    Read::start(&kv, key).map_err(classify_dom_exception)?.await.map_err(classify_dom_exception)?
+                    let read = Request::start(|id, done| kv.read(key, id, done)).map_err(classify_dom_exception)?;
+                    read.await.map_err(classify_dom_exception)?
                 }
                 None => self.rexie_get(key).await?,
             };
@@ -281,8 +284,9 @@ impl KvStore for IndexedDbStore {
                 // The write is durable only once the transaction completes; quota errors surface there.
                 // `IdbKv.put` drops the read transaction itself (rexie's is unused while the sentinel is open).
                 Some(kv) => {
-                    let done = kv.put(key, value).map_err(classify_dom_exception)?;
-                    JsFuture::from(done).await.map_err(classify_dom_exception)?;
+                    let put =
+                        Request::start(|id, done| kv.put(key, value, id, done)).map_err(classify_dom_exception)?;
+                    put.await.map_err(classify_dom_exception)?;
                 }
                 None => {
                     let bytes = js_sys::Uint8Array::from(value);
