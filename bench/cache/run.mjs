@@ -6,7 +6,7 @@
 // Usage: node bench/cache/run.mjs [--build] [--only memory] [--sizes 200,2048] [--repeat 3] [--pkg target/base-pkg]
 //   --build rebuilds target/bench-pkg (wasm-pack --release --target web); --pkg measures another build of the same
 //   kind instead (e.g. a copy of target/bench-pkg from before a change); --only keeps the rows whose operation
-//   contains the text; --sizes keeps those payload sizes.
+//   contains the text (see below); --sizes keeps those payload sizes.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -82,10 +82,13 @@ const measure = async (name, bytes) => {
 };
 const spread = (xs) => (xs.length > 1 ? ` [${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}]` : '');
 
-// --only <text>: just the rows whose operation contains <text> (e.g. --only memory).
+// --only <text>: just the rows whose operation contains <text> (e.g. --only memory, --only 'IndexedDB get$,IndexedDB put$').
 const only = arg('--only');
 const rows = [];
-for (const [op, ours, theirs, theirLabel] of PAIRS.filter(([op]) => !only || op.includes(only))) {
+// Alternatives separated by commas; one ending in $ must match the whole operation ("IndexedDB get$").
+const picks = (op) =>
+  !only || only.split(',').some((o) => (o.endsWith('$') ? op === o.slice(0, -1) : op.includes(o)));
+for (const [op, ours, theirs, theirLabel] of PAIRS.filter(([op]) => picks(op))) {
   for (const bytes of SIZES) {
     for (let i = 0; i < repeat; i++) {
       await measure(ours, bytes);
@@ -105,7 +108,7 @@ console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
 for (const r of rows) console.log(line(r));
 
 // Skipped when --only picks other rows.
-if (!only || 'compression'.includes(only)) {
+if (picks('compression')) {
   console.log('\nCompression (raw deflate, miniz_oxide level 6 below 1 KiB, level 1 from 1 KiB) of 50 distinct NPC texts per size, from cacheStats()');
   for (const bytes of SIZES) {
     const c = await runCase('compression', bytes);
