@@ -40,6 +40,21 @@ fn key_of(ai: &UnwrittenAI, player: &str, n: u32) -> String {
     ai.cache_key(parts.unchecked_into()).unwrap()
 }
 
+/// `ai.cacheGet(key)` as JS sees it: what its promise resolves to, or rejects with.
+async fn cache_get(ai: &UnwrittenAI, key: &str) -> Result<JsValue, JsValue> {
+    JsFuture::from(ai.cache_get(key)).await
+}
+
+/// `ai.cachePut(key, text, importance)` as JS sees it.
+async fn cache_put(
+    ai: &UnwrittenAI,
+    key: &str,
+    text: js_sys::JsString,
+    importance: Option<f64>,
+) -> Result<(), JsValue> {
+    JsFuture::from(ai.cache_put(key, text, importance)).await.map(|_| ())
+}
+
 fn text(n: u32) -> String {
     format!("{n}: Mind the forge, traveller. The iron is hot and my temper hotter when the ore carts are late.")
 }
@@ -137,19 +152,92 @@ async fn reused_read_transactions_never_serve_data_older_than_a_write() {
     b.close();
 }
 
+/// A read given up before IndexedDB answers (a lookup past its deadline) leaves nothing behind: its late answer
+/// is dropped, and later reads, one by one or many at once, get their own values.
+#[wasm_bindgen_test]
+async fn indexed_db_reads_given_up_midway_leave_later_reads_whole() {
+    let store = IndexedDbStore::open("t-cache-dropped").await.unwrap();
+    let batch: Vec<(String, Vec<u8>)> = (0..10).map(|n| (format!("d/{n}"), vec![n as u8; 40 + n])).collect();
+    store.put_many(&batch).await.unwrap();
+    for (k, _) in &batch {
+        // Polled once (the request is made), then dropped.
+        match select(store.get(k), futures_util::future::ready(())).await {
+            Either::Left(_) => panic!("IndexedDB answered within the call"),
+            Either::Right((_, read)) => drop(read),
+        }
+    }
+    let all = futures_util::future::join_all(batch.iter().rev().map(|(k, _)| store.get(k))).await;
+    for ((_, v), got) in batch.iter().rev().zip(all) {
+        assert_eq!(got.unwrap().as_ref(), Some(v));
+    }
+    WebIdle.sleep(20).await;
+    for (k, v) in &batch {
+        assert_eq!(store.get(k).await.unwrap().as_ref(), Some(v));
+    }
+    assert_eq!(store.get("d/none").await.unwrap(), None);
+    for (k, _) in &batch {
+        store.delete(k).await.unwrap();
+    }
+    store.close();
+}
+
+/// `cacheGet` on IndexedDB alone (memory and localStorage off, as in the cache benchmark): one at a time and many
+/// started together, every size of text; invalidated entries are misses; rejections for bad keys and after
+/// dispose.
+#[wasm_bindgen_test]
+async fn cache_get_reads_indexed_db_alone_one_by_one_and_many_at_once() {
+    let config = r#"{"namespace": "t-cache-idb-get", "storage": {"localStorage": false},
+        "cache": {"memory": {"maxEntries": 0}, "warmEntries": 0}}"#;
+    let ai = UnwrittenAI::create(Some(json(config).unchecked_into())).await.unwrap();
+    ai.clear_cache().await.unwrap();
+    let texts: Vec<String> = [200, 2048, 20480].iter().map(|&n| text(7).repeat(n / 90 + 1)[..n].to_string()).collect();
+    let keys: Vec<String> = (0..3).map(|n| key_of(&ai, "p", n)).collect();
+    for (k, t) in keys.iter().zip(&texts) {
+        cache_put(&ai, k, t.as_str().into(), Some(1.0)).await.unwrap();
+    }
+    for _ in 0..2 {
+        for (k, t) in keys.iter().zip(&texts) {
+            let hit = cache_get(&ai, k).await.unwrap();
+            assert_eq!(get(&hit, "tier").as_string().as_deref(), Some("indexedDb"));
+            assert_eq!(get(&hit, "text").as_string().as_ref(), Some(t));
+        }
+    }
+    let missing = key_of(&ai, "p", 99);
+    // Every promise is made before any is awaited: the requests start together.
+    let promises: Vec<JsFuture> = keys.iter().chain([&missing]).map(|k| JsFuture::from(ai.cache_get(k))).collect();
+    let hits = futures_util::future::join_all(promises).await;
+    for (hit, t) in hits.iter().zip(&texts) {
+        assert_eq!(get(hit.as_ref().unwrap(), "text").as_string().as_ref(), Some(t));
+    }
+    assert!(hits[3].as_ref().unwrap().is_undefined());
+    let stats: JsValue = ai.cache_stats().unwrap().into();
+    assert_eq!(get(&stats, "hits.indexedDb").as_f64(), Some(9.0));
+    assert_eq!(get(&stats, "misses").as_f64(), Some(1.0));
+    assert_eq!(get(&stats, "promotions").as_f64(), Some(0.0), "no tier to promote to");
+
+    ai.cache_invalidate("p".into()).await.unwrap();
+    assert!(cache_get(&ai, &keys[0]).await.unwrap().is_undefined(), "invalidated by namespace");
+    let err: js_sys::Error = cache_get(&ai, "rc1/nonsense").await.unwrap_err().dyn_into().unwrap();
+    assert_eq!(String::from(err.name()), "InvalidRequest");
+    ai.clear_cache().await.unwrap();
+    ai.dispose();
+    let err: js_sys::Error = cache_get(&ai, &keys[1]).await.unwrap_err().dyn_into().unwrap();
+    assert_eq!(String::from(err.name()), "Disposed");
+}
+
 #[wasm_bindgen_test]
 async fn a_new_runtime_finds_what_the_last_one_cached() {
     let ai = create("t-cache-reload").await;
     ai.clear_cache().await.unwrap();
     let (important, medium) = (key_of(&ai, "p", 1), key_of(&ai, "p", 2));
-    ai.cache_put(important.clone(), text(1).into(), Some(0.9)).await.unwrap();
-    ai.cache_put(medium.clone(), text(2).into(), Some(0.5)).await.unwrap();
+    cache_put(&ai, &important, text(1).into(), Some(0.9)).await.unwrap();
+    cache_put(&ai, &medium, text(2).into(), Some(0.5)).await.unwrap();
     ai.dispose();
 
     // As after a page reload: a new instance, new memory, the same stores.
     let ai = create("t-cache-reload").await;
     assert_eq!(ai.cache_get_sync(&important).unwrap(), Some(text(1)), "warmed into memory from IndexedDB");
-    let hit: JsValue = ai.cache_get(medium.clone()).await.unwrap().into();
+    let hit = cache_get(&ai, &medium).await.unwrap();
     assert_eq!(get(&hit, "tier").as_string().as_deref(), Some("localStorage"));
     assert_eq!(get(&hit, "text").as_string(), Some(text(2)));
     let m: JsValue = ai.metrics().unwrap().into();
@@ -240,19 +328,19 @@ async fn two_instances_writing_at_once_never_corrupt_a_record_and_invalidation_r
     let keys: Vec<String> = (0..20).map(|n| key_of(&a, "p", n)).collect();
     let writes_a = async {
         for (n, k) in keys.iter().enumerate() {
-            a.cache_put(k.clone(), format!("a{n} {}", text(0)).into(), Some(0.9)).await.unwrap();
+            cache_put(&a, k, format!("a{n} {}", text(0)).into(), Some(0.9)).await.unwrap();
         }
     };
     let writes_b = async {
         for (n, k) in keys.iter().enumerate() {
-            b.cache_put(k.clone(), format!("b{n} {}", text(0)).into(), Some(0.9)).await.unwrap();
+            cache_put(&b, k, format!("b{n} {}", text(0)).into(), Some(0.9)).await.unwrap();
         }
     };
     join(writes_a, writes_b).await;
 
     let c = create("t-cache-tabs").await;
     for (n, k) in keys.iter().enumerate() {
-        let hit: JsValue = c.cache_get(k.clone()).await.unwrap().into();
+        let hit = cache_get(&c, k).await.unwrap();
         let t = get(&hit, "text").as_string().unwrap_or_default();
         assert!(t.starts_with(&format!("a{n} ")) || t.starts_with(&format!("b{n} ")), "{t:?}");
     }
@@ -261,7 +349,7 @@ async fn two_instances_writing_at_once_never_corrupt_a_record_and_invalidation_r
     c.dispose();
 
     // b holds the entry in memory; a invalidates the player; b must stop serving it.
-    b.cache_get(keys[0].clone()).await.unwrap();
+    cache_get(&b, &keys[0]).await.unwrap();
     assert!(b.cache_get_sync(&keys[0]).unwrap().is_some());
     a.cache_invalidate("p".into()).await.unwrap();
     let mut stale = true;
@@ -273,7 +361,7 @@ async fn two_instances_writing_at_once_never_corrupt_a_record_and_invalidation_r
         WebIdle.sleep(25).await;
     }
     assert!(!stale, "the BroadcastChannel message reached the other instance");
-    let hit: JsValue = b.cache_get(keys[0].clone()).await.unwrap().into();
+    let hit = cache_get(&b, &keys[0]).await.unwrap();
     assert!(hit.is_undefined());
     a.clear_cache().await.unwrap();
     a.dispose();
@@ -287,14 +375,14 @@ async fn the_js_api_validates_keys_and_reports_stats() {
     let err: js_sys::Error = err.dyn_into().unwrap();
     assert_eq!(String::from(err.name()), "InvalidRequest");
     assert_eq!(get(&err, "field").as_string().as_deref(), Some("type"));
-    let err: js_sys::Error = ai.cache_get("not-a-key".into()).await.err().unwrap().dyn_into().unwrap();
+    let err: js_sys::Error = cache_get(&ai, "not-a-key").await.err().unwrap().dyn_into().unwrap();
     assert_eq!(String::from(err.name()), "InvalidRequest");
 
     let k = key_of(&ai, "q", 1);
     assert_eq!(k.len(), 41);
     // Texts reach the core through TextEncoder: a non-string is refused, any string arrives whole (a lone
     // surrogate as U+FFFD, as wasm-bindgen's own strings do).
-    let err = ai.cache_put(k.clone(), JsValue::from(5).unchecked_into(), None).await.unwrap_err();
+    let err = cache_put(&ai, &k, JsValue::from(5).unchecked_into(), None).await.unwrap_err();
     let err: js_sys::Error = err.dyn_into().unwrap();
     assert_eq!(String::from(err.name()), "InvalidRequest");
     assert_eq!(get(&err, "field").as_string().as_deref(), Some("text"));
@@ -305,7 +393,7 @@ async fn the_js_api_validates_keys_and_reports_stats() {
         (js_sys::JsString::from(""), ""),
         (js_sys::JsString::from_char_code1(0xd800).concat(&"x".into()), "\u{fffd}x"),
     ] {
-        ai.cache_put(k.clone(), given, Some(0.9)).await.unwrap();
+        cache_put(&ai, &k, given, Some(0.9)).await.unwrap();
         assert_eq!(ai.cache_get_sync(&k).unwrap().as_deref(), Some(stored));
     }
     let many = js_sys::Array::new();
@@ -342,15 +430,15 @@ async fn the_memory_cache_view_serves_from_js_and_follows_evictions_invalidation
     let front = a.memory_cache().unwrap();
     let (k0, k1, k2) = (key_of(&a, "p", 0), key_of(&a, "p", 1), key_of(&a, "p", 2));
     assert!(front_get(&front, &k0).is_undefined());
-    a.cache_put(k0.clone(), text(0).into(), Some(0.1)).await.unwrap();
-    a.cache_put(k1.clone(), text(1).into(), Some(0.1)).await.unwrap();
+    cache_put(&a, &k0, text(0).into(), Some(0.1)).await.unwrap();
+    cache_put(&a, &k1, text(1).into(), Some(0.1)).await.unwrap();
     for _ in 0..3 {
         assert_eq!(front_get(&front, &k0).as_string(), Some(text(0)));
     }
     let before: JsValue = a.cache_stats().unwrap().into();
     assert_eq!(get(&before, "hits.memory").as_f64(), Some(3.0), "hits served from JS are counted");
     // k0 was read (from JS), k1 was not: k1 is the one evicted for k2.
-    a.cache_put(k2.clone(), text(2).into(), Some(0.1)).await.unwrap();
+    cache_put(&a, &k2, text(2).into(), Some(0.1)).await.unwrap();
     assert!(front_get(&front, &k1).is_undefined(), "evicted from the memory tier, so gone from the view");
     assert_eq!(front_get(&front, &k0).as_string(), Some(text(0)));
     assert_eq!(get(&front, "size").as_f64(), Some(2.0));
@@ -368,11 +456,11 @@ async fn the_memory_cache_view_serves_from_js_and_follows_evictions_invalidation
     assert!(!stale, "the BroadcastChannel message cleared the view");
 
     let k3 = key_of(&a, "q", 3);
-    a.cache_put(k3.clone(), text(3).into(), Some(0.1)).await.unwrap();
+    cache_put(&a, &k3, text(3).into(), Some(0.1)).await.unwrap();
     assert_eq!(front_get(&front, &k3).as_string(), Some(text(3)));
     a.clear_cache().await.unwrap();
     assert!(front_get(&front, &k3).is_undefined(), "clearCache empties the view");
-    a.cache_put(k3.clone(), text(3).into(), Some(0.1)).await.unwrap();
+    cache_put(&a, &k3, text(3).into(), Some(0.1)).await.unwrap();
     a.dispose();
     assert!(front_get(&front, &k3).is_undefined(), "nothing is served after dispose");
     b.dispose();

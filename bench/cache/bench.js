@@ -1,7 +1,9 @@
 // The cache benchmark page: one case per call of window.runCase(caseName, payloadBytes), each in a fresh browser
 // context (run.mjs opens one per case). Engines: our tiers through the JS API vs lru-cache, idb-keyval and raw
 // localStorage. Timing is time-based: 1 s of warm-up, then batches until 1.5 s have passed.
-import init, { UnwrittenAI } from '/target/bench-pkg/unwritten_ai.js';
+// The package under test: target/bench-pkg, or another build given as ?pkg=/target/other-pkg (run.mjs --pkg).
+const PKG = new URLSearchParams(location.search).get('pkg') || '/target/bench-pkg';
+const { default: init, UnwrittenAI } = await import(`${PKG}/unwritten_ai.js`);
 import { LRUCache } from '/node_modules/lru-cache/dist/esm/browser/index.js';
 import * as idb from '/node_modules/idb-keyval/dist/index.js';
 

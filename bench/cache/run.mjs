@@ -3,7 +3,10 @@
 // localStorage, for 200 B, 2 KB and 20 KB NPC lines, plus the compression ratio. Not a test: nothing is asserted.
 // One headless Chromium, a fresh browser context per case, the page served cross-origin isolated (fine timers),
 // every request not to 127.0.0.1 blocked.
-// Usage: node bench/cache/run.mjs [--build] [--only memory] [--repeat 3]   (--build rebuilds target/bench-pkg: wasm-pack --release --target web)
+// Usage: node bench/cache/run.mjs [--build] [--only memory] [--sizes 200,2048] [--repeat 3] [--pkg target/base-pkg]
+//   --build rebuilds target/bench-pkg (wasm-pack --release --target web); --pkg measures another build of the same
+//   kind instead (e.g. a copy of target/bench-pkg from before a change); --only keeps the rows whose operation
+//   contains the text (see below); --sizes keeps those payload sizes.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -12,8 +15,10 @@ import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/static-server.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const pkg = path.join(root, 'target/bench-pkg/unwritten_ai_bg.wasm');
-if (process.argv.includes('--build') || !fs.existsSync(pkg)) {
+const arg = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : null);
+const pkgDir = arg('--pkg') || 'target/bench-pkg';
+const pkg = path.join(root, pkgDir, 'unwritten_ai_bg.wasm');
+if (process.argv.includes('--build') || (!arg('--pkg') && !fs.existsSync(pkg))) {
   execFileSync(
     'wasm-pack',
     ['build', 'wasm', '--release', '--target', 'web', '--out-dir', '../target/bench-pkg', '--out-name', 'unwritten_ai'],
@@ -21,7 +26,7 @@ if (process.argv.includes('--build') || !fs.existsSync(pkg)) {
   );
 }
 
-const SIZES = [200, 2048, 20480];
+const SIZES = arg('--sizes') ? arg('--sizes').split(',').map(Number) : [200, 2048, 20480];
 const PAIRS = [
   ['memory get (hit, to JS): memoryCache().get', 'memory get: ours', 'memory get: lru-cache', 'lru-cache'],
   ['memory get (hit, to JS): cacheGetSync', 'memory get: ours cacheGetSync', 'memory get: lru-cache', 'lru-cache'],
@@ -36,7 +41,7 @@ const PAIRS = [
 ];
 
 const server = await serve(root, { port: 0, isolate: true });
-const url = `http://127.0.0.1:${server.address().port}/bench/cache/index.html`;
+const url = `http://127.0.0.1:${server.address().port}/bench/cache/index.html?pkg=/${pkgDir.replace(/^\/+|\/+$/g, '')}`;
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
@@ -67,7 +72,7 @@ const size = (b) => (b >= 1024 ? `${b / 1024} KB` : `${b} B`);
 // --repeat N (default 3): each case runs N times, ours and the baseline alternating, each in a fresh context, and
 // the median counts. Storage timings move a lot between contexts (idb-keyval alone from 2.4k to 5k ops/s), so
 // one run of each is not enough to call a ratio.
-const repeat = process.argv.includes('--repeat') ? Number(process.argv[process.argv.indexOf('--repeat') + 1]) : 3;
+const repeat = arg('--repeat') ? Number(arg('--repeat')) : 3;
 const median = (xs) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
 const samples = new Map();
 const measure = async (name, bytes) => {
@@ -77,10 +82,13 @@ const measure = async (name, bytes) => {
 };
 const spread = (xs) => (xs.length > 1 ? ` [${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}]` : '');
 
-// --only <text>: just the rows whose operation contains <text> (e.g. --only memory).
-const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+// --only <text>: just the rows whose operation contains <text> (e.g. --only memory, --only 'IndexedDB get$,IndexedDB put$').
+const only = arg('--only');
 const rows = [];
-for (const [op, ours, theirs, theirLabel] of PAIRS.filter(([op]) => !only || op.includes(only))) {
+// Alternatives separated by commas; one ending in $ must match the whole operation ("IndexedDB get$").
+const picks = (op) =>
+  !only || only.split(',').some((o) => (o.endsWith('$') ? op === o.slice(0, -1) : op.includes(o)));
+for (const [op, ours, theirs, theirLabel] of PAIRS.filter(([op]) => picks(op))) {
   for (const bytes of SIZES) {
     for (let i = 0; i < repeat; i++) {
       await measure(ours, bytes);
@@ -99,12 +107,15 @@ console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
 for (const r of rows) console.log(line(r));
 
-console.log('\nCompression (raw deflate, miniz_oxide level 6 below 1 KiB, level 1 from 1 KiB) of 50 distinct NPC texts per size, from cacheStats()');
-for (const bytes of SIZES) {
-  const c = await runCase('compression', bytes);
-  console.log(`  ${size(bytes).padEnd(6)} stored/raw ${c.ratio.toFixed(3)} (${(100 * (1 - c.ratio)).toFixed(1)} % saved; ${c.storedBytes} of ${c.rawBytes} bytes)`);
+// Skipped when --only picks other rows.
+if (picks('compression')) {
+  console.log('\nCompression (raw deflate, miniz_oxide level 6 below 1 KiB, level 1 from 1 KiB) of 50 distinct NPC texts per size, from cacheStats()');
+  for (const bytes of SIZES) {
+    const c = await runCase('compression', bytes);
+    console.log(`  ${size(bytes).padEnd(6)} stored/raw ${c.ratio.toFixed(3)} (${(100 * (1 - c.ratio)).toFixed(1)} % saved; ${c.storedBytes} of ${c.rawBytes} bytes)`);
+  }
 }
 const wasm = fs.readFileSync(pkg);
-console.log(`\n.wasm measured: ${wasm.length} bytes (release, no wasm-opt)`);
+console.log(`\n.wasm measured: ${pkgDir}, ${wasm.length} bytes (release, no wasm-opt)`);
 await browser.close();
 server.close();

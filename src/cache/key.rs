@@ -132,7 +132,28 @@ impl CacheKey {
 
     /// The storage key of this entry in generation `generation` of its namespace.
     pub fn storage_key(&self, generation: u32) -> String {
-        format!("{RECORD_PREFIX}{}/{generation}/{}", self.namespace, self.digest)
+        // Built by hand: on every lookup, and `format!` costs more here than the rest of a memory hit.
+        let mut digits = [0u8; 10];
+        let mut at = digits.len();
+        let mut g = generation;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (g % 10) as u8;
+            g /= 10;
+            if g == 0 {
+                break;
+            }
+        }
+        let mut key = String::with_capacity(RECORD_PREFIX.len() + self.namespace.len() + 12 + self.digest.len());
+        key.push_str(RECORD_PREFIX);
+        key.push_str(&self.namespace);
+        key.push('/');
+        for &d in &digits[at..] {
+            key.push(char::from(d));
+        }
+        key.push('/');
+        key.push_str(&self.digest);
+        key
     }
 }
 
@@ -261,5 +282,9 @@ mod tests {
         assert_eq!(parse_storage_key("rc1/zz/1/x"), None);
         assert_eq!(parse_storage_key("rc0/whatever"), None);
         assert_eq!(key.namespace(), greeting().field("x", "y").build().namespace(), "namespace = player only");
+        for g in [0, 9, 10, 4_096, u32::MAX] {
+            let want = format!("{RECORD_PREFIX}{}/{g}/{}", key.namespace(), key.digest());
+            assert_eq!(key.storage_key(g), want);
+        }
     }
 }

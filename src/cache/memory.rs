@@ -69,9 +69,18 @@ impl MemoryTier {
         }
     }
 
-    /// The hits the mirror served since the last call (ids and counts).
+    /// Whether the tier can hold anything (a limit of 0 entries turns it off).
+    pub fn is_enabled(&self) -> bool {
+        self.max_entries > 0
+    }
+
+    /// The hits the mirror served since the last call (ids and counts). None without asking the mirror when the
+    /// tier is off: the mirror never held an entry to serve.
     pub fn take_mirror_hits(&self) -> Vec<(String, u64)> {
-        self.mirror.as_ref().map(|m| m.take_hits()).unwrap_or_default()
+        match &self.mirror {
+            Some(m) if self.is_enabled() => m.take_hits(),
+            _ => Vec::new(),
+        }
     }
 
     pub fn len(&self) -> usize {

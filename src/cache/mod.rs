@@ -364,8 +364,8 @@ impl ResponseCache {
     }
 
     async fn promote(&self, sk: &str, text: &Rc<str>, r: &Record, from: Tier, now: f64) {
-        let entry = MemEntry { text: text.clone(), expires_at: r.expires_at.min(now + self.config.memory.ttl_ms) };
-        {
+        if self.memory.borrow().is_enabled() {
+            let entry = MemEntry { text: text.clone(), expires_at: r.expires_at.min(now + self.config.memory.ttl_ms) };
             let mut c = self.counters.borrow_mut();
             if self.memory.borrow_mut().insert(sk.to_string(), entry, &mut c.evictions) {
                 c.promotions += 1;

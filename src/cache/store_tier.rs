@@ -118,6 +118,18 @@ impl StoreTier {
         Some(e)
     }
 
+    /// Updates the entry of `key`, if indexed, to the record just read (another tab may have rewritten it) and
+    /// marks it most recently used, in place. Hit counts not yet written back are kept. False if not indexed.
+    fn refresh(&self, key: &str, bytes: u64, expires_at: f64, hits: u32) -> bool {
+        let mut index = self.index.borrow_mut();
+        let Some(e) = index.get_mut(key) else { return false };
+        self.bytes.set(self.bytes.get() - e.bytes + bytes);
+        e.bytes = bytes;
+        e.expires_at = expires_at;
+        e.hits = e.hits.max(hits);
+        true
+    }
+
     /// Marks `key` most recently used (a hit served from a faster tier still counts as use here) and counts
     /// the hit.
     pub fn touch(&self, key: &str) {
@@ -213,14 +225,12 @@ impl StoreTier {
         };
         match Record::decode(&bytes) {
             Ok(r) if r.expires_at > now => {
-                // Possibly written by another tab: from now on this tab accounts for it too.
-                let entry = IndexEntry {
-                    bytes: (key.len() + bytes.len()) as u64,
-                    expires_at: r.expires_at,
-                    hits: r.hits,
-                    dirty: false,
-                };
-                self.index_insert(key.to_string(), entry);
+                let size = (key.len() + bytes.len()) as u64;
+                if !self.refresh(key, size, r.expires_at, r.hits) {
+                    // Written by another tab: from now on this tab accounts for it too.
+                    let entry = IndexEntry { bytes: size, expires_at: r.expires_at, hits: r.hits, dirty: false };
+                    self.index_insert(key.to_string(), entry);
+                }
                 Some(r)
             }
             Ok(_) => {

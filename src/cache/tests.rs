@@ -610,6 +610,64 @@ fn hits_served_by_the_mirror_count_and_keep_their_entry_from_eviction() {
     assert_eq!(mirror.get(&player_key("p", 3).id(), f.clock.wall_ms()).as_deref(), Some("c"));
 }
 
+/// A mirror that only counts how often the core asks it for hits.
+#[derive(Default)]
+struct CountingMirror {
+    takes: std::cell::Cell<u32>,
+    sets: std::cell::Cell<u32>,
+}
+
+impl crate::ports::MemoryMirror for CountingMirror {
+    fn set(&self, _id: &str, _text: &str, _expires_at_ms: f64) {
+        self.sets.set(self.sets.get() + 1);
+    }
+    fn remove(&self, _id: &str) {}
+    fn clear(&self) {}
+    fn take_hits(&self) -> Vec<(String, u64)> {
+        self.takes.set(self.takes.get() + 1);
+        Vec::new()
+    }
+}
+
+/// Memory off and localStorage off: every lookup reads IndexedDB (the cache benchmark's IndexedDB rows).
+fn indexed_db_only() -> CacheConfig {
+    let mut config = CacheConfig { warm_entries: 0, ..CacheConfig::default() };
+    config.memory.max_entries = 0;
+    config.local_storage.max_entries = 0;
+    config
+}
+
+#[test]
+fn with_memory_off_a_store_hit_touches_neither_memory_nor_the_mirror() {
+    let f = Fixture::new();
+    let cache = f.cache_with(indexed_db_only());
+    let mirror = Rc::new(CountingMirror::default());
+    cache.set_mirror(mirror.clone());
+    block_on(cache.put(&key(1), &text(1), 0.9));
+    for _ in 0..3 {
+        assert_eq!(tier_of(&cache, &key(1)), Some(Tier::IndexedDb));
+    }
+    let s = cache.stats();
+    assert_eq!((s.hits.indexed_db, s.promotions, s.entries.memory), (3, 0, 0));
+    assert_eq!((mirror.takes.get(), mirror.sets.get()), (0, 0), "a tier that holds nothing has nothing to mirror");
+}
+
+#[test]
+fn reads_from_a_store_keep_the_hit_counts_not_yet_written_back() {
+    let f = Fixture::new();
+    let cache = f.cache_with(indexed_db_only());
+    block_on(cache.put(&key(1), &text(1), 0.9));
+    for _ in 0..3 {
+        assert_eq!(tier_of(&cache, &key(1)), Some(Tier::IndexedDb));
+    }
+    let _ = block_on(cache.sweep());
+    let records = Fixture::records(&f.idb);
+    assert_eq!(records.len(), 1);
+    let (_, hits) = record::Record::peek(&records[0].1).unwrap_or_default();
+    assert_eq!(hits, 3, "each read counted, none reset by the record's older count");
+    assert_eq!(cache.stats().bytes.indexed_db, (records[0].0.len() + records[0].1.len()) as u64);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 

@@ -1,5 +1,9 @@
 use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
 use futures_util::future::{join, select, Either};
 use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
@@ -23,9 +27,9 @@ pub struct IndexedDbStore {
     db: Rc<RefCell<Option<Rexie>>>,
     /// A second connection, opened with web-sys. It hears `versionchange` (rexie does not expose its own): when
     /// another tab upgrades or deletes the database, both connections close instead of blocking it forever, and
-    /// later operations fail with `Unavailable`. It also carries single reads and writes, one promise each from
-    /// `src/js/idb.js` (`IdbKv`): cheaper per operation in Chromium than rexie's callbacks per request and
-    /// transaction. Writes commit explicitly (`IDBTransaction.commit()`), without waiting for the success event.
+    /// later operations fail with `Unavailable`. It also carries single reads and writes through `src/js/idb.js`
+    /// (`IdbKv`; each request reports to one long-lived callback, see `Request`): cheaper per
+    /// operation in Chromium than rexie's callbacks per request and transaction. Writes commit explicitly (`IDBTransaction.commit()`), without waiting for the success event.
     ///
     /// Reads reuse the last read transaction: the browser keeps a transaction active until the microtasks of the
     /// request event that resolved it have run, so reads issued from there (a loop of awaited `cacheGet`s, or
@@ -63,9 +67,9 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn drop(this: &IdbKv);
     #[wasm_bindgen(method, catch)]
-    fn get(this: &IdbKv, key: &str) -> Result<js_sys::Promise, JsValue>;
+    fn read(this: &IdbKv, key: &str, id: u32, done: &js_sys::Function) -> Result<(), JsValue>;
     #[wasm_bindgen(method, catch)]
-    fn put(this: &IdbKv, key: &str, value: &[u8]) -> Result<js_sys::Promise, JsValue>;
+    fn put(this: &IdbKv, key: &str, value: &[u8], id: u32, done: &js_sys::Function) -> Result<(), JsValue>;
 }
 
 /// A DOMException from a transaction (what `src/js/idb.js` rejects with), as a [`StoreError`].
@@ -79,6 +83,94 @@ pub fn classify_dom_exception(e: JsValue) -> StoreError {
         "QuotaExceededError" => StoreError::QuotaExceeded { store: NAME.into() },
         "InvalidStateError" | "NotFoundError" => StoreError::Unavailable { store: NAME.into(), reason },
         _ => StoreError::Failed { store: NAME.into(), reason },
+    }
+}
+
+/// An `IdbKv` request in flight: waiting (with the waker of whoever polls it) or done.
+enum Slot {
+    Waiting(Option<Waker>),
+    Done(Result<JsValue, JsValue>),
+}
+
+#[derive(Default)]
+struct Requests {
+    next: u32,
+    slots: HashMap<u32, Slot>,
+}
+
+thread_local! {
+    static REQUESTS: RefCell<Requests> = RefCell::default();
+    /// The `done(id, ok, value)` of every `IdbKv.read` and `IdbKv.put`: one function for the life of the instance,
+    /// so a request makes no closure, promise or `then` of its own (a `JsFuture` makes all three).
+    static DONE: js_sys::Function =
+        Closure::<dyn FnMut(u32, bool, JsValue)>::new(request_done).into_js_value().unchecked_into();
+}
+
+/// Files the outcome of request `id` and wakes its waiter (nothing if the request was dropped meanwhile).
+fn request_done(id: u32, ok: bool, value: JsValue) {
+    let waker = REQUESTS.with(|r| {
+        let mut r = r.borrow_mut();
+        let slot = r.slots.get_mut(&id)?;
+        let Slot::Waiting(waker) = slot else { return None };
+        let waker = waker.take();
+        *slot = Slot::Done(if ok { Ok(value) } else { Err(value) });
+        waker
+    });
+    if let Some(waker) = waker {
+        waker.wake();
+    }
+}
+
+/// One `IdbKv` request, resolving to its value (a read's value, `undefined` if none) or the DOMException it
+/// failed with.
+struct Request {
+    id: u32,
+}
+
+impl Request {
+    /// Makes the request at once: `send(id, done)` hands it to `IdbKv`, which reports to `done` under `id`. Fails
+    /// if IndexedDB refused it there and then (a closed connection).
+    fn start(send: impl FnOnce(u32, &js_sys::Function) -> Result<(), JsValue>) -> Result<Request, JsValue> {
+        let id = REQUESTS.with(|r| {
+            let mut r = r.borrow_mut();
+            let id = r.next;
+            r.next = r.next.wrapping_add(1);
+            r.slots.insert(id, Slot::Waiting(None));
+            id
+        });
+        // The slot goes with `Request`'s drop if the request is refused.
+        let request = Request { id };
+        DONE.with(|done| send(id, done))?;
+        Ok(request)
+    }
+}
+
+impl Future for Request {
+    type Output = Result<JsValue, JsValue>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let (outcome, replaced) = REQUESTS.with(|r| {
+            let mut r = r.borrow_mut();
+            if let Some(Slot::Waiting(w)) = r.slots.get_mut(&self.id) {
+                let same = w.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+                return (Poll::Pending, if same { None } else { w.replace(cx.waker().clone()) });
+            }
+            match r.slots.remove(&self.id) {
+                Some(Slot::Done(v)) => (Poll::Ready(v), None),
+                _ => (Poll::Ready(Err(JsValue::from_str("the request was lost"))), None),
+            }
+        });
+        // A replaced waker is dropped after the borrow: its drop may run other code.
+        drop(replaced);
+        outcome
+    }
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        // Taken out under the borrow, dropped after it (a waker's drop may run other code).
+        let slot = REQUESTS.try_with(|r| r.borrow_mut().slots.remove(&self.id)).ok().flatten();
+        drop(slot);
     }
 }
 
@@ -169,8 +261,8 @@ impl KvStore for IndexedDbStore {
         Box::pin(async move {
             let value = match self.kv() {
                 Some(kv) => {
-                    let request = kv.get(key).map_err(classify_dom_exception)?;
-                    JsFuture::from(request).await.map_err(classify_dom_exception)?
+                    let read = Request::start(|id, done| kv.read(key, id, done)).map_err(classify_dom_exception)?;
+                    read.await.map_err(classify_dom_exception)?
                 }
                 None => self.rexie_get(key).await?,
             };
@@ -192,8 +284,9 @@ impl KvStore for IndexedDbStore {
                 // The write is durable only once the transaction completes; quota errors surface there.
                 // `IdbKv.put` drops the read transaction itself (rexie's is unused while the sentinel is open).
                 Some(kv) => {
-                    let done = kv.put(key, value).map_err(classify_dom_exception)?;
-                    JsFuture::from(done).await.map_err(classify_dom_exception)?;
+                    let put =
+                        Request::start(|id, done| kv.put(key, value, id, done)).map_err(classify_dom_exception)?;
+                    put.await.map_err(classify_dom_exception)?;
                 }
                 None => {
                     let bytes = js_sys::Uint8Array::from(value);
