@@ -2,7 +2,7 @@
 // Model benchmark: this runtime vs onnxruntime-web on the same ONNX file and the same inputs, in one headless
 // Chromium run, each engine in a fresh browser context. Prints tables and ratios. Not a test.
 //
-//   node bench/model/run.mjs [--runs 600] [--warmup-ms 1500] [--warm-starts 5] [--no-simd-build]
+//   node bench/model/run.mjs [--runs 600] [--warmup-ms 1500] [--rounds 3] [--warm-starts 5] [--no-simd-build]
 //
 // Needs pkg/ (scripts/build-pkg). --no-simd-build also builds a scalar package (target/bench/pkg-nosimd, a few
 // minutes) to show what +simd128 is worth.
@@ -22,6 +22,7 @@ const RUNS = Number(arg('--runs', 600));
 const WARMUP_MS = Number(arg('--warmup-ms', 1500));
 const WITH_NOSIMD = process.argv.includes('--no-simd-build');
 const WARM_STARTS = Number(arg('--warm-starts', 5));
+const ROUNDS = Number(arg('--rounds', 3));
 const out = path.join(root, 'target', 'bench', 'model');
 const site = path.join(out, 'site');
 const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], ...opts });
@@ -86,13 +87,12 @@ async function context(name) {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
   page.on('pageerror', (e) => console.error(`[${name}] ${e.message}`));
-  page.on('response', async (resp) => {
+  // What each page fetched, by its Content-Length. Not resp.body(): copying every body out over CDP (5 MB of
+  // .wasm per load) loads the machine while the page starts, and inflated the warm start by ~140 ms.
+  page.on('response', (resp) => {
     const url = new URL(resp.url()).pathname;
     if (!/\.(wasm|m?js|onnx|txt|json)$/.test(url)) return;
-    try {
-      const body = await resp.body();
-      (transfers[name] ??= {})[url] = body.length;
-    } catch {}
+    (transfers[name] ??= {})[url] = Number(resp.headers()['content-length'] ?? NaN);
   });
   return { ctx, page };
 }
@@ -134,10 +134,33 @@ async function coldWarm(name, pagePath) {
   return { cold, warm };
 }
 
-const ours128 = await steadyRun('ours-128', '/ours/?manifest=/models-128/manifest.json', (x) => ({ text: x.text }));
-const ort = await steadyRun('ort', '/ort/', (x) => ({ ids: x.ids }));
-const ours = await steadyRun('ours', '/ours/', (x) => ({ text: x.text }));
-const ortTrim = trimmable ? await steadyRun('ort-real', '/ort/', (x) => ({ ids: realIds(x.ids) })) : null;
+// Steady state in ROUNDS rounds, the engines alternating within each, every run in a fresh context; the tables give
+// each figure's median over the rounds (the machine's speed drifts between runs a minute apart; alternating and
+// the median keep that drift out of the ratios). The per-round p50 ratios are printed too.
+const rounds = [];
+for (let r = 0; r < ROUNDS; r++) {
+  rounds.push({
+    ours128: await steadyRun('ours-128', '/ours/?manifest=/models-128/manifest.json', (x) => ({ text: x.text })),
+    ort: await steadyRun('ort', '/ort/', (x) => ({ ids: x.ids })),
+    ours: await steadyRun('ours', '/ours/', (x) => ({ text: x.text })),
+    ortTrim: trimmable ? await steadyRun('ort-real', '/ort/', (x) => ({ ids: realIds(x.ids) })) : null,
+  });
+}
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const acrossRounds = (key) => {
+  const runs = rounds.map((r) => r[key]);
+  if (!runs[0]) return null;
+  const med = (get) => median(runs.map(get));
+  return {
+    name: runs[0].name,
+    setup: { setupMs: med((x) => x.setup.setupMs) },
+    steady: { ...Object.fromEntries(['p50', 'p95', 'p99', 'mean'].map((k) => [k, med((x) => x.steady[k])])), warmupRuns: runs[0].steady.warmupRuns },
+    batch: { perSecond: med((x) => x.batch.perSecond) },
+    outputs: runs[0].outputs,
+    p50s: runs.map((x) => x.steady.p50),
+  };
+};
+const [ours128, ort, ours, ortTrim] = ['ours128', 'ort', 'ours', 'ortTrim'].map(acrossRounds);
 const nosimd = WITH_NOSIMD ? await steadyRun('ours-nosimd', '/ours-nosimd/', (x) => ({ text: x.text })) : null;
 const oursCold = await coldWarm('ours', '/ours/cold.html');
 const ortCold = await coldWarm('ort', '/ort/cold.html');
@@ -187,13 +210,16 @@ row('steady state, one 128-token analysis (ids padded to 128)', 'ours', 'onnxrun
 row('---', '---:', '---:', '---:');
 for (const k of ['p50', 'p95', 'p99', 'mean']) row(`${k} (ms)`, f(ours128.steady[k]), f(ort.steady[k]), f(ours128.steady[k] / ort.steady[k], 2));
 row('batch of 32 (analyses/s)', f(ours128.batch.perSecond, 0), f(ort.batch.perSecond, 0), f(ours128.batch.perSecond / ort.batch.perSecond, 2));
-console.log(`\n(ours with the manifest's paddingInvariant off; max |ours - ort| over 200 inputs x 9 outputs: ${maxDiff.toExponential(2)})\n`);
+const perRound = (a, b) => a.p50s.map((x, i) => f(x / b.p50s[i], 2)).join(', ');
+console.log(`\n(medians of ${ROUNDS} rounds; p50 ours / ort per round: ${perRound(ours128, ort)})`);
+console.log(`(ours with the manifest's paddingInvariant off; max |ours - ort| over 200 inputs x 9 outputs: ${maxDiff.toExponential(2)})\n`);
 row(`steady state, real tokens only (no trailing [PAD]; mean ${f(meanReal, 1)} ids)`, 'ours', trimmable ? 'onnxruntime-web' : 'onnxruntime-web, 128 ids', 'ours / ort');
 row('---', '---:', '---:', '---:');
 const ortR = ortTrim || ort;
 for (const k of ['p50', 'p95', 'p99', 'mean']) row(`${k} (ms)`, f(ours.steady[k]), f(ortR.steady[k]), f(ours.steady[k] / ortR.steady[k], 2));
 row('batch of 32 (analyses/s; ort pads each batch to its longest)', f(ours.batch.perSecond, 0), f(ortR.batch.perSecond, 0), f(ours.batch.perSecond / ortR.batch.perSecond, 2));
-console.log(`\n(ours as shipped${manifest.paddingInvariant ? ', paddingInvariant: only the real tokens run' : ' (the manifest is not paddingInvariant: 128 ids)'}; ${trimmable ? 'onnxruntime-web given the same real ids' : 'the model file fixes its sequence axis at 128, so onnxruntime-web is given 128 ids'}; max |ours - ort 128| ${maxDiffReal.toExponential(2)})\n`);
+console.log(`\n(medians of ${ROUNDS} rounds; p50 ours / ort per round: ${perRound(ours, ortTrim || ort)})`);
+console.log(`(ours as shipped${manifest.paddingInvariant ? ', paddingInvariant: only the real tokens run' : ' (the manifest is not paddingInvariant: 128 ids)'}; ${trimmable ? 'onnxruntime-web given the same real ids' : 'the model file fixes its sequence axis at 128, so onnxruntime-web is given 128 ids'}; max |ours - ort 128| ${maxDiffReal.toExponential(2)})\n`);
 row('session/runtime setup, model already fetched (ms)', f(ours.setup.setupMs, 0), f(ort.setup.setupMs, 0), f(ours.setup.setupMs / ort.setup.setupMs, 2));
 row('cold start, Fast 4G: navigation to first result (ms)', f(oursCold.cold.firstResultMs, 0), f(ortCold.cold.firstResultMs, 0), f(oursCold.cold.firstResultMs / ortCold.cold.firstResultMs, 2));
 row(`warm start, model in IndexedDB: navigation to first result (ms; median of ${WARM_STARTS})`, f(oursCold.warm.firstResultMs, 0), f(ortCold.warm.firstResultMs, 0), f(oursCold.warm.firstResultMs / ortCold.warm.firstResultMs, 2));
