@@ -58,7 +58,11 @@ fn first_start_downloads_with_progress_then_the_next_start_uses_the_stored_copy(
     assert_eq!(dl.downloads(), 4);
 
     let second = host(Strategy::FirstLaunch, &dl, &store);
+    let events = Rc::new(RefCell::new(Vec::new()));
+    let sink = events.clone();
+    second.on_progress(Box::new(move |done, total| sink.borrow_mut().push((done, total))));
     block_on(second.load()).unwrap();
+    assert_eq!(*events.borrow(), [(total, Some(total))], "a start from the kept copy reports it complete");
     block_on(second.bank()).unwrap();
     assert_eq!(second.status().origin, Some(Origin::IndexedDb));
     assert_eq!(dl.downloads(), 4, "a returning player's start needs no network (the bank was kept too)");

@@ -220,7 +220,7 @@ pub async fn fetch_and_load(
     // the first line); `check_update` asks the server afterwards and keeps a newer version for the next start.
     let kept = kept_manifest(store, &urls.manifest).await;
     if let Some(text) = &kept {
-        if let Some(model) = load_kept(text, urls, store, t0, now_ms).await {
+        if let Some(model) = load_kept(text, urls, store, progress, t0, now_ms).await {
             return Ok((model, Origin::IndexedDb));
         }
     }
@@ -293,12 +293,16 @@ async fn load_kept(
     text: &str,
     urls: &ModelUrls,
     store: Option<&dyn KvStore>,
+    progress: Progress<'_>,
     t0: f64,
     now_ms: &dyn Fn() -> f64,
 ) -> Option<LocalModel> {
     let manifest = Manifest::parse(text).ok()?;
     let (onnx, vocab) = join(cached_blob(store, &manifest.sha256), cached_blob(store, &manifest.vocab.sha256)).await;
     let (onnx, vocab) = (onnx?, vocab?);
+    // As a load from the network ends: every byte there.
+    let total = manifest.bytes + manifest.vocab.bytes;
+    progress(total, Some(total));
     let t_read = now_ms();
     let bank = bank_source(&manifest, urls);
     let analyzer = Analyzer::load_verified(manifest, &onnx, &vocab).ok()?;
