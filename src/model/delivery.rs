@@ -236,7 +236,7 @@ pub async fn fetch_and_load(
         },
     };
     let manifest = Manifest::parse(&manifest_text)?;
-    let model_ref = FileRef { file: manifest.file.clone(), bytes: manifest.bytes, sha256: manifest.sha256.clone() };
+    let model_ref = manifest.model_file();
     let total = model_ref.bytes + manifest.vocab.bytes;
 
     let mut origin = Origin::IndexedDb;
@@ -339,25 +339,23 @@ pub async fn check_update(
         return Ok(Update::Current);
     }
     let manifest = Manifest::parse(&text)?;
-    let mut wanted = vec![
-        (
-            FileRef { file: manifest.file.clone(), bytes: manifest.bytes, sha256: manifest.sha256.clone() },
-            urls.model.clone(),
-        ),
-        (manifest.vocab.clone(), urls.vocab.clone()),
-    ];
+    let mut wanted = vec![(manifest.model_file(), urls.model.clone()), (manifest.vocab.clone(), urls.vocab.clone())];
     if let Some(bank) = &manifest.response_bank {
         wanted.push((bank.clone(), urls.bank.clone()));
     }
-    let mut files = Vec::new();
+    // Files already kept (verified, by hash) stay where they are; only the new ones are downloaded and written.
+    let (mut new, mut already) = (Vec::new(), Vec::new());
     for (what, url) in &wanted {
-        let kept = cached_blob(Some(store), &what.sha256).await;
+        if cached_blob(Some(store), &what.sha256).await.is_some() {
+            already.push(&what.sha256);
+            continue;
+        }
         let url = url.clone().unwrap_or_else(|| urls.sibling(&what.file));
-        let bytes = obtain(what, kept, url, downloader, 0, what.bytes, &|_, _| {}, &mut Origin::IndexedDb).await?;
-        files.push((&what.sha256, bytes));
+        let bytes = obtain(what, None, url, downloader, 0, what.bytes, &|_, _| {}, &mut Origin::Network).await?;
+        new.push((&what.sha256, bytes));
     }
-    let files: Vec<(&String, &[u8])> = files.iter().map(|(sha, b)| (*sha, b.as_slice())).collect();
-    keep_copy(store, &files, &[], text.as_bytes(), &urls.manifest).await;
+    let new: Vec<(&String, &[u8])> = new.iter().map(|(sha, b)| (*sha, b.as_slice())).collect();
+    keep_copy(store, &new, &already, text.as_bytes(), &urls.manifest).await;
     Ok(Update::Kept { version: manifest.version })
 }
 

@@ -278,6 +278,13 @@ impl ModelHost {
             Slot::Failed(e) => (None, Some(e)),
             Slot::Idle | Slot::Loading(_) => (None, None),
         };
+        let (update, update_version, update_error) = match &*self.update.borrow() {
+            UpdateState::None => ("none", None, None),
+            UpdateState::Checking => ("checking", None, None),
+            UpdateState::Current => ("current", None, None),
+            UpdateState::Kept(v) => ("kept", Some(v.clone()), None),
+            UpdateState::Failed(e) => ("failed", None, Some(e.clone())),
+        };
         let response_bank = match &*slot {
             Slot::Ready(m) if m.bank.is_none() => "none",
             _ => self.bank.borrow().state(),
@@ -294,21 +301,9 @@ impl ModelHost {
             error: error.map(|e| e.to_string()),
             error_name: error.map(|e| e.code().as_str()),
             response_bank,
-            update: match &*self.update.borrow() {
-                UpdateState::None => "none",
-                UpdateState::Checking => "checking",
-                UpdateState::Current => "current",
-                UpdateState::Kept(_) => "kept",
-                UpdateState::Failed(_) => "failed",
-            },
-            update_version: match &*self.update.borrow() {
-                UpdateState::Kept(v) => Some(v.clone()),
-                _ => None,
-            },
-            update_error: match &*self.update.borrow() {
-                UpdateState::Failed(e) => Some(e.clone()),
-                _ => None,
-            },
+            update,
+            update_version,
+            update_error,
         }
     }
 }

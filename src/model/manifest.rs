@@ -63,6 +63,11 @@ impl Manifest {
         serde_json::from_str(json).map_err(|e| Error::ModelLoad(format!("manifest.json is not valid: {e}")))
     }
 
+    /// The model file, as the manifest names it (the vocabulary and bank are `FileRef`s already).
+    pub fn model_file(&self) -> FileRef {
+        FileRef { file: self.file.clone(), bytes: self.bytes, sha256: self.sha256.clone() }
+    }
+
     pub fn verify_model(&self, bytes: &[u8]) -> Result<(), Error> {
         verify(&self.file, bytes, self.bytes, &self.sha256)
     }

@@ -583,31 +583,23 @@ mod tests {
         let fb: Vec<f32> = fa.iter().rev().copied().collect();
         let ib: Vec<i32> = ia.iter().rev().map(|&x| if x == 0 { 3 } else { x }).collect();
         let shape = |n: usize| vec![n];
+        // One operation in the wide type (f64, i64): what the fold computed before f32 and i32 kept their own.
+        fn wide<T: Elem>(op: &str, x: T, y: T) -> T {
+            arith(op, &[x], &[], &[y], &[], &[]).expect("a wide op")[0]
+        }
         for op in ["Add", "Sub", "Mul", "Div"] {
             let c = |kind, values| Const { kind, shape: shape(fa.len()), values };
             let got = binary(op, &c(Kind::F32, Values::F32(fa.clone())), &c(Kind::F32, Values::F32(fb.clone())));
             let Some(Const { values: Values::F32(got), .. }) = got else { panic!("{op} did not fold") };
             for ((&x, &y), g) in fa.iter().zip(&fb).zip(got) {
-                let (x, y) = (x as f64, y as f64);
-                let wide = match op {
-                    "Add" => x + y,
-                    "Sub" => x - y,
-                    "Mul" => x * y,
-                    _ => x / y,
-                } as f32;
+                let wide = wide(op, x as f64, y as f64) as f32;
                 assert!(wide.to_bits() == g.to_bits() || (wide.is_nan() && g.is_nan()), "{op} {x} {y}: {wide} vs {g}");
             }
             let c = |values| Const { kind: Kind::I32, shape: shape(ia.len()), values };
             let got = binary(op, &c(Values::I32(ia.clone())), &c(Values::I32(ib.clone())));
             let Some(Const { values: Values::I32(got), .. }) = got else { panic!("{op} did not fold on i32") };
             for ((&x, &y), g) in ia.iter().zip(&ib).zip(got) {
-                let (x, y) = (x as i64, y as i64);
-                let wide = match op {
-                    "Add" => x + y,
-                    "Sub" => x - y,
-                    "Mul" => x * y,
-                    _ => x / y,
-                } as i32;
+                let wide = wide(op, x as i64, y as i64) as i32;
                 assert_eq!(wide, g, "{op} {x} {y}");
             }
         }
