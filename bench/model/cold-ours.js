@@ -18,5 +18,12 @@ import init, { UnwrittenAI } from 'unwritten-ai';
   // verified, parsed and optimised -> first analysis.
   const phases = { script: t0, wasm: tInit - t0, model: tCreate - tInit, first: end - tCreate, modelRead: s.readMs, modelBuild: s.buildMs, runtimeStart: ai.metrics().startMs };
   window.coldResult = { firstResultMs: end, phases, modelFrom: s.origin, state: s.state, label: a.sentiment.label };
+  // A player's session after the start: analyses one after another for `ms`; resolves to how many ran.
+  window.play = async (ms) => {
+    const lines = ['Thank you, friend.', 'Get out of my sight, you filthy thief!', 'How much for the sword?', 'I miss her every day.'];
+    let n = 0;
+    for (const stop = performance.now() + ms; performance.now() < stop; n++) await ai.analyze(`${lines[n % lines.length]} (${n})`);
+    return n;
+  };
   document.title = 'done';
 })().catch((e) => { window.coldResult = { error: String(e) }; document.title = 'done'; });

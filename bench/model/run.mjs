@@ -2,12 +2,14 @@
 // Model benchmark: this runtime vs onnxruntime-web on the same ONNX file and the same inputs, in one headless
 // Chromium run, each engine in a fresh browser context. Prints tables and ratios. Not a test.
 //
-//   node bench/model/run.mjs [--runs 600] [--warmup-ms 1500] [--rounds 3] [--warm-starts 5] [--no-simd-build]
+//   node bench/model/run.mjs [--runs 600] [--warmup-ms 1500] [--rounds 3] [--warm-starts 5] [--restarts 5]
+//                            [--play-ms 5000] [--no-simd-build]
 //
 // Needs pkg/ (scripts/build-pkg). --no-simd-build also builds a scalar package (target/bench/pkg-nosimd, a few
 // minutes) to show what +simd128 is worth.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { chromium } from 'playwright-core';
@@ -23,6 +25,8 @@ const WARMUP_MS = Number(arg('--warmup-ms', 1500));
 const WITH_NOSIMD = process.argv.includes('--no-simd-build');
 const WARM_STARTS = Number(arg('--warm-starts', 5));
 const ROUNDS = Number(arg('--rounds', 3));
+const RESTARTS = Number(arg('--restarts', 5));
+const PLAY_MS = Number(arg('--play-ms', 5000));
 const out = path.join(root, 'target', 'bench', 'model');
 const site = path.join(out, 'site');
 const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], ...opts });
@@ -74,11 +78,12 @@ if (WITH_NOSIMD) {
 // ---- run
 const server = await serve(site, { isolate: true, maxAge: 3600 });
 const base = `http://127.0.0.1:${server.address().port}`;
-const browser = await chromium.launch({
+const launchOptions = {
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync'],
-});
+};
+const browser = await chromium.launch(launchOptions);
 const transfers = {};
 
 // No ctx.route() here: Playwright's request interception turns off the HTTP cache, and the warm start must see
@@ -134,6 +139,43 @@ async function coldWarm(name, pagePath) {
   return { cold, warm };
 }
 
+// A returning player's next session: the browser was closed and is started again. One persistent profile keeps
+// what a real one keeps (the disk HTTP cache, IndexedDB, V8's code cache for the .wasm). The first session
+// downloads the model and then plays for PLAY_MS (analyses one after another, as a conversation would); then, RESTARTS
+// times, a new browser on that profile goes from navigation to the first result and is closed. Unlike the reloads
+// above, every restart starts a new renderer process: the .wasm is compiled again, or read from V8's code cache if
+// the first session left one there (V8 writes it once enough of the module has been optimised; its size is printed).
+async function restartWarm(name, pagePath) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `unwritten-bench-${name}-`));
+  const session = async (playMs) => {
+    const ctx = await chromium.launchPersistentContext(dir, launchOptions);
+    try {
+      const page = ctx.pages()[0] ?? (await ctx.newPage());
+      page.on('pageerror', (e) => console.error(`[${name}-restart] ${e.message}`));
+      await page.goto(`${base}${pagePath}`);
+      await page.waitForFunction(() => document.title === 'done', null, { timeout: 120_000 });
+      const result = await page.evaluate(() => window.coldResult);
+      if (playMs > 0) result.played = await page.evaluate((ms) => window.play(ms), playMs);
+      return result;
+    } finally {
+      await ctx.close();
+    }
+  };
+  try {
+    const first = await session(PLAY_MS);
+    const codeCacheDir = path.join(dir, 'Default', 'Code Cache', 'wasm');
+    const codeCache = fs.existsSync(codeCacheDir)
+      ? fs.readdirSync(codeCacheDir).filter((f) => /_0$/.test(f)).reduce((a, f) => a + fs.statSync(path.join(codeCacheDir, f)).size, 0)
+      : 0;
+    const runs = [];
+    for (let i = 0; i < RESTARTS; i++) runs.push(await session(0));
+    const sorted = [...runs].sort((a, b) => a.firstResultMs - b.firstResultMs);
+    return { ...sorted[Math.floor(sorted.length / 2)], all: runs.map((r) => Math.round(r.firstResultMs)), played: first.played, codeCache };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // Steady state in ROUNDS rounds, the engines alternating within each, every run in a fresh context; the tables give
 // each figure's median over the rounds (the machine's speed drifts between runs a minute apart; alternating and
 // the median keep that drift out of the ratios). The per-round p50 ratios are printed too.
@@ -164,6 +206,8 @@ const [ours128, ort, ours, ortTrim] = ['ours128', 'ort', 'ours', 'ortTrim'].map(
 const nosimd = WITH_NOSIMD ? await steadyRun('ours-nosimd', '/ours-nosimd/', (x) => ({ text: x.text })) : null;
 const oursCold = await coldWarm('ours', '/ours/cold.html');
 const ortCold = await coldWarm('ort', '/ort/cold.html');
+const oursRestart = RESTARTS > 0 ? await restartWarm('ours', '/ours/cold.html') : null;
+const ortRestart = RESTARTS > 0 ? await restartWarm('ort', '/ort/cold.html') : null;
 await browser.close();
 server.close();
 
@@ -227,10 +271,16 @@ row(`warm start, model in IndexedDB: navigation to first result (ms; median of $
 // page's script starts, in the 'script' phase). Not comparable with ORT's, which compiles its .wasm inside its
 // session setup, so no ratio.
 if (oursCold.warm.phases) row('of which create() to first result, ours (ms)', f(oursCold.warm.phases.model + oursCold.warm.phases.first, 0), '', '');
+if (oursRestart) row(`warm start after a browser restart: navigation to first result (ms; median of ${RESTARTS})`, f(oursRestart.firstResultMs, 0), f(ortRestart.firstResultMs, 0), f(oursRestart.firstResultMs / ortRestart.firstResultMs, 2));
 const ph = (r) => (r.phases ? `script ${f(r.phases.script, 0)}, wasm ${f(r.phases.wasm, 0)}, model ${f(r.phases.model, 0)}, first ${f(r.phases.first, 0)}${r.phases.modelRead != null ? ` (of which Runtime.start ${f(r.phases.runtimeStart, 0)}; model read ${f(r.phases.modelRead, 0)}, build ${f(r.phases.modelBuild, 0)})` : ''}` : r.error || '?');
 console.log(`\nphases (ms) ours cold: ${ph(oursCold.cold)}; warm: ${ph(oursCold.warm)}`);
 console.log(`phases (ms) ort  cold: ${ph(ortCold.cold)}; warm: ${ph(ortCold.warm)} (ort's 'wasm' includes its session setup)`);
 console.log(`warm starts (ms): ours ${oursCold.warm.all.join(', ')}; ort ${ortCold.warm.all.join(', ')}`);
+if (oursRestart) {
+  console.log(`after a restart (ms): ours ${oursRestart.all.join(', ')}; ort ${ortRestart.all.join(', ')}`);
+  console.log(`phases (ms) after a restart, ours: ${ph(oursRestart)}; ort: ${ph(ortRestart)}`);
+  console.log(`(first session: ours played ${oursRestart.played} analyses and left ${kib(oursRestart.codeCache)} of V8 code cache for its .wasm; ort ${ortRestart.played} and ${kib(ortRestart.codeCache)})`);
+}
 console.log(`(cold: ours from ${oursCold.cold.modelFrom}, ort from ${ortCold.cold.modelFrom}; warm: ours from ${oursCold.warm.modelFrom}, ort from ${ortCold.warm.modelFrom}; first line read as ${oursCold.cold.label} / ${ortCold.cold.label})\n`);
 row('bytes to download', 'ours raw', 'ours gzip', 'ort raw', 'ort gzip');
 row('---', '---:', '---:', '---:', '---:');
@@ -241,4 +291,4 @@ row('total', kib(oursTotal.raw), kib(oursTotal.gz), kib(ortTotal.raw), kib(ortTo
 console.log(`\nwasm + model, gzip: ours ${kib(wasmModelOurs)} vs ort ${kib(wasmModelOrt)} = ${f(wasmModelOurs / wasmModelOrt, 2)}x`);
 if (nosimd) console.log(`without +simd128: p50 ${f(nosimd.steady.p50)} ms vs ${f(ours.steady.p50)} ms with it (${f(nosimd.steady.p50 / ours.steady.p50, 2)}x slower); batch ${f(nosimd.batch.perSecond, 0)}/s`);
 console.log(`warm-up runs: ours ${ours128.steady.warmupRuns} / ${ours.steady.warmupRuns}, ort ${ort.steady.warmupRuns}${ortTrim ? ` / ${ortTrim.steady.warmupRuns}` : ''}`);
-fs.writeFileSync(path.join(out, 'results.json'), JSON.stringify({ ours128, ort, ours, ortTrim, nosimd, oursCold, ortCold, maxDiff, maxDiffReal, transfers }, null, 1));
+fs.writeFileSync(path.join(out, 'results.json'), JSON.stringify({ ours128, ort, ours, ortTrim, nosimd, oursCold, ortCold, oursRestart, ortRestart, maxDiff, maxDiffReal, transfers }, null, 1));
