@@ -200,6 +200,7 @@ const acrossRounds = (key) => {
     batch: { perSecond: med((x) => x.batch.perSecond) },
     outputs: runs[0].outputs,
     p50s: runs.map((x) => x.steady.p50),
+    runs,
   };
 };
 const [ours128, ort, ours, ortTrim] = ['ours128', 'ort', 'ours', 'ortTrim'].map(acrossRounds);
@@ -250,19 +251,26 @@ const row = (...cells) => console.log(`| ${cells.join(' | ')} |`);
 const chromeVersion = browser.version ? browser.version() : '';
 console.log(`\nModel benchmark: ${manifest.name} ${manifest.version} (${kib(fs.statSync(model).size)}), ${RUNS} held-out inputs, warm-up ${WARMUP_MS} ms, headless Chromium ${chromeVersion}`);
 console.log(`onnxruntime-web ${JSON.parse(fs.readFileSync(path.join(root, 'node_modules', 'onnxruntime-web', 'package.json'), 'utf8')).version} (wasm, 1 thread, SIMD) gets pre-tokenized ids; ours gets text and tokenizes inside every timed call.\n`);
+// Each ratio is the median over rounds of that round's ratio: the two engines of one round ran a minute apart,
+// so their ratio is free of the machine's drift between rounds (a ratio of the two medians is not: the medians can
+// come from different rounds).
+const ratio = (a, b, get) => median(a.runs.map((r, i) => get(r) / get(b.runs[i])));
+const steadyRows = (a, b) => {
+  for (const k of ['p50', 'p95', 'p99', 'mean']) row(`${k} (ms)`, f(a.steady[k]), f(b.steady[k]), f(ratio(a, b, (r) => r.steady[k]), 2));
+};
 row('steady state, one 128-token analysis (ids padded to 128)', 'ours', 'onnxruntime-web', 'ours / ort');
 row('---', '---:', '---:', '---:');
-for (const k of ['p50', 'p95', 'p99', 'mean']) row(`${k} (ms)`, f(ours128.steady[k]), f(ort.steady[k]), f(ours128.steady[k] / ort.steady[k], 2));
-row('batch of 32 (analyses/s)', f(ours128.batch.perSecond, 0), f(ort.batch.perSecond, 0), f(ours128.batch.perSecond / ort.batch.perSecond, 2));
+steadyRows(ours128, ort);
+row('batch of 32 (analyses/s)', f(ours128.batch.perSecond, 0), f(ort.batch.perSecond, 0), f(ratio(ours128, ort, (r) => r.batch.perSecond), 2));
 const perRound = (a, b) => a.p50s.map((x, i) => f(x / b.p50s[i], 2)).join(', ');
-console.log(`\n(medians of ${ROUNDS} rounds; p50 ours / ort per round: ${perRound(ours128, ort)})`);
+console.log(`\n(figures: medians of ${ROUNDS} rounds; ratios: medians of the per-round ratios; p50 ours / ort per round: ${perRound(ours128, ort)})`);
 console.log(`(ours with the manifest's paddingInvariant off; max |ours - ort| over 200 inputs x 9 outputs: ${maxDiff.toExponential(2)})\n`);
 row(`steady state, real tokens only (no trailing [PAD]; mean ${f(meanReal, 1)} ids)`, 'ours', trimmable ? 'onnxruntime-web' : 'onnxruntime-web, 128 ids', 'ours / ort');
 row('---', '---:', '---:', '---:');
 const ortR = ortTrim || ort;
-for (const k of ['p50', 'p95', 'p99', 'mean']) row(`${k} (ms)`, f(ours.steady[k]), f(ortR.steady[k]), f(ours.steady[k] / ortR.steady[k], 2));
-row('batch of 32 (analyses/s; ort pads each batch to its longest)', f(ours.batch.perSecond, 0), f(ortR.batch.perSecond, 0), f(ours.batch.perSecond / ortR.batch.perSecond, 2));
-console.log(`\n(medians of ${ROUNDS} rounds; p50 ours / ort per round: ${perRound(ours, ortTrim || ort)})`);
+steadyRows(ours, ortR);
+row('batch of 32 (analyses/s; ort pads each batch to its longest)', f(ours.batch.perSecond, 0), f(ortR.batch.perSecond, 0), f(ratio(ours, ortR, (r) => r.batch.perSecond), 2));
+console.log(`\n(figures: medians of ${ROUNDS} rounds; ratios: medians of the per-round ratios; p50 ours / ort per round: ${perRound(ours, ortR)})`);
 console.log(`(ours as shipped${manifest.paddingInvariant ? ', paddingInvariant: only the real tokens run' : ' (the manifest is not paddingInvariant: 128 ids)'}; ${trimmable ? 'onnxruntime-web given the same real ids' : 'the model file fixes its sequence axis at 128, so onnxruntime-web is given 128 ids'}; max |ours - ort 128| ${maxDiffReal.toExponential(2)})\n`);
 row('session/runtime setup, model already fetched (ms)', f(ours.setup.setupMs, 0), f(ort.setup.setupMs, 0), f(ours.setup.setupMs / ort.setup.setupMs, 2));
 row('cold start, Fast 4G: navigation to first result (ms)', f(oursCold.cold.firstResultMs, 0), f(ortCold.cold.firstResultMs, 0), f(oursCold.cold.firstResultMs / ortCold.cold.firstResultMs, 2));
