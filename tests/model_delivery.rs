@@ -27,7 +27,10 @@ fn network() -> Rc<FakeDownloader> {
 }
 
 fn host(strategy: Strategy, dl: &Rc<FakeDownloader>, store: &Rc<MemoryStore>) -> ModelHost {
-    let urls = ModelUrls { manifest: format!("{BASE}manifest.json"), ..Default::default() };
+    host_at(strategy, ModelUrls { manifest: format!("{BASE}manifest.json"), ..Default::default() }, dl, store)
+}
+
+fn host_at(strategy: Strategy, urls: ModelUrls, dl: &Rc<FakeDownloader>, store: &Rc<MemoryStore>) -> ModelHost {
     ModelHost::new(strategy, urls, dl.clone(), Some(store.clone() as Rc<dyn KvStore>), Rc::new(FakeClock::default()))
 }
 
@@ -170,32 +173,21 @@ fn an_update_that_fails_its_check_keeps_nothing_and_the_kept_version_stays() {
 fn the_kept_copy_is_only_used_for_the_manifest_url_it_came_from() {
     let (dl, store) = (network(), Rc::new(MemoryStore::new("indexedDB")));
     block_on(host(Strategy::FirstLaunch, &dl, &store).load()).unwrap();
-    let (json, ..) = files();
+    let (json, .., m) = files();
     dl.serve("https://other.test/m/manifest.json", json.as_bytes());
     let urls = ModelUrls {
         manifest: "https://other.test/m/manifest.json".into(),
-        model: Some(format!("{BASE}{}", files().3.file)),
+        model: Some(format!("{BASE}{}", m.file)),
         ..Default::default()
     };
     let before = dl.downloads();
-    let other = ModelHost::new(
-        Strategy::FirstLaunch,
-        urls,
-        dl.clone(),
-        Some(store.clone() as Rc<dyn KvStore>),
-        Rc::new(FakeClock::default()),
-    );
+    let other = host_at(Strategy::FirstLaunch, urls, &dl, &store);
     block_on(other.load()).unwrap();
     assert_eq!(dl.downloads(), before + 1, "another URL: its manifest is fetched first; the files are kept by hash");
     assert_eq!(other.status().update, "none");
     // Recorded for that URL now: its next start needs no network.
-    let again = ModelHost::new(
-        Strategy::FirstLaunch,
-        ModelUrls { manifest: "https://other.test/m/manifest.json".into(), ..Default::default() },
-        dl.clone(),
-        Some(store.clone() as Rc<dyn KvStore>),
-        Rc::new(FakeClock::default()),
-    );
+    let urls = ModelUrls { manifest: "https://other.test/m/manifest.json".into(), ..Default::default() };
+    let again = host_at(Strategy::FirstLaunch, urls, &dl, &store);
     block_on(again.load()).unwrap();
     assert_eq!(dl.downloads(), before + 1);
 }
