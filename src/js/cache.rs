@@ -68,14 +68,11 @@ impl UnwrittenAI {
     /// Storage failures are misses (see `cacheStats().errors`), never rejections.
     #[wasm_bindgen(js_name = cacheGet, unchecked_return_type = "Promise<CacheHit | undefined>")]
     pub fn cache_get(&self, key: &str) -> js_sys::Promise {
-        let cache = match (CacheKey::parse_id(key), self.rt.cache()) {
+        let (key, cache) = match (CacheKey::parse_id(key), self.rt.cache()) {
             (Ok(key), Ok(cache)) => (key, cache.clone()),
             (Err(e), _) | (_, Err(e)) => return js_sys::Promise::reject(&e.into()),
         };
-        task::run(async move {
-            let (key, cache) = cache;
-            Ok(cache.get(&key).await.as_ref().map_or(JsValue::UNDEFINED, hit_to_js))
-        })
+        task::run(async move { Ok(cache.get(&key).await.as_ref().map_or(JsValue::UNDEFINED, hit_to_js)) })
     }
 
     /// The memory tier as seen from JS: `memoryCache().get(key)` returns the text or `undefined` without a call

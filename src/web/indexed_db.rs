@@ -28,8 +28,9 @@ pub struct IndexedDbStore {
     /// A second connection, opened with web-sys. It hears `versionchange` (rexie does not expose its own): when
     /// another tab upgrades or deletes the database, both connections close instead of blocking it forever, and
     /// later operations fail with `Unavailable`. It also carries single reads and writes through `src/js/idb.js`
-    /// (`IdbKv`; each request reports to one long-lived callback, see `Request`): cheaper per
-    /// operation in Chromium than rexie's callbacks per request and transaction. Writes commit explicitly (`IDBTransaction.commit()`), without waiting for the success event.
+    /// (`IdbKv`; each request reports to one long-lived callback, see `Request`): cheaper per operation in
+    /// Chromium than rexie's callbacks per request and transaction. Writes commit explicitly
+    /// (`IDBTransaction.commit()`), without waiting for the success event.
     ///
     /// Reads reuse the last read transaction: the browser keeps a transaction active until the microtasks of the
     /// request event that resolved it have run, so reads issued from there (a loop of awaited `cacheGet`s, or
