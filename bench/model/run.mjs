@@ -29,6 +29,14 @@ const RESTARTS = Number(arg('--restarts', 5));
 const PLAY_MS = Number(arg('--play-ms', 5000));
 const out = path.join(root, 'target', 'bench', 'model');
 const site = path.join(out, 'site');
+// The middle record of `xs` by `get` (the upper one of an even count: a record must be one that happened), and
+// the median of numbers (of an even count, the mean of the two middle ones, so that neither engine is favoured).
+const middle = (xs, get) => [...xs].sort((a, b) => get(a) - get(b))[Math.floor(xs.length / 2)];
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], ...opts });
 
 // ---- inputs: 600 held-out sentences (never trained on) and the ids our tokenizer gives them
@@ -133,8 +141,7 @@ async function coldWarm(name, pagePath) {
     await page.goto(`${base}${pagePath}`);
     warms.push(await result());
   }
-  warms.sort((a, b) => a.firstResultMs - b.firstResultMs);
-  const warm = { ...warms[Math.floor(warms.length / 2)], all: warms.map((w) => Math.round(w.firstResultMs)) };
+  const warm = { ...middle(warms, (w) => w.firstResultMs), all: warms.map((w) => Math.round(w.firstResultMs)) };
   await ctx.close();
   return { cold, warm };
 }
@@ -169,16 +176,16 @@ async function restartWarm(name, pagePath) {
       : 0;
     const runs = [];
     for (let i = 0; i < RESTARTS; i++) runs.push(await session(0));
-    const sorted = [...runs].sort((a, b) => a.firstResultMs - b.firstResultMs);
-    return { ...sorted[Math.floor(sorted.length / 2)], all: runs.map((r) => Math.round(r.firstResultMs)), played: first.played, codeCache };
+    const all = runs.map((r) => Math.round(r.firstResultMs));
+    return { ...middle(runs, (r) => r.firstResultMs), all, played: first.played, codeCache };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
 // Steady state in ROUNDS rounds, the engines alternating within each, every run in a fresh context; the tables give
-// each figure's median over the rounds (the machine's speed drifts between runs a minute apart; alternating and
-// the median keep that drift out of the ratios). The per-round p50 ratios are printed too.
+// each figure's median over the rounds, and each ratio's median over the rounds' own ratios (see `ratio`). The
+// per-round p50 ratios are printed too.
 const rounds = [];
 for (let r = 0; r < ROUNDS; r++) {
   rounds.push({
@@ -188,7 +195,6 @@ for (let r = 0; r < ROUNDS; r++) {
     ortTrim: trimmable ? await steadyRun('ort-real', '/ort/', (x) => ({ ids: realIds(x.ids) })) : null,
   });
 }
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const acrossRounds = (key) => {
   const runs = rounds.map((r) => r[key]);
   if (!runs[0]) return null;
@@ -199,7 +205,6 @@ const acrossRounds = (key) => {
     steady: { ...Object.fromEntries(['p50', 'p95', 'p99', 'mean'].map((k) => [k, med((x) => x.steady[k])])), warmupRuns: runs[0].steady.warmupRuns },
     batch: { perSecond: med((x) => x.batch.perSecond) },
     outputs: runs[0].outputs,
-    p50s: runs.map((x) => x.steady.p50),
     runs,
   };
 };
@@ -254,7 +259,8 @@ console.log(`onnxruntime-web ${JSON.parse(fs.readFileSync(path.join(root, 'node_
 // Each ratio is the median over rounds of that round's ratio: the two engines of one round ran a minute apart,
 // so their ratio is free of the machine's drift between rounds (a ratio of the two medians is not: the medians can
 // come from different rounds).
-const ratio = (a, b, get) => median(a.runs.map((r, i) => get(r) / get(b.runs[i])));
+const roundRatios = (a, b, get) => a.runs.map((r, i) => get(r) / get(b.runs[i]));
+const ratio = (a, b, get) => median(roundRatios(a, b, get));
 const steadyRows = (a, b) => {
   for (const k of ['p50', 'p95', 'p99', 'mean']) row(`${k} (ms)`, f(a.steady[k]), f(b.steady[k]), f(ratio(a, b, (r) => r.steady[k]), 2));
 };
@@ -262,7 +268,7 @@ row('steady state, one 128-token analysis (ids padded to 128)', 'ours', 'onnxrun
 row('---', '---:', '---:', '---:');
 steadyRows(ours128, ort);
 row('batch of 32 (analyses/s)', f(ours128.batch.perSecond, 0), f(ort.batch.perSecond, 0), f(ratio(ours128, ort, (r) => r.batch.perSecond), 2));
-const perRound = (a, b) => a.p50s.map((x, i) => f(x / b.p50s[i], 2)).join(', ');
+const perRound = (a, b) => roundRatios(a, b, (r) => r.steady.p50).map((x) => f(x, 2)).join(', ');
 console.log(`\n(figures: medians of ${ROUNDS} rounds; ratios: medians of the per-round ratios; p50 ours / ort per round: ${perRound(ours128, ort)})`);
 console.log(`(ours with the manifest's paddingInvariant off; max |ours - ort| over 200 inputs x 9 outputs: ${maxDiff.toExponential(2)})\n`);
 row(`steady state, real tokens only (no trailing [PAD]; mean ${f(meanReal, 1)} ids)`, 'ours', trimmable ? 'onnxruntime-web' : 'onnxruntime-web, 128 ids', 'ours / ort');
