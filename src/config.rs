@@ -13,8 +13,8 @@ pub struct Config {
     pub cache: CacheConfig,
     /// Cloud providers, routing, deadlines, breakers, batching and budget (`crate::router::config`).
     pub cloud: crate::router::CloudConfig,
-    /// The local model: when it is loaded and where from (`crate::model::ModelConfig`).
-    pub model: crate::model::ModelConfig,
+    /// The local model: when it is loaded and where from (`crate::lifecycle::ModelConfig`).
+    pub model: crate::lifecycle::ModelConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

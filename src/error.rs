@@ -1,33 +1,9 @@
-//! One error type for the runtime. Every variant has a stable code that becomes the JS `Error.name`.
+//! The runtime's error, as a game sees it: every variant has a stable code that becomes the JS `Error.name`.
+//! Modules keep errors of their own (`BankError`, `VocabError`, `StoreError`, ...) and convert into this one
+//! where they meet the runtime; the JS facade converts this one into a JS `Error` once.
 use crate::ports::{HttpError, StoreError};
 
-/// Stable error names seen by JavaScript callers. Never rename one: games match on them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
-    InvalidConfig,
-    InvalidRequest,
-    StorageError,
-    NetworkError,
-    Disposed,
-    ModelIntegrityError,
-    ModelLoadError,
-    ModelNotReady,
-}
-
-impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidConfig => "InvalidConfig",
-            ErrorCode::InvalidRequest => "InvalidRequest",
-            ErrorCode::StorageError => "StorageError",
-            ErrorCode::NetworkError => "NetworkError",
-            ErrorCode::Disposed => "Disposed",
-            ErrorCode::ModelIntegrityError => "ModelIntegrityError",
-            ErrorCode::ModelLoadError => "ModelLoadError",
-            ErrorCode::ModelNotReady => "ModelNotReady",
-        }
-    }
-}
+pub use crate::vocab::ErrorCode;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
@@ -46,9 +22,12 @@ pub enum Error {
     /// The model bytes are not the ones the manifest names (size or SHA-256): a corrupt or tampered download.
     #[error("model integrity check failed: {0}. Serve the model file that matches models/manifest.json")]
     ModelIntegrity(String),
-    /// tract could not load or run the model.
+    /// The model files could not be fetched or tract could not build the model from them.
     #[error("could not load the model: {0}")]
     ModelLoad(String),
+    /// The model is loaded but could not run on an input.
+    #[error("the model could not analyse the input: {0}")]
+    Inference(String),
     /// A model call before a model was loaded (or after loading failed).
     #[error("no model is loaded: {0}")]
     ModelNotReady(String),
@@ -64,6 +43,7 @@ impl Error {
             Error::Disposed => ErrorCode::Disposed,
             Error::ModelIntegrity(_) => ErrorCode::ModelIntegrityError,
             Error::ModelLoad(_) => ErrorCode::ModelLoadError,
+            Error::Inference(_) => ErrorCode::InferenceError,
             Error::ModelNotReady(_) => ErrorCode::ModelNotReady,
         }
     }

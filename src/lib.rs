@@ -1,18 +1,24 @@
 //! unwritten-ai: the client-side AI runtime of a web game with AI-driven characters.
 //!
 //! The core (everything outside `web` and `js`) is platform-free: it reaches the outside world only through the
-//! traits in [`ports`], so it compiles and is tested natively with the fakes in [`testkit`]. The `web` module
-//! implements the ports with web-sys/js-sys for browsers, and `js` is the thin `#[wasm_bindgen]` facade that a
-//! game imports as the npm package `unwritten-ai`.
+//! traits in [`ports`], so it compiles and is tested natively with the fakes of the `testkit` feature. The `web`
+//! module implements the ports with web-sys/js-sys for browsers, and `js` is the thin `#[wasm_bindgen]` facade
+//! that a game imports as the npm package `unwritten-ai`. [`runtime::Runtime`] is the one place that wires the
+//! parts together and starts background work. ARCHITECTURE.md has the map and the import rules.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod bank;
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod lifecycle;
 pub mod model;
 pub mod ports;
 pub mod router;
 pub mod runtime;
+pub mod vocab;
+
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
 #[cfg(target_arch = "wasm32")]

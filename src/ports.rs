@@ -189,6 +189,12 @@ pub trait IdleScheduler {
     fn sleep(&self, ms: u32) -> LocalFuture<'_, ()>;
 }
 
+/// Runs the background work the runtime owns (the response bank download, the update check, the cache sweeps)
+/// beside the game's calls. `name` says which task it is, for tests and debugging.
+pub trait Spawner {
+    fn spawn(&self, name: &'static str, task: LocalFuture<'static, ()>);
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Visibility {

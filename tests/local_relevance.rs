@@ -14,8 +14,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use pollster::block_on;
-use unwritten_ai::model::responder::Source;
-use unwritten_ai::model::{BankResponder, Strategy};
+use unwritten_ai::bank::EntrySource as Source;
+use unwritten_ai::lifecycle::Strategy;
+use unwritten_ai::runtime::BankResponder;
 use unwritten_ai::router::GenerateRequest;
 use unwritten_ai::testkit::{model_host, models_dir};
 

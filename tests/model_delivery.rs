@@ -6,7 +6,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use pollster::block_on;
-use unwritten_ai::model::{Manifest, ModelHost, ModelUrls, Origin, Strategy};
+use unwritten_ai::lifecycle::{ModelHost, ModelUrls, Strategy};
+use unwritten_ai::model::Manifest;
+use unwritten_ai::vocab::ModelOrigin as Origin;
 use unwritten_ai::ports::KvStore;
 use unwritten_ai::testkit::{model_files_network, models_dir};
 use unwritten_ai::testkit::{FakeClock, FakeDownloader, MemoryStore};
@@ -44,11 +46,11 @@ fn first_start_downloads_with_progress_then_the_next_start_uses_the_stored_copy(
     block_on(first.load()).unwrap();
     assert_eq!(first.status().origin, Some(Origin::Network));
     assert_eq!(dl.downloads(), 3, "manifest, model, vocab: the analyzer does not wait for the response bank");
-    assert_eq!(first.status().response_bank, "idle");
+    assert_eq!(first.status().response_bank.as_str(), "idle");
     let bank = block_on(first.bank()).unwrap();
     assert!(bank.len() > 1000, "{} replies", bank.len());
     assert_eq!(dl.downloads(), 4, "then the response bank");
-    assert_eq!(first.status().response_bank, "ready");
+    assert_eq!(first.status().response_bank.as_str(), "ready");
     let events = events.borrow();
     let (_, _, _, m) = files();
     let total = m.bytes + m.vocab.bytes;
@@ -56,7 +58,7 @@ fn first_start_downloads_with_progress_then_the_next_start_uses_the_stored_copy(
     assert!(events.windows(2).all(|w| w[0].0 <= w[1].0), "progress only grows");
     assert_eq!(events.last(), Some(&(total, Some(total))));
 
-    assert_eq!(first.status().update, "none", "a model built from a fresh manifest has nothing to ask");
+    assert_eq!(first.status().update.as_str(), "none", "a model built from a fresh manifest has nothing to ask");
     assert_eq!(block_on(first.check_update()).unwrap(), None);
     assert_eq!(dl.downloads(), 4);
 
@@ -71,7 +73,7 @@ fn first_start_downloads_with_progress_then_the_next_start_uses_the_stored_copy(
     assert_eq!(dl.downloads(), 4, "a returning player's start needs no network (the bank was kept too)");
     assert_eq!(block_on(second.check_update()).unwrap(), None, "the server has no newer version");
     assert_eq!(dl.downloads(), 5, "only the small manifest is fetched, after the start");
-    assert_eq!(second.status().update, "current");
+    assert_eq!(second.status().update.as_str(), "current");
 
     dl.set_offline(true);
     let offline = host(Strategy::FirstLaunch, &dl, &store);
@@ -116,7 +118,7 @@ fn a_newer_version_is_downloaded_after_the_start_and_used_by_the_next_one() {
     assert_eq!(block_on(second.check_update()).unwrap().as_deref(), Some("2.1.1"));
     assert_eq!(dl.downloads(), before + 2, "the manifest and the one new file; model and vocabulary are kept");
     let status = second.status();
-    assert_eq!((status.update, status.update_version.as_deref()), ("kept", Some("2.1.1")));
+    assert_eq!((status.update.as_str(), status.update_version.as_deref()), ("kept", Some("2.1.1")));
     assert_eq!(status.version.as_deref(), Some(m.version.as_str()), "the running model is not swapped");
     assert_eq!(block_on(second.check_update()).unwrap(), None, "asked once per start");
     assert_eq!(dl.downloads(), before + 2);
@@ -130,8 +132,8 @@ fn a_newer_version_is_downloaded_after_the_start_and_used_by_the_next_one() {
     assert!(bank3.len() > 1000);
     let err = block_on(third.check_update()).unwrap_err();
     assert!(err.to_string().contains("could not fetch"), "{err}");
-    assert_eq!(third.status().update, "failed");
-    assert_eq!(third.status().state, "ready", "a failed check changes nothing");
+    assert_eq!(third.status().update.as_str(), "failed");
+    assert_eq!(third.status().state.as_str(), "ready", "a failed check changes nothing");
 }
 
 #[test]
@@ -156,7 +158,7 @@ fn an_update_that_fails_its_check_keeps_nothing_and_the_kept_version_stays() {
     block_on(second.bank()).unwrap();
     let err = block_on(second.check_update()).unwrap_err();
     assert_eq!(err.code().as_str(), "ModelIntegrityError", "{err}");
-    assert_eq!(second.status().update, "failed");
+    assert_eq!(second.status().update.as_str(), "failed");
     assert!(second.status().update_error.unwrap().contains("SHA-256"));
     let blobs = block_on(store.keys("model/blob/")).unwrap();
     assert_eq!(blobs.len(), 3, "the kept model, vocabulary and bank, nothing of 2.2.0: {blobs:?}");
@@ -184,7 +186,7 @@ fn the_kept_copy_is_only_used_for_the_manifest_url_it_came_from() {
     let other = host_at(Strategy::FirstLaunch, urls, &dl, &store);
     block_on(other.load()).unwrap();
     assert_eq!(dl.downloads(), before + 1, "another URL: its manifest is fetched first; the files are kept by hash");
-    assert_eq!(other.status().update, "none");
+    assert_eq!(other.status().update.as_str(), "none");
     // Recorded for that URL now: its next start needs no network.
     let urls = ModelUrls { manifest: "https://other.test/m/manifest.json".into(), ..Default::default() };
     let again = host_at(Strategy::FirstLaunch, urls, &dl, &store);
@@ -203,8 +205,8 @@ fn a_corrupt_download_is_refused_not_stored_and_reported() {
     let h = host(Strategy::OnDemand, &dl, &store);
     let err = block_on(h.load()).unwrap_err();
     assert_eq!(err.code().as_str(), "ModelIntegrityError", "{err}");
-    assert_eq!(h.status().state, "failed");
-    assert_eq!(h.status().error_name, Some("ModelIntegrityError"));
+    assert_eq!(h.status().state.as_str(), "failed");
+    assert_eq!(h.status().error_name.map(|n| n.as_str()), Some("ModelIntegrityError"));
     assert!(block_on(store.keys("model/")).unwrap().is_empty(), "nothing unverified is kept");
     let err = block_on(h.analyze("hi")).unwrap_err();
     assert_eq!(err.code().as_str(), "ModelNotReady", "analyze reports the failed load: {err}");
@@ -213,7 +215,7 @@ fn a_corrupt_download_is_refused_not_stored_and_reported() {
     dl.serve(&format!("{BASE}{}", m.file), &onnx);
     let _ = json;
     block_on(h.load()).unwrap();
-    assert_eq!(h.status().state, "ready");
+    assert_eq!(h.status().state.as_str(), "ready");
 }
 
 #[test]
@@ -227,8 +229,8 @@ fn a_corrupt_response_bank_leaves_the_analyzer_working() {
     assert!(block_on(h.analyze("Thank you, friend")).is_ok());
     let err = block_on(h.bank()).unwrap_err();
     assert_eq!(err.code().as_str(), "ModelIntegrityError", "{err}");
-    assert_eq!(h.status().state, "ready", "the model is unaffected");
-    assert_eq!(h.status().response_bank, "failed");
+    assert_eq!(h.status().state.as_str(), "ready", "the model is unaffected");
+    assert_eq!(h.status().response_bank.as_str(), "failed");
     assert_eq!(block_on(store.get(&format!("model/blob/{}", bank.sha256))).unwrap(), None, "not kept");
 }
 
@@ -261,13 +263,13 @@ fn storage_that_refuses_writes_only_costs_a_download_next_time() {
     store.set_fault(unwritten_ai::testkit::StoreFault::QuotaBytes(1000));
     let h = host(Strategy::FirstLaunch, &dl, &store);
     block_on(h.load()).unwrap();
-    assert_eq!(h.status().state, "ready");
+    assert_eq!(h.status().state.as_str(), "ready");
     assert_eq!(block_on(store.get("model/manifest.json")).unwrap(), None);
 }
 
 #[test]
 fn the_local_responder_answers_from_the_bank_deterministically() {
-    use unwritten_ai::model::BankResponder;
+    use unwritten_ai::runtime::BankResponder;
     use unwritten_ai::router::GenerateRequest;
     let (dl, store) = (network(), Rc::new(MemoryStore::new("indexedDB")));
     let h = Rc::new(host(Strategy::FirstLaunch, &dl, &store));

@@ -1,4 +1,4 @@
-//! The three-tier response cache (the seed's HybridCacheSystem): memory LRU -> localStorage -> IndexedDB.
+//! The three-tier response cache (the design's HybridCacheSystem): memory LRU -> localStorage -> IndexedDB.
 //!
 //! ```text
 //! put(key, text, importance)          every entry -> memory; importance >= 0.3 -> localStorage; >= 0.7 -> IndexedDB
@@ -30,6 +30,7 @@ use stats::Counters;
 use store_tier::{StoreTier, Write};
 
 use crate::config::CacheConfig;
+use crate::vocab::EvictionReason;
 use crate::ports::{Broadcast, Clock, DeviceSnapshot, IdleScheduler, KvStore, MemoryMirror};
 
 /// A cached response and the tier it came from.
@@ -175,13 +176,13 @@ impl ResponseCache {
                 continue;
             }
             if self.is_stale(&k) {
-                dropped.push((k, "invalidated"));
+                dropped.push((k, EvictionReason::Invalidated));
                 continue;
             }
             match Record::peek(&v) {
                 Ok((expires_at, hits)) if expires_at > now => live.push((k, v, expires_at, hits)),
-                Ok(_) => dropped.push((k, "expired")),
-                Err(_) => dropped.push((k, "corrupt")),
+                Ok(_) => dropped.push((k, EvictionReason::Expired)),
+                Err(_) => dropped.push((k, EvictionReason::Corrupt)),
             }
         }
         // Recency is not stored; the least used and soonest to expire are evicted first.
@@ -194,13 +195,9 @@ impl ResponseCache {
         for (k, why) in dropped {
             {
                 let mut c = self.counters.borrow_mut();
-                match why {
-                    "expired" => c.evictions.expired += 1,
-                    "corrupt" => {
-                        c.evictions.corrupt += 1;
-                        c.errors.corrupt += 1;
-                    }
-                    _ => c.evictions.invalidated += 1,
+                c.evictions.count(why, 1);
+                if why == EvictionReason::Corrupt {
+                    c.errors.corrupt += 1;
                 }
             }
             t.delete(&k, &self.counters).await;

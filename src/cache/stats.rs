@@ -1,14 +1,7 @@
 //! What the cache counts, as `ai.cacheStats()` and `ai.metrics().cache` show it (camelCase JSON).
 use serde::Serialize;
 
-/// One of the three tiers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Tier {
-    Memory,
-    LocalStorage,
-    IndexedDb,
-}
+pub use crate::vocab::{EvictionReason, Tier};
 
 /// A number per tier.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -49,6 +42,20 @@ pub struct Evictions {
     pub invalidated: u64,
     /// The record did not decode (corrupt, foreign data under our prefix).
     pub corrupt: u64,
+}
+
+impl Evictions {
+    pub fn count(&mut self, reason: EvictionReason, n: u64) {
+        let field = match reason {
+            EvictionReason::Capacity => &mut self.capacity,
+            EvictionReason::Bytes => &mut self.bytes,
+            EvictionReason::Expired => &mut self.expired,
+            EvictionReason::Quota => &mut self.quota,
+            EvictionReason::Invalidated => &mut self.invalidated,
+            EvictionReason::Corrupt => &mut self.corrupt,
+        };
+        *field += n;
+    }
 }
 
 /// Storage failures, by kind. None of them ever reaches the caller.
@@ -148,5 +155,28 @@ impl Counters {
     pub fn compression(&self) -> Compression {
         let ratio = if self.raw_bytes == 0 { 1.0 } else { self.stored_bytes as f64 / self.raw_bytes as f64 };
         Compression { raw_bytes: self.raw_bytes, stored_bytes: self.stored_bytes, ratio }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evictions_are_reported_under_the_spellings_of_their_reasons() {
+        let mut e = Evictions::default();
+        for (i, reason) in EvictionReason::ALL.iter().enumerate() {
+            e.count(*reason, i as u64 + 1);
+        }
+        let json = serde_json::to_value(e).unwrap();
+        for (i, reason) in EvictionReason::ALL.iter().enumerate() {
+            assert_eq!(json[reason.as_str()], i as u64 + 1, "{reason}");
+        }
+        assert_eq!(json.as_object().unwrap().len(), EvictionReason::ALL.len());
+        let tiers = serde_json::to_value(PerTier::default()).unwrap();
+        let keys: Vec<&str> = tiers.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut want: Vec<&str> = Tier::ALL.iter().map(|t| t.as_str()).collect();
+        want.sort();
+        assert_eq!(keys, want, "per-tier objects are keyed by the tier spellings");
     }
 }

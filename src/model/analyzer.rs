@@ -4,7 +4,7 @@ use serde::Serialize;
 use super::engine::{Engine, Heads};
 use super::manifest::Manifest;
 use super::tokenizer::Tokenizer;
-use crate::error::Error;
+use super::ModelError;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Sentiment {
@@ -38,7 +38,7 @@ pub struct Analyzer {
 
 impl Analyzer {
     /// Verifies both files against the manifest, then loads and optimises the model.
-    pub fn load(manifest: Manifest, onnx: &[u8], vocab: &[u8]) -> Result<Analyzer, Error> {
+    pub fn load(manifest: Manifest, onnx: &[u8], vocab: &[u8]) -> Result<Analyzer, ModelError> {
         manifest.verify_model(onnx)?;
         manifest.verify_vocab(vocab)?;
         Self::load_verified(manifest, onnx, vocab)
@@ -46,18 +46,19 @@ impl Analyzer {
 
     /// [`Analyzer::load`] for files the caller has already checked against the manifest (hashing 1.5 MB again
     /// would only slow the start).
-    pub fn load_verified(manifest: Manifest, onnx: &[u8], vocab: &[u8]) -> Result<Analyzer, Error> {
-        let vocab = std::str::from_utf8(vocab).map_err(|e| Error::ModelLoad(format!("vocab is not UTF-8: {e}")))?;
+    pub fn load_verified(manifest: Manifest, onnx: &[u8], vocab: &[u8]) -> Result<Analyzer, ModelError> {
+        let vocab = std::str::from_utf8(vocab).map_err(|e| ModelError::Load(format!("vocab is not UTF-8: {e}")))?;
         let tokenizer =
-            Tokenizer::from_vocab(vocab, manifest.max_tokens).map_err(|e| Error::ModelLoad(e.to_string()))?;
+            Tokenizer::from_vocab(vocab, manifest.max_tokens).map_err(|e| ModelError::Load(e.to_string()))?;
         let engine = Engine::load(onnx, manifest.max_tokens, manifest.padding_invariant)?;
         let analyzer = Analyzer { manifest, tokenizer, engine };
-        analyzer.warm_up()?;
+        // A model that fails its first runs failed to load, whatever the run said.
+        analyzer.warm_up().map_err(|e| ModelError::Load(e.to_string()))?;
         Ok(analyzer)
     }
 
     /// A few runs so the first real call does not pay for first-touch allocations.
-    fn warm_up(&self) -> Result<(), Error> {
+    fn warm_up(&self) -> Result<(), ModelError> {
         for text in ["Hello there.", "Get out of my sight!", ""] {
             self.heads(text)?;
         }
@@ -72,7 +73,7 @@ impl Analyzer {
         &self.tokenizer
     }
 
-    fn heads(&self, text: &str) -> Result<(Heads, bool), Error> {
+    fn heads(&self, text: &str) -> Result<(Heads, bool), ModelError> {
         let encoding = self.tokenizer.encode(text);
         // A padding-invariant model gives the same heads without the trailing [PAD] ids, and costs a fraction.
         let ids = if self.engine.variable() { &encoding.ids[..encoding.len.max(1)] } else { &encoding.ids[..] };
@@ -80,7 +81,7 @@ impl Analyzer {
     }
 
     /// Analyses one text. `now_ms` is the clock used to report latency.
-    pub fn analyze(&self, text: &str, now_ms: &dyn Fn() -> f64) -> Result<Analysis, Error> {
+    pub fn analyze(&self, text: &str, now_ms: &dyn Fn() -> f64) -> Result<Analysis, ModelError> {
         let t0 = now_ms();
         let (heads, truncated) = self.heads(text)?;
         let labels = self.manifest.labels("sentiment");

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tract_hir::prelude::*;
 
-use crate::error::Error;
+use super::ModelError;
 
 use tract_hir::tract_core::model::{TypedSimplePlan, TypedSimpleState};
 
@@ -27,8 +27,12 @@ pub struct Engine {
     slots: [usize; 4],
 }
 
-fn load_err(e: impl std::fmt::Display) -> Error {
-    Error::ModelLoad(e.to_string())
+fn load_err(e: impl std::fmt::Display) -> ModelError {
+    ModelError::Load(e.to_string())
+}
+
+fn run_err(e: impl std::fmt::Display) -> ModelError {
+    ModelError::Inference(e.to_string())
 }
 
 const HEADS: [&str; 4] = ["sentiment", "personality", "relationship", "embedding"];
@@ -37,8 +41,8 @@ impl Engine {
     /// Loads ONNX bytes (from fetch, IndexedDB or a file: one path for all) and optimises them for
     /// `seq_len` int64 token ids, or, with `variable`, for any number of ids from 1 to `seq_len` (one plan whose
     /// sequence axis is a symbol, resolved on each run).
-    pub fn load(onnx: &[u8], seq_len: usize, variable: bool) -> Result<Engine, Error> {
-        let model = super::onnx_ops::load(onnx).map_err(load_err)?;
+    pub fn load(onnx: &[u8], seq_len: usize, variable: bool) -> Result<Engine, ModelError> {
+        let model = super::onnx::load(onnx).map_err(load_err)?;
         let fact = if variable {
             let s = model.symbols.sym("S");
             InferenceFact::dt_shape(i64::datum_type(), tvec![1.to_dim(), s.to_dim()])
@@ -56,15 +60,11 @@ impl Engine {
             *slot = labels
                 .iter()
                 .position(|l| l == head)
-                .ok_or_else(|| Error::ModelLoad(format!("the model has no output named {head:?} (has {labels:?})")))?;
+                .ok_or_else(|| ModelError::Load(format!("the model has no output named {head:?} (has {labels:?})")))?;
         }
         let plan = Arc::new(TypedSimplePlan::new(model).map_err(load_err)?);
         let state = TypedSimpleState::new(&plan).map_err(load_err)?;
         Ok(Engine { state: RefCell::new(state), seq_len, variable, slots })
-    }
-
-    pub fn seq_len(&self) -> usize {
-        self.seq_len
     }
 
     /// Whether [`Engine::run`] takes fewer than `seq_len` ids.
@@ -73,20 +73,20 @@ impl Engine {
     }
 
     /// Runs one sequence of ids: exactly `seq_len` of them, or with a variable plan from 1 to `seq_len`.
-    pub fn run(&self, ids: &[i64]) -> Result<Heads, Error> {
+    pub fn run(&self, ids: &[i64]) -> Result<Heads, ModelError> {
         let fits = if self.variable { (1..=self.seq_len).contains(&ids.len()) } else { ids.len() == self.seq_len };
         if !fits {
             let want = if self.variable { format!("1 to {}", self.seq_len) } else { self.seq_len.to_string() };
-            return Err(Error::ModelLoad(format!("expected {want} token ids, got {}", ids.len())));
+            return Err(ModelError::Inference(format!("expected {want} token ids, got {}", ids.len())));
         }
-        let input = Tensor::from_shape(&[1, ids.len()], ids).map_err(load_err)?;
+        let input = Tensor::from_shape(&[1, ids.len()], ids).map_err(run_err)?;
         // Synchronous and never re-entered (single thread, no await inside), so the borrow cannot clash.
         let mut state =
-            self.state.try_borrow_mut().map_err(|_| Error::ModelLoad("the model is already running".into()))?;
-        let outputs = state.run(tvec!(input.into_tvalue())).map_err(load_err)?;
-        let vec_of = |slot: usize| -> Result<Vec<f32>, Error> {
-            let t = outputs.get(slot).ok_or_else(|| Error::ModelLoad("missing output".into()))?;
-            Ok(t.try_as_plain_ram().map_err(load_err)?.as_slice::<f32>().map_err(load_err)?.to_vec())
+            self.state.try_borrow_mut().map_err(|_| ModelError::Inference("the model is already running".into()))?;
+        let outputs = state.run(tvec!(input.into_tvalue())).map_err(run_err)?;
+        let vec_of = |slot: usize| -> Result<Vec<f32>, ModelError> {
+            let t = outputs.get(slot).ok_or_else(|| ModelError::Inference("missing output".into()))?;
+            Ok(t.try_as_plain_ram().map_err(run_err)?.as_slice::<f32>().map_err(run_err)?.to_vec())
         };
         let relationship = vec_of(self.slots[2])?.first().copied().unwrap_or(0.0);
         Ok(Heads {

@@ -2,7 +2,7 @@
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::error::Error;
+use super::ModelError;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -44,23 +44,23 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Checks a downloaded file against the size and SHA-256 the manifest gives for it.
-pub fn verify(what: &str, bytes: &[u8], expected_bytes: u64, expected_sha256: &str) -> Result<(), Error> {
+pub fn verify(what: &str, bytes: &[u8], expected_bytes: u64, expected_sha256: &str) -> Result<(), ModelError> {
     if bytes.len() as u64 != expected_bytes {
-        return Err(Error::ModelIntegrity(format!(
+        return Err(ModelError::Integrity(format!(
             "{what} is {} bytes, the manifest says {expected_bytes}",
             bytes.len()
         )));
     }
     let got = sha256_hex(bytes);
     if !got.eq_ignore_ascii_case(expected_sha256) {
-        return Err(Error::ModelIntegrity(format!("{what} has SHA-256 {got}, the manifest says {expected_sha256}")));
+        return Err(ModelError::Integrity(format!("{what} has SHA-256 {got}, the manifest says {expected_sha256}")));
     }
     Ok(())
 }
 
 impl Manifest {
-    pub fn parse(json: &str) -> Result<Manifest, Error> {
-        serde_json::from_str(json).map_err(|e| Error::ModelLoad(format!("manifest.json is not valid: {e}")))
+    pub fn parse(json: &str) -> Result<Manifest, ModelError> {
+        serde_json::from_str(json).map_err(|e| ModelError::Load(format!("manifest.json is not valid: {e}")))
     }
 
     /// The model file, as the manifest names it (the vocabulary and bank are `FileRef`s already).
@@ -68,11 +68,11 @@ impl Manifest {
         FileRef { file: self.file.clone(), bytes: self.bytes, sha256: self.sha256.clone() }
     }
 
-    pub fn verify_model(&self, bytes: &[u8]) -> Result<(), Error> {
+    pub fn verify_model(&self, bytes: &[u8]) -> Result<(), ModelError> {
         verify(&self.file, bytes, self.bytes, &self.sha256)
     }
 
-    pub fn verify_vocab(&self, bytes: &[u8]) -> Result<(), Error> {
+    pub fn verify_vocab(&self, bytes: &[u8]) -> Result<(), ModelError> {
         verify(&self.vocab.file, bytes, self.vocab.bytes, &self.vocab.sha256)
     }
 
@@ -92,8 +92,8 @@ mod tests {
         let sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         assert_eq!(sha256_hex(data), sha);
         assert!(verify("m", data, 3, sha).is_ok());
-        assert!(matches!(verify("m", data, 4, sha), Err(Error::ModelIntegrity(m)) if m.contains("3 bytes")));
+        assert!(matches!(verify("m", data, 4, sha), Err(ModelError::Integrity(m)) if m.contains("3 bytes")));
         let bad = sha.replace('b', "c");
-        assert!(matches!(verify("m", data, 3, &bad), Err(Error::ModelIntegrity(m)) if m.contains("SHA-256")));
+        assert!(matches!(verify("m", data, 3, &bad), Err(ModelError::Integrity(m)) if m.contains("SHA-256")));
     }
 }

@@ -1,4 +1,4 @@
-//! A circuit breaker per provider (the seed's CircuitBreaker, plus a rolling window, slow calls and a bounded
+//! A circuit breaker per provider (the design's CircuitBreaker, plus a rolling window, slow calls and a bounded
 //! number of half-open probes). Pure state: the caller passes the time in, so it is tested on a fake clock.
 use std::collections::VecDeque;
 
@@ -6,23 +6,7 @@ use serde::Serialize;
 
 use super::config::BreakerConfig;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum BreakerState {
-    Closed,
-    Open,
-    HalfOpen,
-}
-
-impl BreakerState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BreakerState::Closed => "closed",
-            BreakerState::Open => "open",
-            BreakerState::HalfOpen => "halfOpen",
-        }
-    }
-}
+pub use crate::vocab::BreakerState;
 
 pub type Transition = (BreakerState, BreakerState);
 

@@ -1,4 +1,4 @@
-//! `generate()`: the seed's ResilientAIService chain, steered by the routing matrix.
+//! `generate()`: the design's ResilientAIService chain, steered by the routing matrix.
 //!
 //! cache (bounded by `localTimeoutMs`) -> the routed model first: local (`localTimeoutMs`, 200 ms) or cloud
 //! (`cloudTimeoutMs`, 10 s, only when importance > `minImportance`) -> the other of the two -> templates.
@@ -24,6 +24,7 @@ use super::request::{Fallback, GenerateRequest, GenerateResult};
 use super::{quality, templates, LocalResponder, ResponseSource};
 use crate::ports::{Clock, DeviceSnapshot, Http, IdleScheduler, KvStore, Rng};
 use crate::router::breaker::BreakerSnapshot;
+use crate::vocab::{FallbackReason, FallbackStep, LocalState, Source};
 
 /// The ports the router uses. `store` keeps the day's spend across reloads (None: memory only).
 pub struct RouterPorts {
@@ -39,13 +40,13 @@ pub struct RouterPorts {
 #[serde(rename_all = "camelCase")]
 pub struct RouterMetrics {
     pub calls: u64,
-    /// Lines by source ("template", "local", "memory", a cloud model id, ...).
-    pub by_source: BTreeMap<String, u64>,
+    /// Lines by source.
+    pub by_source: BTreeMap<Source, u64>,
     /// Fallbacks by the step that failed and why ("cloud:timeout", "local:absent", ...).
     pub fallbacks: BTreeMap<String, u64>,
     pub quality_retries: u64,
-    /// "absent" until a local responder is plugged in, then "ready".
-    pub local: &'static str,
+    /// Absent until a local responder is plugged in.
+    pub local: LocalState,
     pub cloud: CloudStats,
     pub breakers: BTreeMap<String, BreakerSnapshot>,
     pub cost: CostSnapshot,
@@ -57,7 +58,7 @@ pub struct RouterMetrics {
 #[derive(Default)]
 struct Stats {
     calls: u64,
-    by_source: BTreeMap<String, u64>,
+    by_source: BTreeMap<Source, u64>,
     fallbacks: BTreeMap<String, u64>,
     quality_retries: u64,
 }
@@ -96,7 +97,7 @@ enum Step {
 
 struct Attempt {
     text: String,
-    source: String,
+    source: Source,
     model: Option<String>,
     cost_usd: f64,
     shared: bool,
@@ -167,7 +168,7 @@ impl Router {
             by_source: s.by_source.clone(),
             fallbacks: s.fallbacks.clone(),
             quality_retries: s.quality_retries,
-            local: if self.local.borrow().is_some() { "ready" } else { "absent" },
+            local: if self.local.borrow().is_some() { LocalState::Ready } else { LocalState::Absent },
             cloud: self.cloud.stats(),
             breakers: self.cloud.breakers(),
             cost: self.cost.snapshot(),
@@ -180,7 +181,7 @@ impl Router {
     pub fn route(&self, req: &GenerateRequest, prompt: &Prompt) -> Route {
         let caps = self.local.borrow().as_ref().map(|l| l.capabilities()).unwrap_or_default();
         let needs = QualityNeeds::assess(&req.context);
-        // On a low battery the local model is preferred whatever `preferLocal` says (seed: battery_aware).
+        // On a low battery the local model is preferred whatever `preferLocal` says (the design's battery_aware).
         let prefer_local = self.cfg.prefer_local || self.low_battery.get();
         let policy = RoutingPolicy { prefer_local, cost_threshold_usd: self.cfg.cost_threshold_usd };
         let input = estimate_tokens(&prompt.system) + estimate_tokens(&prompt.user);
@@ -203,11 +204,11 @@ impl Router {
             match within(self.idle.as_ref(), budget, cache.lookup(req)).await {
                 Some(Some(hit)) => {
                     let a =
-                        Attempt { text: hit.text, source: hit.tier, model: hit.model, cost_usd: 0.0, shared: false };
+                        Attempt { text: hit.text, source: hit.tier.into(), model: hit.model, cost_usd: 0.0, shared: false };
                     return self.finish(a, true, t0, route, fallbacks);
                 }
                 Some(None) => {}
-                None => self.fell_back(&mut fallbacks, "cache", "timeout", "lookup timed out"),
+                None => self.fell_back(&mut fallbacks, FallbackStep::Cache, None, FallbackReason::Timeout, "lookup timed out"),
             }
         }
 
@@ -229,12 +230,12 @@ impl Router {
             }
         }
         let text = templates::line(req, self.rng.as_ref());
-        let a = Attempt { text, source: "template".into(), model: None, cost_usd: 0.0, shared: false };
+        let a = Attempt { text, source: Source::Template, model: None, cost_usd: 0.0, shared: false };
         self.finish(a, false, t0, route, fallbacks)
     }
 
     fn finish(&self, a: Attempt, cached: bool, t0: f64, route: Route, fallbacks: Vec<Fallback>) -> GenerateResult {
-        *self.stats.borrow_mut().by_source.entry(a.source.clone()).or_default() += 1;
+        *self.stats.borrow_mut().by_source.entry(a.source).or_default() += 1;
         GenerateResult {
             text: a.text,
             source: a.source,
@@ -243,39 +244,53 @@ impl Router {
             cost_usd: a.cost_usd,
             cached,
             shared: a.shared,
-            route: route.rule.as_str().to_string(),
+            route: route.rule,
             fallbacks,
         }
     }
 
-    fn fell_back(&self, fallbacks: &mut Vec<Fallback>, step: &str, kind: &str, reason: impl Into<String>) {
-        *self.stats.borrow_mut().fallbacks.entry(format!("{step}:{kind}")).or_default() += 1;
-        fallbacks.push(Fallback { step: step.to_string(), reason: reason.into() });
+    fn fell_back(
+        &self,
+        fallbacks: &mut Vec<Fallback>,
+        step: FallbackStep,
+        model: Option<&str>,
+        reason: FallbackReason,
+        detail: impl Into<String>,
+    ) {
+        *self.stats.borrow_mut().fallbacks.entry(format!("{step}:{reason}")).or_default() += 1;
+        fallbacks.push(Fallback { step, model: model.map(str::to_string), reason, detail: detail.into() });
     }
 
     async fn local_step(&self, req: &GenerateRequest, deadline: f64, fallbacks: &mut Vec<Fallback>) -> Option<Attempt> {
         let Some(local) = self.local.borrow().clone() else {
-            self.fell_back(fallbacks, "local", "absent", "no local model loaded");
+            self.fell_back(fallbacks, FallbackStep::Local, None, FallbackReason::Absent, "no local model loaded");
             return None;
         };
         let budget = f64::from(self.cfg.local_timeout_ms).min(deadline - self.clock.now_ms());
         match within(self.idle.as_ref(), budget, local.respond(req)).await {
-            None => self.fell_back(fallbacks, "local", "timeout", format!("no answer within {budget:.0} ms")),
-            Some(Err(e)) => self.fell_back(fallbacks, "local", "error", e.0),
+            None => {
+                let why = format!("no answer within {budget:.0} ms");
+                self.fell_back(fallbacks, FallbackStep::Local, None, FallbackReason::Timeout, why)
+            }
+            Some(Err(e)) => {
+                let reason = if e.absent { FallbackReason::Absent } else { FallbackReason::Error };
+                self.fell_back(fallbacks, FallbackStep::Local, None, reason, e.message)
+            }
             Some(Ok(line)) => {
                 let verdict = quality::validate(&line.text, req);
                 if verdict.score >= self.cfg.quality_threshold {
                     let model = Some(line.model);
                     return Some(Attempt {
                         text: line.text,
-                        source: "local".into(),
+                        source: Source::Local,
                         model,
                         cost_usd: 0.0,
                         shared: false,
                     });
                 }
                 let issue = verdict.issue.map_or("low quality", |i| i.as_str());
-                self.fell_back(fallbacks, "local", "quality", format!("quality {:.1}: {issue}", verdict.score));
+                let why = format!("quality {:.1}: {issue}", verdict.score);
+                self.fell_back(fallbacks, FallbackStep::Local, None, FallbackReason::Quality, why);
             }
         }
         None
@@ -301,12 +316,13 @@ impl Router {
         fallbacks: &mut Vec<Fallback>,
     ) -> Option<Attempt> {
         if !self.cloud.is_configured() {
-            self.fell_back(fallbacks, "cloud", "notConfigured", "no cloud provider configured");
+            let why = "no cloud provider configured";
+            self.fell_back(fallbacks, FallbackStep::Cloud, None, FallbackReason::NotConfigured, why);
             return None;
         }
         if req.importance <= self.cfg.min_importance {
             let why = format!("importance {} <= cloud.minImportance {}", req.importance, self.cfg.min_importance);
-            self.fell_back(fallbacks, "cloud", "lowImportance", why);
+            self.fell_back(fallbacks, FallbackStep::Cloud, None, FallbackReason::LowImportance, why);
             return None;
         }
         if self.low_battery.get() && req.importance <= self.cfg.battery.min_importance {
@@ -314,7 +330,7 @@ impl Router {
                 "low battery: importance {} <= cloud.battery.minImportance {}",
                 req.importance, self.cfg.battery.min_importance
             );
-            self.fell_back(fallbacks, "cloud", "lowBattery", why);
+            self.fell_back(fallbacks, FallbackStep::Cloud, None, FallbackReason::LowBattery, why);
             return None;
         }
         let max_models = 1 + self.cfg.max_quality_retries as usize;
@@ -343,7 +359,7 @@ impl Router {
                     if verdict.score >= self.cfg.quality_threshold {
                         return Some(Attempt {
                             text: line.text,
-                            source: line.model.clone(),
+                            source: Source::Cloud,
                             model: Some(line.model),
                             cost_usd: line.cost_usd,
                             shared: line.shared,
@@ -351,16 +367,17 @@ impl Router {
                     }
                     self.stats.borrow_mut().quality_retries += 1;
                     let issue = verdict.issue.map_or("low quality", |i| i.as_str());
-                    self.fell_back(fallbacks, &spec.model, "quality", format!("quality {:.1}: {issue}", verdict.score));
+                    let why = format!("quality {:.1}: {issue}", verdict.score);
+                    self.fell_back(fallbacks, FallbackStep::Cloud, Some(&spec.model), FallbackReason::Quality, why);
                     quality_floor = Some(key);
                 }
                 Err(e @ CallError::OverBudget(_)) => {
                     // Over budget: local and templates only.
-                    self.fell_back(fallbacks, &spec.model, e.kind(), e.to_string());
+                    self.fell_back(fallbacks, FallbackStep::Cloud, Some(&spec.model), e.kind(), e.to_string());
                     return None;
                 }
                 Err(e) => {
-                    self.fell_back(fallbacks, &spec.model, e.kind(), e.to_string());
+                    self.fell_back(fallbacks, FallbackStep::Cloud, Some(&spec.model), e.kind(), e.to_string());
                     if !matches!(e, CallError::Provider(super::providers::ProviderError::Client { .. })) {
                         failed_providers.push(spec.provider.clone());
                     }

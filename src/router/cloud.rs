@@ -20,6 +20,7 @@ use super::matrix::ModelSpec;
 use super::prompt::Prompt;
 use super::providers::{self, check_status, openai, Completion, Provider, ProviderError};
 use crate::ports::{Clock, Http, IdleScheduler, LocalFuture, Rng};
+use crate::vocab::FallbackReason;
 
 /// A cloud model's line.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,14 +50,14 @@ pub enum CallError {
 }
 
 impl CallError {
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> FallbackReason {
         match self {
-            CallError::NotConfigured(_) => "notConfigured",
-            CallError::BreakerOpen { .. } => "breakerOpen",
-            CallError::OverBudget(_) => "overBudget",
+            CallError::NotConfigured(_) => FallbackReason::NotConfigured,
+            CallError::BreakerOpen { .. } => FallbackReason::BreakerOpen,
+            CallError::OverBudget(_) => FallbackReason::OverBudget,
             CallError::Provider(e) => e.kind(),
-            CallError::Deadline => "deadline",
-            CallError::StepTimeout(_) => "timeout",
+            CallError::Deadline => FallbackReason::Deadline,
+            CallError::StepTimeout(_) => FallbackReason::Timeout,
         }
     }
 }
@@ -73,7 +74,7 @@ pub struct CloudStats {
     pub single_flight_saved: u64,
     pub batches_sent: u64,
     pub batched_calls: u64,
-    pub errors: BTreeMap<String, u64>,
+    pub errors: BTreeMap<FallbackReason, u64>,
 }
 
 struct Endpoint {
@@ -295,7 +296,7 @@ impl Inner {
                         _ => 0.0,
                     };
                     self.cost.settle(reservation, &spec.model, billed);
-                    *self.stats.borrow_mut().errors.entry(e.kind().to_string()).or_default() += 1;
+                    *self.stats.borrow_mut().errors.entry(e.kind()).or_default() += 1;
                     if let ProviderError::Config { status } = e {
                         if !endpoint.misconfigured_reported.replace(true) {
                             self.events.push(RouterEvent::ProviderMisconfigured {

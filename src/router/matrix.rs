@@ -191,29 +191,8 @@ pub struct LocalCapabilities {
     pub max_complexity: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Rule {
-    Critical,
-    High,
-    MediumHigh,
-    Authenticity,
-    Basic,
-    Default,
-}
-
-impl Rule {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rule::Critical => "critical",
-            Rule::High => "high",
-            Rule::MediumHigh => "mediumHigh",
-            Rule::Authenticity => "authenticity",
-            Rule::Basic => "basic",
-            Rule::Default => "default",
-        }
-    }
-}
+/// The matrix row that matched (the public `route` of a line).
+pub use crate::vocab::Route as Rule;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {

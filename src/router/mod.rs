@@ -1,4 +1,4 @@
-//! The cloud path and its resilience: `generate()` (chain.rs) routes each request through the seed's
+//! The cloud path and its resilience: `generate()` (chain.rs) routes each request through the design's
 //! EnhancedAIRouter matrix (matrix.rs) and ResilientAIService chain: cache -> local -> cloud -> templates, with
 //! per-step deadlines, quality validation (quality.rs), providers over the Http port (providers/), a circuit
 //! breaker per provider (breaker.rs), retries with backoff (backoff.rs), batching (batch.rs), single-flight and
@@ -10,7 +10,6 @@
 mod backoff;
 mod batch;
 mod breaker;
-mod cache_source;
 mod chain;
 mod cloud;
 pub mod config;
@@ -29,7 +28,6 @@ mod sim;
 mod tests;
 
 pub use breaker::{BreakerSnapshot, BreakerState};
-pub use cache_source::cache_key;
 pub use chain::{Router, RouterMetrics, RouterPorts};
 pub use cloud::CloudStats;
 pub use config::CloudConfig;
@@ -39,16 +37,17 @@ pub use matrix::LocalCapabilities;
 pub use request::{Fallback, GenerateRequest, GenerateResult, ResponseType};
 
 use crate::ports::LocalFuture;
+use crate::vocab::Tier;
 
-/// A line found in the response cache, with the tier it came from ("memory", "localStorage", "indexedDB").
+/// A line found in the response cache, with the tier it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CachedLine {
     pub text: String,
-    pub tier: String,
+    pub tier: Tier,
     pub model: Option<String>,
 }
 
-/// What `generate()` needs from the response cache.
+/// What `generate()` needs from the response cache (plugged in by the runtime).
 pub trait ResponseSource {
     fn lookup<'a>(&'a self, req: &'a GenerateRequest) -> LocalFuture<'a, Option<CachedLine>>;
     /// Keeps a fresh model line; `importance` decides how long and in which tier.
@@ -63,11 +62,15 @@ pub struct LocalLine {
     pub model: String,
 }
 
+/// Why the local responder had no line: `absent` when it has no model or bank to answer with.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LocalError(pub String);
+pub struct LocalError {
+    pub absent: bool,
+    pub message: String,
+}
 
-/// What `generate()` needs from the on-device model (implemented by the model module when it lands). Until then
-/// no local responder is plugged in and the local step reports "absent": templates are never passed off as local.
+/// What `generate()` needs from the on-device model (plugged in by the runtime). Without one the local step
+/// reports `absent`: templates are never passed off as local.
 pub trait LocalResponder {
     fn capabilities(&self) -> LocalCapabilities;
     fn respond<'a>(&'a self, req: &'a GenerateRequest) -> LocalFuture<'a, Result<LocalLine, LocalError>>;

@@ -5,34 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::Error;
-
-/// The kind of line wanted; it picks the prompt wording and the fallback templates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum ResponseType {
-    #[default]
-    Dialogue,
-    Greeting,
-    Farewell,
-    Question,
-    Reaction,
-    Bark,
-    Narration,
-}
-
-impl ResponseType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResponseType::Dialogue => "dialogue",
-            ResponseType::Greeting => "greeting",
-            ResponseType::Farewell => "farewell",
-            ResponseType::Question => "question",
-            ResponseType::Reaction => "reaction",
-            ResponseType::Bark => "bark",
-            ResponseType::Narration => "narration",
-        }
-    }
-}
+pub use crate::vocab::ResponseType;
+use crate::vocab::{FallbackReason, FallbackStep, Route, Source};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -183,13 +157,16 @@ pub fn describe(v: &Value) -> String {
     }
 }
 
-/// Why a step was passed over, reported in `GenerateResult::fallbacks`.
+/// A step that did not produce the line, reported in `GenerateResult::fallbacks`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Fallback {
-    /// "cache", "local", a cloud model id, or "cloud".
-    pub step: String,
-    pub reason: String,
+    pub step: FallbackStep,
+    /// The cloud model the step tried (cloud steps that reached a model).
+    pub model: Option<String>,
+    pub reason: FallbackReason,
+    /// What happened, in words, for a log.
+    pub detail: String,
 }
 
 /// What `generate()` resolves to.
@@ -197,9 +174,8 @@ pub struct Fallback {
 #[serde(rename_all = "camelCase")]
 pub struct GenerateResult {
     pub text: String,
-    /// "memory" | "localStorage" | "indexedDB" | "local" | a cloud model id | "template".
-    pub source: String,
-    /// The model that wrote the line, when known.
+    pub source: Source,
+    /// The model that wrote the line, when known: the cloud model's id, or the local model's name@version.
     pub model: Option<String>,
     pub latency_ms: f64,
     pub cost_usd: f64,
@@ -207,7 +183,7 @@ pub struct GenerateResult {
     /// The line came from an identical request already in flight (single-flight); its cost was counted there.
     pub shared: bool,
     /// The routing matrix row that chose the first model.
-    pub route: String,
+    pub route: Route,
     /// Every step that was tried and did not produce the line, in order.
     pub fallbacks: Vec<Fallback>,
 }

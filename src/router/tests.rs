@@ -10,6 +10,7 @@ use super::sim::{chat_ok, run, status, Reply, SimHttp, SimIdle};
 use super::*;
 use crate::ports::{Clock, HttpError, HttpRequest, KvStore, LocalFuture};
 use crate::testkit::{FakeClock, MemoryStore, SeededRng};
+use crate::vocab::{FallbackStep, LocalState, Source, Tier};
 
 struct Fx {
     clock: FakeClock,
@@ -69,26 +70,26 @@ fn gen(f: &Fx, r: &GenerateRequest) -> GenerateResult {
 }
 
 fn steps(r: &GenerateResult) -> Vec<String> {
-    r.fallbacks.iter().map(|f| f.step.clone()).collect()
+    r.fallbacks.iter().map(|f| f.model.clone().unwrap_or_else(|| f.step.to_string())).collect()
 }
 
 #[test]
 fn without_cloud_or_local_a_basic_line_comes_from_templates_and_says_why() {
     let f = fx(CloudConfig::default(), |_, _| Reply::Hang);
     let r = gen(&f, &req(0.2, json!({})));
-    assert_eq!(r.source, "template");
+    assert_eq!(r.source, Source::Template);
     assert_eq!((r.model.as_deref(), r.cost_usd, r.cached, r.route.as_str()), (None, 0.0, false, "basic"));
     assert!(!r.text.is_empty());
     assert_eq!(steps(&r), ["local", "cloud"]);
     assert_eq!(f.http.count(), 0);
-    assert_eq!(f.router.metrics().local, "absent");
+    assert_eq!(f.router.metrics().local, LocalState::Absent);
 }
 
 #[test]
 fn an_important_line_goes_to_the_routed_cloud_model_and_is_costed_from_usage() {
     let f = fx(cloud_config(json!({})), healthy);
     let r = gen(&f, &req(0.7, json!({})));
-    assert_eq!((r.source.as_str(), r.route.as_str()), ("gemini-2.5-pro", "high"));
+    assert_eq!((r.source, r.route.as_str()), (Source::Cloud, "high"));
     assert_eq!(r.model.as_deref(), Some("gemini-2.5-pro"));
     assert!(r.text.contains("gemini-2.5-pro"));
     // 100 input tokens at $1.25/M + 20 output at $10/M.
@@ -99,7 +100,7 @@ fn an_important_line_goes_to_the_routed_cloud_model_and_is_costed_from_usage() {
     assert_eq!(sent[0].timeout_ms, 10_000, "the cloud step's deadline is the fetch's abort timeout");
     let m = f.router.metrics();
     assert!((m.cost.spent_usd - r.cost_usd).abs() < 1e-12);
-    assert_eq!(m.by_source.get("gemini-2.5-pro"), Some(&1));
+    assert_eq!(m.by_source.get(&Source::Cloud), Some(&1));
     let saved = pollster::block_on(f.store.get("test/router/cost")).unwrap().unwrap();
     assert!(String::from_utf8_lossy(&saved).contains("gemini-2.5-pro"), "spend persisted");
 }
@@ -118,7 +119,7 @@ fn a_5xx_is_retried_with_backoff_then_succeeds() {
             },
         );
     let r = gen(&f, &req(0.7, json!({})));
-    assert_eq!(r.source, "gemini-2.5-pro");
+    assert_eq!((r.source, r.model.as_deref()), (Source::Cloud, Some("gemini-2.5-pro")));
     assert_eq!(f.http.count(), 2);
     assert!(r.latency_ms >= 50.0 + 125.0 + 300.0, "backoff of at least base/2: {}", r.latency_ms);
     assert_eq!(f.router.metrics().cloud.retries, 1);
@@ -134,7 +135,7 @@ fn a_429_waits_for_retry_after_before_the_retry() {
         }
     });
     let r = gen(&f, &req(0.7, json!({})));
-    assert_eq!(r.source, "gemini-2.5-pro");
+    assert_eq!((r.source, r.model.as_deref()), (Source::Cloud, Some("gemini-2.5-pro")));
     assert!(r.latency_ms >= 10.0 + 2_000.0 + 300.0, "{}", r.latency_ms);
 }
 
@@ -142,9 +143,9 @@ fn a_429_waits_for_retry_after_before_the_retry() {
 fn a_retry_after_beyond_the_deadline_falls_back_at_once() {
     let f = fx(cloud_config(json!({})), |_, _| Reply::After(10.0, Ok(status(503, Some("60")))));
     let r = gen(&f, &req(0.7, json!({})));
-    assert_eq!(r.source, "template");
+    assert_eq!(r.source, Source::Template);
     assert_eq!(f.http.count(), 1, "no retry when Retry-After exceeds the deadline");
-    assert!(r.fallbacks[0].reason.contains("503"), "{:?}", r.fallbacks);
+    assert!(r.fallbacks[0].detail.contains("503"), "{:?}", r.fallbacks);
     assert!(r.latency_ms < 100.0);
 }
 
@@ -152,9 +153,9 @@ fn a_retry_after_beyond_the_deadline_falls_back_at_once() {
 fn a_hanging_provider_is_aborted_at_the_cloud_timeout_and_templates_answer() {
     let f = fx(cloud_config(json!({"cloudTimeoutMs": 1_000})), |_, _| Reply::Hang);
     let r = gen(&f, &req(0.7, json!({})));
-    assert_eq!(r.source, "template");
+    assert_eq!(r.source, Source::Template);
     assert_eq!(f.http.aborted.get(), 1, "the request was aborted, not left running");
-    assert!(r.fallbacks.iter().any(|f| f.reason.contains("timed out")), "{:?}", r.fallbacks);
+    assert!(r.fallbacks.iter().any(|f| f.detail.contains("timed out")), "{:?}", r.fallbacks);
     assert!(r.latency_ms <= 1_000.0, "{}", r.latency_ms);
 }
 
@@ -162,7 +163,7 @@ fn a_hanging_provider_is_aborted_at_the_cloud_timeout_and_templates_answer() {
 fn the_overall_deadline_caps_the_whole_call() {
     let f = fx(cloud_config(json!({"deadlineMs": 700})), |_, _| Reply::Hang);
     let r = gen(&f, &req(0.9, json!({})));
-    assert_eq!(r.source, "template");
+    assert_eq!(r.source, Source::Template);
     assert!(r.latency_ms <= 700.0, "{}", r.latency_ms);
     assert_eq!(f.http.aborted.get(), f.http.count() as u64);
 }
@@ -176,17 +177,17 @@ fn malformed_json_is_retried_then_falls_back() {
         )
     });
     let r = gen(&f, &req(0.7, json!({})));
-    assert_eq!(r.source, "template");
+    assert_eq!(r.source, Source::Template);
     assert_eq!(f.http.count(), 2);
-    assert!(r.fallbacks[0].reason.contains("malformed"), "{:?}", r.fallbacks);
+    assert!(r.fallbacks[0].detail.contains("malformed"), "{:?}", r.fallbacks);
 }
 
 #[test]
 fn offline_and_config_errors_fall_back_and_a_401_is_reported_once_without_retry() {
     let f = fx(cloud_config(json!({})), |_, _| Reply::After(1.0, Err(HttpError::Network("Failed to fetch".into()))));
     let r = gen(&f, &req(0.7, json!({})));
-    assert_eq!(r.source, "template");
-    assert!(r.fallbacks[0].reason.contains("network"));
+    assert_eq!(r.source, Source::Template);
+    assert!(r.fallbacks[0].detail.contains("network"));
 
     let f = fx(cloud_config(json!({})), |_, _| Reply::After(5.0, Ok(status(401, None))));
     gen(&f, &req(0.7, json!({})));
@@ -210,18 +211,18 @@ fn the_breaker_opens_after_five_failures_skips_the_provider_then_recovers_throug
     });
     for i in 0..5 {
         let r = gen(&f, &req(0.7, json!({"maxTokens": 100 + i})));
-        assert_eq!(r.source, "template");
+        assert_eq!(r.source, Source::Template);
     }
     assert_eq!(f.http.count(), 5);
     assert_eq!(f.router.metrics().breakers["gateway"].state, BreakerState::Open);
     let r = gen(&f, &req(0.7, json!({"maxTokens": 120})));
     assert_eq!(f.http.count(), 5, "open: no request sent");
-    assert!(r.fallbacks[0].reason.contains("breaker"), "{:?}", r.fallbacks);
+    assert!(r.fallbacks[0].detail.contains("breaker"), "{:?}", r.fallbacks);
 
     healthy_now.set(true);
     f.clock.advance(30_000.0);
     let r = gen(&f, &req(0.7, json!({"maxTokens": 121})));
-    assert_eq!(r.source, "gemini-2.5-pro", "the half-open probe went through");
+    assert_eq!((r.source, r.model.as_deref()), (Source::Cloud, Some("gemini-2.5-pro")), "the half-open probe went through");
     assert_eq!(f.router.metrics().breakers["gateway"].state, BreakerState::Closed);
     let transitions: Vec<(BreakerState, BreakerState)> = f
         .router
@@ -247,9 +248,9 @@ fn a_line_that_fails_quality_is_retried_on_the_next_better_model_a_bounded_numbe
     });
     let tension = json!({"context": {"playerText": "Now?", "needsTension": true}});
     let r = gen(&f, &req(0.55, tension.clone()));
-    assert_eq!((r.route.as_str(), r.source.as_str()), ("mediumHigh", "gemini-2.5-pro"));
-    assert_eq!(r.fallbacks[0].step, "gemini-2.5-flash");
-    assert!(r.fallbacks[0].reason.contains("refusal") || r.fallbacks[0].reason.contains("broke character"));
+    assert_eq!((r.route.as_str(), r.source, r.model.as_deref()), ("mediumHigh", Source::Cloud, Some("gemini-2.5-pro")));
+    assert_eq!(r.fallbacks[0].model.as_deref(), Some("gemini-2.5-flash"));
+    assert!(r.fallbacks[0].detail.contains("refusal") || r.fallbacks[0].detail.contains("broke character"));
     assert_eq!(f.router.metrics().quality_retries, 1);
     // The cost of the rejected line is still booked.
     assert!(f.router.metrics().cost.by_model.contains_key("gemini-2.5-flash"));
@@ -257,7 +258,7 @@ fn a_line_that_fails_quality_is_retried_on_the_next_better_model_a_bounded_numbe
     let f = fx(cloud_config(json!({"maxQualityRetries": 1})), |_, _| Reply::After(100.0, Ok(chat_ok("", 50, 0))));
     let r = gen(&f, &req(0.55, tension));
     assert_eq!(f.http.count(), 2, "1 + maxQualityRetries models");
-    assert_eq!(r.source, "template");
+    assert_eq!(r.source, Source::Template);
 }
 
 struct FakeLocal {
@@ -300,8 +301,8 @@ fn a_local_route_uses_the_local_responder_and_a_slow_one_is_cut_off_at_its_deadl
     let slow = FakeLocal { delay_ms: 5_000, idle: f.idle.clone(), text: "late".into() };
     f.router.set_local_responder(Some(Rc::new(slow)));
     let r = gen(&f, &req(0.55, json!({})));
-    assert_eq!(r.source, "gemini-2.5-flash", "local timed out, then the cloud (importance > 0.5)");
-    assert_eq!(r.fallbacks[0].step, "local");
+    assert_eq!((r.source, r.model.as_deref()), (Source::Cloud, Some("gemini-2.5-flash")), "local timed out, then the cloud (importance > 0.5)");
+    assert_eq!(r.fallbacks[0].step, FallbackStep::Local);
     assert_eq!(r.latency_ms, 200.0 + 300.0);
 }
 
@@ -313,7 +314,7 @@ struct FakeCache {
 impl ResponseSource for FakeCache {
     fn lookup<'a>(&'a self, req: &'a GenerateRequest) -> LocalFuture<'a, Option<CachedLine>> {
         let hit = self.lines.borrow().iter().find(|(k, _, _)| *k == req.context.player_text).cloned();
-        Box::pin(async move { hit.map(|(_, text, _)| CachedLine { text, tier: "memory".into(), model: None }) })
+        Box::pin(async move { hit.map(|(_, text, _)| CachedLine { text, tier: Tier::Memory, model: None }) })
     }
 
     fn store<'a>(&'a self, req: &'a GenerateRequest, text: &'a str, importance: f64) -> LocalFuture<'a, ()> {
@@ -347,7 +348,7 @@ fn identical_concurrent_requests_share_one_call() {
     let r = req(0.7, json!({}));
     let results = run(&f.idle, join_all((0..5).map(|_| f.router.generate(&r))));
     assert_eq!(f.http.count(), 1);
-    assert!(results.iter().all(|x| x.source == "gemini-2.5-pro" && x.text == results[0].text));
+    assert!(results.iter().all(|x| x.source == Source::Cloud && x.text == results[0].text));
     assert_eq!(results.iter().filter(|x| x.shared).count(), 4);
     assert_eq!(results.iter().filter(|x| x.cost_usd > 0.0).count(), 1, "paid once");
     assert_eq!(f.router.metrics().cloud.single_flight_saved, 4);
@@ -379,7 +380,7 @@ fn concurrent_calls_to_a_batching_gateway_go_out_ten_at_a_time() {
     let reqs: Vec<GenerateRequest> = (0..25).map(|i| req(0.7, json!({"maxTokens": 50 + i}))).collect();
     let results = run(&f.idle, join_all(reqs.iter().map(|r| f.router.generate(r))));
     assert!(
-        results.iter().all(|r| r.source == "gemini-2.5-pro"),
+        results.iter().all(|r| r.source == Source::Cloud),
         "{:?}",
         results.iter().map(|r| &r.source).collect::<Vec<_>>()
     );
@@ -397,8 +398,8 @@ fn concurrent_calls_to_a_batching_gateway_go_out_ten_at_a_time() {
 fn over_budget_means_local_and_templates_only_and_an_event() {
     let f = fx(cloud_config(json!({"budget": {"dailyUsd": 0.0}})), healthy);
     let r = gen(&f, &req(0.7, json!({})));
-    assert_eq!(r.source, "template");
-    assert!(r.fallbacks.iter().any(|f| f.reason.contains("over budget")), "{:?}", r.fallbacks);
+    assert_eq!(r.source, Source::Template);
+    assert!(r.fallbacks.iter().any(|f| f.detail.contains("over budget")), "{:?}", r.fallbacks);
     assert_eq!(f.http.count(), 0);
     assert!(f.router.take_events().iter().any(|e| matches!(e, RouterEvent::BudgetExceeded { .. })));
 }
@@ -416,7 +417,7 @@ fn the_budget_holds_under_concurrency() {
         })
         .collect();
     let results = run(&f.idle, join_all(reqs.iter().map(|r| f.router.generate(r))));
-    let cloud = results.iter().filter(|r| r.source != "template").count();
+    let cloud = results.iter().filter(|r| r.source != Source::Template).count();
     let spent: f64 = results.iter().map(|r| r.cost_usd).sum();
     let m = f.router.metrics().cost;
     assert!(spent <= budget + 1e-12 && m.spent_usd <= budget + 1e-12, "spent {spent} of {budget}");
@@ -429,10 +430,10 @@ fn the_budget_holds_under_concurrency() {
 #[test]
 fn the_per_player_budget_stops_one_player_only() {
     let f = fx(cloud_config(json!({"budget": {"perPlayerDailyUsd": 0.002}})), healthy);
-    let sources: Vec<String> =
+    let sources: Vec<Source> =
         (0..4).map(|i| gen(&f, &req(0.7, json!({"playerId": "p1", "maxTokens": 100 + i}))).source).collect();
-    assert!(sources.iter().any(|s| s == "template"), "{sources:?}");
-    assert_eq!(gen(&f, &req(0.7, json!({"playerId": "p2"}))).source, "gemini-2.5-pro");
+    assert!(sources.iter().any(|s| *s == Source::Template), "{sources:?}");
+    assert_eq!(gen(&f, &req(0.7, json!({"playerId": "p2"}))).model.as_deref(), Some("gemini-2.5-pro"));
 }
 
 #[derive(Debug, Clone)]
@@ -488,7 +489,8 @@ proptest! {
         for r in &results {
             prop_assert!(!r.text.trim().is_empty());
             prop_assert!(r.latency_ms <= 5_000.0, "latency {}", r.latency_ms);
-            prop_assert!(["template", "gemini-2.5-flash", "gemini-2.5-pro", "claude-3-5-sonnet-latest"].contains(&r.source.as_str()), "{}", r.source);
+            prop_assert!([Source::Template, Source::Cloud].contains(&r.source), "{}", r.source);
+            prop_assert_eq!(r.source == Source::Cloud, r.model.is_some());
             prop_assert!(r.cost_usd >= 0.0);
         }
         let m = f.router.metrics();
@@ -509,13 +511,13 @@ fn on_a_low_battery_routine_lines_stay_off_the_cloud_and_important_ones_still_us
     f.router.set_device(&battery(Some(0.15), Some(false)));
     assert!(f.router.metrics().low_battery);
     let r = gen(&f, &req(0.7, json!({})));
-    assert_eq!(r.source, "template", "no local responder here, so the template answers: {r:?}");
-    assert!(r.fallbacks.iter().any(|fb| fb.reason.contains("low battery")), "{:?}", r.fallbacks);
+    assert_eq!(r.source, Source::Template, "no local responder here, so the template answers: {r:?}");
+    assert!(r.fallbacks.iter().any(|fb| fb.detail.contains("low battery")), "{:?}", r.fallbacks);
     assert_eq!(f.http.count(), 0, "no cloud call");
     assert_eq!(f.router.metrics().fallbacks.get("cloud:lowBattery"), Some(&1));
     // Above cloud.battery.minImportance (0.8) the cloud is still used.
     let r = gen(&f, &req(0.9, json!({"context": {"playerText": "Help!", "isCrisis": true}})));
-    assert_ne!(r.source, "template", "{r:?}");
+    assert_ne!(r.source, Source::Template, "{r:?}");
     assert_eq!(f.http.count(), 1);
     let events = f.router.take_events();
     assert!(
@@ -558,8 +560,8 @@ fn on_a_low_battery_the_matrix_prefers_local_even_when_prefer_local_is_off() {
     let local = FakeLocal { delay_ms: 5, idle: f.idle.clone(), text: "Hmph. Maybe.".into() };
     f.router.set_local_responder(Some(Rc::new(local)));
     let r = gen(&f, &req(0.55, json!({})));
-    assert_ne!(r.source, "local", "preferLocal off sends a medium line to the cloud: {r:?}");
+    assert_ne!(r.source, Source::Local, "preferLocal off sends a medium line to the cloud: {r:?}");
     f.router.set_device(&battery(Some(0.1), Some(false)));
     let r = gen(&f, &req(0.55, json!({"context": {"playerText": "And now?"}})));
-    assert_eq!(r.source, "local", "{r:?}");
+    assert_eq!(r.source, Source::Local, "{r:?}");
 }

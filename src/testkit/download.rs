@@ -10,6 +10,7 @@ pub struct FakeDownloader {
     files: RefCell<HashMap<String, Vec<u8>>>,
     downloads: Cell<u32>,
     offline: Cell<bool>,
+    log: RefCell<Vec<String>>,
 }
 
 impl FakeDownloader {
@@ -29,11 +30,17 @@ impl FakeDownloader {
     pub fn downloads(&self) -> u32 {
         self.downloads.get()
     }
+
+    /// Every URL asked for, in order (offline attempts included).
+    pub fn requests(&self) -> Vec<String> {
+        self.log.borrow().clone()
+    }
 }
 
 impl Downloader for FakeDownloader {
     fn download<'a>(&'a self, url: &'a str, progress: Progress<'a>) -> LocalFuture<'a, Result<Vec<u8>, HttpError>> {
         Box::pin(async move {
+            self.log.borrow_mut().push(url.to_string());
             if self.offline.get() {
                 return Err(HttpError::Network("offline".into()));
             }

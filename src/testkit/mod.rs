@@ -1,4 +1,4 @@
-//! Fakes for every port, for native tests of the core (and for games that want to test against us).
+//! Fakes for every port, for native tests of the core (the `testkit` cargo feature; never in the package).
 //!
 //! Each fake is deterministic and controlled by hand: time moves only when a test advances it, stores fail only
 //! when told to, HTTP answers only what was scripted.
@@ -12,6 +12,7 @@ mod http;
 mod idle;
 mod mirror;
 mod rng;
+mod spawner;
 mod store;
 
 pub use broadcast::{BroadcastHub, FakeBroadcast};
@@ -22,6 +23,7 @@ pub use http::ScriptedHttp;
 pub use idle::FakeIdle;
 pub use mirror::FakeMirror;
 pub use rng::SeededRng;
+pub use spawner::FakeSpawner;
 pub use store::{MemoryStore, StoreFault};
 
 /// The directory of the committed model files (`models/`) for native tests that load the real model;
@@ -48,11 +50,11 @@ pub fn model_files_network(base: &str) -> Result<FakeDownloader, String> {
     Ok(dl)
 }
 
-/// A [`ModelHost`](crate::model::ModelHost) over [`model_files_network`] and an empty in-memory store, with a
+/// A [`ModelHost`](crate::lifecycle::ModelHost) over [`model_files_network`] and an empty in-memory store, with a
 /// fake clock: the committed model, loaded on demand.
-pub fn model_host(strategy: crate::model::Strategy) -> Result<crate::model::ModelHost, String> {
+pub fn model_host(strategy: crate::lifecycle::Strategy) -> Result<crate::lifecycle::ModelHost, String> {
     let dl = std::rc::Rc::new(model_files_network("models/")?);
-    let urls = crate::model::ModelUrls { manifest: "models/manifest.json".into(), ..Default::default() };
+    let urls = crate::lifecycle::ModelUrls { manifest: "models/manifest.json".into(), ..Default::default() };
     let store: std::rc::Rc<dyn crate::ports::KvStore> = std::rc::Rc::new(MemoryStore::new("indexedDB"));
-    Ok(crate::model::ModelHost::new(strategy, urls, dl, Some(store), std::rc::Rc::new(FakeClock::default())))
+    Ok(crate::lifecycle::ModelHost::new(strategy, urls, dl, Some(store), std::rc::Rc::new(FakeClock::default())))
 }

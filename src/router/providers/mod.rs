@@ -10,6 +10,7 @@ use super::backoff::parse_retry_after;
 use super::config::{ProviderConfig, ProviderKind};
 use super::prompt::Prompt;
 use crate::ports::{HttpError, HttpRequest, HttpResponse};
+use crate::vocab::FallbackReason;
 
 /// A provider's answer. Token counts are `None` when the response had no usage fields.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,16 +68,16 @@ impl ProviderError {
     }
 
     /// A short label for metrics and the load report.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> FallbackReason {
         match self {
-            ProviderError::Config { .. } => "config",
-            ProviderError::RateLimited { .. } => "rateLimited",
-            ProviderError::Server { .. } => "server",
-            ProviderError::Client { .. } => "client",
-            ProviderError::Timeout { .. } => "timeout",
-            ProviderError::Network(_) => "network",
-            ProviderError::Malformed(_) => "malformed",
-            ProviderError::Aborted => "aborted",
+            ProviderError::Config { .. } => FallbackReason::Config,
+            ProviderError::RateLimited { .. } => FallbackReason::RateLimited,
+            ProviderError::Server { .. } => FallbackReason::Server,
+            ProviderError::Client { .. } => FallbackReason::Client,
+            ProviderError::Timeout { .. } => FallbackReason::Timeout,
+            ProviderError::Network(_) => FallbackReason::Network,
+            ProviderError::Malformed(_) => FallbackReason::Malformed,
+            ProviderError::Aborted => FallbackReason::Aborted,
         }
     }
 }
@@ -161,7 +162,7 @@ mod tests {
         assert!(!ProviderError::Config { status: 401 }.retryable());
         assert!(!ProviderError::Timeout { after_ms: 1 }.retryable(), "a timeout already spent the step's time");
         assert!(!ProviderError::Client { status: 400 }.counts_against_breaker());
-        assert_eq!(ProviderError::from(HttpError::Network("x".into())).kind(), "network");
+        assert_eq!(ProviderError::from(HttpError::Network("x".into())).kind(), FallbackReason::Network);
     }
 
     #[test]

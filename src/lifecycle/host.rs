@@ -8,11 +8,14 @@ use std::rc::Rc;
 use futures_util::future::{FutureExt, Shared};
 use serde::Serialize;
 
-use super::analyzer::Analysis;
-use super::delivery::{check_update, fetch_and_load, fetch_bank, LocalModel, ModelUrls, Origin, Strategy, Update};
-use super::responder::ResponseBank;
-use crate::error::Error;
+use super::delivery::{fetch_and_load, fetch_bank, LocalModel};
+use super::strategy::{ModelUrls, Strategy};
+use super::update::{check_update, Update};
+use crate::bank::ResponseBank;
+use crate::error::{Error, ErrorCode};
+use crate::model::Analysis;
 use crate::ports::{Clock, Downloader, KvStore};
+use crate::vocab::{BankState, ModelOrigin, ModelState, UpdateState};
 
 type LoadFuture<T> = Shared<Pin<Box<dyn Future<Output = Result<Rc<T>, Error>>>>>;
 type Listener = Box<dyn Fn(u64, Option<u64>)>;
@@ -51,12 +54,12 @@ impl<T> Slot<T> {
         true
     }
 
-    fn state(&self) -> &'static str {
+    fn state(&self) -> ModelState {
         match self {
-            Slot::Idle => "idle",
-            Slot::Loading(_) => "loading",
-            Slot::Ready(_) => "ready",
-            Slot::Failed(_) => "failed",
+            Slot::Idle => ModelState::Idle,
+            Slot::Loading(_) => ModelState::Loading,
+            Slot::Ready(_) => ModelState::Ready,
+            Slot::Failed(_) => ModelState::Failed,
         }
     }
 }
@@ -65,33 +68,30 @@ impl<T> Slot<T> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelStatus {
-    /// "idle", "loading", "ready" or "failed".
-    pub state: &'static str,
+    pub state: ModelState,
     pub strategy: Strategy,
     pub name: Option<String>,
     pub version: Option<String>,
-    pub origin: Option<Origin>,
+    pub origin: Option<ModelOrigin>,
     pub load_ms: Option<f64>,
     /// Of `load_ms`: getting the verified files (from the network or IndexedDB) and building the tract plan
     /// (parse, optimise, warm-up).
     pub read_ms: Option<f64>,
     pub build_ms: Option<f64>,
     pub error: Option<String>,
-    pub error_name: Option<&'static str>,
-    /// The response bank of the local responder, loaded after the model: "none" (the manifest names none),
-    /// "idle", "loading", "ready" or "failed".
-    pub response_bank: &'static str,
-    /// A model started from the kept copy asks the server for its manifest afterwards: "none" (nothing to ask:
-    /// not loaded, or loaded with a fresh manifest), "checking", "current", "kept" (a newer version, `updateVersion`,
-    /// was downloaded and verified; the next start uses it) or "failed" (`updateError`; the next start asks again).
-    pub update: &'static str,
+    pub error_name: Option<ErrorCode>,
+    /// The response bank of the local responder, loaded after the model.
+    pub response_bank: BankState,
+    /// A model started from the kept copy asks the server for its manifest afterwards: `kept` names the newer
+    /// version in `update_version` (the next start uses it); `failed` has `update_error` (the next start asks again).
+    pub update: UpdateState,
     pub update_version: Option<String>,
     pub update_error: Option<String>,
 }
 
 /// Where the update check of a model started from the kept copy stands.
 #[derive(Debug, Clone, Default)]
-enum UpdateState {
+enum Check {
     #[default]
     None,
     Checking,
@@ -102,7 +102,7 @@ enum UpdateState {
 
 #[derive(Default)]
 struct Loaded {
-    origin: Option<Origin>,
+    origin: Option<ModelOrigin>,
     load_ms: Option<f64>,
 }
 
@@ -116,7 +116,7 @@ pub struct ModelHost {
     bank: RefCell<Slot<ResponseBank>>,
     loaded: Rc<RefCell<Loaded>>,
     listeners: Rc<RefCell<Vec<Listener>>>,
-    update: RefCell<UpdateState>,
+    update: RefCell<Check>,
 }
 
 impl ModelHost {
@@ -196,15 +196,15 @@ impl ModelHost {
             _ => return Ok(None),
         };
         let Some(store) = self.store.clone() else { return Ok(None) };
-        if !matches!(*self.update.borrow(), UpdateState::None | UpdateState::Failed(_)) {
+        if !matches!(*self.update.borrow(), Check::None | Check::Failed(_)) {
             return Ok(None);
         }
-        *self.update.borrow_mut() = UpdateState::Checking;
+        *self.update.borrow_mut() = Check::Checking;
         let result = check_update(&self.urls, self.downloader.as_ref(), store.as_ref(), &model.manifest_json).await;
         *self.update.borrow_mut() = match &result {
-            Ok(Update::Current) => UpdateState::Current,
-            Ok(Update::Kept { version }) => UpdateState::Kept(version.clone()),
-            Err(e) => UpdateState::Failed(e.to_string()),
+            Ok(Update::Current) => Check::Current,
+            Ok(Update::Kept { version }) => Check::Kept(version.clone()),
+            Err(e) => Check::Failed(e.to_string()),
         };
         result.map(|u| match u {
             Update::Current => None,
@@ -253,7 +253,7 @@ impl ModelHost {
     pub async fn analyze(&self, text: &str) -> Result<Analysis, Error> {
         let model = self.loaded().await?;
         let clock = self.clock.clone();
-        model.analyzer.analyze(text, &move || clock.now_ms())
+        Ok(model.analyzer.analyze(text, &move || clock.now_ms())?)
     }
 
     /// Whether a call that wants the model may use it: loaded, loading, or loadable on demand (not after a
@@ -279,15 +279,20 @@ impl ModelHost {
             Slot::Idle | Slot::Loading(_) => (None, None),
         };
         let (update, update_version, update_error) = match &*self.update.borrow() {
-            UpdateState::None => ("none", None, None),
-            UpdateState::Checking => ("checking", None, None),
-            UpdateState::Current => ("current", None, None),
-            UpdateState::Kept(v) => ("kept", Some(v.clone()), None),
-            UpdateState::Failed(e) => ("failed", None, Some(e.clone())),
+            Check::None => (UpdateState::None, None, None),
+            Check::Checking => (UpdateState::Checking, None, None),
+            Check::Current => (UpdateState::Current, None, None),
+            Check::Kept(v) => (UpdateState::Kept, Some(v.clone()), None),
+            Check::Failed(e) => (UpdateState::Failed, None, Some(e.clone())),
         };
         let response_bank = match &*slot {
-            Slot::Ready(m) if m.bank.is_none() => "none",
-            _ => self.bank.borrow().state(),
+            Slot::Ready(m) if m.bank.is_none() => BankState::None,
+            _ => match self.bank.borrow().state() {
+                ModelState::Idle => BankState::Idle,
+                ModelState::Loading => BankState::Loading,
+                ModelState::Ready => BankState::Ready,
+                ModelState::Failed => BankState::Failed,
+            },
         };
         ModelStatus {
             state: slot.state(),
@@ -299,7 +304,7 @@ impl ModelHost {
             read_ms: ready.map(|m| m.read_ms),
             build_ms: ready.map(|m| m.build_ms),
             error: error.map(|e| e.to_string()),
-            error_name: error.map(|e| e.code().as_str()),
+            error_name: error.map(|e| e.code()),
             response_bank,
             update,
             update_version,

@@ -55,7 +55,6 @@ pub struct NodeProto {
 
 /// `AttributeProto.AttributeType`.
 pub mod attr_type {
-    pub const FLOAT: i32 = 1;
     pub const INT: i32 = 2;
     pub const STRING: i32 = 3;
     pub const TENSOR: i32 = 4;

@@ -12,8 +12,8 @@ use std::collections::{HashMap, HashSet};
 
 use tract_hir::internal::*;
 
-use super::onnx_graph::{datum_type, load_tensor, tensor_of, Attrs};
-use super::onnx_pb::{GraphProto, NodeProto, TensorProto};
+use super::graph::{datum_type, load_tensor, tensor_of, Attrs};
+use super::pb::{GraphProto, NodeProto, TensorProto};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -456,7 +456,7 @@ pub fn fold(graph: &mut GraphProto) -> TractResult<Vec<(String, Tensor)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::onnx_pb::{attr_type, data_type, AttributeProto, ValueInfoProto};
+    use crate::model::onnx::pb::{attr_type, data_type, AttributeProto, ValueInfoProto};
 
     fn ints(name: &str, dims: &[i64], v: &[i32]) -> TensorProto {
         TensorProto {

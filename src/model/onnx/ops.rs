@@ -3,23 +3,23 @@
 //! `tract_onnx::onnx()` registers every operator tract knows (pooling, recurrent nets, FFT, attention...), and the
 //! registry keeps all of their builders and the tract ops behind them in the .wasm. A character model needs about
 //! twenty. Registering only those took the release .wasm from 2.53 to 2.21 MB gzip; parsing the protobuf
-//! ourselves (`onnx_pb`, `onnx_graph`) instead of through tract-onnx, which links tract-nnef and its static
+//! ourselves (`pb`, `graph`) instead of through tract-onnx, which links tract-nnef and its static
 //! registrations, took it further (bench/model/run.mjs prints the sizes). A model that uses anything else is
 //! refused at load with a message naming the operator.
 //!
 //! Operators whose opset-13+ form takes axes as an input (`Unsqueeze`, `Squeeze`, `ReduceSum`, and the other
 //! reducers from opset 18) must get them from a constant: [`normalize`] moves such constants into an `axes`
 //! attribute, so every builder below reads attributes only. `DequantizeLinear` (weight-only QDQ) is rewritten
-//! into `Cast`, `Sub` and `Mul`, which `onnx_fold` turns into one f32 constant when the weights are initializers.
+//! into `Cast`, `Sub` and `Mul`, which `fold` turns into one f32 constant when the weights are initializers.
 use std::collections::HashMap;
 
 use prost::Message;
 use tract_hir::internal::*;
 use tract_hir::ops::{self, array, cnn, nn};
 
-use super::onnx_fold;
-use super::onnx_graph::{self, datum_type, load_tensor, Attrs, Builder, Built, Ctx};
-use super::onnx_pb::{attr_type, data_type, AttributeProto, ModelProto, NodeProto, TensorProto};
+use super::fold;
+use super::graph::{self, datum_type, load_tensor, Attrs, Builder, Built, Ctx};
+use super::pb::{attr_type, data_type, AttributeProto, ModelProto, NodeProto, TensorProto};
 
 /// The operator types [`load`] accepts, in the order they are registered.
 pub const SUPPORTED: &[&str] = &[
@@ -161,8 +161,8 @@ pub fn load(bytes: &[u8]) -> TractResult<InferenceModel> {
     normalize(&mut proto)?;
     let opset = opset(&proto);
     let graph = proto.graph.as_mut().context("the ONNX file has no graph")?;
-    let folded = onnx_fold::fold(graph)?;
-    onnx_graph::parse(graph, folded, opset, &registry())
+    let folded = fold::fold(graph)?;
+    graph::parse(graph, folded, opset, &registry())
 }
 
 /// The version of the default ("" or "ai.onnx") operator set the model imports.
@@ -301,7 +301,7 @@ pub fn normalize(proto: &mut ModelProto) -> TractResult<()> {
 mod tests {
     //! Every supported operator, in a tiny graph, against tract-onnx's own full registry on the same bytes.
     use super::*;
-    use crate::model::onnx_pb::{
+    use crate::model::onnx::pb::{
         Dimension, GraphProto, OperatorSetIdProto, TensorShapeProto, TypeProto, TypeTensor, ValueInfoProto,
     };
 

@@ -1,87 +1,10 @@
-//! The local source of lines: retrieve a reply from the response bank shipped with the model, chosen with the
-//! model's reading of the player's line and the character's personality and relationship, then adapted.
-//! Deterministic for a given request.
-//!
-//! The bank holds hand-written in-character game pairs (`source: "game"`, each with its `situation`, e.g.
-//! "greeting", "haggle", "threat", and the hand-assigned `mood` of the reply) and real chitchat replies
-//! (`source: "chat"`), each with the model's vectors of the reply and of the line it answered. [`ResponseBank::choose`]
-//! first finds the situation whose stored player lines are closest to the player's line (mean of its best
-//! [`SITUATION_K`] prompt similarities); chitchat is used only when its own best prompts are clearly closer
-//! ([`CHAT_MARGIN`]), i.e. for lines the game pairs do not cover. Within the situation it scores each reply by
-//! prompt similarity plus the mood the character should answer in, and picks among the best few by the seed.
-use std::rc::Rc;
-
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
-use serde::Deserialize;
-
-use super::host::ModelHost;
-use crate::error::Error;
-use crate::ports::LocalFuture;
-use crate::router::request::ResponseType;
-use crate::router::{GenerateRequest, LocalCapabilities, LocalError, LocalLine, LocalResponder};
-
-/// Where a bank entry comes from. Banks written before game pairs existed have no `source`: chat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    /// A hand-written in-character game pair.
-    Game,
-    /// A chitchat-dataset reply.
-    #[default]
-    Chat,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawEntry {
-    text: String,
-    sentiment: u8,
-    #[serde(default)]
-    relationship: f32,
-    vec: String,
-    vec_scale: f32,
-    prompt_vec: String,
-    prompt_scale: f32,
-    #[serde(default)]
-    source: Source,
-    #[serde(default)]
-    situation: Option<String>,
-    #[serde(default)]
-    mood: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RawBank {
-    dim: usize,
-    entries: Vec<RawEntry>,
-}
-
-#[derive(Debug, Clone)]
-pub struct BankEntry {
-    pub text: String,
-    /// 0 negative, 1 neutral, 2 positive: the model's reading of the reply.
-    pub sentiment: u8,
-    pub relationship: f32,
-    pub source: Source,
-    /// The game situation the pair was written for (game entries only).
-    pub situation: Option<String>,
-    /// The hand-assigned tone of a game reply: 0 cold, 1 neutral, 2 warm.
-    pub mood: Option<u8>,
-    vec: Vec<f32>,
-    prompt_vec: Vec<f32>,
-}
-
-/// The response bank (models/response_bank.json): replies and the vectors of the lines they answered.
-#[derive(Debug, Clone)]
-pub struct ResponseBank {
-    dim: usize,
-    entries: Vec<BankEntry>,
-    /// Game entries grouped by situation, in order of first appearance.
-    situations: Vec<(String, Vec<usize>)>,
-    /// Indices of the chat entries.
-    chat: Vec<usize>,
-}
+//! Picking a reply: [`ResponseBank::choose`] first finds the situation whose stored player lines are closest to
+//! the player's line (mean of its best [`SITUATION_K`] prompt similarities); chitchat is used only when its own
+//! best prompts are clearly closer ([`CHAT_MARGIN`]), i.e. for lines the game pairs do not cover. Within the
+//! situation it scores each reply by prompt similarity plus the mood the character should answer in, and picks
+//! among the best few by the query's seed. Deterministic for a given query.
+use super::{BankEntry, ResponseBank};
+use crate::vocab::ResponseType;
 
 /// What [`ResponseBank::choose`] needs: the model's reading of the player's line and the character's disposition.
 #[derive(Debug, Clone, Copy)]
@@ -110,24 +33,6 @@ const HOSTILE_RELATIONSHIP: f32 = -0.6;
 /// Candidates the seed picks among: within a situation, and (as before) among chitchat replies.
 const GAME_TOP: usize = 3;
 const CHAT_TOP: usize = 5;
-
-fn decode_vec(b64: &str, scale: f32, dim: usize) -> Result<Vec<f32>, Error> {
-    let bytes = B64.decode(b64).map_err(|e| Error::ModelLoad(format!("response bank vector: {e}")))?;
-    if bytes.len() != dim {
-        return Err(Error::ModelLoad(format!("response bank vector has {} values, expected {dim}", bytes.len())));
-    }
-    Ok(bytes.into_iter().map(|b| f32::from(b as i8) * scale).collect())
-}
-
-fn decode_mood(mood: Option<&str>) -> Result<Option<u8>, Error> {
-    match mood {
-        None => Ok(None),
-        Some("cold") => Ok(Some(0)),
-        Some("neutral") => Ok(Some(1)),
-        Some("warm") => Ok(Some(2)),
-        Some(other) => Err(Error::ModelLoad(format!("response bank mood {other:?} is not cold, neutral or warm"))),
-    }
-}
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
@@ -196,7 +101,7 @@ fn seeded_pick(mut scored: Vec<(f32, usize)>, top: usize, seed: u64) -> Option<u
     scored.get((seed % top as u64) as usize).map(|&(_, i)| i)
 }
 
-fn stable_hash(parts: &[&str]) -> u64 {
+pub fn stable_hash(parts: &[&str]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
         for b in part.bytes().chain([0xff]) {
@@ -209,7 +114,7 @@ fn stable_hash(parts: &[&str]) -> u64 {
 
 /// Trait scores the game gave the character, by name, in [0, 1] (an object like { agreeableness: 0.8 } or a
 /// list/string of trait words). Unknown -> neutral 0.5.
-fn trait_score(personality: &serde_json::Value, name: &str, warm_words: &[&str], cold_words: &[&str]) -> f32 {
+pub fn trait_score(personality: &serde_json::Value, name: &str, warm_words: &[&str], cold_words: &[&str]) -> f32 {
     match personality {
         serde_json::Value::Object(map) => {
             let v = map.get(name).and_then(|v| v.as_f64()).unwrap_or(0.5) as f32;
@@ -244,7 +149,7 @@ fn has_word(text: &str, words: &[&str]) -> bool {
 }
 
 /// Capitalises the first letter and ends the line with punctuation, so a chat reply reads as spoken dialogue.
-fn adapt(text: &str) -> String {
+pub fn adapt(text: &str) -> String {
     let trimmed = text.trim();
     let mut chars = trimmed.chars();
     let mut out: String = match chars.next() {
@@ -259,61 +164,6 @@ fn adapt(text: &str) -> String {
 }
 
 impl ResponseBank {
-    pub fn parse(bytes: &[u8]) -> Result<ResponseBank, Error> {
-        let raw: RawBank =
-            serde_json::from_slice(bytes).map_err(|e| Error::ModelLoad(format!("response bank is not valid: {e}")))?;
-        let entries = raw
-            .entries
-            .into_iter()
-            .map(|e| {
-                Ok(BankEntry {
-                    vec: decode_vec(&e.vec, e.vec_scale, raw.dim)?,
-                    prompt_vec: decode_vec(&e.prompt_vec, e.prompt_scale, raw.dim)?,
-                    mood: decode_mood(e.mood.as_deref())?,
-                    text: e.text,
-                    sentiment: e.sentiment.min(2),
-                    relationship: e.relationship,
-                    source: e.source,
-                    situation: e.situation,
-                })
-            })
-            .collect::<Result<Vec<_>, Error>>()?;
-        if entries.is_empty() {
-            return Err(Error::ModelLoad("response bank is empty".into()));
-        }
-        let mut situations: Vec<(String, Vec<usize>)> = Vec::new();
-        let mut chat = Vec::new();
-        for (i, e) in entries.iter().enumerate() {
-            match (e.source, &e.situation) {
-                (Source::Game, Some(name)) => match situations.iter_mut().find(|(n, _)| n == name) {
-                    Some((_, members)) => members.push(i),
-                    None => situations.push((name.clone(), vec![i])),
-                },
-                (Source::Game, None) => {}
-                (Source::Chat, _) => chat.push(i),
-            }
-        }
-        Ok(ResponseBank { dim: raw.dim, entries, situations, chat })
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// The entries (game pairs first, in file order).
-    pub fn entries(&self) -> &[BankEntry] {
-        &self.entries
-    }
-
-    /// The situations of the game entries, in order of first appearance.
-    pub fn situations(&self) -> impl Iterator<Item = &str> {
-        self.situations.iter().map(|(name, _)| name.as_str())
-    }
-
     /// Picks a reply for the player's line described by `q` (see the module documentation).
     pub fn choose(&self, q: &Query) -> &BankEntry {
         let wanted = wanted_mood(q);
@@ -393,71 +243,12 @@ impl ResponseBank {
     }
 }
 
-/// The model-backed [`LocalResponder`] that `generate()` uses for its local step.
-pub struct BankResponder {
-    host: Rc<ModelHost>,
-}
-
-impl BankResponder {
-    pub fn new(host: Rc<ModelHost>) -> Self {
-        BankResponder { host }
-    }
-
-    /// The bank entry chosen for `req` (what [`BankResponder::line`] adapts), or why there is none.
-    pub async fn choose(&self, req: &GenerateRequest) -> Result<BankEntry, Error> {
-        let bank = self.host.bank().await?;
-        let model = self.host.loaded().await?;
-        let player_text = req.context.player_text.as_str();
-        let clock_free = || 0.0;
-        let analysis = model.analyzer.analyze(player_text, &clock_free)?;
-        let agreeableness = trait_score(
-            &req.npc.personality,
-            "agreeableness",
-            &["kind", "warm", "friendly", "gentle", "loyal", "cheerful", "helpful"],
-            &["gruff", "cold", "hostile", "rude", "cruel", "grumpy", "suspicious"],
-        );
-        let affinity = req.context.relationship_level.map_or(0.0, |l| ((l as f32) - 5.0) / 5.0);
-        let seed = stable_hash(&[&req.npc.id, req.kind.as_str(), player_text]);
-        let query = Query {
-            embedding: &analysis.embedding,
-            player_sentiment: &analysis.sentiment.probs,
-            player_relationship: analysis.relationship,
-            agreeableness,
-            affinity,
-            kind: req.kind,
-            seed,
-        };
-        Ok(bank.choose(&query).clone())
-    }
-
-    /// The line for `req`, or why there is none (no model, no bank).
-    pub async fn line(&self, req: &GenerateRequest) -> Result<LocalLine, Error> {
-        let entry = self.choose(req).await?;
-        let model = self.host.loaded().await?;
-        let manifest = model.analyzer.manifest();
-        Ok(LocalLine { text: adapt(&entry.text), model: format!("{}@{}", manifest.name, manifest.version) })
-    }
-}
-
-impl LocalResponder for BankResponder {
-    fn capabilities(&self) -> LocalCapabilities {
-        // Retrieval answers routine moments; it has no head for emotional capacity and does not build tension.
-        LocalCapabilities {
-            available: self.host.local_available(),
-            emotional_capacity_head: false,
-            tension_building: false,
-            max_complexity: 0.4,
-        }
-    }
-
-    fn respond<'a>(&'a self, req: &'a GenerateRequest) -> LocalFuture<'a, Result<LocalLine, LocalError>> {
-        Box::pin(async move { self.line(req).await.map_err(|e| LocalError(e.to_string())) })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bank::EntrySource as Source;
+    use base64::engine::general_purpose::STANDARD as B64;
+    use base64::Engine as _;
 
     #[test]
     fn adapt_makes_a_spoken_line() {

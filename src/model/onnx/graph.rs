@@ -1,4 +1,4 @@
-//! ONNX graph -> tract inference model: tensors, graph inputs, nodes (built by `onnx_ops`) and their wiring.
+//! ONNX graph -> tract inference model: tensors, graph inputs, nodes (built by `ops`) and their wiring.
 //!
 //! tract-hir does the shape inference and tract-core the optimisation; this module only turns the protobuf into
 //! their model. It replaces tract-onnx's parser: tract-onnx links tract-nnef, whose static registrations (a
@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use tract_hir::internal::*;
 
-use super::onnx_pb::{attr_type, data_type, AttributeProto, GraphProto, NodeProto, TensorProto, TypeTensor};
+use super::pb::{attr_type, data_type, AttributeProto, GraphProto, NodeProto, TensorProto, TypeTensor};
 
 /// What a node builder sees besides the node: the model's ONNX opset.
 pub struct Ctx {
@@ -157,7 +157,7 @@ fn node_name(n: &NodeProto, index: usize) -> String {
 
 /// Builds the inference model of `graph`: initializers become constants, the other graph inputs sources, every
 /// node is built by `builders[op_type]` (the caller has already refused unknown operators) and wired by name.
-/// `folded` are constants computed before (see `onnx_fold`), added like initializers.
+/// `folded` are constants computed before (see `fold`), added like initializers.
 pub fn parse(
     graph: &GraphProto,
     folded: Vec<(String, Tensor)>,
@@ -228,7 +228,7 @@ pub fn parse(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::onnx_pb::{data_type, ValueInfoProto};
+    use crate::model::onnx::pb::{data_type, ValueInfoProto};
 
     fn tensor(data_type: i32, dims: &[i64]) -> TensorProto {
         TensorProto { name: "t".into(), dims: dims.into(), data_type, ..Default::default() }

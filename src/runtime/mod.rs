@@ -1,0 +1,273 @@
+//! The runtime behind one `UnwrittenAI` instance, and the one composition root: it builds every part from the
+//! config and the ports, plugs the cache and the local model into `generate()` (`plug`), starts and owns the
+//! background work (`tasks`), and offers the typed methods the JS facade converts.
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use futures_util::future::{join, join3, FutureExt};
+use serde::Serialize;
+
+use crate::cache::{CacheStats, ResponseCache};
+use crate::config::Config;
+use crate::error::Error;
+use crate::lifecycle::{self, ModelHost, ModelStatus, ModelUrls, Strategy};
+use crate::model::Analysis;
+use crate::ports::{
+    Broadcast, Clock, DeviceSignals, DeviceSnapshot, Downloader, Http, IdleScheduler, KvStore, MemoryMirror, Rng,
+    Spawner,
+};
+use crate::router::{GenerateRequest, GenerateResult, Router, RouterEvent, RouterMetrics, RouterPorts};
+
+mod cache_api;
+mod plug;
+mod probe;
+mod tasks;
+#[cfg(test)]
+mod tests;
+
+pub use cache_api::DEFAULT_IMPORTANCE;
+pub use plug::{cache_key, BankResponder};
+pub use probe::{StorageStatus, TierStatus};
+pub use tasks::{CACHE_SWEEPS, MODEL_FILES};
+
+/// Everything the runtime may touch outside itself. A store is `None` when the platform has none at all.
+pub struct Ports {
+    pub clock: Rc<dyn Clock>,
+    pub local_storage: Option<Rc<dyn KvStore>>,
+    pub indexed_db: Option<Rc<dyn KvStore>>,
+    pub http: Rc<dyn Http>,
+    pub downloader: Rc<dyn Downloader>,
+    pub idle: Rc<dyn IdleScheduler>,
+    pub device: Rc<dyn DeviceSignals>,
+    pub rng: Rc<dyn Rng>,
+    /// Runs the runtime's background tasks.
+    pub spawner: Rc<dyn Spawner>,
+    /// Messages to the other tabs of this game (cache invalidations); `None` where the platform has none.
+    pub broadcast: Option<Rc<dyn Broadcast>>,
+    /// A copy of the memory tier next to the caller (the browser's `ai.memoryCache()`); `None`: no copy.
+    pub memory_mirror: Option<Rc<dyn MemoryMirror>>,
+}
+
+/// What `ai.metrics()` returns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metrics {
+    pub version: &'static str,
+    pub namespace: String,
+    pub uptime_ms: f64,
+    pub start_ms: f64,
+    pub storage: StorageStatus,
+    pub device: DeviceSnapshot,
+    pub cache: CacheStats,
+    pub model: ModelStatus,
+    pub router: RouterMetrics,
+}
+
+/// A progress callback of a model load: (bytes loaded, bytes in all when known).
+pub type Progress = Box<dyn Fn(u64, Option<u64>)>;
+
+pub struct Runtime {
+    config: Config,
+    ports: Ports,
+    started_at_ms: f64,
+    start_ms: f64,
+    storage: StorageStatus,
+    device: RefCell<DeviceSnapshot>,
+    cache: Rc<ResponseCache>,
+    model: Rc<ModelHost>,
+    router: Router,
+    disposed: Cell<bool>,
+}
+
+impl Runtime {
+    /// Starts a runtime: validates the config, checks which storage tiers work, reads the device signals, loads a
+    /// `bundled` model, wires the parts and starts the background tasks. `bundled` are the URLs of the model files
+    /// shipped with the package, used when the config names no manifest. Never fails because of storage: a tier
+    /// that does not work is reported and left out.
+    pub async fn start(config: Config, ports: Ports, bundled: Option<&ModelUrls>) -> Result<Runtime, Error> {
+        config.validate()?;
+        let started_at_ms = ports.clock.now_ms();
+        let ns = config.namespace.as_str();
+        // Independent waits run together: a start is on the player's path to the first line. The model starts
+        // as soon as its strategy is known (at once when the config names one; `auto` waits for the device
+        // signals), alongside the storage checks: reading a bundled model from IndexedDB and building it is most
+        // of a warm start. It reads from IndexedDB before the probe has answered; a store that does not work
+        // fails those reads, and the model is downloaded.
+        let signals = ports.device.snapshot().shared();
+        let model_task = async {
+            let strategy = match config.model.strategy {
+                Strategy::Auto => lifecycle::resolve(Strategy::Auto, &signals.clone().await),
+                named => named,
+            };
+            let model = Rc::new(ModelHost::new(
+                strategy,
+                config.model.urls(bundled),
+                ports.downloader.clone(),
+                ports.indexed_db.clone(),
+                ports.clock.clone(),
+            ));
+            if model.strategy() == Strategy::Bundled {
+                // A bundled model is part of the game: wait for it. A failure is recorded in the model status
+                // and the runtime carries on with its other paths.
+                let _ = model.load().await;
+            }
+            model
+        };
+        let rest = async {
+            let (local_storage, indexed_db, device) = join3(
+                probe::tier_status(config.storage.local_storage, ports.local_storage.as_ref(), ns),
+                probe::tier_status(config.storage.indexed_db, ports.indexed_db.as_ref(), ns),
+                signals.clone(),
+            )
+            .await;
+            let storage = StorageStatus { local_storage, indexed_db };
+            let available = |status: &TierStatus, store: &Option<Rc<dyn KvStore>>| {
+                store.clone().filter(|_| *status == TierStatus::Available)
+            };
+            let cache = Rc::new(ResponseCache::new(
+                config.cache.clone(),
+                ports.clock.clone(),
+                available(&storage.local_storage, &ports.local_storage),
+                available(&storage.indexed_db, &ports.indexed_db),
+                ports.broadcast.clone(),
+            ));
+            if let Some(mirror) = &ports.memory_mirror {
+                cache.set_mirror(mirror.clone());
+            }
+            // The day's cloud spend persists in the first store that works, so a reload does not reset the budget.
+            let spend_store = available(&storage.local_storage, &ports.local_storage)
+                .or_else(|| available(&storage.indexed_db, &ports.indexed_db));
+            let router = Router::new(
+                &config.cloud,
+                ns,
+                RouterPorts {
+                    clock: ports.clock.clone(),
+                    http: ports.http.clone(),
+                    idle: ports.idle.clone(),
+                    rng: ports.rng.clone(),
+                    store: spend_store,
+                },
+            );
+            join(cache.start(&device), router.load()).await;
+            (storage, device, cache, router)
+        };
+        let ((storage, device, cache, router), model) = join(rest, model_task).await;
+        drop(signals);
+        router.set_response_source(Some(cache.clone()));
+        router.set_device(&device);
+        // The local step: replies retrieved from the model's response bank (never a template passed off as local).
+        router.set_local_responder(Some(Rc::new(BankResponder::new(model.clone()))));
+        let start_ms = ports.clock.now_ms() - started_at_ms;
+        let rt = Runtime {
+            config,
+            ports,
+            started_at_ms,
+            start_ms,
+            storage,
+            device: RefCell::new(device),
+            cache,
+            model,
+            router,
+            disposed: Cell::new(false),
+        };
+        rt.start_background();
+        Ok(rt)
+    }
+
+    fn model(&self) -> Result<&Rc<ModelHost>, Error> {
+        self.check_alive()?;
+        Ok(&self.model)
+    }
+
+    /// Loads the local model now, whatever the strategy (downloading it, or reading the kept copy), then fetches
+    /// the response bank in the background. `progress` sees the bytes as they arrive.
+    pub async fn load_model(&self, progress: Option<Progress>) -> Result<ModelStatus, Error> {
+        let model = self.model()?;
+        if let Some(progress) = progress {
+            model.on_progress(progress);
+        }
+        model.load().await?;
+        self.spawn_model_files();
+        Ok(model.status())
+    }
+
+    /// The local model's reading of a player's line. Loads the model on demand (not under `cloudOnly`).
+    pub async fn analyze(&self, text: &str) -> Result<Analysis, Error> {
+        self.model()?.analyze(text).await
+    }
+
+    /// [`Runtime::analyze`] for several lines, in order.
+    pub async fn analyze_batch(&self, texts: &[String]) -> Result<Vec<Analysis>, Error> {
+        let model = self.model()?;
+        let mut out = Vec::with_capacity(texts.len());
+        for text in texts {
+            out.push(model.analyze(text).await?);
+        }
+        Ok(out)
+    }
+
+    pub fn model_status(&self) -> Result<ModelStatus, Error> {
+        Ok(self.model()?.status())
+    }
+
+    /// A character line for a request (a JSON object, see `router::GenerateRequest`). Rejects only for a
+    /// malformed request (`InvalidRequest`, naming the field) or after `dispose`; provider failures fall back.
+    pub async fn generate(&self, request: serde_json::Value) -> Result<GenerateResult, Error> {
+        self.check_alive()?;
+        let req = GenerateRequest::parse(request)?;
+        Ok(self.router.generate(&req).await)
+    }
+
+    /// Breaker transitions, budget alerts and misconfigured providers since the last call.
+    pub fn take_events(&self) -> Result<Vec<RouterEvent>, Error> {
+        self.check_alive()?;
+        Ok(self.router.take_events())
+    }
+
+    pub fn storage_status(&self) -> &StorageStatus {
+        &self.storage
+    }
+
+    /// Re-reads the device signals (battery, network, visibility, storage estimate).
+    pub async fn refresh_device(&self) -> Result<DeviceSnapshot, Error> {
+        self.check_alive()?;
+        let snapshot = self.ports.device.snapshot().await;
+        self.router.set_device(&snapshot);
+        *self.device.borrow_mut() = snapshot.clone();
+        Ok(snapshot)
+    }
+
+    pub fn metrics(&self) -> Result<Metrics, Error> {
+        self.check_alive()?;
+        Ok(Metrics {
+            version: crate::VERSION,
+            namespace: self.config.namespace.clone(),
+            uptime_ms: self.ports.clock.now_ms() - self.started_at_ms,
+            start_ms: self.start_ms,
+            storage: self.storage.clone(),
+            device: self.device.borrow().clone(),
+            cache: self.cache.stats(),
+            model: self.model.status(),
+            router: self.router.metrics(),
+        })
+    }
+
+    /// Releases storage connections and ends the sweeps. Every later call fails with `Disposed`; disposing twice
+    /// is harmless.
+    pub fn dispose(&self) {
+        if !self.disposed.replace(true) {
+            self.cache.close();
+            for store in [&self.ports.local_storage, &self.ports.indexed_db].into_iter().flatten() {
+                store.close();
+            }
+        }
+    }
+
+    fn check_alive(&self) -> Result<(), Error> {
+        if self.disposed.get() {
+            Err(Error::Disposed)
+        } else {
+            Ok(())
+        }
+    }
+}

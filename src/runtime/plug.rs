@@ -1,0 +1,146 @@
+//! The two plug-ins of `generate()`, where the parts meet: the response cache (`crate::cache`) as the chain's
+//! `ResponseSource`, and the response bank with the local model (`crate::bank`, `crate::lifecycle`) as its
+//! `LocalResponder`. The router knows neither; they know nothing of the router.
+use std::rc::Rc;
+
+use crate::bank::{adapt, stable_hash, trait_score, BankEntry, Query};
+use crate::cache::{CacheKey, ResponseCache};
+use crate::error::Error;
+use crate::lifecycle::ModelHost;
+use crate::ports::LocalFuture;
+use crate::router::request::describe;
+use crate::router::{
+    CachedLine, GenerateRequest, LocalCapabilities, LocalError, LocalLine, LocalResponder, ResponseSource,
+};
+
+/// The cache key of a `generate()` request: everything that changes a line (type, character, personality, the
+/// moment, the player namespace, the wanted length and format).
+pub fn cache_key(req: &GenerateRequest) -> CacheKey {
+    let c = &req.context;
+    let num = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_default();
+    let mut b = CacheKey::builder(req.kind.as_str(), req.npc.id.as_str())
+        .player(req.player_id.clone().unwrap_or_default())
+        .field("personality", req.personality_text())
+        .field("playerText", c.player_text.trim().to_lowercase())
+        .field("scene", c.scene.clone().unwrap_or_default())
+        .field(
+            "flags",
+            format!(
+                "{}{}{}{}",
+                c.dramatic_irony as u8, c.is_crisis as u8, c.is_evolution_moment as u8, c.needs_tension as u8
+            ),
+        )
+        .field("emotionalCapacity", num(c.emotional_capacity))
+        .field("supportLevelNeeded", num(c.support_level_needed))
+        .field("relationshipLevel", num(c.relationship_level))
+        .field("maxTokens", req.max_tokens.to_string())
+        .field("format", format!("{:?}", req.format));
+    for (k, v) in &c.extra {
+        b = b.field(format!("extra.{k}"), describe(v));
+    }
+    b.build()
+}
+
+impl ResponseSource for ResponseCache {
+    fn lookup<'a>(&'a self, req: &'a GenerateRequest) -> LocalFuture<'a, Option<CachedLine>> {
+        Box::pin(async move {
+            let hit = self.get(&cache_key(req)).await?;
+            Some(CachedLine { text: hit.text.to_string(), tier: hit.tier, model: None })
+        })
+    }
+
+    fn store<'a>(&'a self, req: &'a GenerateRequest, text: &'a str, importance: f64) -> LocalFuture<'a, ()> {
+        Box::pin(async move { self.put(&cache_key(req), text, importance).await })
+    }
+}
+
+/// The model-backed [`LocalResponder`] that `generate()` uses for its local step.
+pub struct BankResponder {
+    host: Rc<ModelHost>,
+}
+
+impl BankResponder {
+    pub fn new(host: Rc<ModelHost>) -> Self {
+        BankResponder { host }
+    }
+
+    /// The bank entry chosen for `req` (what [`BankResponder::line`] adapts), or why there is none.
+    pub async fn choose(&self, req: &GenerateRequest) -> Result<BankEntry, Error> {
+        let bank = self.host.bank().await?;
+        let model = self.host.loaded().await?;
+        let player_text = req.context.player_text.as_str();
+        let clock_free = || 0.0;
+        let analysis = model.analyzer.analyze(player_text, &clock_free)?;
+        let agreeableness = trait_score(
+            &req.npc.personality,
+            "agreeableness",
+            &["kind", "warm", "friendly", "gentle", "loyal", "cheerful", "helpful"],
+            &["gruff", "cold", "hostile", "rude", "cruel", "grumpy", "suspicious"],
+        );
+        let affinity = req.context.relationship_level.map_or(0.0, |l| ((l as f32) - 5.0) / 5.0);
+        let seed = stable_hash(&[&req.npc.id, req.kind.as_str(), player_text]);
+        let query = Query {
+            embedding: &analysis.embedding,
+            player_sentiment: &analysis.sentiment.probs,
+            player_relationship: analysis.relationship,
+            agreeableness,
+            affinity,
+            kind: req.kind,
+            seed,
+        };
+        Ok(bank.choose(&query).clone())
+    }
+
+    /// The line for `req`, or why there is none (no model, no bank).
+    pub async fn line(&self, req: &GenerateRequest) -> Result<LocalLine, Error> {
+        let entry = self.choose(req).await?;
+        let model = self.host.loaded().await?;
+        let manifest = model.analyzer.manifest();
+        Ok(LocalLine { text: adapt(&entry.text), model: format!("{}@{}", manifest.name, manifest.version) })
+    }
+}
+
+impl LocalResponder for BankResponder {
+    fn capabilities(&self) -> LocalCapabilities {
+        // Retrieval answers routine moments; it has no head for emotional capacity and does not build tension.
+        LocalCapabilities {
+            available: self.host.local_available(),
+            emotional_capacity_head: false,
+            tension_building: false,
+            max_complexity: 0.4,
+        }
+    }
+
+    fn respond<'a>(&'a self, req: &'a GenerateRequest) -> LocalFuture<'a, Result<LocalLine, LocalError>> {
+        Box::pin(async move { self.line(req).await.map_err(|e| LocalError {
+                absent: matches!(e, Error::ModelNotReady(_)),
+                message: e.to_string(),
+            }) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn req(v: serde_json::Value) -> GenerateRequest {
+        GenerateRequest::parse(v).unwrap()
+    }
+
+    #[test]
+    fn the_key_follows_what_changes_a_line_and_ignores_what_does_not() {
+        let base = json!({"npc": {"id": "a", "name": "Ann"}, "context": {"playerText": "Hi", "mood": "sad"}});
+        let same = json!({"npc": {"id": "a", "name": "Ann"}, "context": {"mood": "sad", "playerText": " hi "}, "importance": 0.9});
+        assert_eq!(cache_key(&req(base.clone())), cache_key(&req(same)), "field order, case, importance");
+        for other in [
+            json!({"npc": {"id": "b", "name": "Ann"}, "context": {"playerText": "Hi", "mood": "sad"}}),
+            json!({"npc": {"id": "a", "name": "Ann"}, "context": {"playerText": "Hi", "mood": "glad"}}),
+            json!({"npc": {"id": "a", "name": "Ann"}, "context": {"playerText": "Hi", "mood": "sad"}, "type": "greeting"}),
+            json!({"npc": {"id": "a", "name": "Ann"}, "context": {"playerText": "Hi", "mood": "sad"}, "playerId": "p"}),
+            json!({"npc": {"id": "a", "name": "Ann"}, "context": {"playerText": "Hi", "mood": "sad", "isCrisis": true}}),
+        ] {
+            assert_ne!(cache_key(&req(base.clone())), cache_key(&req(other.clone())), "{other}");
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! The public vocabulary: every word the runtime reports to a game (sources, tiers, routes, states, reasons) is
+//! a variant of one of these enums, with one spelling shared by Rust, the JS values and the `.d.ts` (a test
+//! holds the `.d.ts` unions to [`UNIONS`]). A change here is a change of the API: note it in CHANGELOG.md.
+
+/// Defines a vocabulary enum: serde spells each variant as given, `ALL` lists them, `as_str` spells one.
+macro_rules! vocabulary {
+    ($(
+        $(#[$meta:meta])*
+        $ts:literal pub enum $name:ident { $($(#[$vmeta:meta])* $var:ident = $s:literal),+ $(,)? }
+    )+) => {
+        $(
+            $(#[$meta])*
+            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+            pub enum $name { $($(#[$vmeta])* #[serde(rename = $s)] $var),+ }
+
+            impl $name {
+                pub const ALL: &'static [$name] = &[$($name::$var),+];
+
+                pub const fn as_str(self) -> &'static str {
+                    match self { $($name::$var => $s),+ }
+                }
+            }
+
+            impl std::fmt::Display for $name {
+                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+        )+
+
+        /// Each enum's TypeScript name and spellings, as the `.d.ts` must declare them.
+        pub const UNIONS: &[(&str, &[&str])] = &[$(($ts, &[$($s),+])),+];
+    };
+}
+
+vocabulary! {
+    /// When the local model loads (`config.model.strategy`).
+    "ModelStrategy" pub enum Strategy {
+        /// Chosen from device signals at start (see `lifecycle::resolve`).
+        Auto = "auto",
+        /// Shipped with the game: loaded during `create`, which resolves once the model is ready.
+        Bundled = "bundled",
+        /// Downloaded in the background right after `create`; calls that need it wait for it.
+        FirstLaunch = "firstLaunch",
+        /// Downloaded on the first call that needs it (or `loadModel()`).
+        OnDemand = "onDemand",
+        /// Never downloaded unless the game calls `loadModel()`; local analysis is unavailable.
+        CloudOnly = "cloudOnly",
+    }
+
+    /// The kind of line a game asks `generate()` for; it picks the prompt wording and the fallback templates.
+    "ResponseType" pub enum ResponseType {
+        Dialogue = "dialogue",
+        Greeting = "greeting",
+        Farewell = "farewell",
+        Question = "question",
+        Reaction = "reaction",
+        Bark = "bark",
+        Narration = "narration",
+    }
+
+    /// A tier of the response cache.
+    "CacheTier" pub enum Tier { Memory = "memory", LocalStorage = "localStorage", IndexedDb = "indexedDb" }
+
+    /// Where a `generate()` line came from: a cache tier, the local model, a cloud model (named in `model`), or
+    /// a fallback template.
+    "Source" pub enum Source {
+        Memory = "memory",
+        LocalStorage = "localStorage",
+        IndexedDb = "indexedDb",
+        Local = "local",
+        Cloud = "cloud",
+        Template = "template",
+    }
+
+    /// The routing-matrix row that picked the model for a request.
+    "Route" pub enum Route {
+        Critical = "critical",
+        High = "high",
+        MediumHigh = "mediumHigh",
+        Authenticity = "authenticity",
+        Basic = "basic",
+        Default = "default",
+    }
+
+    /// A step of the `generate()` chain that did not produce the line.
+    "FallbackStep" pub enum FallbackStep { Cache = "cache", Local = "local", Cloud = "cloud" }
+
+    /// Why a step was passed over.
+    "FallbackReason" pub enum FallbackReason {
+        /// The step's deadline fired (a cloud request in flight is aborted).
+        Timeout = "timeout",
+        /// No local model or response bank.
+        Absent = "absent",
+        /// The local responder failed.
+        Error = "error",
+        /// The line failed quality validation.
+        Quality = "quality",
+        /// No cloud provider is configured for the model.
+        NotConfigured = "notConfigured",
+        LowImportance = "lowImportance",
+        LowBattery = "lowBattery",
+        BreakerOpen = "breakerOpen",
+        OverBudget = "overBudget",
+        /// The whole call's deadline left no time for the step.
+        Deadline = "deadline",
+        /// The provider refused the credentials or the endpoint (401, 403, 404).
+        Config = "config",
+        RateLimited = "rateLimited",
+        Server = "server",
+        Client = "client",
+        Network = "network",
+        Malformed = "malformed",
+        Aborted = "aborted",
+    }
+
+    /// A circuit breaker's state.
+    "BreakerState" pub enum BreakerState { Closed = "closed", Open = "open", HalfOpen = "halfOpen" }
+
+    /// Whether `generate()` has a local step.
+    "LocalState" pub enum LocalState { Absent = "absent", Ready = "ready" }
+
+    /// The local model's load state.
+    "ModelState" pub enum ModelState { Idle = "idle", Loading = "loading", Ready = "ready", Failed = "failed" }
+
+    /// Where the loaded model came from.
+    "ModelOrigin" pub enum ModelOrigin { Network = "network", IndexedDb = "indexedDb" }
+
+    /// The response bank's load state; `none` when the manifest names no bank.
+    "BankState" pub enum BankState {
+        None = "none",
+        Idle = "idle",
+        Loading = "loading",
+        Ready = "ready",
+        Failed = "failed",
+    }
+
+    /// The update check of a model that started from the kept copy: `none` (nothing to ask), `checking`,
+    /// `current`, `kept` (a newer version was downloaded, verified and kept for the next start) or `failed`.
+    "UpdateState" pub enum UpdateState {
+        None = "none",
+        Checking = "checking",
+        Current = "current",
+        Kept = "kept",
+        Failed = "failed",
+    }
+
+    /// The `name` of every `Error` the runtime throws or rejects with. Games match on these: never rename one.
+    "UnwrittenErrorName" pub enum ErrorCode {
+        InvalidConfig = "InvalidConfig",
+        InvalidRequest = "InvalidRequest",
+        StorageError = "StorageError",
+        NetworkError = "NetworkError",
+        Disposed = "Disposed",
+        ModelIntegrityError = "ModelIntegrityError",
+        ModelLoadError = "ModelLoadError",
+        ModelNotReady = "ModelNotReady",
+        /// The model is loaded but could not run on an input.
+        InferenceError = "InferenceError",
+    }
+
+    /// Why an entry left a cache tier.
+    "EvictionReason" pub enum EvictionReason {
+        /// The tier held its maximum number of entries.
+        Capacity = "capacity",
+        /// The tier's byte budget was full.
+        Bytes = "bytes",
+        /// The entry's TTL had passed.
+        Expired = "expired",
+        /// The browser's storage quota was hit.
+        Quota = "quota",
+        /// A namespace invalidation, `clearCache()`, or a record of an older schema.
+        Invalidated = "invalidated",
+        /// The record did not decode.
+        Corrupt = "corrupt",
+    }
+}
+
+impl Default for Strategy {
+    fn default() -> Self {
+        Strategy::Auto
+    }
+}
+
+impl Default for ResponseType {
+    fn default() -> Self {
+        ResponseType::Dialogue
+    }
+}
+
+impl From<Tier> for Source {
+    fn from(tier: Tier) -> Source {
+        match tier {
+            Tier::Memory => Source::Memory,
+            Tier::LocalStorage => Source::LocalStorage,
+            Tier::IndexedDb => Source::IndexedDb,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_spells_each_variant_as_as_str_does() {
+        for t in Tier::ALL {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
+        }
+        for s in Source::ALL {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+            assert_eq!(serde_json::from_value::<Source>(s.as_str().into()).unwrap(), *s);
+        }
+        assert_eq!(Source::from(Tier::IndexedDb).as_str(), "indexedDb");
+    }
+
+    #[test]
+    fn every_union_is_named_once_with_distinct_spellings() {
+        let mut names: Vec<&str> = UNIONS.iter().map(|(n, _)| *n).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), UNIONS.len());
+        for (name, words) in UNIONS {
+            let mut w = words.to_vec();
+            w.sort();
+            w.dedup();
+            assert_eq!(w.len(), words.len(), "{name}");
+        }
+    }
+}
