@@ -4,6 +4,7 @@
 //! thread (wasm32 has none to spare), so futures are `!Send` and traits take `&self` with interior mutability.
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 
 /// A boxed, single-threaded future: what async port methods return so the traits stay object-safe.
 pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -230,4 +231,22 @@ pub trait Rng {
     fn next_f64(&self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+/// Everything the runtime may touch outside itself. A store is `None` when the platform has none at all.
+pub struct Ports {
+    pub clock: Rc<dyn Clock>,
+    pub local_storage: Option<Rc<dyn KvStore>>,
+    pub indexed_db: Option<Rc<dyn KvStore>>,
+    pub http: Rc<dyn Http>,
+    pub downloader: Rc<dyn Downloader>,
+    pub idle: Rc<dyn IdleScheduler>,
+    pub device: Rc<dyn DeviceSignals>,
+    pub rng: Rc<dyn Rng>,
+    /// Runs the runtime's background tasks.
+    pub spawner: Rc<dyn Spawner>,
+    /// Messages to the other tabs of this game (cache invalidations); `None` where the platform has none.
+    pub broadcast: Option<Rc<dyn Broadcast>>,
+    /// A copy of the memory tier next to the caller (the browser's `ai.memoryCache()`); `None`: no copy.
+    pub memory_mirror: Option<Rc<dyn MemoryMirror>>,
 }

@@ -176,12 +176,15 @@ vocabulary! {
     }
 }
 
+// Written out: the macro derives no `Default`, since most of the vocabulary has none.
+#[allow(clippy::derivable_impls)]
 impl Default for Strategy {
     fn default() -> Self {
         Strategy::Auto
     }
 }
 
+#[allow(clippy::derivable_impls)]
 impl Default for ResponseType {
     fn default() -> Self {
         ResponseType::Dialogue
@@ -212,6 +215,25 @@ mod tests {
             assert_eq!(serde_json::from_value::<Source>(s.as_str().into()).unwrap(), *s);
         }
         assert_eq!(Source::from(Tier::IndexedDb).as_str(), "indexedDb");
+    }
+
+    /// The string literals of `export type {name} = "a" | "b" ...;` in the shipped declarations.
+    fn declared(dts: &str, name: &str) -> Option<Vec<String>> {
+        let start = dts.find(&format!("export type {name} ="))?;
+        let body = &dts[start..];
+        let body = &body[..body.find(';')?];
+        Some(body.split('"').skip(1).step_by(2).map(str::to_string).collect())
+    }
+
+    #[test]
+    fn the_typescript_declarations_spell_every_word_as_rust_does() {
+        let dts = include_str!("js/api.d.ts");
+        for (name, words) in UNIONS {
+            let declared = declared(dts, name).unwrap_or_else(|| panic!("api.d.ts declares no type {name}"));
+            assert_eq!(declared, *words, "api.d.ts's {name} and src/vocab.rs disagree");
+        }
+        // And the test can fail: a union that differs is seen.
+        assert_ne!(declared("export type X = \"a\" | \"b\";", "X").unwrap(), ["a"]);
     }
 
     #[test]

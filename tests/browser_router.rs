@@ -73,7 +73,7 @@ async fn a_healthy_cloud_answers_with_a_costed_model_line() {
     reset(json!({})).await;
     let ai = ai("rt-ok", json!({})).await;
     let r = generate(&ai, &request(0.7, "Any work?")).await;
-    assert_eq!(r["source"], "gemini-2.5-pro", "{r}");
+    assert_eq!((&r["source"], &r["model"]), (&json!("cloud"), &json!("gemini-2.5-pro")), "{r}");
     assert_eq!(r["route"], "high");
     assert!(r["costUsd"].as_f64().unwrap() > 0.0);
     assert!(!r["text"].as_str().unwrap().is_empty());
@@ -152,7 +152,12 @@ async fn a_refusal_is_retried_on_a_better_model() {
     let ai = ai("rt-refuse", json!({"maxQualityRetries": 1})).await;
     let r = generate(&ai, &request(0.7, "Hi")).await;
     assert_eq!(r["source"], "template", "every model refuses: {r}");
-    let steps: Vec<&str> = r["fallbacks"].as_array().unwrap().iter().map(|f| f["step"].as_str().unwrap()).collect();
+    let steps: Vec<&str> = r["fallbacks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["model"].as_str().or(f["step"].as_str()).unwrap())
+        .collect();
     assert_eq!(steps, ["gemini-2.5-pro", "claude-3-5-sonnet-latest", "local"], "{r}");
     assert_eq!(stat("refused").await, 2);
     let m = to_json(&ai.metrics().unwrap().into());
@@ -178,7 +183,7 @@ async fn the_breaker_opens_skips_the_cloud_and_recovers() {
     mock("/__faults", Some(json!({"errorRate": 0}))).await;
     WebIdle.sleep(450).await;
     let r = generate(&ai, &request(0.7, "recovered?")).await;
-    assert_eq!(r["source"], "gemini-2.5-pro", "{r}");
+    assert_eq!((&r["source"], &r["model"]), (&json!("cloud"), &json!("gemini-2.5-pro")), "{r}");
     let m = to_json(&ai.metrics().unwrap().into());
     assert_eq!(m["router"]["breakers"]["gateway"]["state"], "closed");
     let events = to_json(&ai.take_events().unwrap().into());
@@ -203,13 +208,18 @@ async fn identical_requests_share_a_call_and_distinct_ones_are_batched() {
     .await;
     let same = request(0.7, "the same words");
     let results = join_all((0..3).map(|_| generate(&ai, &same))).await;
-    assert!(results.iter().all(|r| r["source"] == "gemini-2.5-pro" && r["text"] == results[0]["text"]), "{results:?}");
+    assert!(
+        results
+            .iter()
+            .all(|r| r["source"] == "cloud" && r["model"] == "gemini-2.5-pro" && r["text"] == results[0]["text"]),
+        "{results:?}"
+    );
     assert_eq!(results.iter().filter(|r| r["shared"] == true).count(), 2);
     assert_eq!(stat("chat").await, 1, "one call for three requests (a batch of one uses the plain endpoint)");
 
     let distinct: Vec<Value> = (0..12).map(|i| request(0.7, &format!("question {i}"))).collect();
     let results = join_all(distinct.iter().map(|r| generate(&ai, r))).await;
-    assert!(results.iter().all(|r| r["source"] == "gemini-2.5-pro"), "{results:?}");
+    assert!(results.iter().all(|r| r["source"] == "cloud" && r["model"] == "gemini-2.5-pro"), "{results:?}");
     assert_eq!(stat("batchedItems").await, 12);
     assert_eq!(stat("batches").await, 2, "12 calls in two batches (10 + 2)");
     ai.dispose();
@@ -228,10 +238,10 @@ async fn gemini_and_anthropic_adapters_work_against_the_mock() {
     });
     let ai = ai("rt-kinds", cloud).await;
     let r = generate(&ai, &request(0.7, "Gemini?")).await;
-    assert_eq!(r["source"], "gemini-2.5-pro", "{r}");
+    assert_eq!((&r["source"], &r["model"]), (&json!("cloud"), &json!("gemini-2.5-pro")), "{r}");
     assert!(r["costUsd"].as_f64().unwrap() > 0.0, "usage parsed: {r}");
     let r = generate(&ai, &request(0.9, "Claude?")).await;
-    assert_eq!(r["source"], "claude-3-5-sonnet-latest", "{r}");
+    assert_eq!((&r["source"], &r["model"]), (&json!("cloud"), &json!("claude-3-5-sonnet-latest")), "{r}");
     assert!(r["costUsd"].as_f64().unwrap() > 0.0, "usage parsed: {r}");
     ai.dispose();
 }

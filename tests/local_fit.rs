@@ -10,8 +10,8 @@ use std::rc::Rc;
 
 use pollster::block_on;
 use unwritten_ai::lifecycle::Strategy;
-use unwritten_ai::runtime::BankResponder;
 use unwritten_ai::router::GenerateRequest;
+use unwritten_ai::runtime::BankResponder;
 use unwritten_ai::testkit::{model_host, models_dir};
 
 #[test]

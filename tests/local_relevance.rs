@@ -16,8 +16,8 @@ use std::rc::Rc;
 use pollster::block_on;
 use unwritten_ai::bank::EntrySource as Source;
 use unwritten_ai::lifecycle::Strategy;
-use unwritten_ai::runtime::BankResponder;
 use unwritten_ai::router::GenerateRequest;
+use unwritten_ai::runtime::BankResponder;
 use unwritten_ai::testkit::{model_host, models_dir};
 
 /// A little below the measured 67.9 % (95/140), so a real regression fails while the figure is reproducible:

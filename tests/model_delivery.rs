@@ -8,10 +8,10 @@ use std::rc::Rc;
 use pollster::block_on;
 use unwritten_ai::lifecycle::{ModelHost, ModelUrls, Strategy};
 use unwritten_ai::model::Manifest;
-use unwritten_ai::vocab::ModelOrigin as Origin;
 use unwritten_ai::ports::KvStore;
 use unwritten_ai::testkit::{model_files_network, models_dir};
 use unwritten_ai::testkit::{FakeClock, FakeDownloader, MemoryStore};
+use unwritten_ai::vocab::ModelOrigin as Origin;
 
 const BASE: &str = "https://cdn.test/models/";
 
@@ -269,8 +269,8 @@ fn storage_that_refuses_writes_only_costs_a_download_next_time() {
 
 #[test]
 fn the_local_responder_answers_from_the_bank_deterministically() {
-    use unwritten_ai::runtime::BankResponder;
     use unwritten_ai::router::GenerateRequest;
+    use unwritten_ai::runtime::BankResponder;
     let (dl, store) = (network(), Rc::new(MemoryStore::new("indexedDB")));
     let h = Rc::new(host(Strategy::FirstLaunch, &dl, &store));
     let responder = BankResponder::new(h.clone());

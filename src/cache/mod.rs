@@ -30,8 +30,8 @@ use stats::Counters;
 use store_tier::{StoreTier, Write};
 
 use crate::config::CacheConfig;
-use crate::vocab::EvictionReason;
 use crate::ports::{Broadcast, Clock, DeviceSnapshot, IdleScheduler, KvStore, MemoryMirror};
+use crate::vocab::EvictionReason;
 
 /// A cached response and the tier it came from.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,21 +1,9 @@
 //! The cloud-path part of the JS API: `generate` and `takeEvents`.
 use wasm_bindgen::prelude::*;
 
+use super::convert::{object_json, to_js};
 use super::types::{GenerateRequestArg, GenerateResultValue, RouterEventsValue};
-use super::unwritten::{to_js, UnwrittenAI};
-use crate::error::Error;
-
-fn request_json(value: JsValue) -> Result<serde_json::Value, Error> {
-    if !value.is_object() || js_sys::Array::is_array(&value) {
-        return Err(Error::invalid_request(
-            "(request)",
-            "expected an object such as { type: \"greeting\", npc: { id, name }, context: { playerText } }",
-        ));
-    }
-    // Through serde_json::Value so a misspelled key is seen and rejected, as for the config.
-    serde_wasm_bindgen::from_value(value)
-        .map_err(|e| Error::invalid_request("(request)", format!("could not read the request object: {e}")))
-}
+use super::unwritten::UnwrittenAI;
 
 #[wasm_bindgen]
 impl UnwrittenAI {
@@ -24,9 +12,9 @@ impl UnwrittenAI {
     /// `fallbacks`); rejects with `InvalidRequest` (its `field` names the bad member) or `Disposed`.
     pub async fn generate(&self, request: GenerateRequestArg) -> Result<GenerateResultValue, JsValue> {
         let rt = self.rt.clone();
-        let json = request_json(request.into())?;
-        let result = rt.generate(json).await?;
-        Ok(to_js(&result)?.into())
+        let example = "{ type: \"greeting\", npc: { id, name }, context: { playerText } }";
+        let json = object_json(request.into(), "(request)", example)?;
+        Ok(to_js(&rt.generate(json).await?)?.into())
     }
 
     /// Events since the last call (breaker state changes, budget alerts, misconfigured providers), oldest first.

@@ -1,12 +1,13 @@
-//! The JavaScript API (`#[wasm_bindgen]`), kept thin: convert arguments, call the core, convert results.
+//! The JavaScript API (`#[wasm_bindgen]`): converts arguments, calls `Runtime`, converts results. Nothing else:
+//! wiring and background work are `crate::runtime`'s, the browser adapters `crate::web`'s.
 mod cache;
-mod errors;
+mod convert;
 mod generate;
 mod model;
 mod text;
 mod types;
 mod unwritten;
 
-pub use errors::js_error;
+pub use convert::js_error;
 pub use types::{ConfigArg, MetricsValue};
 pub use unwritten::UnwrittenAI;

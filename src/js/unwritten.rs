@@ -1,16 +1,14 @@
 use std::rc::Rc;
 
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use super::convert::to_js;
+use super::model::bundled_model;
 use super::types::{ConfigArg, MetricsValue};
 use crate::config::Config;
 use crate::error::Error;
-use crate::ports::KvStore;
-use crate::runtime::{Ports, Runtime};
-use crate::web::{
-    FetchDownloader, FetchHttp, IndexedDbStore, LocalStorageStore, MemoryFront, WebClock, WebDevice, WebIdle, WebRng,
-};
+use crate::runtime::Runtime;
+use crate::web::MemoryFront;
 
 /// The character AI runtime. Create one with `await UnwrittenAI.create(config)`.
 #[wasm_bindgen]
@@ -35,59 +33,17 @@ fn parse_config(config: Option<ConfigArg>) -> Result<Config, Error> {
     Config::from_json(json)
 }
 
-async fn web_ports(config: &Config, front: &MemoryFront) -> Ports {
-    let ns = &config.namespace;
-    let local_storage = config
-        .storage
-        .local_storage
-        .then(|| LocalStorageStore::open(&format!("{ns}:")).ok())
-        .flatten()
-        .map(|s| Rc::new(s) as Rc<dyn KvStore>);
-    let indexed_db = if config.storage.indexed_db {
-        IndexedDbStore::open(&format!("{ns}-unwritten-ai")).await.ok().map(|s| Rc::new(s) as Rc<dyn KvStore>)
-    } else {
-        None
-    };
-    Ports {
-        clock: Rc::new(WebClock::new()),
-        local_storage,
-        indexed_db,
-        http: Rc::new(FetchHttp),
-        downloader: Rc::new(FetchDownloader),
-        idle: Rc::new(WebIdle),
-        device: Rc::new(WebDevice),
-        rng: Rc::new(WebRng::new()),
-        broadcast: {
-            // Another tab's invalidation or clear: the JS copy must not serve until the core has applied it.
-            let front_now = front.clone();
-            let on_receive: Box<dyn Fn()> = Box::new(move || front_now.js_clear());
-            crate::web::WebBroadcast::open(&format!("{ns}-unwritten-ai"), Some(on_receive))
-                .map(|b| Rc::new(b) as Rc<dyn crate::ports::Broadcast>)
-        },
-        memory_mirror: Some(Rc::new(front.clone())),
-    }
-}
-
-pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsValue::from(js_sys::Error::new(&format!("could not convert a result to JS: {e}"))))
-}
-
 #[wasm_bindgen]
 impl UnwrittenAI {
     /// Validates `config` (every field optional), opens the storage tiers the browser allows, and resolves to a
     /// ready runtime. Rejects with an `Error` named `InvalidConfig` (its `field` names the bad option).
     pub async fn create(config: Option<ConfigArg>) -> Result<UnwrittenAI, JsValue> {
         console_error_panic_hook::set_once();
-        let mut config = parse_config(config)?;
-        super::model::apply_bundled_model(&mut config);
+        let config = parse_config(config)?;
         let front = MemoryFront::new();
-        let ports = web_ports(&config, &front).await;
-        let rt = Rc::new(Runtime::start(config, ports).await?);
-        super::model::start_background_load(&rt);
-        super::cache::start_sweeps(&rt);
-        Ok(UnwrittenAI { rt, front })
+        let ports = crate::web::ports(&config, &front).await;
+        let rt = Runtime::start(config, ports, bundled_model().as_ref()).await?;
+        Ok(UnwrittenAI { rt: Rc::new(rt), front })
     }
 
     /// The runtime's version (semver), the same as the npm package's.
@@ -95,10 +51,9 @@ impl UnwrittenAI {
         crate::VERSION.to_string()
     }
 
-    /// A snapshot of the runtime's state: storage tiers, device signals, uptime.
+    /// A snapshot of the runtime's state: storage tiers, device signals, uptime, cache, model and router.
     pub fn metrics(&self) -> Result<MetricsValue, JsValue> {
-        let metrics = self.rt.metrics()?;
-        Ok(to_js(&metrics)?.into())
+        Ok(to_js(&self.rt.metrics()?)?.into())
     }
 
     /// Re-reads battery, network, visibility and the storage estimate, then resolves to `metrics()`.

@@ -97,7 +97,6 @@ impl ModelUrls {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

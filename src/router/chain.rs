@@ -203,12 +203,23 @@ impl Router {
             let budget = f64::from(self.cfg.local_timeout_ms).min(deadline - self.clock.now_ms());
             match within(self.idle.as_ref(), budget, cache.lookup(req)).await {
                 Some(Some(hit)) => {
-                    let a =
-                        Attempt { text: hit.text, source: hit.tier.into(), model: hit.model, cost_usd: 0.0, shared: false };
+                    let a = Attempt {
+                        text: hit.text,
+                        source: hit.tier.into(),
+                        model: hit.model,
+                        cost_usd: 0.0,
+                        shared: false,
+                    };
                     return self.finish(a, true, t0, route, fallbacks);
                 }
                 Some(None) => {}
-                None => self.fell_back(&mut fallbacks, FallbackStep::Cache, None, FallbackReason::Timeout, "lookup timed out"),
+                None => self.fell_back(
+                    &mut fallbacks,
+                    FallbackStep::Cache,
+                    None,
+                    FallbackReason::Timeout,
+                    "lookup timed out",
+                ),
             }
         }
 

@@ -222,7 +222,11 @@ fn the_breaker_opens_after_five_failures_skips_the_provider_then_recovers_throug
     healthy_now.set(true);
     f.clock.advance(30_000.0);
     let r = gen(&f, &req(0.7, json!({"maxTokens": 121})));
-    assert_eq!((r.source, r.model.as_deref()), (Source::Cloud, Some("gemini-2.5-pro")), "the half-open probe went through");
+    assert_eq!(
+        (r.source, r.model.as_deref()),
+        (Source::Cloud, Some("gemini-2.5-pro")),
+        "the half-open probe went through"
+    );
     assert_eq!(f.router.metrics().breakers["gateway"].state, BreakerState::Closed);
     let transitions: Vec<(BreakerState, BreakerState)> = f
         .router
@@ -301,7 +305,11 @@ fn a_local_route_uses_the_local_responder_and_a_slow_one_is_cut_off_at_its_deadl
     let slow = FakeLocal { delay_ms: 5_000, idle: f.idle.clone(), text: "late".into() };
     f.router.set_local_responder(Some(Rc::new(slow)));
     let r = gen(&f, &req(0.55, json!({})));
-    assert_eq!((r.source, r.model.as_deref()), (Source::Cloud, Some("gemini-2.5-flash")), "local timed out, then the cloud (importance > 0.5)");
+    assert_eq!(
+        (r.source, r.model.as_deref()),
+        (Source::Cloud, Some("gemini-2.5-flash")),
+        "local timed out, then the cloud (importance > 0.5)"
+    );
     assert_eq!(r.fallbacks[0].step, FallbackStep::Local);
     assert_eq!(r.latency_ms, 200.0 + 300.0);
 }
@@ -432,7 +440,7 @@ fn the_per_player_budget_stops_one_player_only() {
     let f = fx(cloud_config(json!({"budget": {"perPlayerDailyUsd": 0.002}})), healthy);
     let sources: Vec<Source> =
         (0..4).map(|i| gen(&f, &req(0.7, json!({"playerId": "p1", "maxTokens": 100 + i}))).source).collect();
-    assert!(sources.iter().any(|s| *s == Source::Template), "{sources:?}");
+    assert!(sources.contains(&Source::Template), "{sources:?}");
     assert_eq!(gen(&f, &req(0.7, json!({"playerId": "p2"}))).model.as_deref(), Some("gemini-2.5-pro"));
 }
 

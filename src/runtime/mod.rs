@@ -12,10 +12,8 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::lifecycle::{self, ModelHost, ModelStatus, ModelUrls, Strategy};
 use crate::model::Analysis;
-use crate::ports::{
-    Broadcast, Clock, DeviceSignals, DeviceSnapshot, Downloader, Http, IdleScheduler, KvStore, MemoryMirror, Rng,
-    Spawner,
-};
+pub use crate::ports::Ports;
+use crate::ports::{DeviceSnapshot, KvStore};
 use crate::router::{GenerateRequest, GenerateResult, Router, RouterEvent, RouterMetrics, RouterPorts};
 
 mod cache_api;
@@ -29,24 +27,6 @@ pub use cache_api::DEFAULT_IMPORTANCE;
 pub use plug::{cache_key, BankResponder};
 pub use probe::{StorageStatus, TierStatus};
 pub use tasks::{CACHE_SWEEPS, MODEL_FILES};
-
-/// Everything the runtime may touch outside itself. A store is `None` when the platform has none at all.
-pub struct Ports {
-    pub clock: Rc<dyn Clock>,
-    pub local_storage: Option<Rc<dyn KvStore>>,
-    pub indexed_db: Option<Rc<dyn KvStore>>,
-    pub http: Rc<dyn Http>,
-    pub downloader: Rc<dyn Downloader>,
-    pub idle: Rc<dyn IdleScheduler>,
-    pub device: Rc<dyn DeviceSignals>,
-    pub rng: Rc<dyn Rng>,
-    /// Runs the runtime's background tasks.
-    pub spawner: Rc<dyn Spawner>,
-    /// Messages to the other tabs of this game (cache invalidations); `None` where the platform has none.
-    pub broadcast: Option<Rc<dyn Broadcast>>,
-    /// A copy of the memory tier next to the caller (the browser's `ai.memoryCache()`); `None`: no copy.
-    pub memory_mirror: Option<Rc<dyn MemoryMirror>>,
-}
 
 /// What `ai.metrics()` returns.
 #[derive(Debug, Clone, PartialEq, Serialize)]

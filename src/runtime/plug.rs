@@ -112,10 +112,11 @@ impl LocalResponder for BankResponder {
     }
 
     fn respond<'a>(&'a self, req: &'a GenerateRequest) -> LocalFuture<'a, Result<LocalLine, LocalError>> {
-        Box::pin(async move { self.line(req).await.map_err(|e| LocalError {
-                absent: matches!(e, Error::ModelNotReady(_)),
-                message: e.to_string(),
-            }) })
+        Box::pin(async move {
+            self.line(req)
+                .await
+                .map_err(|e| LocalError { absent: matches!(e, Error::ModelNotReady(_)), message: e.to_string() })
+        })
     }
 }
 

@@ -54,4 +54,3 @@ pub(super) async fn tier_status(enabled: bool, store: Option<&Rc<dyn KvStore>>, 
         },
     }
 }
-

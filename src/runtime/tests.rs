@@ -159,12 +159,8 @@ fn model_config(strategy: Strategy) -> Config {
     config
 }
 
-const MODEL_FILES_URLS: [&str; 4] = [
-    "models/manifest.json",
-    "models/unwritten-character-v2.onnx",
-    "models/vocab.txt",
-    "models/response_bank.json",
-];
+const MODEL_FILES_URLS: [&str; 4] =
+    ["models/manifest.json", "models/unwritten-character-v2.onnx", "models/vocab.txt", "models/response_bank.json"];
 
 #[test]
 fn a_first_launch_start_leaves_the_model_files_to_a_background_task() {
@@ -177,7 +173,10 @@ fn a_first_launch_start_leaves_the_model_files_to_a_background_task() {
     block_on(f.spawner.take(MODEL_FILES).unwrap());
     assert_eq!(f.downloader.requests(), MODEL_FILES_URLS, "manifest, model, vocabulary, then the bank");
     let status = rt.model_status().unwrap();
-    assert_eq!((status.state, status.response_bank, status.update), (ModelState::Ready, BankState::Ready, UpdateState::None));
+    assert_eq!(
+        (status.state, status.response_bank, status.update),
+        (ModelState::Ready, BankState::Ready, UpdateState::None)
+    );
     assert_eq!(status.origin, Some(ModelOrigin::Network));
 }
 
@@ -265,7 +264,11 @@ fn cache_calls_check_their_arguments_before_any_storage_work() {
         Error::InvalidRequest { field, .. } => field,
         other => format!("{other:?}"),
     };
-    assert_eq!(rt.cache_key(serde_json::json!({"type": "greeting"})).map_err(field), Err("key".into()), "a part is missing");
+    assert_eq!(
+        rt.cache_key(serde_json::json!({"type": "greeting"})).map_err(field),
+        Err("key".into()),
+        "a part is missing"
+    );
     assert!(rt.cache_get("not a key").is_err());
     assert_eq!(rt.cache_put(&key, "x".into(), Some(f64::NAN)).err().map(field), Some("importance".into()));
     let bad = serde_json::json!([{"key": key, "text": "x", "importance": 2}]);

@@ -3,11 +3,13 @@ use std::rc::Rc;
 
 use crate::ports::{LocalFuture, Spawner};
 
+type Tasks = Vec<(&'static str, Option<LocalFuture<'static, ()>>)>;
+
 /// A [`Spawner`] that keeps what it is given: a test sees which tasks were started, in order, and takes the ones it
 /// wants to run ([`FakeSpawner::take`]).
 #[derive(Clone, Default)]
 pub struct FakeSpawner {
-    tasks: Rc<RefCell<Vec<(&'static str, Option<LocalFuture<'static, ()>>)>>>,
+    tasks: Rc<RefCell<Tasks>>,
 }
 
 impl FakeSpawner {

@@ -1,12 +1,12 @@
-//! The [`MemoryMirror`] of the browser: `src/js/front.js`'s `MemoryFront`, which `ai.memoryCache()` hands to the
+//! The [`MemoryMirror`] of the browser: `src/web/front.js`'s `MemoryFront`, which `ai.memoryCache()` hands to the
 //! game so that memory hits need no call into WebAssembly.
 use wasm_bindgen::prelude::*;
 
 use crate::ports::MemoryMirror;
 
-#[wasm_bindgen(module = "/src/js/front.js")]
+#[wasm_bindgen(module = "/src/web/front.js")]
 extern "C" {
-    /// The JS copy of the memory tier (see `src/js/front.js`).
+    /// The JS copy of the memory tier (see `src/web/front.js`).
     #[derive(Clone)]
     pub type MemoryFront;
 

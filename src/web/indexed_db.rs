@@ -19,7 +19,7 @@ const STORE: &str = "kv";
 const OPEN_TIMEOUT_MS: u32 = 3_000;
 
 /// IndexedDB (through rexie) as a [`KvStore`]: one database per namespace, one object store of byte values.
-/// The sentinel connection, its single reads and writes (`src/js/idb.js`) and its `versionchange` handler (kept
+/// The sentinel connection, its single reads and writes (`src/web/idb.js`) and its `versionchange` handler (kept
 /// alive with it).
 type Sentinel = (web_sys::IdbDatabase, IdbKv, Closure<dyn FnMut()>);
 
@@ -27,7 +27,7 @@ pub struct IndexedDbStore {
     db: Rc<RefCell<Option<Rexie>>>,
     /// A second connection, opened with web-sys. It hears `versionchange` (rexie does not expose its own): when
     /// another tab upgrades or deletes the database, both connections close instead of blocking it forever, and
-    /// later operations fail with `Unavailable`. It also carries single reads and writes through `src/js/idb.js`
+    /// later operations fail with `Unavailable`. It also carries single reads and writes through `src/web/idb.js`
     /// (`IdbKv`; each request reports to one long-lived callback, see `Request`): cheaper per operation in
     /// Chromium than rexie's callbacks per request and transaction. Writes commit explicitly
     /// (`IDBTransaction.commit()`), without waiting for the success event.
@@ -59,7 +59,7 @@ fn classify(e: rexie::Error) -> StoreError {
     }
 }
 
-#[wasm_bindgen(module = "/src/js/idb.js")]
+#[wasm_bindgen(module = "/src/web/idb.js")]
 extern "C" {
     #[derive(Clone)]
     type IdbKv;
@@ -73,7 +73,7 @@ extern "C" {
     fn put(this: &IdbKv, key: &str, value: &[u8], id: u32, done: &js_sys::Function) -> Result<(), JsValue>;
 }
 
-/// A DOMException from a transaction (what `src/js/idb.js` rejects with), as a [`StoreError`].
+/// A DOMException from a transaction (what `src/web/idb.js` rejects with), as a [`StoreError`].
 pub fn classify_dom_exception(e: JsValue) -> StoreError {
     let name = e.dyn_ref::<web_sys::DomException>().map(|d| d.name()).unwrap_or_default();
     let reason = e

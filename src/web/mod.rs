@@ -1,15 +1,18 @@
-//! The ports implemented for browsers (window or worker) with web-sys, js-sys, rexie and gloo-timers.
-//! Everything here is thin: logic belongs in the core, where it is tested natively.
+//! The ports implemented for browsers (window or worker) with web-sys, js-sys, rexie and gloo-timers, with the
+//! adapters' own JavaScript (`idb.js`, `front.js`, `executor.js`) beside them. Everything here is thin: logic
+//! belongs in the core, where it is tested natively.
 mod broadcast;
 mod clock;
 mod device;
 mod download;
+pub mod executor;
 mod front;
 mod http;
 mod idle;
 mod indexed_db;
 mod local_storage;
 mod rng;
+mod spawn;
 
 pub use broadcast::WebBroadcast;
 pub use clock::WebClock;
@@ -21,6 +24,7 @@ pub use idle::WebIdle;
 pub use indexed_db::{classify_dom_exception, IndexedDbStore};
 pub use local_storage::LocalStorageStore;
 pub use rng::WebRng;
+pub use spawn::WebSpawner;
 
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -48,5 +52,45 @@ fn describe(value: &JsValue) -> String {
         format!("{}: {}", ex.name(), ex.message())
     } else {
         value.as_string().unwrap_or_else(|| format!("{value:?}"))
+    }
+}
+
+/// The browser's ports for a runtime of `config`: localStorage under `"{namespace}:"`, IndexedDB database
+/// `"{namespace}-unwritten-ai"` (a store the browser refuses is left out), fetch, idle callbacks, device signals,
+/// crypto randomness, the microtask spawner, the tabs' broadcast channel, and `front` as the memory mirror.
+pub async fn ports(config: &crate::config::Config, front: &MemoryFront) -> crate::ports::Ports {
+    use std::rc::Rc;
+
+    use crate::ports::{Broadcast, KvStore};
+
+    let ns = &config.namespace;
+    let local_storage = config
+        .storage
+        .local_storage
+        .then(|| LocalStorageStore::open(&format!("{ns}:")).ok())
+        .flatten()
+        .map(|s| Rc::new(s) as Rc<dyn KvStore>);
+    let indexed_db = if config.storage.indexed_db {
+        IndexedDbStore::open(&format!("{ns}-unwritten-ai")).await.ok().map(|s| Rc::new(s) as Rc<dyn KvStore>)
+    } else {
+        None
+    };
+    // Another tab's invalidation or clear: the JS copy must not serve until the core has applied it.
+    let front_now = front.clone();
+    let on_receive: Box<dyn Fn()> = Box::new(move || front_now.js_clear());
+    let broadcast =
+        WebBroadcast::open(&format!("{ns}-unwritten-ai"), Some(on_receive)).map(|b| Rc::new(b) as Rc<dyn Broadcast>);
+    crate::ports::Ports {
+        clock: Rc::new(WebClock::new()),
+        local_storage,
+        indexed_db,
+        http: Rc::new(FetchHttp),
+        downloader: Rc::new(FetchDownloader),
+        idle: Rc::new(WebIdle),
+        device: Rc::new(WebDevice),
+        rng: Rc::new(WebRng::new()),
+        spawner: Rc::new(WebSpawner),
+        broadcast,
+        memory_mirror: Some(Rc::new(front.clone())),
     }
 }
