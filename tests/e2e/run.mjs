@@ -89,14 +89,106 @@ try {
   check(fs.statSync(shot).size > 1000, `screenshot saved to ${path.relative(root, shot)}`);
   await context.close();
 
-  // 2. The consumer game built from the packed tarball runs.
+  // 2. The consumer game (tests/consumer/src), built from the packed tarball, uses every public method of
+  // UnwrittenAI and reports the outcome of each in #out. Vocabulary words (labels, states, tiers, error names) are
+  // compared only with `out.expected`, which the game copies from tests/consumer/src/expect.ts: update them there.
   const consumerDir = path.join(root, 'tests', 'consumer', 'dist');
   const server = await serve(consumerDir);
   const consumerUrl = `http://127.0.0.1:${server.address().port}/`;
   const c = await openPage(browser, consumerUrl, '#out:not([data-state="loading"])');
-  const out = JSON.parse((await c.page.textContent('#out')) || '{}');
-  check(out.version === expected, `consumer game created the runtime (version ${out.version})`);
-  check(out.rejected === 'InvalidConfig', `consumer game saw InvalidConfig for a bad namespace (got ${out.rejected})`);
+  await c.page.waitForSelector('#out:not([data-state="loading"])', { timeout: 90_000 }).catch(() => {});
+  const gameState = await c.page.getAttribute('#out', 'data-state');
+  const outText = (await c.page.textContent('#out')) || '';
+  check(gameState === 'done', `consumer game ran to the end (${gameState}${gameState === 'done' ? '' : `: ${outText}`})`);
+  let out = {};
+  try { out = JSON.parse(outText); } catch {}
+  // A word missing from the report matches nothing the game saw.
+  const expectedOf = (group) => new Proxy(out.expected?.[group] ?? {}, {
+    get: (known, k) => known[k] ?? `(expected.${group}.${String(k)} missing)`,
+  });
+  const words = expectedOf('words');
+  const fields = expectedOf('fields');
+  const rejects = (what, e, name, field) => {
+    const ok = e?.name === name && (field === undefined || e?.field === field);
+    const got = e ? `${e.name}${e.field ? ` field ${e.field}` : ''}${ok ? '' : `: ${e.message}`}` : 'it did not fail';
+    check(ok, `${what} with ${name}${field === undefined ? '' : ` field ${field}`} (got ${got})`);
+  };
+
+  // Every method of the class in the installed package's declarations (but wasm-bindgen's free()) has an entry.
+  const dts = fs.readFileSync(path.join(root, 'tests/consumer/node_modules/unwritten-ai/unwritten_ai.d.ts'), 'utf8');
+  const classBody = dts.match(/export class UnwrittenAI \{([\s\S]*?)\n\}/)?.[1] ?? '';
+  const methods = [...classBody.matchAll(/^\s+(?:static )?([A-Za-z_]\w*)\(/gm)].map((m) => m[1]);
+  const missing = ['init', ...methods.filter((m) => m !== 'free')].filter((m) => !(m in out));
+  check(methods.length > 20 && missing.length === 0,
+    `consumer report has an entry for init() and every method of UnwrittenAI (missing: ${missing.join(', ') || 'none'})`);
+
+  check(out.init?.exportsUnwrittenAI === true, 'init() resolves to the module exports (with UnwrittenAI)');
+  check(out.version?.version === expected, `version() is the package's ${expected} (got ${out.version?.version})`);
+  check(out.create?.namespace === 'consumer-game', `create(config) applied the namespace (got ${out.create?.namespace})`);
+  rejects('create() rejects a bad namespace', out.create?.badConfig, words.invalidConfig, fields.badNamespace);
+
+  const lm = out.loadModel ?? {};
+  check(lm.progressCalls > 0 && lm.lastLoaded > 0 && lm.lastLoaded === lm.lastTotal,
+    `loadModel(onProgress) reported progress (${lm.progressCalls} calls, last ${lm.lastLoaded}/${lm.lastTotal} bytes)`);
+  check(lm.state === words.modelReady && lm.loadMs > 0,
+    `loadModel() resolves to a ${words.modelReady} status (got ${lm.state}, ${lm.loadMs} ms)`);
+  const ms = out.modelStatus ?? {};
+  check(ms.state === words.modelReady && ms.responseBank === words.bankReady && Boolean(ms.name),
+    `modelStatus(): model ${ms.state}, response bank ${ms.responseBank} (${ms.name}, strategy ${ms.strategy})`);
+  const an = out.analyze ?? {};
+  check(an.label === words.hostile, `analyze() reads the hostile line as ${words.hostile} (got ${an.label})`);
+  check(Math.abs(an.probsSum - 1) < 1e-3 && an.traits === 5 && Math.abs(an.relationship) <= 1 && an.truncated === false,
+    `analyze() result is well formed (probs sum ${an.probsSum}, ${an.traits} traits, ` +
+    `relationship ${an.relationship}, truncated ${an.truncated})`);
+  const ab = out.analyzeBatch ?? {};
+  check(ab.count === 2 && ab.labels?.[0] === words.grateful && ab.labels?.[1] === words.hostile,
+    `analyzeBatch([grateful, hostile]) is [${words.grateful}, ${words.hostile}] (got [${ab.labels}])`);
+
+  const g1 = out.generate?.first ?? {};
+  const g2 = out.generate?.second ?? {};
+  check(typeof g1.text === 'string' && g1.text.length > 0 && g1.cached === false,
+    `generate() answers a greeting (source ${g1.source}, route ${g1.route}, ${g1.fallbacks} fallbacks: ${g1.text})`);
+  check(g2.cached === true && g2.text === g1.text && g2.fallbacksIsArray === true,
+    `generate() of the same request again is the cached line (cached ${g2.cached}, source ${g2.source})`);
+  rejects('generate() rejects importance 2', out.generate?.badRequest, words.invalidRequest, fields.badImportance);
+  check(out.takeEvents?.isArray === true, `takeEvents() is an array (events: [${out.takeEvents?.types}])`);
+
+  const key = out.cacheKey ?? {};
+  check(key.length > 0 && key.orderIrrelevant === true && key.playerMatters === true,
+    `cacheKey() gives a ${key.length}-char key, the same for reordered parts, another for another player`);
+  const putText = out.cachePut?.text;
+  const get = out.cacheGet ?? {};
+  check(Boolean(putText) && get.text === putText && get.tier === words.memoryTier,
+    `cachePut(key, text, 0.9) then cacheGet(key) finds it in the ${words.memoryTier} tier (got ${get.tier}: ${get.text})`);
+  const view = out.memoryCache ?? {};
+  check(view.text === putText && view.has === true && view.size >= 1,
+    `memoryCache(): get() finds the line, has() is true, size ${view.size}`);
+  check(out.cacheGetSync?.text === putText && out.cacheGetSync?.missIsUndefined === true,
+    'cacheGetSync() finds the line and is undefined for an unknown key');
+  check(out.cachePutMany?.stored === 2, `cachePutMany() stored both entries (got ${out.cachePutMany?.stored})`);
+  const inv = out.cacheInvalidate ?? {};
+  check(inv.lineGone === true && inv.viewHas === false && inv.otherPlayerKept === true,
+    `cacheInvalidate(player) removes that player's line only (gone ${inv.lineGone}, memoryCache().has ${inv.viewHas}, ` +
+    `other player's kept ${inv.otherPlayerKept})`);
+  check(out.clearCache?.entriesAfter === 0 && out.clearCache?.foundAfter === false,
+    `clearCache() empties every tier (entries ${out.clearCache?.entriesAfter}, found ${out.clearCache?.foundAfter})`);
+  const st = out.cacheStats ?? {};
+  check(st.memoryHits >= 1 && st.syncMisses >= 1 && st.misses >= 0 && st.hitRate > 0 && st.hitRate <= 1 &&
+    st.sameAsMetrics === true,
+    `cacheStats() counts (memory hits ${st.memoryHits}, misses ${st.misses}, sync misses ${st.syncMisses}, ` +
+    `hit rate ${st.hitRate}; same as metrics().cache ${st.sameAsMetrics})`);
+
+  const m = out.metrics ?? {};
+  check(m.version === expected && m.namespace === 'consumer-game' && m.indexedDb === words.tierAvailable &&
+    m.modelState === words.modelReady && m.routerCalls >= 2 && m.uptimeMs > 0,
+    `metrics(): IndexedDB ${m.indexedDb}, model ${m.modelState}, ${m.routerCalls} generate calls, uptime ${m.uptimeMs} ms`);
+  const rd = out.refreshDevice ?? {};
+  check(rd.version === expected && rd.hasDevice === true && rd.uptimeMs >= m.uptimeMs,
+    `refreshDevice() resolves to fresh metrics (uptime ${rd.uptimeMs} ms)`);
+  const d = out.dispose ?? {};
+  rejects('after dispose(), generate() rejects', d.disposedCall, words.disposed);
+  rejects('after dispose(), metrics() throws', d.disposedSync, words.disposed);
+  check(d.secondDisposeOk === true, 'dispose() a second time is harmless');
   check(c.problems.length === 0, `no console errors in the consumer game ${c.problems.join(' | ')}`);
   await c.context.close();
   server.close();

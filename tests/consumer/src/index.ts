@@ -1,31 +1,147 @@
-// How a game uses the package: typed config, typed metrics, typed errors.
-import init, { UnwrittenAI, type UnwrittenConfig, type UnwrittenMetrics, type UnwrittenErrorName } from 'unwritten-ai';
+// A game using the whole public API of the package, with its exported types: create, the local model, character
+// lines, events, the response cache (cache.ts), metrics, errors, dispose. Offline and deterministic: no cloud
+// providers, the model shipped in the package served by the page's own server. The outcome of every call goes
+// into #out as one JSON object (report.ts) that tests/e2e/run.mjs checks.
+import init, {
+  UnwrittenAI,
+  type Analysis,
+  type GenerateRequest,
+  type GenerateResult,
+  type ModelStatus,
+  type RouterEvent,
+  type UnwrittenConfig,
+  type UnwrittenMetrics,
+} from 'unwritten-ai';
+import { playWithCache } from './cache';
+import { FIELDS, WORDS } from './expect';
+import { type Report, caught, failure, show } from './report';
 
-const config: UnwrittenConfig = { namespace: 'consumer-game', storage: { indexedDb: true } };
+const config: UnwrittenConfig = {
+  namespace: 'consumer-game',
+  // The model ships in the package; onDemand loads it when the game asks (loadModel, with a progress bar).
+  // "bundled" would load it inside create(), and loadModel's progress callback would then never be called.
+  model: { strategy: 'onDemand' },
+  storage: { localStorage: true, indexedDb: true },
+  // No providers: generate() answers from the local model's response bank or a template. A generous local step
+  // deadline keeps the answer local (so cached) when the machine is busy.
+  cloud: { localTimeoutMs: 2000 },
+};
 
-async function main(): Promise<void> {
-  await init();
-  const ai: UnwrittenAI = await UnwrittenAI.create(config);
-  const metrics: UnwrittenMetrics = ai.metrics();
-  const tier: string = metrics.storage.indexedDb.state;
-  let rejected: UnwrittenErrorName | 'none' = 'none';
-  try {
-    await UnwrittenAI.create({ namespace: 'NOT VALID' });
-  } catch (err) {
-    rejected = (err as Error).name as UnwrittenErrorName;
+const HOSTILE = 'Get out of my sight, you filthy thief!';
+const GRATEFUL = 'Thank you so much, you saved my life!';
+
+const greeting: GenerateRequest = {
+  type: 'greeting',
+  npc: { id: 'bram', name: 'Bram', personality: 'gruff, loyal' },
+  context: { playerText: 'Any work for me today?', scene: 'the forge', relationshipLevel: 6 },
+  importance: 0.4,
+  maxTokens: 80,
+  playerId: 'p-1',
+};
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits (up to 30 s) until the local responder's response bank has loaded or failed. */
+async function bankSettled(ai: UnwrittenAI): Promise<ModelStatus> {
+  for (let i = 0; i < 300; i++) {
+    const status = ai.modelStatus();
+    if (status.responseBank === WORDS.bankReady || status.responseBank === WORDS.bankFailed) return status;
+    await sleep(100);
   }
-  const out = document.getElementById('out');
-  if (out) {
-    out.textContent = JSON.stringify({ version: ai.version(), indexedDb: tier, rejected });
-    out.dataset.state = 'done';
-  }
-  ai.dispose();
+  return ai.modelStatus();
 }
 
-main().catch((err: unknown) => {
-  const out = document.getElementById('out');
-  if (out) {
-    out.textContent = String(err);
-    out.dataset.state = 'error';
-  }
-});
+function sentimentOf(analysis: Analysis): Analysis['sentiment']['label'] {
+  return analysis.sentiment.label;
+}
+
+async function main(): Promise<Report> {
+  const exports = await init();
+  const badConfig = await failure(() => UnwrittenAI.create({ namespace: 'NOT VALID' }));
+  const ai: UnwrittenAI = await UnwrittenAI.create(config);
+  const version: string = ai.version();
+
+  // The loading screen.
+  let progressCalls = 0;
+  let lastLoaded = 0;
+  let lastTotal: number | null = null;
+  const onProgress = (loaded: number, total: number | null): void => {
+    progressCalls += 1;
+    lastLoaded = loaded;
+    lastTotal = total;
+  };
+  const loaded: ModelStatus = await ai.loadModel(onProgress);
+  const status = await bankSettled(ai);
+
+  // The player's lines, read by the model.
+  const hostile: Analysis = await ai.analyze(HOSTILE);
+  const batch: Analysis[] = await ai.analyzeBatch([GRATEFUL, HOSTILE]);
+
+  // Bram greets the player, twice: the second time from the cache.
+  const first: GenerateResult = await ai.generate(greeting);
+  const second: GenerateResult = await ai.generate(greeting);
+  const badRequest = await failure(() => ai.generate({ npc: { id: 'bram', name: 'Bram' }, importance: 2 }));
+  const events: RouterEvent[] = ai.takeEvents();
+
+  const cache = await playWithCache(ai);
+
+  const metrics: UnwrittenMetrics = ai.metrics();
+  const refreshed: UnwrittenMetrics = await ai.refreshDevice();
+
+  // Leaving the game.
+  ai.dispose();
+  const disposedCall = await failure(() => ai.generate(greeting));
+  const disposedSync = await failure(() => ai.metrics());
+  const secondDispose = await failure(() => ai.dispose());
+
+  return {
+    expected: { words: WORDS, fields: FIELDS },
+    init: { exportsUnwrittenAI: exports.UnwrittenAI === UnwrittenAI },
+    create: { namespace: metrics.namespace, badConfig },
+    version: { version },
+    loadModel: { progressCalls, lastLoaded, lastTotal, state: loaded.state, loadMs: loaded.loadMs },
+    analyze: {
+      label: sentimentOf(hostile),
+      probsSum: hostile.sentiment.probs.reduce((a, b) => a + b, 0),
+      traits: hostile.personality.length,
+      relationship: hostile.relationship,
+      truncated: hostile.truncated,
+    },
+    analyzeBatch: { count: batch.length, labels: batch.map(sentimentOf) },
+    modelStatus: {
+      state: status.state, strategy: status.strategy, name: status.name, responseBank: status.responseBank,
+    },
+    generate: {
+      first: {
+        text: first.text, cached: first.cached, source: first.source, route: first.route,
+        fallbacks: first.fallbacks.length,
+      },
+      second: {
+        text: second.text, cached: second.cached, source: second.source,
+        fallbacksIsArray: Array.isArray(second.fallbacks),
+      },
+      badRequest,
+    },
+    takeEvents: { isArray: Array.isArray(events), types: events.map((e) => e.type) },
+    ...cache,
+    metrics: {
+      version: metrics.version,
+      namespace: metrics.namespace,
+      indexedDb: metrics.storage.indexedDb.state,
+      modelState: metrics.model.state,
+      routerCalls: metrics.router.calls,
+      uptimeMs: metrics.uptimeMs,
+    },
+    refreshDevice: {
+      version: refreshed.version,
+      uptimeMs: refreshed.uptimeMs,
+      hasDevice: typeof refreshed.device === 'object' && refreshed.device !== null,
+    },
+    dispose: { disposedCall, disposedSync, secondDisposeOk: secondDispose === null },
+  };
+}
+
+main().then(
+  (report) => show('done', JSON.stringify(report)),
+  (err: unknown) => show('error', JSON.stringify(caught(err))),
+);

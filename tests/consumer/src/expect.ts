@@ -1,0 +1,37 @@
+// The one place where the consumer game (and, through the report's `expected`, tests/e2e/run.mjs) names words of
+// the package's vocabulary. Each word is checked by `tsc` against the type it belongs to, so a word that leaves
+// the vocabulary fails the type-check here. When the vocabulary changes, update this file only.
+import type { Analysis, CacheTier, ModelStatus, TierStatus, UnwrittenErrorName } from 'unwritten-ai';
+
+export const WORDS = {
+  /** modelStatus().state once loadModel() resolved. */
+  modelReady: 'ready',
+  /** modelStatus().responseBank: the local responder can answer / gave up. */
+  bankReady: 'ready',
+  bankFailed: 'failed',
+  /** analyze() of a hostile line, and of a grateful one. */
+  hostile: 'negative',
+  grateful: 'positive',
+  /** cacheGet() of an entry the memory tier holds. */
+  memoryTier: 'memory',
+  /** metrics().storage.indexedDb.state in Chromium. */
+  tierAvailable: 'available',
+  /** err.name of the rejections the game provokes. */
+  invalidConfig: 'InvalidConfig',
+  invalidRequest: 'InvalidRequest',
+  disposed: 'Disposed',
+} as const satisfies {
+  modelReady: ModelStatus['state'];
+  bankReady: ModelStatus['responseBank'];
+  bankFailed: ModelStatus['responseBank'];
+  hostile: Analysis['sentiment']['label'];
+  grateful: Analysis['sentiment']['label'];
+  memoryTier: CacheTier;
+  tierAvailable: TierStatus['state'];
+  invalidConfig: UnwrittenErrorName;
+  invalidRequest: UnwrittenErrorName;
+  disposed: UnwrittenErrorName;
+};
+
+/** The `field` of the InvalidConfig / InvalidRequest errors the game provokes (option and request paths). */
+export const FIELDS = { badNamespace: 'namespace', badImportance: 'importance' } as const;
