@@ -21,7 +21,7 @@ use unwritten_ai::runtime::BankResponder;
 use unwritten_ai::testkit::{model_host, models_dir};
 
 /// A little below the measured 67.9 % (95/140), so a real regression fails while the figure is reproducible:
-/// everything here is deterministic (no timing, the seed is a hash of the request).
+/// everything here is deterministic (no timing, the hash is a hash of the request).
 const RELEVANCE_FLOOR: f64 = 0.62;
 
 fn responder() -> BankResponder {

@@ -103,11 +103,11 @@ function setUpGenerate(ai) {
     });
     $('generate-line').textContent = `Brenna: "${r.text}"`;
     $('generate-facts').replaceChildren(
-      row('source', r.source),
+      row('source', r.model && r.source === 'cloud' ? `cloud (${r.model})` : r.source),
       row('model', r.model ?? ''),
       row('latency', `${r.latencyMs.toFixed(1)} ms`),
       row('cost', `$${r.costUsd.toFixed(6)}`),
-      row('fallbacks', r.fallbacks.map((f) => `${f.step}: ${f.reason}`).join('; ') || 'none'),
+      row('fallbacks', r.fallbacks.map((f) => `${f.model ?? f.step}: ${f.reason} (${f.detail})`).join('; ') || 'none'),
     );
     $('generate-line').dataset.source = r.source;
   });

@@ -80,8 +80,8 @@ window.runLoad = async ({ mockUrl, n, distinct, seed, batch, cloudOnly }) => {
           return;
         }
         // A local line after a cloud model failed waited for that failure: report it apart from direct ones.
-        const afterCloud = res.source === 'local' && res.fallbacks.some((f) => f.step !== 'cloud' && f.step !== 'cache' && f.step !== 'local');
-        (bySource[afterCloud ? 'local, after a cloud failure' : res.source] ||= []).push(res.latencyMs);
+        const afterCloud = res.source === 'local' && res.fallbacks.some((f) => f.step === 'cloud' && f.model !== null);
+        (bySource[afterCloud ? 'local, after a cloud failure' : res.source === 'cloud' ? res.model : res.source] ||= []).push(res.latencyMs);
       } catch (e) {
         failures.push(`${e.name}: ${e.message}`);
       }

@@ -2,7 +2,7 @@
 //! the player's line (mean of its best [`SITUATION_K`] prompt similarities); chitchat is used only when its own
 //! best prompts are clearly closer ([`CHAT_MARGIN`]), i.e. for lines the game pairs do not cover. Within the
 //! situation it scores each reply by prompt similarity plus the mood the character should answer in, and picks
-//! among the best few by the query's seed. Deterministic for a given query.
+//! among the best few by the query's hash. Deterministic for a given query.
 use super::{BankEntry, ResponseBank};
 use crate::vocab::ResponseType;
 
@@ -20,8 +20,8 @@ pub struct Query<'a> {
     /// The character's affinity toward the player, -1..1.
     pub affinity: f32,
     pub kind: ResponseType,
-    /// Picks among the best candidates; the same seed gives the same line.
-    pub seed: u64,
+    /// Picks among the best candidates; the same hash gives the same line.
+    pub hash: u64,
 }
 
 /// Situations are scored by the mean of their best `SITUATION_K` prompt similarities.
@@ -30,7 +30,7 @@ pub const SITUATION_K: usize = 3;
 pub const CHAT_MARGIN: f32 = 0.1;
 /// A player line read as negative with a relationship below this is hostile (threat, insult), not distressed.
 const HOSTILE_RELATIONSHIP: f32 = -0.6;
-/// Candidates the seed picks among: within a situation, and (as before) among chitchat replies.
+/// Candidates the hash picks among: within a situation, and (as before) among chitchat replies.
 const GAME_TOP: usize = 3;
 const CHAT_TOP: usize = 5;
 
@@ -89,18 +89,18 @@ fn wanted_mood(q: &Query) -> i32 {
     }
 }
 
-/// FNV-1a: a stable hash so the same request picks the same line on every platform and run.
-/// The index of one of the `top` best-scored candidates (highest score first, ties by index), chosen by `seed`;
+/// The index of one of the `top` best-scored candidates (highest score first, ties by index), chosen by `hash`;
 /// `None` when there is no candidate.
-fn seeded_pick(mut scored: Vec<(f32, usize)>, top: usize, seed: u64) -> Option<usize> {
+fn hashed_pick(mut scored: Vec<(f32, usize)>, top: usize, hash: u64) -> Option<usize> {
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let top = scored.len().min(top);
     if top == 0 {
         return None;
     }
-    scored.get((seed % top as u64) as usize).map(|&(_, i)| i)
+    scored.get((hash % top as u64) as usize).map(|&(_, i)| i)
 }
 
+/// FNV-1a: a stable hash so the same request picks the same line on every platform and run.
 pub fn stable_hash(parts: &[&str]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for part in parts {
@@ -184,7 +184,7 @@ impl ResponseBank {
             let chat_score = top_k_mean(&sims, &self.chat, SITUATION_K);
             if let Some((score, members)) = best {
                 if score + CHAT_MARGIN >= chat_score {
-                    if let Some(entry) = self.pick_in_situation(members, &sims, wanted, q.seed) {
+                    if let Some(entry) = self.pick_in_situation(members, &sims, wanted, q.hash) {
                         return entry;
                     }
                 }
@@ -194,8 +194,8 @@ impl ResponseBank {
     }
 
     /// Within one situation: prompt similarity plus the mood fit (the hand-assigned mood first, the model's reading
-    /// of the reply second), then the seed picks among the best [`GAME_TOP`].
-    fn pick_in_situation(&self, members: &[usize], sims: &[f32], wanted: i32, seed: u64) -> Option<&BankEntry> {
+    /// of the reply second), then the hash picks among the best [`GAME_TOP`].
+    fn pick_in_situation(&self, members: &[usize], sims: &[f32], wanted: i32, hash: u64) -> Option<&BankEntry> {
         let scored: Vec<(f32, usize)> = members
             .iter()
             .filter_map(|&i| {
@@ -208,7 +208,7 @@ impl ResponseBank {
                 Some((0.5 * sims.get(i).copied().unwrap_or(0.0) + mood, i))
             })
             .collect();
-        self.entries.get(seeded_pick(scored, GAME_TOP, seed)?)
+        self.entries.get(hashed_pick(scored, GAME_TOP, hash)?)
     }
 
     /// Chitchat (or a bank without situations): similarity of the prompt and reply vectors to the player's line
@@ -237,7 +237,7 @@ impl ResponseBank {
                 Some((s, i))
             })
             .collect();
-        let pick = seeded_pick(scored, CHAT_TOP, q.seed).unwrap_or(0);
+        let pick = hashed_pick(scored, CHAT_TOP, q.hash).unwrap_or(0);
         // `parse` refuses an empty bank, so entry 0 always exists.
         &self.entries[pick.min(self.entries.len() - 1)]
     }
@@ -291,7 +291,7 @@ mod tests {
         ResponseBank::parse(json.to_string().as_bytes()).unwrap()
     }
 
-    fn query<'a>(embedding: &'a [f32], sentiment: &'a [f32], agreeableness: f32, seed: u64) -> Query<'a> {
+    fn query<'a>(embedding: &'a [f32], sentiment: &'a [f32], agreeableness: f32, hash: u64) -> Query<'a> {
         Query {
             embedding,
             player_sentiment: sentiment,
@@ -299,7 +299,7 @@ mod tests {
             agreeableness,
             affinity: 0.0,
             kind: ResponseType::Dialogue,
-            seed,
+            hash,
         }
     }
 
@@ -331,11 +331,11 @@ mod tests {
         assert_eq!(b.situations().collect::<Vec<_>>(), ["trade", "threat"]);
         let trade = [1.0, 0.0, 0.0, 0.0];
         let friendly = [0.05, 0.15, 0.8];
-        for seed in 0..6 {
-            let kind = b.choose(&query(&trade, &friendly, 0.9, seed));
+        for hash in 0..6 {
+            let kind = b.choose(&query(&trade, &friendly, 0.9, hash));
             assert_eq!(kind.situation.as_deref(), Some("trade"));
-            // The warm reply ranks first; the seed may pick the other reply of the situation, never another one.
-            let gruff = b.choose(&query(&trade, &[0.6, 0.3, 0.1], 0.1, seed));
+            // The warm reply ranks first; the hash may pick the other reply of the situation, never another one.
+            let gruff = b.choose(&query(&trade, &[0.6, 0.3, 0.1], 0.1, hash));
             assert_eq!(gruff.situation.as_deref(), Some("trade"));
         }
         assert_eq!(b.choose(&query(&trade, &friendly, 0.9, 0)).text, "have a look, friend");
@@ -343,7 +343,7 @@ mod tests {
         // A line far from every game prompt but close to a chat prompt gets the chat reply.
         let off_topic = [0.0, 0.0, 0.0, 1.0];
         assert_eq!(b.choose(&query(&off_topic, &[0.2, 0.6, 0.2], 0.5, 3)).source, Source::Chat);
-        // Same query, same seed: same entry.
+        // Same query, same hash: same entry.
         let a = b.choose(&query(&[0.2, 0.9, 0.1, 0.0], &[0.8, 0.1, 0.1], 0.5, 42)).text.clone();
         assert_eq!(b.choose(&query(&[0.2, 0.9, 0.1, 0.0], &[0.8, 0.1, 0.1], 0.5, 42)).text, a);
     }

@@ -295,7 +295,7 @@ impl StoreTier {
     }
 
     /// Writes one record within the budgets. On quota: evicts (at least the record's size, and a quarter of the
-    /// tier as the seed does), retries once, else skips this tier for this entry. Returns whether it was written.
+    /// tier as the design does), retries once, else skips this tier for this entry. Returns whether it was written.
     pub async fn write(&self, w: Write, c: &RefCell<Counters>) -> bool {
         if !self.is_up() || w.size() > self.max_bytes() {
             return false;

@@ -2,8 +2,8 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
+use super::assets::bundled_model;
 use super::convert::to_js;
-use super::model::bundled_model;
 use super::types::{ConfigArg, MetricsValue};
 use crate::config::Config;
 use crate::error::Error;

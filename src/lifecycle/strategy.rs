@@ -1,8 +1,8 @@
 //! When the model loads and from where: the design's asset delivery decision for a browser (see
-//! docs/design.md), the `config.model` section, and the URLs of the model's files.
+//! docs/design.md) and the URLs of the model's files.
 use serde::{Deserialize, Serialize};
 
-use crate::error::Error;
+pub use crate::config::ModelConfig;
 use crate::ports::DeviceSnapshot;
 pub use crate::vocab::Strategy;
 
@@ -26,57 +26,6 @@ pub fn resolve(requested: Strategy, device: &DeviceSnapshot) -> Strategy {
     Strategy::FirstLaunch
 }
 
-/// `config.model`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
-pub struct ModelConfig {
-    pub strategy: Strategy,
-    /// URL of manifest.json. Default: the model bundled in the package (registered by its index.js).
-    pub manifest_url: Option<String>,
-    /// URL of the .onnx file. Default: the manifest's `file` next to the manifest.
-    pub model_url: Option<String>,
-    /// URL of vocab.txt. Default: the manifest's `vocab.file` next to the manifest.
-    pub vocab_url: Option<String>,
-    /// URL of the response bank. Default: the manifest's `responseBank.file` next to the manifest.
-    pub response_bank_url: Option<String>,
-}
-
-impl ModelConfig {
-    pub fn validate(&self) -> Result<(), Error> {
-        let urls = [
-            ("manifestUrl", &self.manifest_url),
-            ("modelUrl", &self.model_url),
-            ("vocabUrl", &self.vocab_url),
-            ("responseBankUrl", &self.response_bank_url),
-        ];
-        for (field, url) in urls {
-            if url.as_deref().is_some_and(|u| u.trim().is_empty()) {
-                return Err(Error::invalid_config(format!("model.{field}"), "must be a non-empty URL, or left out"));
-            }
-        }
-        Ok(())
-    }
-
-    /// The URLs to load from, given the package's bundled default manifest URL (if any).
-    pub fn urls(&self, bundled_manifest: Option<&ModelUrls>) -> ModelUrls {
-        let base = bundled_manifest.cloned().unwrap_or_default();
-        match &self.manifest_url {
-            Some(m) => ModelUrls {
-                manifest: m.clone(),
-                model: self.model_url.clone(),
-                vocab: self.vocab_url.clone(),
-                bank: self.response_bank_url.clone(),
-            },
-            None => ModelUrls {
-                manifest: base.manifest,
-                model: self.model_url.clone().or(base.model),
-                vocab: self.vocab_url.clone().or(base.vocab),
-                bank: self.response_bank_url.clone().or(base.bank),
-            },
-        }
-    }
-}
-
 /// Where the three files are. `manifest` is required; the others default to the manifest's file names next to it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -89,6 +38,25 @@ pub struct ModelUrls {
 }
 
 impl ModelUrls {
+    /// The URLs to load from: the config's, else those of the model bundled with the package (if any).
+    pub fn resolve(config: &ModelConfig, bundled_manifest: Option<&ModelUrls>) -> ModelUrls {
+        let base = bundled_manifest.cloned().unwrap_or_default();
+        match &config.manifest_url {
+            Some(m) => ModelUrls {
+                manifest: m.clone(),
+                model: config.model_url.clone(),
+                vocab: config.vocab_url.clone(),
+                bank: config.response_bank_url.clone(),
+            },
+            None => ModelUrls {
+                manifest: base.manifest,
+                model: config.model_url.clone().or(base.model),
+                vocab: config.vocab_url.clone().or(base.vocab),
+                bank: config.response_bank_url.clone().or(base.bank),
+            },
+        }
+    }
+
     pub(crate) fn sibling(&self, file: &str) -> String {
         match self.manifest.rfind('/') {
             Some(i) => format!("{}{file}", &self.manifest[..=i]),

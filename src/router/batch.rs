@@ -1,4 +1,4 @@
-//! The seed's RequestBatcher for gateways that accept batches: calls to one provider within `maxWaitMs` (100)
+//! The design's RequestBatcher for gateways that accept batches: calls to one provider within `maxWaitMs` (100)
 //! share one HTTP request, up to `maxSize` (10) each. No task spawning: every waiting caller drives the shared
 //! batch future, and if every caller gives up, dropping it aborts the request.
 use std::cell::{Cell, RefCell};

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-use super::config::BreakerConfig;
+use crate::config::cloud::BreakerConfig;
 
 pub use crate::vocab::BreakerState;
 

@@ -15,13 +15,13 @@ use futures_util::future::{select, Either};
 use serde::Serialize;
 
 use super::cloud::{CallError, Cloud, CloudPorts, CloudStats};
-use super::config::CloudConfig;
 use super::cost::{estimate_tokens, CostSnapshot, CostTracker};
 use super::events::{EventLog, RouterEvent};
 use super::matrix::{select_model, ModelKey, ModelTable, QualityNeeds, Route, RoutingPolicy};
 use super::prompt::{self, Prompt};
 use super::request::{Fallback, GenerateRequest, GenerateResult};
 use super::{quality, templates, LocalResponder, ResponseSource};
+use crate::config::cloud::CloudConfig;
 use crate::ports::{Clock, DeviceSnapshot, Http, IdleScheduler, KvStore, Rng};
 use crate::router::breaker::BreakerSnapshot;
 use crate::vocab::{FallbackReason, FallbackStep, LocalState, Source};

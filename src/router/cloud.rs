@@ -13,12 +13,12 @@ use serde::Serialize;
 use super::backoff;
 use super::batch::Batcher;
 use super::breaker::{Admission, Breaker, BreakerSnapshot, Permit, Transition};
-use super::config::{CloudConfig, ProviderKind};
 use super::cost::{estimate_tokens, BudgetDenied, CostTracker};
 use super::events::{EventLog, RouterEvent};
 use super::matrix::ModelSpec;
 use super::prompt::Prompt;
 use super::providers::{self, check_status, openai, Completion, Provider, ProviderError};
+use crate::config::cloud::{CloudConfig, ProviderKind};
 use crate::ports::{Clock, Http, IdleScheduler, LocalFuture, Rng};
 use crate::vocab::FallbackReason;
 

@@ -1,4 +1,4 @@
-//! The seed's CostTracker, made safe under concurrency: a call reserves its worst-case cost before it goes out
+//! The design's CostTracker, made safe under concurrency: a call reserves its worst-case cost before it goes out
 //! and settles the real cost after, so concurrent calls can never overshoot the daily (or per-player) budget.
 //! The day's spend persists in a KvStore so a reload does not reset it; it resets at UTC midnight.
 use std::cell::{Cell, RefCell};
@@ -7,8 +7,8 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
-use super::config::BudgetConfig;
 use super::events::{EventLog, RouterEvent};
+use crate::config::cloud::BudgetConfig;
 use crate::ports::{Clock, KvStore};
 
 const DAY_MS: f64 = 86_400_000.0;

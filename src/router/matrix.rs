@@ -1,6 +1,6 @@
-//! The seed's EnhancedAIRouter: the model table and the routing matrix.
+//! The design's EnhancedAIRouter: the model table and the routing matrix.
 //!
-//! Importance is 0..1 in the API and the seed's 0..10 scale here (`importance * 10`). Rows, first match wins:
+//! Importance is 0..1 in the API and the design's 0..10 scale here (`importance * 10`). Rows, first match wins:
 //!
 //! | row            | when                                                  | model                                        |
 //! |----------------|-------------------------------------------------------|----------------------------------------------|
@@ -15,8 +15,8 @@
 //! capacity is low, tension training when tension is needed, and the complexity is within its `maxComplexity`.
 use serde::Serialize;
 
-use super::config::CloudConfig;
 use super::request::Context;
+use crate::config::cloud::CloudConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -28,7 +28,7 @@ pub enum ModelKey {
 }
 
 impl ModelKey {
-    /// Worst to best, the order of quality retries (the seed's `getNextBestModel`).
+    /// Worst to best, the order of quality retries (the design's `getNextBestModel`).
     pub const HIERARCHY: [ModelKey; 4] = [ModelKey::Local, ModelKey::Flash, ModelKey::Pro, ModelKey::Claude];
 
     pub fn next_better(self) -> Option<ModelKey> {
@@ -94,8 +94,8 @@ fn spec(key: ModelKey, provider: &str, model: &str, prices: (f64, f64), latency_
 }
 
 impl ModelTable {
-    /// The seed's table. Prices are list prices per million tokens (the seed's Flash pricing: $0.30 in, $2.50 out).
-    pub fn seed() -> ModelTable {
+    /// The design's table. Prices are list prices per million tokens (the design's Flash pricing: $0.30 in, $2.50 out).
+    pub fn design() -> ModelTable {
         ModelTable {
             models: vec![
                 spec(ModelKey::Local, "local", "local", (0.0, 0.0), 50, 0.6),
@@ -107,7 +107,7 @@ impl ModelTable {
     }
 
     pub fn from_config(cloud: &CloudConfig) -> ModelTable {
-        let mut table = ModelTable::seed();
+        let mut table = ModelTable::design();
         let o = &cloud.models;
         for (key, over) in [(ModelKey::Flash, &o.flash), (ModelKey::Pro, &o.pro), (ModelKey::Claude, &o.claude)] {
             if let Some(m) = table.models.iter_mut().find(|m| m.key == key) {
@@ -137,7 +137,7 @@ pub enum EmotionalComplexity {
     High,
 }
 
-/// The seed's `assessQualityNeeds`.
+/// The design's `assessQualityNeeds`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QualityNeeds {
     pub dramatic_irony: bool,
@@ -200,7 +200,7 @@ pub struct Route {
     pub rule: Rule,
 }
 
-/// The seed's `canLocalHandle`.
+/// The design's `canLocalHandle`.
 pub fn can_local_handle(needs: &QualityNeeds, local: &LocalCapabilities) -> bool {
     local.available
         && !needs.dramatic_irony
@@ -214,7 +214,7 @@ pub struct RoutingPolicy {
     pub cost_threshold_usd: f64,
 }
 
-/// The seed's `selectModel`. `claude_cost_usd` is Claude's worst-case cost for this request.
+/// The design's `selectModel`. `claude_cost_usd` is Claude's worst-case cost for this request.
 pub fn select_model(
     needs: &QualityNeeds,
     importance: f64,
@@ -276,7 +276,7 @@ mod tests {
 
     use ModelKey::*;
 
-    // One test per row of the seed's Routing Decision Matrix, in its order.
+    // One test per row of the design's Routing Decision Matrix, in its order.
     #[test]
     fn row_critical_dramatic_moment_goes_to_claude_within_the_cost_threshold_else_pro() {
         let irony = ctx(|c| c.dramatic_irony = true);
@@ -348,7 +348,7 @@ mod tests {
         assert_eq!(Local.next_better(), Some(Flash));
         assert_eq!(Pro.next_better(), Some(Claude));
         assert_eq!(Claude.next_better(), None);
-        let t = ModelTable::seed();
+        let t = ModelTable::design();
         let flash = t.get(Flash).unwrap();
         assert_eq!((flash.input_usd_per_mtok, flash.output_usd_per_mtok), (0.30, 2.50));
         assert!((flash.cost_usd(1_000_000, 1_000_000) - 2.80).abs() < 1e-9);

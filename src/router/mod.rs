@@ -12,7 +12,6 @@ mod batch;
 mod breaker;
 mod chain;
 mod cloud;
-pub mod config;
 mod cost;
 mod events;
 pub mod matrix;
@@ -27,10 +26,10 @@ mod sim;
 #[cfg(test)]
 mod tests;
 
+pub use crate::config::cloud::CloudConfig;
 pub use breaker::{BreakerSnapshot, BreakerState};
 pub use chain::{Router, RouterMetrics, RouterPorts};
 pub use cloud::CloudStats;
-pub use config::CloudConfig;
 pub use cost::CostSnapshot;
 pub use events::RouterEvent;
 pub use matrix::LocalCapabilities;

@@ -1,5 +1,5 @@
 //! Quality validation of a line before it is used: below `cloud.qualityThreshold` the router retries on the
-//! next-better model. Cheap checks only (the seed's NovelQualityValidator is a model-side concern).
+//! next-better model. Cheap checks only (the design's NovelQualityValidator is a model-side concern).
 use super::request::{Format, GenerateRequest};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -81,7 +81,7 @@ impl Runtime {
             };
             let model = Rc::new(ModelHost::new(
                 strategy,
-                config.model.urls(bundled),
+                ModelUrls::resolve(&config.model, bundled),
                 ports.downloader.clone(),
                 ports.indexed_db.clone(),
                 ports.clock.clone(),

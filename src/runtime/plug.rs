@@ -78,7 +78,7 @@ impl BankResponder {
             &["gruff", "cold", "hostile", "rude", "cruel", "grumpy", "suspicious"],
         );
         let affinity = req.context.relationship_level.map_or(0.0, |l| ((l as f32) - 5.0) / 5.0);
-        let seed = stable_hash(&[&req.npc.id, req.kind.as_str(), player_text]);
+        let hash = stable_hash(&[&req.npc.id, req.kind.as_str(), player_text]);
         let query = Query {
             embedding: &analysis.embedding,
             player_sentiment: &analysis.sentiment.probs,
@@ -86,7 +86,7 @@ impl BankResponder {
             agreeableness,
             affinity,
             kind: req.kind,
-            seed,
+            hash,
         };
         Ok(bank.choose(&query).clone())
     }

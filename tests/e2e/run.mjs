@@ -146,9 +146,10 @@ try {
 
   const g1 = out.generate?.first ?? {};
   const g2 = out.generate?.second ?? {};
-  check(typeof g1.text === 'string' && g1.text.length > 0 && g1.cached === false,
-    `generate() answers a greeting (source ${g1.source}, route ${g1.route}, ${g1.fallbacks} fallbacks: ${g1.text})`);
-  check(g2.cached === true && g2.text === g1.text && g2.fallbacksIsArray === true,
+  check(typeof g1.text === 'string' && g1.text.length > 0 && g1.cached === false && g1.source === words.localSource,
+    `generate() answers a greeting from the local model (source ${g1.source}, route ${g1.route}, ` +
+    `fallbacks [${g1.fallbacks}]: ${g1.text})`);
+  check(g2.cached === true && g2.text === g1.text && g2.fallbacksIsArray === true && g2.source === words.memorySource,
     `generate() of the same request again is the cached line (cached ${g2.cached}, source ${g2.source})`);
   rejects('generate() rejects importance 2', out.generate?.badRequest, words.invalidRequest, fields.badImportance);
   check(out.takeEvents?.isArray === true, `takeEvents() is an array (events: [${out.takeEvents?.types}])`);

@@ -563,12 +563,12 @@ mod tests {
     /// (wrapped) to the kind, on random bit patterns (subnormals, infinities and NaN included) and edge values.
     #[test]
     fn narrow_arithmetic_gives_the_bits_of_the_wide_one() {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
         };
         let mut fa: Vec<f32> = vec![0.0, -0.0, 1.0, f32::MIN_POSITIVE, 1e-45, f32::MAX, f32::INFINITY, f32::NAN];
         let mut ia: Vec<i32> = vec![0, 1, -1, i32::MIN, i32::MAX, 16, -16];

@@ -7,8 +7,8 @@ pub mod openai;
 use serde_json::Value;
 
 use super::backoff::parse_retry_after;
-use super::config::{ProviderConfig, ProviderKind};
 use super::prompt::Prompt;
+use crate::config::cloud::{ProviderConfig, ProviderKind};
 use crate::ports::{HttpError, HttpRequest, HttpResponse};
 use crate::vocab::FallbackReason;
 
@@ -133,7 +133,7 @@ fn malformed(what: &str) -> ProviderError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::router::config::ProviderKind;
+    use crate::config::cloud::ProviderKind;
 
     fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
         HttpResponse {

@@ -1,7 +1,7 @@
 // The one place where the consumer game (and, through the report's `expected`, tests/e2e/run.mjs) names words of
 // the package's vocabulary. Each word is checked by `tsc` against the type it belongs to, so a word that leaves
 // the vocabulary fails the type-check here. When the vocabulary changes, update this file only.
-import type { Analysis, CacheTier, ModelStatus, TierStatus, UnwrittenErrorName } from 'unwritten-ai';
+import type { Analysis, CacheTier, ModelState, BankState, Source, TierStatus, UnwrittenErrorName } from 'unwritten-ai';
 
 export const WORDS = {
   /** modelStatus().state once loadModel() resolved. */
@@ -14,6 +14,9 @@ export const WORDS = {
   grateful: 'positive',
   /** cacheGet() of an entry the memory tier holds. */
   memoryTier: 'memory',
+  /** generate(): the first line comes from the local model's response bank, the same request again from memory. */
+  localSource: 'local',
+  memorySource: 'memory',
   /** metrics().storage.indexedDb.state in Chromium. */
   tierAvailable: 'available',
   /** err.name of the rejections the game provokes. */
@@ -21,12 +24,14 @@ export const WORDS = {
   invalidRequest: 'InvalidRequest',
   disposed: 'Disposed',
 } as const satisfies {
-  modelReady: ModelStatus['state'];
-  bankReady: ModelStatus['responseBank'];
-  bankFailed: ModelStatus['responseBank'];
+  modelReady: ModelState;
+  bankReady: BankState;
+  bankFailed: BankState;
   hostile: Analysis['sentiment']['label'];
   grateful: Analysis['sentiment']['label'];
   memoryTier: CacheTier;
+  localSource: Source;
+  memorySource: Source;
   tierAvailable: TierStatus['state'];
   invalidConfig: UnwrittenErrorName;
   invalidRequest: UnwrittenErrorName;

@@ -5,6 +5,7 @@
 import init, {
   UnwrittenAI,
   type Analysis,
+  type Fallback,
   type GenerateRequest,
   type GenerateResult,
   type ModelStatus,
@@ -114,7 +115,7 @@ async function main(): Promise<Report> {
     generate: {
       first: {
         text: first.text, cached: first.cached, source: first.source, route: first.route,
-        fallbacks: first.fallbacks.length,
+        fallbacks: first.fallbacks.map((f: Fallback) => `${f.step}:${f.reason}`),
       },
       second: {
         text: second.text, cached: second.cached, source: second.source,

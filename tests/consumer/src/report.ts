@@ -1,7 +1,8 @@
 // What the consumer game reports into #out (one entry per public method of the package), read by
 // tests/e2e/run.mjs, and the helpers that fill it in.
 import type {
-  Analysis, CacheTier, GenerateResult, ModelStatus, RouterEvent, TierStatus, UnwrittenErrorName,
+  Analysis, CacheTier, FallbackReason, FallbackStep, GenerateResult, ModelStatus, RouterEvent, TierStatus,
+  UnwrittenErrorName,
 } from 'unwritten-ai';
 import { FIELDS, WORDS } from './expect';
 
@@ -58,7 +59,7 @@ export interface Report {
   generate: {
     first: {
       text: string; cached: boolean; source: GenerateResult['source']; route: GenerateResult['route'];
-      fallbacks: number;
+      fallbacks: `${FallbackStep}:${FallbackReason}`[];
     };
     second: { text: string; cached: boolean; source: GenerateResult['source']; fallbacksIsArray: boolean };
     badRequest: Caught | null;

@@ -1,7 +1,14 @@
 //! The runtime's configuration: one object, camelCase, every option defaulted, validated once at `create`.
+//! Each section lives here, below every subsystem that reads it: `cloud.rs` (the router's), `model.rs`.
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::Error;
+
+pub mod cloud;
+mod model;
+
+pub use cloud::CloudConfig;
+pub use model::ModelConfig;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -11,10 +18,10 @@ pub struct Config {
     pub namespace: String,
     pub storage: StorageConfig,
     pub cache: CacheConfig,
-    /// Cloud providers, routing, deadlines, breakers, batching and budget (`crate::router::config`).
-    pub cloud: crate::router::CloudConfig,
-    /// The local model: when it is loaded and where from (`crate::lifecycle::ModelConfig`).
-    pub model: crate::lifecycle::ModelConfig,
+    /// Cloud providers, routing, deadlines, breakers, batching and budget (`cloud.rs`).
+    pub cloud: cloud::CloudConfig,
+    /// The local model: when it is loaded and where from (`model.rs`).
+    pub model: ModelConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,7 +33,7 @@ pub struct StorageConfig {
     pub indexed_db: bool,
 }
 
-/// The three-tier response cache (the seed's HybridCacheSystem; its numbers are the defaults).
+/// The three-tier response cache (the design's HybridCacheSystem; its numbers are the defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
 pub struct CacheConfig {
@@ -289,7 +296,7 @@ mod tests {
     }
 
     #[test]
-    fn cache_defaults_are_the_seed_numbers_and_tiers_merge_per_tier() {
+    fn cache_defaults_are_the_design_numbers_and_tiers_merge_per_tier() {
         let c = CacheConfig::default();
         assert_eq!((c.memory.max_entries, c.memory.ttl_ms), (100, 300_000.0));
         assert_eq!((c.local_storage.max_entries, c.local_storage.ttl_ms), (1_000, 7.0 * DAY_MS));

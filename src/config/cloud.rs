@@ -1,5 +1,5 @@
 //! The `cloud` section of the config: providers, the model table overrides, routing thresholds, deadlines,
-//! breaker, batching and budget. Defaults are the seed's (model-deployment-and-optimization.md).
+//! breaker, batching and budget. Defaults are the design's (docs/design.md).
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -64,7 +64,7 @@ impl Default for CloudConfig {
     }
 }
 
-/// What a low battery changes. The seed's client stops background generation under 20 % and prefers local
+/// What a low battery changes. The design's client stops background generation under 20 % and prefers local
 /// inference "when quality needs allow": a short local inference costs far less than keeping the radio up for a
 /// cloud call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -295,7 +295,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_the_seeds() {
+    fn defaults_are_the_designs() {
         let c = CloudConfig::default();
         assert!(c.providers.is_empty(), "no cloud until a provider is configured");
         assert_eq!((c.cost_threshold_usd, c.quality_threshold, c.min_importance), (0.01, 0.7, 0.5));
