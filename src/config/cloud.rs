@@ -107,8 +107,8 @@ pub enum ProviderKind {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProviderConfig {
     pub kind: ProviderKind,
-    /// e.g. "https://game.example/ai/v1" (OpenAI-compatible), "https://generativelanguage.googleapis.com/v1beta",
-    /// "https://api.anthropic.com/v1".
+    /// e.g. `https://game.example/ai/v1` (OpenAI-compatible), `https://generativelanguage.googleapis.com/v1beta`,
+    /// `https://api.anthropic.com/v1`.
     pub base_url: String,
     /// Sent only in a request header; never serialized, stored or logged. Prefer a game-server gateway.
     #[serde(default, skip_serializing)]

@@ -21,7 +21,7 @@ pub struct LocalModel {
     pub build_ms: f64,
     /// The manifest this model was built from, as served.
     pub manifest_json: String,
-    /// Started from the kept copy without asking the server: [`check_update`] should ask it now.
+    /// Started from the kept copy without asking the server: [`check_update`](super::check_update) should ask it now.
     pub unchecked: bool,
 }
 

@@ -16,7 +16,7 @@ pub struct Manifest {
     pub inputs: Vec<TensorSpec>,
     pub outputs: Vec<TensorSpec>,
     pub max_tokens: usize,
-    /// The outputs do not depend on the trailing [PAD] tokens (the graph masks every padded position and its pooling
+    /// The outputs do not depend on the trailing `[PAD]` tokens (the graph masks every padded position and its pooling
     /// ignores them), and the graph's sequence axis is not fixed: the runtime then runs only the real tokens of a
     /// text instead of all `max_tokens`. The training script checks it on the exported file before it writes it.
     #[serde(default)]

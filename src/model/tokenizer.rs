@@ -4,7 +4,7 @@
 //! Normalisation (as HuggingFace's BertNormalizer): drop NUL, U+FFFD and control characters, map whitespace to
 //! a space, put spaces around CJK ideographs, NFD and drop non-spacing marks (accents), lower-case. Then split
 //! on whitespace and split off every punctuation character; then greedy longest-match-first WordPiece with a
-//! "##" continuation prefix. The sequence is [CLS] tokens [SEP], truncated and padded with [PAD] to `max_len`.
+//! "##" continuation prefix. The sequence is `[CLS]` tokens `[SEP]`, truncated and padded with `[PAD]` to `max_len`.
 use std::collections::HashMap;
 
 use unicode_general_category::{get_general_category, GeneralCategory as Gc};
@@ -178,7 +178,7 @@ impl Tokenizer {
     }
 
     /// Encodes `text` to exactly `max_len` ids. Any string is valid input: huge text is cut, empty text gives
-    /// just [CLS] [SEP].
+    /// just `[CLS]` `[SEP]`.
     pub fn encode(&self, text: &str) -> Encoding {
         let budget = self.max_len - 2;
         let mut tokens = Vec::with_capacity(self.max_len);

@@ -1,4 +1,4 @@
-//! Anthropic messages (`POST {base}/messages`, base e.g. "https://api.anthropic.com/v1"). A key sent from a
+//! Anthropic messages (`POST {base}/messages`, base e.g. `https://api.anthropic.com/v1`). A key sent from a
 //! browser needs Anthropic's direct-browser-access header; a gateway needs no key at all.
 use serde_json::{json, Value};
 

@@ -1,5 +1,5 @@
 //! Google Gemini `POST {base}/models/{model}:generateContent` (base e.g.
-//! "https://generativelanguage.googleapis.com/v1beta"); the key goes in `x-goog-api-key`, never the URL.
+//! `https://generativelanguage.googleapis.com/v1beta`); the key goes in `x-goog-api-key`, never the URL.
 use serde_json::{json, Value};
 
 use super::{malformed, tokens, Completion, Provider, ProviderError};
