@@ -30,7 +30,7 @@ pub const SITUATION_K: usize = 3;
 pub const CHAT_MARGIN: f32 = 0.1;
 /// A player line read as negative with a relationship below this is hostile (threat, insult), not distressed.
 const HOSTILE_RELATIONSHIP: f32 = -0.6;
-/// Candidates the hash picks among: within a situation, and (as before) among chitchat replies.
+/// Candidates the hash picks among: within a situation, and among chitchat replies.
 const GAME_TOP: usize = 3;
 const CHAT_TOP: usize = 5;
 

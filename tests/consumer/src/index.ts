@@ -115,7 +115,7 @@ async function main(): Promise<Report> {
     generate: {
       first: {
         text: first.text, cached: first.cached, source: first.source, route: first.route,
-        fallbacks: first.fallbacks.map((f: Fallback) => `${f.step}:${f.reason}`),
+        fallbacks: first.fallbacks.map((f: Fallback) => `${f.step}:${f.reason}` as const),
       },
       second: {
         text: second.text, cached: second.cached, source: second.source,
