@@ -42,7 +42,7 @@ fn key_of(ai: &UnwrittenAI, player: &str, n: u32) -> String {
 
 /// `ai.cacheGet(key)` as JS sees it: what its promise resolves to, or rejects with.
 async fn cache_get(ai: &UnwrittenAI, key: &str) -> Result<JsValue, JsValue> {
-    JsFuture::from(ai.cache_get(key)).await
+    JsFuture::from(ai.cache_get(key.into())).await
 }
 
 /// `ai.cachePut(key, text, importance)` as JS sees it.
@@ -52,7 +52,7 @@ async fn cache_put(
     text: js_sys::JsString,
     importance: Option<f64>,
 ) -> Result<(), JsValue> {
-    JsFuture::from(ai.cache_put(key, text, importance)).await.map(|_| ())
+    JsFuture::from(ai.cache_put(key.into(), text, importance)).await.map(|_| ())
 }
 
 fn text(n: u32) -> String {
@@ -204,7 +204,8 @@ async fn cache_get_reads_indexed_db_alone_one_by_one_and_many_at_once() {
     }
     let missing = key_of(&ai, "p", 99);
     // Every promise is made before any is awaited: the requests start together.
-    let promises: Vec<JsFuture> = keys.iter().chain([&missing]).map(|k| JsFuture::from(ai.cache_get(k))).collect();
+    let promises: Vec<JsFuture> =
+        keys.iter().chain([&missing]).map(|k| JsFuture::from(ai.cache_get(k.into()))).collect();
     let hits = futures_util::future::join_all(promises).await;
     for (hit, t) in hits.iter().zip(&texts) {
         assert_eq!(get(hit.as_ref().unwrap(), "text").as_string().as_ref(), Some(t));
@@ -236,7 +237,11 @@ async fn a_new_runtime_finds_what_the_last_one_cached() {
 
     // As after a page reload: a new instance, new memory, the same stores.
     let ai = create("t-cache-reload").await;
-    assert_eq!(ai.cache_get_sync(&important).unwrap(), Some(text(1)), "warmed into memory from IndexedDB");
+    assert_eq!(
+        ai.cache_get_sync(important.as_str().into()).unwrap(),
+        Some(text(1)),
+        "warmed into memory from IndexedDB"
+    );
     let hit = cache_get(&ai, &medium).await.unwrap();
     assert_eq!(get(&hit, "tier").as_string().as_deref(), Some("localStorage"));
     assert_eq!(get(&hit, "text").as_string(), Some(text(2)));
@@ -350,11 +355,11 @@ async fn two_instances_writing_at_once_never_corrupt_a_record_and_invalidation_r
 
     // b holds the entry in memory; a invalidates the player; b must stop serving it.
     cache_get(&b, &keys[0]).await.unwrap();
-    assert!(b.cache_get_sync(&keys[0]).unwrap().is_some());
+    assert!(b.cache_get_sync(keys[0].as_str().into()).unwrap().is_some());
     a.cache_invalidate("p".into()).await.unwrap();
     let mut stale = true;
     for _ in 0..40 {
-        if b.cache_get_sync(&keys[0]).unwrap().is_none() {
+        if b.cache_get_sync(keys[0].as_str().into()).unwrap().is_none() {
             stale = false;
             break;
         }
@@ -394,7 +399,7 @@ async fn the_js_api_validates_keys_and_reports_stats() {
         (js_sys::JsString::from_char_code1(0xd800).concat(&"x".into()), "\u{fffd}x"),
     ] {
         cache_put(&ai, &k, given, Some(0.9)).await.unwrap();
-        assert_eq!(ai.cache_get_sync(&k).unwrap().as_deref(), Some(stored));
+        assert_eq!(ai.cache_get_sync(k.as_str().into()).unwrap().as_deref(), Some(stored));
     }
     let many = js_sys::Array::new();
     for n in 0..3 {
@@ -404,7 +409,7 @@ async fn the_js_api_validates_keys_and_reports_stats() {
         many.push(&e);
     }
     ai.cache_put_many(JsValue::from(many).unchecked_into()).await.unwrap();
-    assert_eq!(ai.cache_get_sync(&k).unwrap(), Some(text(1)));
+    assert_eq!(ai.cache_get_sync(k.as_str().into()).unwrap(), Some(text(1)));
     let stats: JsValue = ai.cache_stats().unwrap().into();
     assert_eq!(get(&stats, "entries.memory").as_f64(), Some(3.0));
     assert_eq!(get(&stats, "entries.localStorage").as_f64(), Some(3.0), "default importance 0.5");

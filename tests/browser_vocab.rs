@@ -85,14 +85,16 @@ async fn tiers_sources_and_states_have_one_spelling_in_rust_js_and_the_declarati
     same_word(&again["source"], Source::Memory.as_str(), "Source");
     assert_eq!(again["cached"], true);
     let key = first.cache_key(js(&json!({ "type": "greeting", "character": "bram" })).unchecked_into()).unwrap();
-    wasm_bindgen_futures::JsFuture::from(first.cache_put(&key, "Back again?".into(), Some(0.9))).await.unwrap();
+    wasm_bindgen_futures::JsFuture::from(first.cache_put(key.clone().into(), "Back again?".into(), Some(0.9)))
+        .await
+        .unwrap();
     first.dispose();
 
     // A second instance without localStorage and with an empty memory tier reads both from IndexedDB.
     let second = create(ns, false).await;
     let line = to_json(&second.generate(js(&request).unchecked_into()).await.unwrap().into());
     same_word(&line["source"], Source::IndexedDb.as_str(), "Source");
-    let hit: JsValue = wasm_bindgen_futures::JsFuture::from(second.cache_get(&key)).await.unwrap();
+    let hit: JsValue = wasm_bindgen_futures::JsFuture::from(second.cache_get(key.clone().into())).await.unwrap();
     same_word(&to_json(&hit)["tier"], Tier::IndexedDb.as_str(), "CacheTier");
     assert_eq!(Source::from(Tier::IndexedDb).as_str(), Tier::IndexedDb.as_str(), "a tier is its source");
 

@@ -2,11 +2,12 @@
 //! checks and the policy are `Runtime`'s (`crate::runtime`) and `crate::cache`'s.
 use wasm_bindgen::prelude::*;
 
-use super::convert::{any_json, to_js};
+use super::convert::{json_of, text_arg, to_js, Arg};
 use super::types::{CacheEntriesArg, CacheKeyPartsArg, CacheStatsValue};
 use super::unwritten::UnwrittenAI;
 use crate::cache::Hit;
 use crate::error::Error;
+use crate::runtime::MAX_TEXT_CHARS;
 use crate::vocab::Tier;
 use crate::web::executor;
 
@@ -32,14 +33,14 @@ impl UnwrittenAI {
     /// matter; every part does. Throws `InvalidRequest` naming a bad part.
     #[wasm_bindgen(js_name = cacheKey)]
     pub fn cache_key(&self, parts: CacheKeyPartsArg) -> Result<String, JsValue> {
-        Ok(self.rt.cache_key(any_json(parts.into(), "key")?)?)
+        Ok(self.rt.cache_key(json_of(&parts.into(), "key", Arg::Request)?)?)
     }
 
     /// Looks a key up in memory, localStorage, then IndexedDB; resolves to `{ text, tier }` or `undefined`.
     /// Storage failures are misses (see `cacheStats().errors`), never rejections.
     #[wasm_bindgen(js_name = cacheGet, unchecked_return_type = "Promise<CacheHit | undefined>")]
-    pub fn cache_get(&self, key: &str) -> js_sys::Promise {
-        match self.rt.cache_get(key) {
+    pub fn cache_get(&self, #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue) -> js_sys::Promise {
+        match text_arg(&key, "key").and_then(|key| self.rt.cache_get(&key)) {
             Ok(get) => executor::run(async move { Ok(get.await.as_ref().map_or(JsValue::UNDEFINED, hit_to_js)) }),
             Err(e) => reject(e),
         }
@@ -58,20 +59,36 @@ impl UnwrittenAI {
     /// Memory only, synchronous, through the core: the text or `undefined` (counts misses as `syncMisses`).
     /// `memoryCache().get(key)` is the faster way to the same entries.
     #[wasm_bindgen(js_name = cacheGetSync)]
-    pub fn cache_get_sync(&self, key: &str) -> Result<Option<String>, JsValue> {
-        Ok(self.rt.cache_get_sync(key)?.map(|h| h.text.to_string()))
+    pub fn cache_get_sync(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+    ) -> Result<Option<String>, JsValue> {
+        Ok(self.rt.cache_get_sync(&text_arg(&key, "key")?)?.map(|h| h.text.to_string()))
     }
 
     /// Stores a response. `importance` (0..1, default 0.5) picks the tiers: memory always, localStorage from 0.3,
     /// IndexedDB from 0.7. Never rejects because of storage; rejects with `InvalidRequest` if `text` is not a
     /// string or `importance` is outside 0..1.
     #[wasm_bindgen(js_name = cachePut, unchecked_return_type = "Promise<void>")]
-    pub fn cache_put(&self, key: &str, text: js_sys::JsString, importance: Option<f64>) -> js_sys::Promise {
+    pub fn cache_put(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] key: JsValue,
+        text: js_sys::JsString,
+        importance: Option<f64>,
+    ) -> js_sys::Promise {
+        let key = match text_arg(&key, "key") {
+            Ok(key) => key,
+            Err(e) => return reject(e),
+        };
         if !text.is_string() {
             return reject(Error::invalid_request("text", "expected a string"));
         }
+        if text.length() as usize > MAX_TEXT_CHARS {
+            let message = format!("a text of {} characters; at most {MAX_TEXT_CHARS}", text.length());
+            return reject(Error::invalid_request("text", message));
+        }
         // Read with the browser's TextEncoder: a `String` argument costs ~50 us more for a 20 KB line.
-        match self.rt.cache_put(key, super::text::to_string(&text), importance) {
+        match self.rt.cache_put(&key, super::text::to_string(&text), importance) {
             Ok(put) => executor::run(async move {
                 put.await;
                 Ok(JsValue::UNDEFINED)
@@ -84,13 +101,17 @@ impl UnwrittenAI {
     #[wasm_bindgen(js_name = cachePutMany)]
     pub async fn cache_put_many(&self, entries: CacheEntriesArg) -> Result<(), JsValue> {
         let rt = self.rt.clone();
-        Ok(rt.cache_put_many(any_json(entries.into(), "entries")?).await?)
+        Ok(rt.cache_put_many(json_of(&entries.into(), "entries", Arg::Request)?).await?)
     }
 
     /// Invalidates every cached response of a player namespace (the `player` of `cacheKey`), in every tier and
     /// in the other open tabs.
     #[wasm_bindgen(js_name = cacheInvalidate)]
-    pub async fn cache_invalidate(&self, player: String) -> Result<(), JsValue> {
+    pub async fn cache_invalidate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] player: JsValue,
+    ) -> Result<(), JsValue> {
+        let player = text_arg(&player, "player")?;
         let rt = self.rt.clone();
         Ok(rt.cache_invalidate(&player).await?)
     }

@@ -1,10 +1,16 @@
 //! The model part of the JS API: loadModel, analyze, analyzeBatch, modelStatus.
 use wasm_bindgen::prelude::*;
 
-use super::convert::{text_arg, to_js};
+use super::convert::{text_prefix, to_js};
 use super::types::{AnalysisValue, ModelStatusValue};
 use super::unwritten::UnwrittenAI;
 use crate::error::Error;
+
+/// UTF-16 units of a text that `analyze` reads: more than the tokenizer ever reads (128 tokens of at most
+/// `CHARS_PER_TOKEN` characters), so a cut here never changes a result and a 50 MB string is never copied.
+const ANALYZED_UNITS: u32 = 1 << 16;
+/// Texts in one `analyzeBatch`.
+const MAX_BATCH: usize = 1024;
 
 #[wasm_bindgen]
 impl UnwrittenAI {
@@ -27,7 +33,7 @@ impl UnwrittenAI {
     /// Text longer than the model's 128 tokens is cut (`truncated: true`); a non-string rejects with
     /// `InvalidRequest`; without a model it rejects with `ModelNotReady`.
     pub async fn analyze(&self, text: JsValue) -> Result<AnalysisValue, JsValue> {
-        let text = text_arg(&text, "text")?;
+        let text = text_prefix(&text, "text", ANALYZED_UNITS)?;
         let rt = self.rt.clone();
         Ok(to_js(&rt.analyze(&text).await?)?.into())
     }
@@ -37,8 +43,15 @@ impl UnwrittenAI {
     pub async fn analyze_batch(&self, texts: JsValue) -> Result<JsValue, JsValue> {
         let array: js_sys::Array =
             texts.dyn_into().map_err(|_| Error::invalid_request("texts", "expected an array of strings"))?;
-        let texts: Vec<String> =
-            array.iter().enumerate().map(|(i, v)| text_arg(&v, &format!("texts[{i}]"))).collect::<Result<_, _>>()?;
+        if array.length() as usize > MAX_BATCH {
+            let message = format!("{} texts; at most {MAX_BATCH} per call", array.length());
+            return Err(Error::invalid_request("texts", message).into());
+        }
+        let texts: Vec<String> = array
+            .iter()
+            .enumerate()
+            .map(|(i, v)| text_prefix(&v, &format!("texts[{i}]"), ANALYZED_UNITS))
+            .collect::<Result<_, _>>()?;
         let rt = self.rt.clone();
         to_js(&rt.analyze_batch(&texts).await?)
     }

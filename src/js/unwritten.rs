@@ -3,7 +3,7 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::assets::bundled_model;
-use super::convert::to_js;
+use super::convert::{json_of, to_js, Arg};
 use super::types::{ConfigArg, MetricsValue};
 use crate::config::Config;
 use crate::error::Error;
@@ -28,9 +28,7 @@ fn parse_config(config: Option<ConfigArg>) -> Result<Config, Error> {
     }
     // Through serde_json::Value: serde-wasm-bindgen reads only the fields a struct names, so it would never see
     // (and never reject) a misspelled key.
-    let json: serde_json::Value = serde_wasm_bindgen::from_value(value)
-        .map_err(|e| Error::invalid_config("(config)", format!("could not read the config object: {e}")))?;
-    Config::from_json(json)
+    Config::from_json(json_of(&value, "(config)", Arg::Config)?)
 }
 
 #[wasm_bindgen]

@@ -69,6 +69,10 @@ fn is_cjk(c: char) -> bool {
         | 0x2B740..=0x2B81F | 0x2B920..=0x2CEAF | 0xF900..=0xFAFF | 0x2F800..=0x2FA1F)
 }
 
+/// Characters read per token of the budget: more than a token ever covers (a word of over 100 characters is one
+/// `[UNK]`), so a text is cut this way only when it has more tokens than fit anyway, or is mostly blank.
+pub const CHARS_PER_TOKEN: usize = 128;
+
 fn normalize(text: &str) -> String {
     let mut cleaned = String::with_capacity(text.len());
     for c in text.chars() {
@@ -178,12 +182,16 @@ impl Tokenizer {
     }
 
     /// Encodes `text` to exactly `max_len` ids. Any string is valid input: huge text is cut, empty text gives
-    /// just `[CLS]` `[SEP]`.
+    /// just `[CLS]` `[SEP]`. Only the first `max_len * CHARS_PER_TOKEN` characters are read, so a huge string
+    /// costs no more than a long line.
     pub fn encode(&self, text: &str) -> Encoding {
         let budget = self.max_len - 2;
         let mut tokens = Vec::with_capacity(self.max_len);
+        let (text, mut truncated) = match text.char_indices().nth(self.max_len * CHARS_PER_TOKEN) {
+            Some((end, _)) => (&text[..end], true),
+            None => (text, false),
+        };
         let normalized = normalize(text);
-        let mut truncated = false;
         for word in pre_tokenize(&normalized) {
             if tokens.len() >= budget {
                 truncated = true;
@@ -244,5 +252,16 @@ mod tests {
     fn a_vocabulary_without_specials_is_rejected() {
         assert_eq!(Tokenizer::from_vocab("a\nb\n", 8).err(), Some(VocabError::MissingSpecial("[PAD]")));
         assert_eq!(Tokenizer::from_vocab("", 8).err(), Some(VocabError::Empty));
+    }
+
+    #[test]
+    fn a_huge_text_is_read_only_as_far_as_the_budget_reaches() {
+        let t = tiny();
+        let huge = "word ".repeat(2_000_000);
+        let e = t.encode(&huge);
+        assert!(e.truncated);
+        assert_eq!(e.len, t.max_len());
+        let blank = format!("hello{}there", " ".repeat(t.max_len() * CHARS_PER_TOKEN));
+        assert!(t.encode(&blank).truncated, "cut inside the blank run: what follows is not read");
     }
 }

@@ -79,6 +79,21 @@ fn default_max_tokens() -> u32 {
 
 pub const MAX_TOKENS_LIMIT: u32 = 2048;
 const MAX_TEXT_CHARS: usize = 8_000;
+/// Names and ids (`npc.id`, `npc.name`, `playerId`).
+const MAX_NAME_CHARS: usize = 200;
+/// `context.scene`, and the personality as prompt text.
+const MAX_SCENE_CHARS: usize = 2_000;
+/// Everything else in `context`, as prompt text: it all goes into the prompt, so it is paid for.
+const MAX_EXTRA_CHARS: usize = 4_000;
+
+/// `Err` naming `field` when `text` is longer than `max` characters.
+fn at_most(field: &str, text: &str, max: usize) -> Result<(), Error> {
+    // Bytes first: a short text in bytes is short in characters, and counting a huge one would cost.
+    if text.len() > max && text.chars().count() > max {
+        return Err(Error::invalid_request(field, format!("longer than {max} characters; shorten it")));
+    }
+    Ok(())
+}
 
 impl GenerateRequest {
     /// Parses and validates a request (a JS object through serde_json::Value, so unknown keys are seen).
@@ -112,8 +127,18 @@ impl GenerateRequest {
         if self.max_tokens == 0 || self.max_tokens > MAX_TOKENS_LIMIT {
             return bad("maxTokens", format!("got {}; use 1..={MAX_TOKENS_LIMIT}", self.max_tokens));
         }
-        if self.context.player_text.chars().count() > MAX_TEXT_CHARS {
-            return bad("context.playerText", format!("longer than {MAX_TEXT_CHARS} characters; shorten it"));
+        at_most("context.playerText", &self.context.player_text, MAX_TEXT_CHARS)?;
+        at_most("npc.id", &self.npc.id, MAX_NAME_CHARS)?;
+        at_most("npc.name", &self.npc.name, MAX_NAME_CHARS)?;
+        at_most("playerId", self.player_id.as_deref().unwrap_or_default(), MAX_NAME_CHARS)?;
+        at_most("context.scene", self.context.scene.as_deref().unwrap_or_default(), MAX_SCENE_CHARS)?;
+        at_most("npc.personality", &self.personality_text(), MAX_SCENE_CHARS)?;
+        let extra: usize = self.context.extra.iter().map(|(k, v)| k.len() + describe(v).len()).sum();
+        if extra > MAX_EXTRA_CHARS {
+            return bad(
+                "context",
+                format!("its other members come to {extra} bytes of text; at most {MAX_EXTRA_CHARS}"),
+            );
         }
         for (field, v) in [
             ("context.emotionalCapacity", self.context.emotional_capacity),
@@ -228,5 +253,23 @@ mod tests {
         assert_eq!(field(json!({"npc": npc, "importnce": 0.3})), "importnce");
         assert_eq!(field(json!({"npc": npc, "context": {"playerText": 3}})), "context.playerText");
         assert_eq!(field(json!({"npc": npc, "context": {"emotionalCapacity": 11}})), "context.emotionalCapacity");
+    }
+
+    #[test]
+    fn every_text_that_goes_into_the_prompt_is_capped() {
+        let npc = json!({"id": "a", "name": "A"});
+        let long = |n: usize| "x".repeat(n);
+        assert_eq!(field(json!({"npc": npc, "context": {"scene": long(5_000_000)}})), "context.scene");
+        assert_eq!(field(json!({"npc": {"id": long(201), "name": "A"}})), "npc.id");
+        assert_eq!(field(json!({"npc": {"id": "a", "name": long(201)}})), "npc.name");
+        assert_eq!(
+            field(json!({"npc": {"id": "a", "name": "A", "personality": [long(1500), long(1500)]}})),
+            "npc.personality"
+        );
+        assert_eq!(field(json!({"npc": npc, "playerId": long(300)})), "playerId");
+        assert_eq!(field(json!({"npc": npc, "context": {"weather": long(4_001)}})), "context");
+        assert_eq!(field(json!({"npc": npc, "context": {"playerText": long(8_001)}})), "context.playerText");
+        // Characters, not bytes: 200 two-byte characters are a name.
+        assert!(GenerateRequest::parse(json!({"npc": {"id": "a", "name": "é".repeat(200)}})).is_ok());
     }
 }

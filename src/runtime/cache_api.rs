@@ -9,6 +9,18 @@ use super::Runtime;
 use crate::cache::{CacheKey, CacheKeyParts, CacheStats, Entry, Hit, ResponseCache};
 use crate::error::Error;
 
+/// The longest text the cache takes, in characters (a character line is far shorter).
+pub const MAX_TEXT_CHARS: usize = 100_000;
+/// The longest player namespace, in characters.
+const MAX_PLAYER_CHARS: usize = 256;
+
+fn text_fits(text: &str, field: &str) -> Result<(), Error> {
+    if text.len() > MAX_TEXT_CHARS && text.chars().count() > MAX_TEXT_CHARS {
+        return Err(Error::invalid_request(field, format!("longer than {MAX_TEXT_CHARS} characters; shorten it")));
+    }
+    Ok(())
+}
+
 /// Importance when a game gives none: the design's default (localStorage, not IndexedDB).
 pub const DEFAULT_IMPORTANCE: f64 = 0.5;
 
@@ -62,6 +74,7 @@ impl Runtime {
         importance: Option<f64>,
     ) -> Result<impl Future<Output = ()> + 'static, Error> {
         let key = CacheKey::parse_id(key)?;
+        text_fits(&text, "text")?;
         let importance = self::importance(importance, "importance")?;
         let cache = self.cache()?.clone();
         Ok(async move { cache.put(&key, &text, importance).await })
@@ -78,6 +91,7 @@ impl Runtime {
         let mut batch = Vec::with_capacity(raw.len());
         for (i, e) in raw.into_iter().enumerate() {
             let key = CacheKey::parse_id(&e.key)?;
+            text_fits(&e.text, &format!("entries[{i}].text"))?;
             let importance = importance(e.importance, &format!("entries[{i}].importance"))?;
             batch.push(Entry { key, text: e.text, importance });
         }
@@ -87,6 +101,9 @@ impl Runtime {
 
     /// Invalidates every entry of a player namespace, in every tier and in the other tabs.
     pub async fn cache_invalidate(&self, player: &str) -> Result<(), Error> {
+        if player.chars().count() > MAX_PLAYER_CHARS {
+            return Err(Error::invalid_request("player", format!("longer than {MAX_PLAYER_CHARS} characters")));
+        }
         let cache = self.cache()?.clone();
         cache.invalidate_namespace(player).await;
         Ok(())

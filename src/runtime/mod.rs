@@ -23,7 +23,7 @@ mod tasks;
 #[cfg(test)]
 mod tests;
 
-pub use cache_api::DEFAULT_IMPORTANCE;
+pub use cache_api::{DEFAULT_IMPORTANCE, MAX_TEXT_CHARS};
 pub use plug::{cache_key, BankResponder};
 pub use probe::{StorageStatus, TierStatus};
 pub use tasks::{CACHE_SWEEPS, MODEL_FILES};

@@ -273,6 +273,11 @@ fn cache_calls_check_their_arguments_before_any_storage_work() {
     assert_eq!(rt.cache_put(&key, "x".into(), Some(f64::NAN)).err().map(field), Some("importance".into()));
     let bad = serde_json::json!([{"key": key, "text": "x", "importance": 2}]);
     assert_eq!(block_on(rt.cache_put_many(bad)).map_err(field), Err("entries[0].importance".into()));
+    let huge = "x".repeat(MAX_TEXT_CHARS + 1);
+    assert_eq!(rt.cache_put(&key, huge.clone(), None).err().map(field), Some("text".into()));
+    let bad = serde_json::json!([{"key": key, "text": "ok"}, {"key": key, "text": huge}]);
+    assert_eq!(block_on(rt.cache_put_many(bad)).map_err(field), Err("entries[1].text".into()));
+    assert_eq!(block_on(rt.cache_invalidate(&"p".repeat(300))).map_err(field), Err("player".into()));
     let bad = serde_json::json!([{"key": key, "txt": "x"}]);
     assert!(matches!(block_on(rt.cache_put_many(bad)), Err(Error::InvalidRequest { .. })));
     let ops = f.local.ops() + f.idb.ops();
