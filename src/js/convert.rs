@@ -75,6 +75,15 @@ impl Reader<'_> {
         self.arg.error(if path.is_empty() { self.root } else { path }, message)
     }
 
+    /// A JS number as JSON's: whole numbers as integers (as serde reads a `u32` option), others as floats.
+    fn number(&self, n: f64, path: &str) -> Result<serde_json::Number, Error> {
+        // Whole and within the range JS numbers hold exactly: an integer.
+        if n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_992.0 {
+            return Ok(serde_json::Number::from(n as i64));
+        }
+        serde_json::Number::from_f64(n).ok_or_else(|| self.fail(path, format!("got {n}; use a finite number")))
+    }
+
     fn read(&mut self, v: &JsValue, path: &mut String, depth: usize) -> Result<Option<serde_json::Value>, Error> {
         use serde_json::Value;
         self.nodes += 1;
@@ -91,9 +100,7 @@ impl Reader<'_> {
             return Ok(Some(Value::Bool(b)));
         }
         if let Some(n) = v.as_f64() {
-            let n = serde_json::Number::from_f64(n)
-                .ok_or_else(|| self.fail(path, format!("got {n}; use a finite number")))?;
-            return Ok(Some(Value::Number(n)));
+            return Ok(Some(Value::Number(self.number(n, path)?)));
         }
         if let Some(s) = v.dyn_ref::<js_sys::JsString>() {
             if s.length() > MAX_STRING {
