@@ -4,6 +4,7 @@
 // Like a production host it gzips compressible responses (for clients that accept it) and lets browsers cache
 // them, with revalidation by ETag, so "warm start" measures what a returning player gets.
 // Usage: node scripts/static-server.mjs <dir> [--port N] [--isolate]
+// /__stall and /__big answer as broken servers do (see misbehave), for the download tests.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,10 +33,43 @@ function gzipped(file, data, mtimeMs) {
   return body;
 }
 
+// Misbehaving servers for the download tests, at paths no served file has. /__stall sends its headers (none with
+// ?head=0), then `bytes` bytes (default 0), then nothing until the client gives up; /__big streams `bytes` bytes
+// (default 80 MB, past the runtime's 64 MB cap) without a Content-Length.
+function misbehave(url, res) {
+  const big = url.pathname === '/__big';
+  const bytes = Number(url.searchParams.get('bytes') ?? (big ? 80 << 20 : 0));
+  let closed = false;
+  res.on('close', () => { closed = true; });
+  if (url.searchParams.get('head') === '0') return;
+  res.writeHead(200, {
+    'content-type': 'application/octet-stream',
+    'cache-control': 'no-store',
+    'access-control-allow-origin': '*',
+    'cross-origin-resource-policy': 'cross-origin',
+  });
+  res.flushHeaders();
+  const chunk = Buffer.alloc(64 * 1024, 0x61);
+  let sent = 0;
+  const pump = () => {
+    while (!closed && sent < bytes) {
+      const n = Math.min(chunk.length, bytes - sent);
+      sent += n;
+      if (!res.write(chunk.subarray(0, n))) return void res.once('drain', pump);
+    }
+    if (big && !closed) res.end();
+  };
+  pump();
+}
+
 export function serve(dir, { port = 0, isolate = false, maxAge = 0 } = {}) {
   const root = path.resolve(dir);
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
+    if (url.pathname === '/__stall' || url.pathname === '/__big') {
+      misbehave(url, res);
+      return;
+    }
     let file = path.join(root, decodeURIComponent(url.pathname));
     if (!file.startsWith(root)) {
       res.writeHead(403).end();

@@ -112,7 +112,8 @@ pub enum Method {
     Post,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// Debug shows header names only: values carry API keys, and debug output reaches logs and error reports.
+#[derive(Clone, PartialEq)]
 pub struct HttpRequest {
     pub method: Method,
     pub url: String,
@@ -120,6 +121,19 @@ pub struct HttpRequest {
     pub body: Option<String>,
     /// The request is aborted (really cancelled, not just ignored) when this many ms have passed.
     pub timeout_ms: u32,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self.headers.iter().map(|(n, _)| (n.as_str(), "<redacted>")).collect();
+        f.debug_struct("HttpRequest")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field("body", &self.body)
+            .field("timeout_ms", &self.timeout_ms)
+            .finish()
+    }
 }
 
 impl HttpRequest {
@@ -176,17 +190,40 @@ pub trait Http {
 /// Called as bytes arrive: (bytes so far, total from Content-Length when the server sent one).
 pub type Progress<'a> = &'a dyn Fn(u64, Option<u64>);
 
-/// Binary downloads (model files), streamed so progress can be reported.
+/// What a download may take before it is aborted (the request really cancelled).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DownloadLimits {
+    /// No byte for this long, the response's headers included: `HttpError::Timeout { after_ms: stall_ms }`.
+    pub stall_ms: u32,
+    /// A body past this many bytes: `DownloadError::TooLarge`, and nothing past it is buffered.
+    pub max_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DownloadError {
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("the body is larger than {limit} bytes; the download was aborted")]
+    TooLarge { limit: u64 },
+}
+
+/// Binary downloads (model files), streamed so progress can be reported and the limits kept.
 pub trait Downloader {
-    /// GETs `url` and returns its body. Non-2xx statuses are errors (`HttpError::Network` with the status).
-    fn download<'a>(&'a self, url: &'a str, progress: Progress<'a>) -> LocalFuture<'a, Result<Vec<u8>, HttpError>>;
+    /// GETs `url` and returns its body, within `limits`. Non-2xx statuses are errors (`HttpError::Network` with
+    /// the status). Dropping the returned future before it completes must abort the request.
+    fn download<'a>(
+        &'a self,
+        url: &'a str,
+        limits: DownloadLimits,
+        progress: Progress<'a>,
+    ) -> LocalFuture<'a, Result<Vec<u8>, DownloadError>>;
 }
 
 /// Idle time for background work (pre-generation, cache sweeps).
 pub trait IdleScheduler {
     /// Resolves when the browser is idle (or after `timeout_ms` at the latest) with the ms of idle time left.
     fn idle(&self, timeout_ms: u32) -> LocalFuture<'_, f64>;
-    /// Resolves after `ms` milliseconds.
+    /// Resolves after `ms` milliseconds, any `u32` (a browser timer fires at once from 2^31 ms: wait in parts).
     fn sleep(&self, ms: u32) -> LocalFuture<'_, ()>;
 }
 
@@ -223,6 +260,29 @@ pub trait DeviceSignals {
     fn snapshot(&self) -> LocalFuture<'_, DeviceSnapshot>;
 }
 
+/// Held while a [`SharedLock`] is held; dropping it releases the lock (also when the holder's future is dropped
+/// half-way, so a cancelled call never keeps other tabs waiting).
+pub struct LockGuard(#[allow(dead_code)] Box<dyn std::any::Any>);
+
+impl LockGuard {
+    /// Wraps whatever releases the lock when it is dropped.
+    pub fn new(held: impl std::any::Any) -> LockGuard {
+        LockGuard(Box::new(held))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("lock unavailable: {0}")]
+pub struct LockError(pub String);
+
+/// A mutual exclusion shared by every context of the origin (the game's tabs and workers): the browser's Web
+/// Locks. It makes a read-check-write of a stored record atomic across tabs (the cloud budget's ledger).
+pub trait SharedLock {
+    /// Resolves once this context holds the lock called `name`, after every earlier holder in any tab (and in
+    /// this one: requests queue in order); held until the guard is dropped. An error: the lock cannot be used.
+    fn lock<'a>(&'a self, name: &'a str) -> LocalFuture<'a, Result<LockGuard, LockError>>;
+}
+
 /// Randomness for jitter, sampling and experiment bucketing.
 pub trait Rng {
     fn next_u64(&self) -> u64;
@@ -249,4 +309,7 @@ pub struct Ports {
     pub broadcast: Option<Rc<dyn Broadcast>>,
     /// A copy of the memory tier next to the caller (the browser's `ai.memoryCache()`); `None`: no copy.
     pub memory_mirror: Option<Rc<dyn MemoryMirror>>,
+    /// A lock shared with the other tabs (Web Locks), so they keep one cloud budget; `None` where the platform
+    /// has none (the budget then re-reads and writes at once, see `router/cost/ledger.rs`).
+    pub shared_lock: Option<Rc<dyn SharedLock>>,
 }

@@ -470,3 +470,82 @@ async fn the_memory_cache_view_serves_from_js_and_follows_evictions_invalidation
     assert!(front_get(&front, &k3).is_undefined(), "nothing is served after dispose");
     b.dispose();
 }
+
+/// Another script wrote into the game's localStorage: a value that is not base64 under a record key, and one under
+/// a generation key. The good records are still indexed and served, and the bad record is deleted at start.
+#[wasm_bindgen_test]
+async fn garbage_written_into_local_storage_does_not_hide_the_good_records() {
+    let ns = "t-cache-garbage";
+    let ai = create(ns).await;
+    ai.clear_cache().await.unwrap();
+    let keys: Vec<String> = (0..3).map(|n| key_of(&ai, "p", n)).collect();
+    for (n, k) in (0..).zip(&keys) {
+        cache_put(&ai, k, text(n).into(), Some(0.5)).await.unwrap();
+    }
+    // A key of the same player that was never cached, and another player's namespace (the 8 chars before '.').
+    let (absent, other) = (key_of(&ai, "p", 9), key_of(&ai, "q", 0));
+    ai.dispose();
+
+    let storage = local_storage();
+    let ours = format!("{ns}:{RECORD_PREFIX}");
+    let stored: Vec<String> = (0..storage.length().unwrap())
+        .filter_map(|i| storage.key(i).unwrap())
+        .filter(|k| k.starts_with(&ours))
+        .collect();
+    assert_eq!(stored.len(), 3, "{stored:?}");
+    // rc1/{namespace}/{generation}/{digest}: the record key `absent` would have.
+    let generation = stored[0].split('/').nth(2).unwrap().to_string();
+    let (player, digest) = absent.split_once('.').unwrap();
+    let bad = format!("{ours}{player}/{generation}/{digest}");
+    let bad_generation = format!("{ns}:rcg/{}", &other[..8]);
+    storage.set_item(&bad, r#"{"not": "base64"}"#).unwrap();
+    storage.set_item(&bad_generation, "not a number, nor base64!").unwrap();
+
+    let ai = create(ns).await;
+    let stats: JsValue = ai.cache_stats().unwrap().into();
+    assert_eq!(get(&stats, "entries.localStorage").as_f64(), Some(3.0), "the good records are indexed");
+    assert_eq!(get(&stats, "undecodable.localStorage").as_f64(), Some(2.0));
+    assert_eq!(storage.get_item(&bad).unwrap(), None, "the undecodable record is deleted");
+    for (n, k) in (0..).zip(&keys) {
+        let hit = cache_get(&ai, k).await.unwrap();
+        assert_eq!(get(&hit, "tier").as_string().as_deref(), Some("localStorage"));
+        assert_eq!(get(&hit, "text").as_string(), Some(text(n)));
+    }
+    assert!(cache_get(&ai, &absent).await.unwrap().is_undefined());
+    ai.clear_cache().await.unwrap();
+    ai.dispose();
+    storage.remove_item(&bad_generation).unwrap();
+}
+
+/// Any script of the origin can post on the cache's BroadcastChannel: a generation at the top of the range, a huge
+/// string, non-strings. None of them is applied, each is counted, and invalidation still works.
+#[wasm_bindgen_test]
+async fn messages_from_other_scripts_on_the_channel_are_checked_and_counted() {
+    let ai = create("t-cache-msg").await;
+    ai.clear_cache().await.unwrap();
+    let k = key_of(&ai, "p", 1);
+    cache_put(&ai, &k, text(1).into(), Some(0.1)).await.unwrap();
+    let channel = web_sys::BroadcastChannel::new("t-cache-msg-unwritten-ai").unwrap();
+    channel.post_message(&format!("cache:gen:{}:{}", &k[..8], u32::MAX).into()).unwrap();
+    channel.post_message(&format!("cache:gen:{}:1{}", &k[..8], " ".repeat(1 << 20)).into()).unwrap();
+    channel.post_message(&JsValue::from(5)).unwrap();
+    channel.post_message(&js_sys::Object::new()).unwrap();
+    let mut rejected = None;
+    for _ in 0..40 {
+        // Every cache call applies what arrived.
+        ai.cache_get_sync(k.as_str().into()).unwrap();
+        let stats: JsValue = ai.cache_stats().unwrap().into();
+        rejected = get(&stats, "rejectedMessages").as_f64();
+        if rejected == Some(4.0) {
+            break;
+        }
+        WebIdle.sleep(25).await;
+    }
+    assert_eq!(rejected, Some(4.0));
+    assert_eq!(ai.cache_get_sync(k.as_str().into()).unwrap(), Some(text(1)), "none of them was applied");
+    ai.cache_invalidate("p".into()).await.unwrap();
+    assert_eq!(ai.cache_get_sync(k.as_str().into()).unwrap(), None, "invalidation still works");
+    channel.close();
+    ai.clear_cache().await.unwrap();
+    ai.dispose();
+}

@@ -219,3 +219,25 @@ async fn huge_texts_are_capped_and_a_prototype_is_never_read() {
     expect(&ai, "a throwing getter", generate(&ai, req).await, "InvalidRequest", "importance").await;
     ai.dispose();
 }
+
+#[wasm_bindgen_test]
+async fn a_key_a_header_cannot_carry_or_a_remote_in_clear_text_is_refused_by_name() {
+    let ai = create("hostile-config").await;
+    let https = "https://game.example/ai/v1";
+    for (what, provider, field) in [
+        ("an API key with a line break", json!({ "baseUrl": https, "apiKey": "sk-\nsecret" }), "apiKey"),
+        ("an API key outside Latin-1", json!({ "baseUrl": https, "apiKey": "sk-ключ-secret" }), "apiKey"),
+        ("a plain http remote", json!({ "baseUrl": "http://api.example.com/v1", "apiKey": "sk-secret" }), "baseUrl"),
+    ] {
+        let mut provider = provider;
+        provider["kind"] = json!("openai");
+        let config = json!({ "namespace": "hostile-config-2", "cloud": { "providers": { "gw": provider } } });
+        let outcome = UnwrittenAI::create(Some(js(&config).unchecked_into())).await.map(|_| JsValue::TRUE);
+        if let Err(e) = &outcome {
+            let message = get(e, "message").as_string().unwrap_or_default();
+            assert!(!message.contains("secret"), "{what}: the key is not echoed: {message}");
+        }
+        expect(&ai, what, outcome, "InvalidConfig", &format!("cloud.providers.gw.{field}")).await;
+    }
+    ai.dispose();
+}

@@ -1,11 +1,14 @@
 //! The real model through the public JS API, in headless Chromium and Firefox. Model files are served by
-//! scripts/static-server.mjs (scripts/test starts it) at UNWRITTEN_MODELS_URL (default http://127.0.0.1:8788/).
+//! scripts/static-server.mjs (scripts/test starts it) at UNWRITTEN_MODELS_URL (default http://127.0.0.1:8788/),
+//! which also plays the broken servers of the download tests.
 #![cfg(target_arch = "wasm32")]
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use unwritten_ai::js::{ConfigArg, UnwrittenAI};
+use unwritten_ai::ports::{DownloadError, DownloadLimits, Downloader, HttpError};
+use unwritten_ai::web::FetchDownloader;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -151,5 +154,53 @@ async fn the_response_bank_arrives_after_the_model_and_the_local_step_answers_fr
     let show = String::from(js_sys::JSON::stringify(&r).unwrap());
     assert_eq!(get(&r, "source").as_string().as_deref(), Some("local"), "{show}");
     assert!(get(&r, "text").as_string().is_some_and(|t| !t.is_empty()), "{show}");
+    ai.dispose();
+}
+
+/// A download against scripts/static-server.mjs's broken servers (`/__stall`, `/__big`) with `limits`: what it
+/// ended with and how long it took.
+async fn download_from(path: &str, limits: DownloadLimits) -> (Result<usize, DownloadError>, f64) {
+    let t0 = js_sys::Date::now();
+    let got = FetchDownloader.download(&format!("{MODELS}{path}"), limits, &|_, _| {}).await;
+    (got.map(|b| b.len()), js_sys::Date::now() - t0)
+}
+
+#[wasm_bindgen_test]
+async fn a_stalled_or_oversized_download_is_aborted_within_its_limits() {
+    let limits = DownloadLimits { stall_ms: 400, max_bytes: 1 << 20 };
+    let timeout = Err(DownloadError::Http(HttpError::Timeout { after_ms: 400 }));
+    // Headers, a few bytes, then silence; and no answer at all.
+    for path in ["__stall?bytes=1000", "__stall?head=0"] {
+        let (got, ms) = download_from(path, limits).await;
+        assert_eq!(got, timeout, "{path}");
+        assert!((400.0..3000.0).contains(&ms), "{path}: gave up after {ms} ms");
+    }
+    let (got, _) = download_from("__big", limits).await;
+    assert_eq!(got, Err(DownloadError::TooLarge { limit: 1 << 20 }), "80 MB streamed: stopped at the limit");
+    let (got, _) = download_from("manifest.json", limits).await;
+    assert!(got.is_ok_and(|n| n > 100), "a file within the limits downloads");
+}
+
+#[wasm_bindgen_test]
+async fn a_bundled_create_gives_up_on_a_stalled_model_server_in_the_stall_time() {
+    delete_db("m-stall").await;
+    let extra = format!(r#", "modelUrl": "{MODELS}__stall", "stallTimeoutMs": 500"#);
+    let t0 = js_sys::Date::now();
+    let ai = UnwrittenAI::create(config("m-stall", "bundled", &extra)).await.unwrap();
+    let ms = js_sys::Date::now() - t0;
+    assert!(ms < 5000.0, "create() took {ms} ms");
+    let m: JsValue = ai.metrics().unwrap().into();
+    assert_eq!(get(&m, "model.state").as_string().as_deref(), Some("failed"));
+    assert_eq!(get(&m, "model.errorName").as_string().as_deref(), Some("ModelLoadError"));
+    let error = get(&m, "model.error").as_string().unwrap_or_default();
+    assert!(error.contains("no data for 500 ms"), "{error}");
+    ai.dispose();
+
+    // A model body past its manifest's size: refused as it streams.
+    delete_db("m-big").await;
+    let extra = format!(r#", "modelUrl": "{MODELS}__big?bytes=2000000""#);
+    let ai = UnwrittenAI::create(config("m-big", "bundled", &extra)).await.unwrap();
+    let m: JsValue = ai.metrics().unwrap().into();
+    assert_eq!(get(&m, "model.errorName").as_string().as_deref(), Some("ModelIntegrityError"));
     ai.dispose();
 }

@@ -3,7 +3,7 @@
 //! UNWRITTEN_MOCK_URL at build time (default http://127.0.0.1:8787).
 #![cfg(target_arch = "wasm32")]
 
-use futures_util::future::join_all;
+use futures_util::future::{join, join_all, select, Either};
 use serde_json::{json, Value};
 use unwritten_ai::js::UnwrittenAI;
 use unwritten_ai::ports::{Http, HttpRequest, IdleScheduler};
@@ -262,4 +262,42 @@ async fn malformed_requests_reject_with_invalid_request_naming_the_field() {
     let err: js_sys::Error = ai.generate(JsValue::from(5).unchecked_into()).await.err().unwrap().dyn_into().unwrap();
     assert_eq!(String::from(err.name()), "InvalidRequest");
     ai.dispose();
+}
+
+#[wasm_bindgen_test]
+async fn timers_past_two_to_the_31_ms_wait_instead_of_firing_at_once() {
+    // setTimeout turns 2^31 ms or more into 0: the long sleep must lose to a short one.
+    let long = Box::pin(WebIdle.sleep(1 << 31));
+    let short = Box::pin(WebIdle.sleep(100));
+    assert!(matches!(select(long, short).await, Either::Right(_)), "sleep(2^31) resolved at once");
+    let long = Box::pin(WebIdle.sleep(u32::MAX));
+    let short = Box::pin(WebIdle.sleep(100));
+    assert!(matches!(select(long, short).await, Either::Right(_)), "sleep(u32::MAX) resolved at once");
+    // A fetch timeout is a timer too: a long one must not abort the request at once.
+    let resp = FetchHttp.request(HttpRequest::get(format!("{MOCK}/delay?ms=50"), u32::MAX)).await;
+    assert_eq!(resp.map(|r| r.status), Ok(200));
+}
+
+#[wasm_bindgen_test]
+async fn dispose_aborts_the_calls_in_flight() {
+    reset(json!({"hangRate": 1})).await;
+    let ai = ai("rt-dispose", json!({})).await;
+    let call = ai.generate(js(&request(0.7, "Still there?")).unchecked_into());
+    let later = async {
+        WebIdle.sleep(300).await;
+        ai.dispose();
+    };
+    let (outcome, ()) = join(call, later).await;
+    let name = outcome.err().map(|e| js_sys::Reflect::get(&e, &"name".into()).unwrap_or_default().as_string());
+    assert_eq!(name, Some(Some("Disposed".into())), "the call rejects with the runtime");
+    let mut aborted = 0;
+    for _ in 0..40 {
+        aborted = stat("aborted").await;
+        if aborted >= 1 {
+            break;
+        }
+        WebIdle.sleep(50).await;
+    }
+    assert_eq!(aborted, 1, "the hanging request was cancelled, not left open");
+    assert_eq!(stat("chat").await, 1, "no retry after dispose");
 }

@@ -203,6 +203,54 @@ impl CacheKeyParts {
     }
 }
 
+/// Which version of the cache a key under [`ANY_SCHEMA_PREFIX`] belongs to, which decides whether this version
+/// may delete it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeySchema {
+    /// `rcg/{namespace}`: a generation record (shared by every schema).
+    Generation,
+    /// `rc1/...`: ours.
+    Current,
+    /// `rc0/...`: an older version's; never read again, so deleted.
+    Older,
+    /// `rc2/...`: a newer version's (another tab runs it, or the game was rolled back); left alone.
+    Newer,
+    /// Anything else under `rc`: not known to be anyone's leftovers; left alone.
+    Unknown,
+}
+
+/// The [`KeySchema`] of a store key. "Newer" is by the number after `rc`, compared as a number (as text, `rc10/`
+/// would sort before `rc9/`): [`SCHEMA`] only ever goes up, so a larger one was written by a later build.
+pub fn key_schema(key: &str) -> KeySchema {
+    if key.starts_with(GENERATION_PREFIX) {
+        return KeySchema::Generation;
+    }
+    let Some((digits, _)) = key.strip_prefix(ANY_SCHEMA_PREFIX).and_then(|rest| rest.split_once('/')) else {
+        return KeySchema::Unknown;
+    };
+    // Only the canonical decimal a build writes ("rc01/" is nobody's).
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || (digits.len() > 1 && digits.starts_with('0'))
+    {
+        return KeySchema::Unknown;
+    }
+    match digits.parse::<u32>() {
+        Ok(n) if n < SCHEMA => KeySchema::Older,
+        Ok(n) if n == SCHEMA => KeySchema::Current,
+        // Too many digits for a u32 is a larger number still.
+        _ => KeySchema::Newer,
+    }
+}
+
+/// The namespace of a generation record's key (`rcg/{8 hex}`), if it is one.
+pub fn parse_generation_key(key: &str) -> Option<&str> {
+    key.strip_prefix(GENERATION_PREFIX).filter(|ns| is_hex(ns, 8))
+}
+
+/// Whether `ns` has the form of a hashed player namespace (8 lowercase hex digits).
+pub fn is_namespace(ns: &str) -> bool {
+    is_hex(ns, 8)
+}
+
 /// The parts of a storage key written by this schema: (namespace, generation, digest).
 pub fn parse_storage_key(key: &str) -> Option<(&str, u32, &str)> {
     let rest = key.strip_prefix(RECORD_PREFIX)?;
@@ -282,9 +330,28 @@ mod tests {
         assert_eq!(parse_storage_key("rc1/zz/1/x"), None);
         assert_eq!(parse_storage_key("rc0/whatever"), None);
         assert_eq!(key.namespace(), greeting().field("x", "y").build().namespace(), "namespace = player only");
+        assert_eq!(parse_generation_key(&format!("{GENERATION_PREFIX}{}", key.namespace())), Some(key.namespace()));
+        assert_eq!(parse_generation_key("rcg/nothex00"), None);
         for g in [0, 9, 10, 4_096, u32::MAX] {
             let want = format!("{RECORD_PREFIX}{}/{g}/{}", key.namespace(), key.digest());
             assert_eq!(key.storage_key(g), want);
+        }
+    }
+
+    #[test]
+    fn schemas_are_told_apart_by_their_number() {
+        use KeySchema::*;
+        assert_eq!(RECORD_PREFIX, format!("{ANY_SCHEMA_PREFIX}{SCHEMA}/"));
+        let sk = greeting().build().storage_key(3);
+        assert_eq!(key_schema(&sk), Current);
+        assert_eq!(key_schema("rc1/garbage"), Current, "ours, whatever follows");
+        assert_eq!(key_schema("rcg/0123abcd"), Generation);
+        assert_eq!(key_schema("rc0/0123abcd/0/x"), Older);
+        for newer in ["rc2/x", "rc10/x", "rc4294967296/x", "rc99999999999999999999/x"] {
+            assert_eq!(key_schema(newer), Newer, "{newer}");
+        }
+        for unknown in ["rc", "rc1", "rc/x", "rc01/x", "rc00/x", "rcx/1", "rc+2/x", "rc 2/x", "rc-1/x", "other"] {
+            assert_eq!(key_schema(unknown), Unknown, "{unknown}");
         }
     }
 }

@@ -7,10 +7,13 @@
 //! Each tier has an entry limit, a byte budget (LRU eviction) and a TTL; expired entries are never served and are
 //! removed on lookup and by [`ResponseCache::sweep`]. Stored values are deflate-compressed records (`record`).
 //! A storage failure never reaches the caller: it is counted and the cache carries on with the tiers that work.
-//! Tabs share the stores; invalidations reach the other tabs' memory tiers through the [`Broadcast`] port.
+//! Tabs share the stores; invalidations reach the other tabs' memory tiers through the [`Broadcast`] port
+//! (`messages`). What others left in the stores is read with care at start (`start`).
 mod key;
 mod memory;
+mod messages;
 mod record;
+mod start;
 mod stats;
 mod store_tier;
 #[cfg(test)]
@@ -23,15 +26,15 @@ use std::rc::{Rc, Weak};
 pub use key::{CacheKey, CacheKeyBuilder, CacheKeyParts, RECORD_PREFIX};
 pub use stats::{CacheStats, Compression, Evictions, PerTier, StorageErrors, Tier, TierState, TierStates};
 
-use key::{namespace_hash, parse_storage_key, ANY_SCHEMA_PREFIX, GENERATION_PREFIX};
+use key::{key_schema, namespace_hash, parse_storage_key, KeySchema, ANY_SCHEMA_PREFIX, GENERATION_PREFIX};
 use memory::{Lookup, MemEntry, MemoryTier};
+use messages::{generation_message, MSG_CLEAR};
 use record::{Packed, Record};
 use stats::Counters;
 use store_tier::{StoreTier, Write};
 
 use crate::config::CacheConfig;
-use crate::ports::{Broadcast, Clock, DeviceSnapshot, IdleScheduler, KvStore, MemoryMirror};
-use crate::vocab::EvictionReason;
+use crate::ports::{Broadcast, Clock, IdleScheduler, KvStore, MemoryMirror};
 
 /// A cached response and the tier it came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,9 +66,8 @@ pub struct ResponseCache {
     closed: Cell<bool>,
 }
 
-const MSG_CLEAR: &str = "cache:clear";
-const MSG_GENERATION: &str = "cache:gen:";
-
+/// Importance within 0..=1. A non-finite one can only come from a Rust caller (the runtime refuses it at the JS
+/// boundary, `runtime/cache_api.rs`, and in requests); it keeps the entry in memory only, the least persistent.
 fn sanitize(importance: f64) -> f64 {
     if importance.is_finite() {
         importance.clamp(0.0, 1.0)
@@ -117,152 +119,6 @@ impl ResponseCache {
             Some((ns, generation, _)) => generation < self.generation(ns),
             None => true,
         }
-    }
-
-    /// Loads the generations and the indexes of the stores (dropping expired, corrupt, invalidated and
-    /// older-schema records), sizes the IndexedDB budget from the storage estimate, and warms memory with the
-    /// most used IndexedDB entries.
-    pub async fn start(&self, device: &DeviceSnapshot) {
-        for t in self.up_tiers() {
-            match t.store().get_all(GENERATION_PREFIX).await {
-                Ok(records) => {
-                    let mut gens = self.generations.borrow_mut();
-                    for (k, v) in records {
-                        let ns = k[GENERATION_PREFIX.len()..].to_string();
-                        if let Some(g) = std::str::from_utf8(&v).ok().and_then(|s| s.parse::<u32>().ok()) {
-                            let e = gens.entry(ns).or_insert(0);
-                            *e = (*e).max(g);
-                        }
-                    }
-                }
-                Err(e) => t.failed(&e, &self.counters),
-            }
-        }
-        let now = self.clock.wall_ms();
-        if let Some(t) = &self.local {
-            self.load_index(t, now).await;
-        }
-        let mut warm = Vec::new();
-        if let Some(t) = &self.idb {
-            if let (Some(quota), Some(usage)) = (device.storage_quota_bytes, device.storage_usage_bytes) {
-                // Our share: half of what is free, counting what we hold already (it is in `usage`).
-                let available = (quota - usage).max(0.0) + t.bytes() as f64;
-                t.set_max_bytes((t.config.max_bytes).min(available / 2.0).max(0.0) as u64);
-            }
-            warm = self.load_index(t, now).await;
-        }
-        for t in self.up_tiers() {
-            t.enforce_budget(&self.counters).await;
-        }
-        self.warm(warm, now).await;
-    }
-
-    /// Indexes a tier's records; returns the live ones (for the warmer), least used first.
-    async fn load_index(&self, t: &StoreTier, now: f64) -> Vec<(String, Vec<u8>, u32)> {
-        if !t.is_up() {
-            return Vec::new();
-        }
-        let records = match t.store().get_all(ANY_SCHEMA_PREFIX).await {
-            Ok(r) => r,
-            Err(e) => {
-                t.failed(&e, &self.counters);
-                return Vec::new();
-            }
-        };
-        let mut live = Vec::new();
-        let mut dropped = Vec::new();
-        for (k, v) in records {
-            if k.starts_with(GENERATION_PREFIX) {
-                continue;
-            }
-            if self.is_stale(&k) {
-                dropped.push((k, EvictionReason::Invalidated));
-                continue;
-            }
-            match Record::peek(&v) {
-                Ok((expires_at, hits)) if expires_at > now => live.push((k, v, expires_at, hits)),
-                Ok(_) => dropped.push((k, EvictionReason::Expired)),
-                Err(_) => dropped.push((k, EvictionReason::Corrupt)),
-            }
-        }
-        // Recency is not stored; the least used and soonest to expire are evicted first.
-        live.sort_by(|a, b| a.3.cmp(&b.3).then(a.2.total_cmp(&b.2)));
-        for (k, v, expires_at, hits) in &live {
-            let bytes = (k.len() + v.len()) as u64;
-            let entry = store_tier::IndexEntry { bytes, expires_at: *expires_at, hits: *hits, dirty: false };
-            t.index_insert(k.clone(), entry);
-        }
-        for (k, why) in dropped {
-            {
-                let mut c = self.counters.borrow_mut();
-                c.evictions.count(why, 1);
-                if why == EvictionReason::Corrupt {
-                    c.errors.corrupt += 1;
-                }
-            }
-            t.delete(&k, &self.counters).await;
-        }
-        live.into_iter().map(|(k, v, _, hits)| (k, v, hits)).collect()
-    }
-
-    async fn warm(&self, mut candidates: Vec<(String, Vec<u8>, u32)>, now: f64) {
-        candidates.sort_by_key(|c| std::cmp::Reverse(c.2));
-        candidates.truncate(self.config.warm_entries as usize);
-        let Some(idb) = &self.idb else { return };
-        // Least used first, so the most used end up most recently used in memory.
-        for (k, v, _) in candidates.into_iter().rev() {
-            if !idb.indexed(&k) {
-                continue; // evicted by the budget just now
-            }
-            match Record::decode(&v) {
-                Ok(r) => {
-                    let entry =
-                        MemEntry { expires_at: r.expires_at.min(now + self.config.memory.ttl_ms), text: r.text.into() };
-                    let mut c = self.counters.borrow_mut();
-                    if self.memory.borrow_mut().insert(k, entry, &mut c.evictions) {
-                        c.promotions += 1;
-                    }
-                }
-                Err(_) => {
-                    {
-                        let mut c = self.counters.borrow_mut();
-                        c.errors.corrupt += 1;
-                        c.evictions.corrupt += 1;
-                    }
-                    idb.delete(&k, &self.counters).await;
-                }
-            }
-        }
-    }
-
-    /// Applies what other tabs announced: invalidated namespaces and clears.
-    fn apply_broadcasts(&self) {
-        let Some(b) = &self.broadcast else { return };
-        for msg in b.drain() {
-            if msg == MSG_CLEAR {
-                self.memory.borrow_mut().clear();
-                for t in self.tiers() {
-                    t.index_clear();
-                }
-            } else if let Some((ns, g)) = msg.strip_prefix(MSG_GENERATION).and_then(|r| r.split_once(':')) {
-                if let Ok(g) = g.parse::<u32>() {
-                    self.raise_generation(ns, g);
-                }
-            }
-        }
-    }
-
-    /// Moves `ns` to generation `g` (if newer) and drops its older entries from memory at once.
-    fn raise_generation(&self, ns: &str, g: u32) {
-        if g <= self.generation(ns) {
-            return;
-        }
-        self.generations.borrow_mut().insert(ns.to_string(), g);
-        let gone = self
-            .memory
-            .borrow_mut()
-            .retain(|k, _| !matches!(parse_storage_key(k), Some((n, old, _)) if n == ns && old < g));
-        self.counters.borrow_mut().evictions.invalidated += gone;
     }
 
     fn storage_key(&self, key: &CacheKey) -> String {
@@ -480,20 +336,25 @@ impl ResponseCache {
         }
         self.apply_broadcasts();
         let ns = namespace_hash(player);
-        let g = self.generation(&ns) + 1;
+        let g = self.generation(&ns).saturating_add(1);
         self.raise_generation(&ns, g);
+        self.write_generation(&ns, g).await;
+        if let Some(b) = &self.broadcast {
+            b.post(&generation_message(&ns, g));
+        }
+    }
+
+    async fn write_generation(&self, ns: &str, g: u32) {
         let record = g.to_string();
         for t in self.up_tiers() {
             if let Err(e) = t.store().put(&format!("{GENERATION_PREFIX}{ns}"), record.as_bytes()).await {
                 t.failed(&e, &self.counters);
             }
         }
-        if let Some(b) = &self.broadcast {
-            b.post(&format!("{MSG_GENERATION}{ns}:{g}"));
-        }
     }
 
-    /// Deletes every entry in every tier (generations are kept, so they stay monotonic) and tells other tabs.
+    /// Deletes every entry in every tier (generations are kept, so they stay monotonic) and tells other tabs. A
+    /// newer version's records are its own to clear.
     pub async fn clear(&self) {
         if self.closed.get() {
             return;
@@ -505,7 +366,7 @@ impl ResponseCache {
         for t in self.up_tiers() {
             match t.store().keys(ANY_SCHEMA_PREFIX).await {
                 Ok(keys) => {
-                    for k in keys.iter().filter(|k| !k.starts_with(GENERATION_PREFIX)) {
+                    for k in keys.iter().filter(|k| matches!(key_schema(k), KeySchema::Current | KeySchema::Older)) {
                         if t.delete(k, &self.counters).await {
                             self.counters.borrow_mut().evictions.invalidated += 1;
                         }
@@ -594,6 +455,8 @@ impl ResponseCache {
             },
             compression: c.compression(),
             errors: c.errors,
+            undecodable: c.undecodable,
+            rejected_messages: c.rejected_messages,
             tiers: TierStates { local_storage: state(&self.local), indexed_db: state(&self.idb) },
         }
     }

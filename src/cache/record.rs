@@ -67,6 +67,13 @@ pub enum DecodeError {
     Utf8,
 }
 
+impl DecodeError {
+    /// A later record layout, written by a newer build: not ours to read or to delete.
+    pub fn is_newer(&self) -> bool {
+        matches!(self, DecodeError::Version(v) if *v > VERSION)
+    }
+}
+
 pub fn adler32(data: &[u8]) -> u32 {
     const MOD: u32 = 65_521;
     let (mut a, mut b) = (1u32, 0u32);
@@ -380,6 +387,7 @@ mod tests {
         let mut v = good.clone();
         v[2] = 9;
         assert_eq!(Record::decode(&v), Err(DecodeError::Version(9)));
+        assert!(DecodeError::Version(9).is_newer() && !DecodeError::Version(0).is_newer());
         let mut v = good.clone();
         v[3] = 7;
         assert_eq!(Record::decode(&v), Err(DecodeError::Codec(7)));

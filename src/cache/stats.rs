@@ -125,6 +125,12 @@ pub struct CacheStats {
     pub budget_bytes: PerTier,
     pub compression: Compression,
     pub errors: StorageErrors,
+    /// Values found in a store that did not read back as bytes (a string that is not base64 in localStorage,
+    /// a non-binary value in IndexedDB), left there by another script; counted as each start finds them. This
+    /// version's and older versions' are deleted (also counted in `errors.corrupt`); memory is always 0.
+    pub undecodable: PerTier,
+    /// Messages from other tabs that were malformed or announced an implausible generation; ignored.
+    pub rejected_messages: u64,
     pub tiers: TierStates,
 }
 
@@ -139,6 +145,8 @@ pub struct Counters {
     pub raw_bytes: u64,
     pub stored_bytes: u64,
     pub errors: StorageErrors,
+    pub undecodable: PerTier,
+    pub rejected_messages: u64,
 }
 
 impl Counters {
@@ -178,5 +186,61 @@ mod tests {
         let mut want: Vec<&str> = Tier::ALL.iter().map(|t| t.as_str()).collect();
         want.sort();
         assert_eq!(keys, want, "per-tier objects are keyed by the tier spellings");
+    }
+
+    /// The member names of `interface {name}` in api.d.ts, each with those of its one-line object type if any.
+    fn declared_members(dts: &str, name: &str) -> Vec<(String, Vec<String>)> {
+        let start = dts.find(&format!("export interface {name} {{")).unwrap();
+        let body = &dts[start..];
+        let body = &body[body.find('\n').unwrap()..body.find("\n}").unwrap()];
+        let names = |s: &str| s.split(';').filter_map(|m| Some(m.split_once(':')?.0.trim().to_string())).collect();
+        body.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("/*") && !l.starts_with('*'))
+            .map(|l| {
+                let (member, ty) = l.split_once(':').unwrap();
+                let inner = ty.find('{').map_or(Vec::new(), |at| names(&ty[at + 1..ty.rfind('}').unwrap()]));
+                (member.trim().to_string(), inner)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_typescript_cache_stats_name_every_member_as_serde_does() {
+        let dts = include_str!("../js/api.d.ts");
+        let stats = CacheStats {
+            hits: PerTier::default(),
+            misses: 0,
+            sync_misses: 0,
+            hit_rate: 0.0,
+            promotions: 0,
+            evictions: Evictions::default(),
+            entries: PerTier::default(),
+            bytes: PerTier::default(),
+            budget_bytes: PerTier::default(),
+            compression: Counters::default().compression(),
+            errors: StorageErrors::default(),
+            undecodable: PerTier::default(),
+            rejected_messages: 0,
+            tiers: TierStates { local_storage: TierState::Up, indexed_db: TierState::Absent },
+        };
+        let json = serde_json::to_value(stats).unwrap();
+        let json = json.as_object().unwrap();
+        let declared = declared_members(dts, "CacheStats");
+        let mut names: Vec<&str> = declared.iter().map(|(m, _)| m.as_str()).collect();
+        let mut keys: Vec<&str> = json.keys().map(String::as_str).collect();
+        names.sort();
+        keys.sort();
+        assert_eq!(names, keys, "api.d.ts's CacheStats and the Rust struct disagree");
+        for (member, inner) in declared.iter().filter(|(_, inner)| !inner.is_empty()) {
+            let mut inner: Vec<&str> = inner.iter().map(String::as_str).collect();
+            let mut keys: Vec<&str> = json[member].as_object().unwrap().keys().map(String::as_str).collect();
+            inner.sort();
+            keys.sort();
+            assert_eq!(inner, keys, "CacheStats.{member}");
+        }
+        // And the test can fail: a member missing from the declarations is seen.
+        let fewer = dts.replacen("  promotions: number;\n", "", 1);
+        assert_ne!(declared_members(&fewer, "CacheStats").len(), declared.len());
     }
 }

@@ -238,6 +238,11 @@ impl StoreTier {
                 self.delete(key, c).await;
                 None
             }
+            // A newer build's layout under our key: not ours to read, nor to delete.
+            Err(e) if e.is_newer() => {
+                self.index_remove(key);
+                None
+            }
             Err(_) => {
                 {
                     let mut c = c.borrow_mut();

@@ -11,6 +11,8 @@ use crate::config::{CacheConfig, CacheTierConfig};
 use crate::ports::{DeviceSnapshot, KvStore};
 use crate::testkit::{BroadcastHub, FakeClock, FakeMirror, MemoryStore, StoreFault};
 
+mod robust;
+
 const MIN: f64 = 60_000.0;
 const DAY: f64 = 24.0 * 60.0 * MIN;
 

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::check;
 use crate::error::Error;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -223,11 +224,11 @@ fn non_negative(v: f64) -> bool {
 impl CloudConfig {
     pub fn validate(&self) -> Result<(), Error> {
         for (id, p) in &self.providers {
-            let field = format!("cloud.providers.{id}.baseUrl");
-            let url = p.base_url.as_str();
-            check(url.starts_with("http://") || url.starts_with("https://"), &field, || {
-                format!("got {url:?}; use an absolute http(s) URL such as \"https://game.example/ai/v1\"")
-            })?;
+            check::base_url(&format!("cloud.providers.{id}.baseUrl"), &p.base_url)?;
+            if let Some(key) = &p.api_key {
+                // Checked here, not when fetch throws: its message would carry the key into a fallback reason.
+                check::header_value(&format!("cloud.providers.{id}.apiKey"), key)?;
+            }
             check(!p.batch || p.kind == ProviderKind::Openai, &format!("cloud.providers.{id}.batch"), || {
                 "batching is defined for kind \"openai\" gateways only; remove `batch`".into()
             })?;
@@ -265,6 +266,19 @@ impl CloudConfig {
             ("cloud.batch.maxSize", self.batch.max_size),
         ] {
             check(v > 0, f, || "use a value > 0".into())?;
+        }
+        for (f, ms) in [
+            ("cloud.localTimeoutMs", self.local_timeout_ms),
+            ("cloud.cloudTimeoutMs", self.cloud_timeout_ms),
+            ("cloud.deadlineMs", self.deadline_ms),
+            ("cloud.backoffBaseMs", self.backoff_base_ms),
+            ("cloud.backoffMaxMs", self.backoff_max_ms),
+            ("cloud.breaker.windowMs", self.breaker.window_ms),
+            ("cloud.breaker.slowCallMs", self.breaker.slow_call_ms),
+            ("cloud.breaker.resetTimeoutMs", self.breaker.reset_timeout_ms),
+            ("cloud.batch.maxWaitMs", self.batch.max_wait_ms),
+        ] {
+            check::timer_ms(f, ms)?;
         }
         check(self.deadline_ms >= self.local_timeout_ms, "cloud.deadlineMs", || {
             format!("got {}; use at least cloud.localTimeoutMs ({})", self.deadline_ms, self.local_timeout_ms)

@@ -4,6 +4,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::Error;
 
+mod check;
 pub mod cloud;
 mod model;
 
@@ -146,6 +147,7 @@ impl CacheConfig {
         if self.sweep_interval_ms < 1_000 {
             return Err(Error::invalid_config("cache.sweepIntervalMs", "must be at least 1000 ms"));
         }
+        check::timer_ms("cache.sweepIntervalMs", self.sweep_interval_ms)?;
         Ok(())
     }
 }

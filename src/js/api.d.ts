@@ -15,6 +15,9 @@ export interface UnwrittenConfig {
     vocabUrl?: string;
     /** URL of the response bank the local responder draws lines from. Default: next to the manifest. */
     responseBankUrl?: string;
+    /** A model download that receives no byte for this long (headers included) is aborted and the load fails
+     *  (`ModelLoadError`); a "bundled" create() then resolves without the model. 100 to 600000, default 15000. */
+    stallTimeoutMs?: number;
   };
   storage?: {
     /** Use localStorage when the browser allows it. Default true. */
@@ -229,7 +232,7 @@ export interface RouterMetrics {
     batchesSent: number; batchedCalls: number; errors: Partial<Record<FallbackReason, number>>;
   };
   breakers: Record<string, { state: BreakerState; recentFailures: number; opens: number; rejected: number }>;
-  cost: { day: number; spentUsd: number; reservedUsd: number; dailyBudgetUsd: number; byModel: Record<string, number>; denied: number };
+  cost: { day: number; spentUsd: number; reservedUsd: number; dailyBudgetUsd: number; byModel: Record<string, number>; denied: number; clamped: number };
   eventsDropped: number;
   /** The last device check found a low battery (not charging): routine lines stay local. */
   lowBattery: boolean;
@@ -301,6 +304,11 @@ export interface CacheStats {
   /** ratio = storedBytes / rawBytes (0.3 = 70 % saved). */
   compression: { rawBytes: number; storedBytes: number; ratio: number };
   errors: { quota: number; quotaSkips: number; unavailable: number; failed: number; corrupt: number };
+  /** Values another script left in a store that do not read back (not base64 in localStorage, not bytes in
+   * IndexedDB), as each start finds them; this version's and older versions' are deleted. memory is always 0. */
+  undecodable: CachePerTier;
+  /** Messages from other tabs that were malformed or announced an implausible generation; ignored. */
+  rejectedMessages: number;
   tiers: { localStorage: CacheTierState; indexedDb: CacheTierState };
 }
 

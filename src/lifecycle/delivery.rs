@@ -2,14 +2,48 @@
 //! kept copy (see `keep`) so the next start needs no network.
 use futures_util::future::join;
 
-use super::keep::{blob_key, cached_blob, keep_copy, keep_manifest, kept_manifest, MANIFEST_KEY};
+use super::keep::{blob_key, cached_blob, keep_manifest, keep_version, kept_manifest, MANIFEST_KEY};
 use super::strategy::ModelUrls;
 use crate::bank::ResponseBank;
 use crate::error::Error;
 use crate::model::manifest::{verify, FileRef, Manifest};
 use crate::model::Analyzer;
-use crate::ports::{Downloader, KvStore, Progress};
+use crate::ports::{DownloadError, DownloadLimits, Downloader, HttpError, KvStore, Progress};
 use crate::vocab::ModelOrigin;
+
+/// The most a manifest may be: it names no size of its own, and ours is about 2 KB. (Ours.)
+pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
+/// The most any model file may be, whatever its manifest says: the design's whole model is under 5 MB. (Ours.)
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
+/// The downloader, with the stall timeout of `config.model.stallTimeoutMs`.
+#[derive(Clone, Copy)]
+pub struct Fetcher<'a> {
+    pub downloader: &'a dyn Downloader,
+    pub stall_ms: u32,
+}
+
+impl Fetcher<'_> {
+    /// `url`'s body, aborted when no byte comes for the stall timeout (`ModelLoad`) or when it passes
+    /// `max_bytes` (`ModelIntegrity`: it cannot be the file the manifest names).
+    pub(super) async fn get(&self, url: &str, max_bytes: u64, progress: Progress<'_>) -> Result<Vec<u8>, Error> {
+        let limits = DownloadLimits { stall_ms: self.stall_ms, max_bytes: max_bytes.min(MAX_FILE_BYTES) };
+        self.downloader.download(url, limits, progress).await.map_err(|e| match e {
+            DownloadError::TooLarge { limit } => Error::ModelIntegrity(format!(
+                "{url} is larger than the {limit} bytes expected; its download was aborted"
+            )),
+            DownloadError::Http(HttpError::Timeout { after_ms }) => Error::ModelLoad(format!(
+                "could not fetch {url}: no data for {after_ms} ms (model.stallTimeoutMs), the download was aborted"
+            )),
+            DownloadError::Http(e) => Error::ModelLoad(format!("could not fetch {url}: {e}")),
+        })
+    }
+
+    pub(super) async fn manifest(&self, url: &str) -> Result<String, Error> {
+        let bytes = self.get(url, MAX_MANIFEST_BYTES, &|_, _| {}).await?;
+        String::from_utf8(bytes).map_err(|e| Error::ModelLoad(format!("manifest is not UTF-8: {e}")))
+    }
+}
 
 /// The loaded model, and where its response bank is when the manifest names one. The bank is fetched
 /// separately ([`fetch_bank`]) so that the analyzer is ready without waiting for it.
@@ -45,13 +79,13 @@ pub struct BankSource {
 }
 
 /// One file named by the manifest: `kept` when the store had a verified copy (see [`cached_blob`]), else
-/// downloaded and verified.
+/// downloaded (never past its declared size) and verified.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn obtain(
     what: &FileRef,
     kept: Option<Vec<u8>>,
     url: String,
-    downloader: &dyn Downloader,
+    net: Fetcher<'_>,
     offset: u64,
     total: u64,
     progress: Progress<'_>,
@@ -61,10 +95,7 @@ pub(super) async fn obtain(
         return Ok(bytes);
     }
     *origin = ModelOrigin::Network;
-    let bytes = downloader
-        .download(&url, &|loaded, _| progress(offset + loaded, Some(total)))
-        .await
-        .map_err(|e| Error::ModelLoad(format!("could not download {url}: {e}")))?;
+    let bytes = net.get(&url, what.bytes, &|loaded, _| progress(offset + loaded, Some(total))).await?;
     verify(&what.file, &bytes, what.bytes, &what.sha256)?;
     Ok(bytes)
 }
@@ -74,7 +105,7 @@ pub(super) async fn obtain(
 /// (bytes, total) of the files together. A file that fails its check is never stored.
 pub async fn fetch_and_load(
     urls: &ModelUrls,
-    downloader: &dyn Downloader,
+    net: Fetcher<'_>,
     store: Option<&dyn KvStore>,
     progress: Progress<'_>,
     now_ms: &dyn Fn() -> f64,
@@ -96,15 +127,15 @@ pub async fn fetch_and_load(
             return Ok((model, ModelOrigin::IndexedDb));
         }
     }
-    let manifest_text = match downloader.download(&urls.manifest, &|_, _| {}).await {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|e| Error::ModelLoad(format!("manifest is not UTF-8: {e}")))?,
-        // Offline: the manifest we last loaded from still describes the copy we kept.
-        Err(net) => match store {
-            Some(s) => match s.get(MANIFEST_KEY).await {
+    let manifest_text = match net.manifest(&urls.manifest).await {
+        Ok(text) => text,
+        // Offline (or a server that stalls): the manifest we last loaded from still describes the copy we kept.
+        Err(e) => match store.map(|s| s.get(MANIFEST_KEY)) {
+            Some(read) => match read.await {
                 Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
-                _ => return Err(Error::ModelLoad(format!("could not fetch {}: {net}", urls.manifest))),
+                _ => return Err(e),
             },
-            None => return Err(Error::ModelLoad(format!("could not fetch {}: {net}", urls.manifest))),
+            None => return Err(e),
         },
     };
     let manifest = Manifest::parse(&manifest_text)?;
@@ -115,27 +146,29 @@ pub async fn fetch_and_load(
     // Both kept copies are read together (one wait on the store, not two); what is missing is downloaded in turn.
     let (onnx, vocab) = join(cached_blob(store, &model_ref.sha256), cached_blob(store, &manifest.vocab.sha256)).await;
     let url = urls.model.clone().unwrap_or_else(|| urls.sibling(&manifest.file));
-    let onnx = obtain(&model_ref, onnx, url, downloader, 0, total, progress, &mut origin).await?;
+    let onnx = obtain(&model_ref, onnx, url, net, 0, total, progress, &mut origin).await?;
     let url = urls.vocab.clone().unwrap_or_else(|| urls.sibling(&manifest.vocab.file));
-    let vocab = obtain(&manifest.vocab, vocab, url, downloader, model_ref.bytes, total, progress, &mut origin).await?;
+    let vocab = obtain(&manifest.vocab, vocab, url, net, model_ref.bytes, total, progress, &mut origin).await?;
     progress(total, Some(total));
     let t_read = now_ms();
 
-    // Both files were verified against the manifest just now (downloaded) or when read back from the store.
+    // Both files were verified against the manifest just now (downloaded) or when read back from the store. The
+    // model is built before anything is kept: a version that does not build never becomes the kept one.
     let analyzer = Analyzer::load_verified(manifest.clone(), &onnx, &vocab)?;
     let (read_ms, build_ms) = (t_read - t0, now_ms() - t_read);
     let bank = bank_source(&manifest, urls);
+    // Storage failures (quota, private mode) only mean the next start downloads again: not errors.
     match (store, origin) {
         (Some(store), ModelOrigin::Network) => {
             let files = [(&model_ref.sha256, onnx.as_slice()), (&manifest.vocab.sha256, vocab.as_slice())];
             // The bank's blob is kept too (it is stored when it arrives), so it is not dropped as an old version.
             let keep: Vec<&String> = bank.iter().map(|b| &b.file.sha256).collect();
-            keep_copy(store, &files, &keep, manifest_text.as_bytes(), &urls.manifest).await;
+            let _ = keep_version(store, &files, &keep, manifest_text.as_bytes(), &urls.manifest).await;
         }
         // The files were kept but not under this manifest and URL (kept by an older runtime, or another URL):
         // record them, so the next start needs no network.
         (Some(store), ModelOrigin::IndexedDb) if kept.as_deref() != Some(manifest_text.as_str()) => {
-            keep_manifest(store, manifest_text.as_bytes(), &urls.manifest).await;
+            let _ = keep_manifest(store, manifest_text.as_bytes(), &urls.manifest).await;
         }
         _ => {}
     }
@@ -175,13 +208,13 @@ async fn load_kept(
 /// The response bank: from `store` when a verified copy is there, else downloaded, verified, parsed and kept.
 pub async fn fetch_bank(
     source: &BankSource,
-    downloader: &dyn Downloader,
+    net: Fetcher<'_>,
     store: Option<&dyn KvStore>,
 ) -> Result<ResponseBank, Error> {
     let mut origin = ModelOrigin::IndexedDb;
     let size = source.file.bytes;
     let kept = cached_blob(store, &source.file.sha256).await;
-    let bytes = obtain(&source.file, kept, source.url.clone(), downloader, 0, size, &|_, _| {}, &mut origin).await?;
+    let bytes = obtain(&source.file, kept, source.url.clone(), net, 0, size, &|_, _| {}, &mut origin).await?;
     let bank = ResponseBank::parse(&bytes)?;
     if let (Some(store), ModelOrigin::Network) = (store, origin) {
         // A failed write only means the next start downloads it again.

@@ -8,8 +8,8 @@ use std::rc::Rc;
 use futures_util::future::{FutureExt, Shared};
 use serde::Serialize;
 
-use super::delivery::{fetch_and_load, fetch_bank, LocalModel};
-use super::strategy::{ModelUrls, Strategy};
+use super::delivery::{fetch_and_load, fetch_bank, Fetcher, LocalModel};
+use super::strategy::{ModelConfig, ModelUrls, Strategy};
 use super::update::{check_update, Update};
 use crate::bank::ResponseBank;
 use crate::error::{Error, ErrorCode};
@@ -110,6 +110,8 @@ pub struct ModelHost {
     strategy: Strategy,
     urls: ModelUrls,
     downloader: Rc<dyn Downloader>,
+    /// `config.model.stallTimeoutMs`.
+    stall_ms: u32,
     store: Option<Rc<dyn KvStore>>,
     clock: Rc<dyn Clock>,
     slot: RefCell<Slot<LocalModel>>,
@@ -132,6 +134,7 @@ impl ModelHost {
             strategy,
             urls,
             downloader,
+            stall_ms: ModelConfig::default().stall_timeout_ms,
             store,
             clock,
             slot: RefCell::new(Slot::Idle),
@@ -140,6 +143,12 @@ impl ModelHost {
             listeners: Rc::default(),
             update: RefCell::default(),
         }
+    }
+
+    /// Downloads give up after `ms` without a byte (`config.model.stallTimeoutMs`; the default otherwise).
+    pub fn with_stall_timeout_ms(mut self, ms: u32) -> Self {
+        self.stall_ms = ms;
+        self
     }
 
     pub fn strategy(&self) -> Strategy {
@@ -173,9 +182,11 @@ impl ModelHost {
             .clone()
             .ok_or_else(|| Error::ModelNotReady("the model's manifest names no response bank".into()))?;
         let load = match self.bank.borrow_mut().join(|| {
-            let (downloader, store) = (self.downloader.clone(), self.store.clone());
-            let fut: Pin<Box<dyn Future<Output = Result<Rc<ResponseBank>, Error>>>> =
-                Box::pin(async move { Ok(Rc::new(fetch_bank(&source, downloader.as_ref(), store.as_deref()).await?)) });
+            let (downloader, stall_ms, store) = (self.downloader.clone(), self.stall_ms, self.store.clone());
+            let fut: Pin<Box<dyn Future<Output = Result<Rc<ResponseBank>, Error>>>> = Box::pin(async move {
+                let net = Fetcher { downloader: downloader.as_ref(), stall_ms };
+                Ok(Rc::new(fetch_bank(&source, net, store.as_deref()).await?))
+            });
             fut.shared()
         }) {
             Ok(bank) => return Ok(bank),
@@ -200,7 +211,8 @@ impl ModelHost {
             return Ok(None);
         }
         *self.update.borrow_mut() = Check::Checking;
-        let result = check_update(&self.urls, self.downloader.as_ref(), store.as_ref(), &model.manifest_json).await;
+        let net = Fetcher { downloader: self.downloader.as_ref(), stall_ms: self.stall_ms };
+        let result = check_update(&self.urls, net, store.as_ref(), &model.manifest_json).await;
         *self.update.borrow_mut() = match &result {
             Ok(Update::Current) => Check::Current,
             Ok(Update::Kept { version }) => Check::Kept(version.clone()),
@@ -213,8 +225,8 @@ impl ModelHost {
     }
 
     fn start_load(&self) -> LoadFuture<LocalModel> {
-        let (urls, downloader, store, clock) =
-            (self.urls.clone(), self.downloader.clone(), self.store.clone(), self.clock.clone());
+        let (urls, downloader, stall_ms, store, clock) =
+            (self.urls.clone(), self.downloader.clone(), self.stall_ms, self.store.clone(), self.clock.clone());
         let (listeners, loaded) = (self.listeners.clone(), self.loaded.clone());
         let fut: Pin<Box<dyn Future<Output = Result<Rc<LocalModel>, Error>>>> = Box::pin(async move {
             let t0 = clock.now_ms();
@@ -224,7 +236,8 @@ impl ModelHost {
                 }
             };
             let now = || clock.now_ms();
-            let (model, origin) = fetch_and_load(&urls, downloader.as_ref(), store.as_deref(), &progress, &now).await?;
+            let net = Fetcher { downloader: downloader.as_ref(), stall_ms };
+            let (model, origin) = fetch_and_load(&urls, net, store.as_deref(), &progress, &now).await?;
             *loaded.borrow_mut() = Loaded { origin: Some(origin), load_ms: Some(clock.now_ms() - t0) };
             Ok(Rc::new(model))
         });

@@ -5,6 +5,8 @@ mod delivery;
 mod host;
 mod keep;
 mod strategy;
+#[cfg(test)]
+mod tests;
 mod update;
 
 pub use delivery::{fetch_and_load, fetch_bank, BankSource, LocalModel};

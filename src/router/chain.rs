@@ -15,24 +15,27 @@ use futures_util::future::{select, Either};
 use serde::Serialize;
 
 use super::cloud::{CallError, Cloud, CloudPorts, CloudStats};
-use super::cost::{estimate_tokens, CostSnapshot, CostTracker};
+use super::cost::{estimate_tokens, CostSnapshot, CostTracker, LedgerPorts};
 use super::events::{EventLog, RouterEvent};
 use super::matrix::{select_model, ModelKey, ModelTable, QualityNeeds, Route, RoutingPolicy};
 use super::prompt::{self, Prompt};
 use super::request::{Fallback, GenerateRequest, GenerateResult};
 use super::{quality, templates, LocalResponder, ResponseSource};
 use crate::config::cloud::CloudConfig;
-use crate::ports::{Clock, DeviceSnapshot, Http, IdleScheduler, KvStore, Rng};
+use crate::ports::{Clock, DeviceSnapshot, Http, IdleScheduler, KvStore, Rng, SharedLock, Spawner};
 use crate::router::breaker::BreakerSnapshot;
 use crate::vocab::{FallbackReason, FallbackStep, LocalState, Source};
 
-/// The ports the router uses. `store` keeps the day's spend across reloads (None: memory only).
+/// The ports the router uses. `store` keeps the day's spend across reloads (None: memory only), `lock` makes it
+/// one budget with the other tabs, `spawner` writes a cancelled call's settlement at once (see `cost/ledger.rs`).
 pub struct RouterPorts {
     pub clock: Rc<dyn Clock>,
     pub http: Rc<dyn Http>,
     pub idle: Rc<dyn IdleScheduler>,
     pub rng: Rc<dyn Rng>,
     pub store: Option<Rc<dyn KvStore>>,
+    pub lock: Option<Rc<dyn SharedLock>>,
+    pub spawner: Option<Rc<dyn Spawner>>,
 }
 
 /// `metrics().router`.
@@ -106,13 +109,12 @@ struct Attempt {
 impl Router {
     pub fn new(cfg: &CloudConfig, namespace: &str, ports: RouterPorts) -> Router {
         let events = Rc::new(EventLog::default());
-        let cost = Rc::new(CostTracker::new(
-            cfg.budget.clone(),
-            ports.clock.clone(),
-            events.clone(),
-            ports.store.clone(),
-            format!("{namespace}/router/cost"),
-        ));
+        let ledger = LedgerPorts { store: ports.store, lock: ports.lock, spawner: ports.spawner };
+        // A random holder id per runtime: the tabs' holds must not share names in the one record.
+        let holder = format!("{:016x}", ports.rng.next_u64());
+        let (clock, call_ms) = (ports.clock.clone(), f64::from(cfg.deadline_ms));
+        let cost =
+            Rc::new(CostTracker::shared(cfg.budget.clone(), clock, events.clone(), ledger, namespace, holder, call_ms));
         let cloud_ports = CloudPorts {
             clock: ports.clock.clone(),
             http: ports.http,

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::backoff;
 use super::batch::Batcher;
 use super::breaker::{Admission, Breaker, BreakerSnapshot, Permit, Transition};
-use super::cost::{estimate_tokens, BudgetDenied, CostTracker};
+use super::cost::{prompt_token_bound, token_bound, BudgetDenied, CostTracker};
 use super::events::{EventLog, RouterEvent};
 use super::matrix::ModelSpec;
 use super::prompt::Prompt;
@@ -21,6 +21,10 @@ use super::providers::{self, check_status, openai, Completion, Provider, Provide
 use crate::config::cloud::{CloudConfig, ProviderKind};
 use crate::ports::{Clock, Http, IdleScheduler, LocalFuture, Rng};
 use crate::vocab::FallbackReason;
+
+#[cfg(test)]
+#[path = "cloud_tests.rs"]
+mod tests;
 
 /// A cloud model's line.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,6 +127,28 @@ impl Drop for PermitGuard<'_> {
     }
 }
 
+/// A call's single-flight entry, removed when the call's future is dropped: finished, or abandoned by every
+/// caller (a step deadline), which no code after an `.await` would see.
+struct InFlightEntry {
+    inner: std::rc::Weak<Inner>,
+    key: u64,
+    /// The call ran to its end (its shared future is still alive, being completed).
+    ended: bool,
+}
+
+impl Drop for InFlightEntry {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.upgrade() {
+            if let Ok(mut map) = inner.in_flight.try_borrow_mut() {
+                // An abandoned call removes only a dead entry: a new call may hold the key by now.
+                if self.ended || map.get(&self.key).is_some_and(|w| w.upgrade().is_none()) {
+                    map.remove(&self.key);
+                }
+            }
+        }
+    }
+}
+
 impl Cloud {
     pub fn new(cfg: &CloudConfig, ports: CloudPorts, cost: Rc<CostTracker>, events: Rc<EventLog>) -> Cloud {
         let endpoints = cfg
@@ -183,6 +209,12 @@ impl Cloud {
         s
     }
 
+    /// Calls in flight that an identical call could join (for tests of the bookkeeping).
+    #[cfg(test)]
+    fn in_flight_len(&self) -> usize {
+        self.inner.in_flight.borrow().len()
+    }
+
     pub fn breakers(&self) -> BTreeMap<String, BreakerSnapshot> {
         self.inner.endpoints.iter().map(|(id, e)| (id.clone(), e.breaker.borrow().snapshot())).collect()
     }
@@ -208,8 +240,10 @@ impl Cloud {
         let inner = self.inner.clone();
         let (spec, prompt, player) = (spec.clone(), prompt.clone(), player.map(str::to_string));
         let fut: CallFuture = Box::pin(async move {
+            // Removes the entry when the call ends, and also when every caller drops it at a deadline.
+            let mut entry = InFlightEntry { inner: Rc::downgrade(&inner), key, ended: false };
             let out = inner.attempts(&spec, &prompt, player.as_deref(), deadline_at).await;
-            inner.in_flight.borrow_mut().remove(&key);
+            entry.ended = true;
             out
         });
         let shared: Shared<CallFuture> = fut.shared();
@@ -246,8 +280,10 @@ impl Inner {
         let endpoint =
             self.endpoints.get(&spec.provider).ok_or_else(|| CallError::NotConfigured(spec.provider.clone()))?;
         self.stats.borrow_mut().calls += 1;
-        let input_estimate = estimate_tokens(&prompt.system) + estimate_tokens(&prompt.user);
-        let worst = spec.cost_usd(input_estimate, prompt.max_tokens);
+        // The most the provider can bill (a bound for every script, see cost/tokens.rs): reserved, and the cap
+        // of what a settlement books.
+        let input_bound = prompt_token_bound(&prompt.system, &prompt.user);
+        let worst = spec.cost_usd(input_bound, prompt.max_tokens);
         let mut attempt = 0;
         loop {
             let start = self.now();
@@ -266,8 +302,16 @@ impl Inner {
                 }
             };
             let mut guard = PermitGuard { endpoint, permit: Some(permit) };
-            let reservation =
-                self.cost.reserve(worst, player).map_err(|d: BudgetDenied| CallError::OverBudget(d.to_string()))?;
+            let mut reservation = (self.cost.reserve(&spec.model, worst, player).await)
+                .map_err(|d: BudgetDenied| CallError::OverBudget(d.to_string()))?;
+            // Cancelled at a deadline once the request is out, the call may still be billed for its prompt.
+            reservation.if_abandoned(spec.cost_usd(input_bound, 0));
+            // The reservation may have waited for another tab's.
+            let remaining = deadline_at - self.now();
+            if remaining < 1.0 {
+                reservation.if_abandoned(0.0);
+                return Err(CallError::Deadline);
+            }
             let timeout = remaining.min(f64::from(self.cfg.cloud_timeout_ms)) as u32;
             self.stats.borrow_mut().http_requests += u64::from(endpoint.batcher.is_none());
             let result = self.send(endpoint, spec, prompt, timeout).await;
@@ -282,20 +326,19 @@ impl Inner {
             }
             match result {
                 Ok(c) => {
-                    let input = c.input_tokens.unwrap_or(input_estimate);
-                    let output = c.output_tokens.unwrap_or_else(|| estimate_tokens(&c.text));
-                    let cost_usd = spec.cost_usd(input, output);
-                    self.cost.settle(reservation, &spec.model, cost_usd);
-                    self.cost.persist().await;
+                    let input = c.input_tokens.unwrap_or(input_bound);
+                    let output = c.output_tokens.unwrap_or_else(|| token_bound(&c.text));
+                    // Booked in the shared record at once, never more than was reserved.
+                    let cost_usd = self.cost.settle(reservation, spec.cost_usd(input, output)).await;
                     return Ok(CloudLine { text: c.text, model: spec.model.clone(), cost_usd, shared: false });
                 }
                 Err(e) => {
                     // An error status is not billed; a timed-out call may have been, so book its prompt.
                     let billed = match e {
-                        ProviderError::Timeout { .. } => spec.cost_usd(input_estimate, 0),
+                        ProviderError::Timeout { .. } => spec.cost_usd(input_bound, 0),
                         _ => 0.0,
                     };
-                    self.cost.settle(reservation, &spec.model, billed);
+                    self.cost.settle(reservation, billed).await;
                     *self.stats.borrow_mut().errors.entry(e.kind()).or_default() += 1;
                     if let ProviderError::Config { status } = e {
                         if !endpoint.misconfigured_reported.replace(true) {

@@ -2,7 +2,7 @@
 //! EnhancedAIRouter matrix (matrix.rs) and ResilientAIService chain: cache -> local -> cloud -> templates, with
 //! per-step deadlines, quality validation (quality.rs), providers over the Http port (providers/), a circuit
 //! breaker per provider (breaker.rs), retries with backoff (backoff.rs), batching (batch.rs), single-flight and
-//! budget reservations (cloud.rs, cost.rs), events (events.rs), and fallback templates (templates.rs).
+//! budget reservations (cloud.rs, cost/), events (events.rs), and fallback templates (templates.rs).
 //!
 //! The response cache and the local model are other modules' work; the chain reaches them only through the two
 //! traits below, so it is tested with fakes and they plug in with `Router::set_response_source` and
@@ -21,6 +21,8 @@ mod quality;
 pub mod request;
 mod templates;
 
+#[cfg(test)]
+mod budget_tests;
 #[cfg(test)]
 mod sim;
 #[cfg(test)]

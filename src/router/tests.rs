@@ -21,7 +21,7 @@ struct Fx {
 }
 
 fn cloud_config(extra: Value) -> CloudConfig {
-    let mut v = json!({"providers": {"gateway": {"kind": "openai", "baseUrl": "http://mock/v1"}}});
+    let mut v = json!({"providers": {"gateway": {"kind": "openai", "baseUrl": "https://mock/v1"}}});
     if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
         o.extend(e.clone());
     }
@@ -41,6 +41,8 @@ fn fx(cfg: CloudConfig, handler: impl Fn(&HttpRequest, u64) -> Reply + 'static) 
         idle: Rc::new(idle.clone()),
         rng: Rc::new(SeededRng::new(5)),
         store: Some(store.clone()),
+        lock: None,
+        spawner: None,
     };
     let router = Router::new(&cfg, "test", ports);
     Fx { clock, idle, http, store, router }
@@ -96,12 +98,12 @@ fn an_important_line_goes_to_the_routed_cloud_model_and_is_costed_from_usage() {
     assert!((r.cost_usd - (100.0 * 1.25 + 20.0 * 10.0) / 1e6).abs() < 1e-12, "{}", r.cost_usd);
     assert_eq!(r.latency_ms, 300.0, "virtual time: one 300 ms call");
     let sent = f.http.sent.borrow();
-    assert_eq!(sent[0].url, "http://mock/v1/chat/completions");
+    assert_eq!(sent[0].url, "https://mock/v1/chat/completions");
     assert_eq!(sent[0].timeout_ms, 10_000, "the cloud step's deadline is the fetch's abort timeout");
     let m = f.router.metrics();
     assert!((m.cost.spent_usd - r.cost_usd).abs() < 1e-12);
     assert_eq!(m.by_source.get(&Source::Cloud), Some(&1));
-    let saved = pollster::block_on(f.store.get("test/router/cost")).unwrap().unwrap();
+    let saved = pollster::block_on(f.store.get("budget/test/spend")).unwrap().unwrap();
     assert!(String::from_utf8_lossy(&saved).contains("gemini-2.5-pro"), "spend persisted");
 }
 
@@ -365,7 +367,9 @@ fn identical_concurrent_requests_share_one_call() {
 #[test]
 fn concurrent_calls_to_a_batching_gateway_go_out_ten_at_a_time() {
     let f = fx(
-        cloud_config(json!({"providers": {"gateway": {"kind": "openai", "baseUrl": "http://mock/v1", "batch": true}}})),
+        cloud_config(
+            json!({"providers": {"gateway": {"kind": "openai", "baseUrl": "https://mock/v1", "batch": true}}}),
+        ),
         |req, _| {
             let body: Value = serde_json::from_str(req.body.as_deref().unwrap_or("{}")).unwrap_or_default();
             let responses: Vec<Value> = body["requests"]
@@ -479,7 +483,7 @@ proptest! {
         let faults = Rc::new(faults);
         let fs = faults.clone();
         let cfg = cloud_config(json!({
-            "providers": {"gateway": {"kind": "openai", "baseUrl": "http://mock/v1", "batch": batch}},
+            "providers": {"gateway": {"kind": "openai", "baseUrl": "https://mock/v1", "batch": batch}},
             "budget": {"dailyUsd": budget}, "deadlineMs": 5_000, "cloudTimeoutMs": 3_000,
         }));
         let f = fx(cfg, move |req, n| match &fs[(n as usize - 1) % fs.len()] {

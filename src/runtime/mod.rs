@@ -15,13 +15,17 @@ use crate::model::Analysis;
 pub use crate::ports::Ports;
 use crate::ports::{DeviceSnapshot, KvStore};
 use crate::router::{GenerateRequest, GenerateResult, Router, RouterEvent, RouterMetrics, RouterPorts};
+use crate::vocab::ModelState;
 
 mod cache_api;
+mod cancel;
 mod plug;
 mod probe;
 mod tasks;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_leaks;
 
 pub use cache_api::{DEFAULT_IMPORTANCE, MAX_TEXT_CHARS};
 pub use plug::{cache_key, BankResponder};
@@ -56,6 +60,8 @@ pub struct Runtime {
     cache: Rc<ResponseCache>,
     model: Rc<ModelHost>,
     router: Router,
+    /// The tasks and calls running, which `dispose` ends.
+    cancel: cancel::Cancel,
     disposed: Cell<bool>,
 }
 
@@ -64,8 +70,10 @@ impl Runtime {
     /// `bundled` model, wires the parts and starts the background tasks. `bundled` are the URLs of the model files
     /// shipped with the package, used when the config names no manifest. Never fails because of storage: a tier
     /// that does not work is reported and left out.
-    pub async fn start(config: Config, ports: Ports, bundled: Option<&ModelUrls>) -> Result<Runtime, Error> {
+    pub async fn start(config: Config, mut ports: Ports, bundled: Option<&ModelUrls>) -> Result<Runtime, Error> {
         config.validate()?;
+        let cancel = cancel::Cancel::default();
+        ports.spawner = Rc::new(cancel::CancellingSpawner { inner: ports.spawner, cancel: cancel.clone() });
         let started_at_ms = ports.clock.now_ms();
         let ns = config.namespace.as_str();
         // Independent waits run together: a start is on the player's path to the first line. The model starts
@@ -79,13 +87,16 @@ impl Runtime {
                 Strategy::Auto => lifecycle::resolve(Strategy::Auto, &signals.clone().await),
                 named => named,
             };
-            let model = Rc::new(ModelHost::new(
-                strategy,
-                ModelUrls::resolve(&config.model, bundled),
-                ports.downloader.clone(),
-                ports.indexed_db.clone(),
-                ports.clock.clone(),
-            ));
+            let model = Rc::new(
+                ModelHost::new(
+                    strategy,
+                    ModelUrls::resolve(&config.model, bundled),
+                    ports.downloader.clone(),
+                    ports.indexed_db.clone(),
+                    ports.clock.clone(),
+                )
+                .with_stall_timeout_ms(config.model.stall_timeout_ms),
+            );
             if model.strategy() == Strategy::Bundled {
                 // A bundled model is part of the game: wait for it. A failure is recorded in the model status
                 // and the runtime carries on with its other paths.
@@ -126,6 +137,8 @@ impl Runtime {
                     idle: ports.idle.clone(),
                     rng: ports.rng.clone(),
                     store: spend_store,
+                    lock: ports.shared_lock.clone(),
+                    spawner: Some(ports.spawner.clone()),
                 },
             );
             join(cache.start(&device), router.load()).await;
@@ -148,6 +161,7 @@ impl Runtime {
             cache,
             model,
             router,
+            cancel,
             disposed: Cell::new(false),
         };
         rt.start_background();
@@ -163,27 +177,31 @@ impl Runtime {
     /// the response bank in the background. `progress` sees the bytes as they arrive.
     pub async fn load_model(&self, progress: Option<Progress>) -> Result<ModelStatus, Error> {
         let model = self.model()?;
-        if let Some(progress) = progress {
+        // A ready model loads nothing, so nothing would ever release a listener added now.
+        if let Some(progress) = progress.filter(|_| model.status().state != ModelState::Ready) {
             model.on_progress(progress);
         }
-        model.load().await?;
+        self.cancel.guard(model.load()).await.ok_or(Error::Disposed)??;
         self.spawn_model_files();
         Ok(model.status())
     }
 
     /// The local model's reading of a player's line. Loads the model on demand (not under `cloudOnly`).
     pub async fn analyze(&self, text: &str) -> Result<Analysis, Error> {
-        self.model()?.analyze(text).await
+        self.cancel.guard(self.model()?.analyze(text)).await.ok_or(Error::Disposed)?
     }
 
     /// [`Runtime::analyze`] for several lines, in order.
     pub async fn analyze_batch(&self, texts: &[String]) -> Result<Vec<Analysis>, Error> {
         let model = self.model()?;
-        let mut out = Vec::with_capacity(texts.len());
-        for text in texts {
-            out.push(model.analyze(text).await?);
-        }
-        Ok(out)
+        let all = async {
+            let mut out = Vec::with_capacity(texts.len());
+            for text in texts {
+                out.push(model.analyze(text).await?);
+            }
+            Ok(out)
+        };
+        self.cancel.guard(all).await.ok_or(Error::Disposed)?
     }
 
     pub fn model_status(&self) -> Result<ModelStatus, Error> {
@@ -195,7 +213,7 @@ impl Runtime {
     pub async fn generate(&self, request: serde_json::Value) -> Result<GenerateResult, Error> {
         self.check_alive()?;
         let req = GenerateRequest::parse(request)?;
-        Ok(self.router.generate(&req).await)
+        self.cancel.guard(self.router.generate(&req)).await.ok_or(Error::Disposed)
     }
 
     /// Breaker transitions, budget alerts and misconfigured providers since the last call.
@@ -232,10 +250,12 @@ impl Runtime {
         })
     }
 
-    /// Releases storage connections and ends the sweeps. Every later call fails with `Disposed`; disposing twice
-    /// is harmless.
+    /// Ends the calls and background tasks in progress (their fetches are aborted, no retry or download
+    /// follows; a call waiting rejects with `Disposed`) and releases storage connections. Every later call fails
+    /// with `Disposed`; disposing twice is harmless.
     pub fn dispose(&self) {
         if !self.disposed.replace(true) {
+            self.cancel.cancel_all();
             self.cache.close();
             for store in [&self.ports.local_storage, &self.ports.indexed_db].into_iter().flatten() {
                 store.close();

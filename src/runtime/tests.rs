@@ -54,6 +54,7 @@ impl Fixture {
             spawner: Rc::new(self.spawner.clone()),
             broadcast: None,
             memory_mirror: None,
+            shared_lock: None,
         }
     }
 }
@@ -291,4 +292,33 @@ fn cache_calls_check_their_arguments_before_any_storage_work() {
     block_on(rt.clear_cache()).unwrap();
     assert_eq!(rt.cache_stats().unwrap().entries.memory, 0);
     assert!(matches!(block_on(f.local.get("x")), Ok(None)));
+}
+
+#[test]
+fn a_stalled_model_download_fails_the_model_not_the_start_and_lines_still_come() {
+    use crate::ports::Clock;
+    use futures_util::FutureExt;
+    let line = serde_json::json!({"npc": {"id": "a", "name": "Ann"}, "importance": 0.2});
+    // bundled: create() waits for the model, so a server that stops sending must not keep it waiting.
+    let f = Fixture::with_model();
+    f.downloader.stall("models/unwritten-character-v2.onnx");
+    f.downloader.set_clock(f.clock.clone());
+    let mut config = model_config(Strategy::Bundled);
+    config.model.stall_timeout_ms = 2_000;
+    let rt = Runtime::start(config, f.ports(), None).now_or_never().expect("create() hangs").unwrap();
+    assert_eq!(f.clock.now_ms(), 2_000.0, "create() waited the stall timeout, no longer");
+    let status = rt.model_status().unwrap();
+    assert_eq!((status.state, status.error_name), (ModelState::Failed, Some(crate::ErrorCode::ModelLoadError)));
+    let error = status.error.unwrap_or_default();
+    assert!(error.contains("unwritten-character-v2.onnx") && error.contains("no data for 2000 ms"), "{error}");
+    let reply = block_on(rt.generate(line.clone())).unwrap();
+    assert_eq!(reply.source, Source::Template, "the game still gets a line");
+
+    // firstLaunch: the background download gives up the same way.
+    let f = Fixture::with_model();
+    f.downloader.stall("models/unwritten-character-v2.onnx");
+    let rt = f.start(model_config(Strategy::FirstLaunch));
+    f.spawner.take(MODEL_FILES).unwrap().now_or_never().expect("the model task hangs");
+    assert_eq!(rt.model_status().unwrap().state, ModelState::Failed);
+    assert_eq!(block_on(rt.generate(line)).unwrap().source, Source::Template);
 }

@@ -10,10 +10,12 @@ mod device;
 mod download;
 mod http;
 mod idle;
+mod lock;
 mod mirror;
 mod rng;
 mod spawner;
 mod store;
+mod yielding;
 
 pub use broadcast::{BroadcastHub, FakeBroadcast};
 pub use clock::FakeClock;
@@ -21,10 +23,12 @@ pub use device::FakeDevice;
 pub use download::FakeDownloader;
 pub use http::ScriptedHttp;
 pub use idle::FakeIdle;
+pub use lock::FakeLock;
 pub use mirror::FakeMirror;
 pub use rng::SeededRng;
 pub use spawner::FakeSpawner;
 pub use store::{MemoryStore, StoreFault};
+pub use yielding::{yield_now, YieldingStore};
 
 /// The directory of the committed model files (`models/`) for native tests that load the real model;
 /// `UNWRITTEN_MODELS_DIR` overrides it, to check a candidate model before it replaces `models/`.

@@ -1,5 +1,5 @@
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::ports::{KvStore, LocalFuture, StoreError};
 
@@ -19,6 +19,8 @@ pub enum StoreFault {
 pub struct MemoryStore {
     name: String,
     data: RefCell<BTreeMap<String, Vec<u8>>>,
+    /// Keys whose value the store cannot read back as bytes (see [`MemoryStore::insert_undecodable`]).
+    undecodable: RefCell<BTreeSet<String>>,
     fault: Cell<StoreFault>,
     closed: Cell<bool>,
     ops: Cell<u64>,
@@ -29,6 +31,7 @@ impl MemoryStore {
         MemoryStore {
             name: name.to_string(),
             data: RefCell::default(),
+            undecodable: RefCell::default(),
             fault: Cell::default(),
             closed: Cell::new(false),
             ops: Cell::new(0),
@@ -51,7 +54,16 @@ impl MemoryStore {
 
     /// Writes a raw record, bypassing faults: for tests of how callers treat corrupt data.
     pub fn insert_raw(&self, key: &str, value: &[u8]) {
+        self.undecodable.borrow_mut().remove(key);
         self.data.borrow_mut().insert(key.to_string(), value.to_vec());
+    }
+
+    /// Puts a value under `key` that does not read back as bytes, as another script can leave in the browser's
+    /// stores (a string that is not base64 in localStorage, a non-binary value in IndexedDB): `get` of it fails
+    /// with `Failed`, as the browser adapters' does. `value` counts towards [`MemoryStore::bytes`].
+    pub fn insert_undecodable(&self, key: &str, value: &str) {
+        self.data.borrow_mut().insert(key.to_string(), value.as_bytes().to_vec());
+        self.undecodable.borrow_mut().insert(key.to_string());
     }
 
     fn check(&self) -> Result<(), StoreError> {
@@ -74,6 +86,12 @@ impl KvStore for MemoryStore {
     fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
         Box::pin(async move {
             self.check()?;
+            if self.undecodable.borrow().contains(key) {
+                return Err(StoreError::Failed {
+                    store: self.name.clone(),
+                    reason: format!("record {key:?} is not bytes"),
+                });
+            }
             Ok(self.data.borrow().get(key).cloned())
         })
     }
@@ -87,6 +105,7 @@ impl KvStore for MemoryStore {
                     return Err(StoreError::QuotaExceeded { store: self.name.clone() });
                 }
             }
+            self.undecodable.borrow_mut().remove(key);
             self.data.borrow_mut().insert(key.to_string(), value.to_vec());
             Ok(())
         })
@@ -95,6 +114,7 @@ impl KvStore for MemoryStore {
     fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             self.check()?;
+            self.undecodable.borrow_mut().remove(key);
             self.data.borrow_mut().remove(key);
             Ok(())
         })
@@ -109,6 +129,20 @@ impl KvStore for MemoryStore {
 
     fn close(&self) {
         self.closed.set(true);
+    }
+
+    /// Leaves out what does not read back, as the browser adapters do: one such value must not hide the rest.
+    fn get_all<'a>(&'a self, prefix: &'a str) -> LocalFuture<'a, Result<crate::ports::Records, StoreError>> {
+        Box::pin(async move {
+            self.check()?;
+            let bad = self.undecodable.borrow();
+            let data = self.data.borrow();
+            Ok(data
+                .iter()
+                .filter(|(k, _)| k.starts_with(prefix) && !bad.contains(*k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect())
+        })
     }
 }
 
@@ -132,6 +166,20 @@ mod tests {
             assert_eq!(err, Err(StoreError::QuotaExceeded { store: "memory".into() }));
             assert_eq!(store.get("a").await, Ok(Some(b"1234".to_vec())), "earlier data survives");
             assert_eq!(store.put("a", b"123456789").await, Ok(()), "overwrite counts the old value as freed");
+        });
+    }
+
+    #[test]
+    fn an_undecodable_value_fails_its_own_read_only() {
+        let store = MemoryStore::new("localStorage");
+        block_on(async {
+            store.put("p/good", b"1").await.unwrap();
+            store.insert_undecodable("p/bad", "{not base64}");
+            assert_eq!(store.get("p/bad").await.map_err(|e| e.kind()), Err("failed"));
+            assert_eq!(store.get_all("p/").await, Ok(vec![("p/good".to_string(), b"1".to_vec())]));
+            assert_eq!(store.keys("p/").await.map(|k| k.len()), Ok(2), "listed all the same");
+            store.put("p/bad", b"2").await.unwrap();
+            assert_eq!(store.get("p/bad").await, Ok(Some(b"2".to_vec())), "overwritten with bytes");
         });
     }
 

@@ -9,6 +9,21 @@ use crate::ports::Broadcast;
 
 type OnMessage = Closure<dyn FnMut(web_sys::MessageEvent)>;
 
+/// Longer than any message the core sends (tens of bytes). Any script of the origin can post on the channel: a
+/// longer message is queued cut to this many UTF-16 units (the core rejects and counts it), so the inbox never
+/// holds a copy of a huge string.
+const MAX_MESSAGE_UNITS: u32 = 256;
+/// Messages held until the core drains them (it does at every cache call). Beyond this the oldest go: the core
+/// sends one per invalidation or clear, so only a flood fills it, and a later invalidation of a namespace
+/// supersedes an earlier one.
+const MAX_INBOX: usize = 1024;
+
+/// The text of a string message, cut to [`MAX_MESSAGE_UNITS`].
+fn message_text(data: &JsValue) -> Option<String> {
+    let s = data.dyn_ref::<js_sys::JsString>()?;
+    Some(if s.length() > MAX_MESSAGE_UNITS { String::from(s.slice(0, MAX_MESSAGE_UNITS)) } else { String::from(s) })
+}
+
 /// A `BroadcastChannel` as a [`Broadcast`]: string messages to the other tabs (and workers) of this origin that
 /// opened the same channel name. Received messages queue in an inbox until drained.
 pub struct WebBroadcast {
@@ -27,11 +42,19 @@ impl WebBroadcast {
         let inbox: Rc<RefCell<VecDeque<String>>> = Rc::default();
         let sink = inbox.clone();
         let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
-            if let Some(text) = e.data().as_string() {
-                sink.borrow_mut().push_back(text);
-                if let Some(f) = &on_receive {
-                    f();
+            let text = message_text(&e.data());
+            let is_string = text.is_some();
+            {
+                let mut inbox = sink.borrow_mut();
+                if inbox.len() >= MAX_INBOX {
+                    inbox.pop_front();
                 }
+                // Not a string: queued empty, so the core counts it.
+                inbox.push_back(text.unwrap_or_default());
+            }
+            // Only a string can be a message of ours, which the memory front must not serve past.
+            if let (true, Some(f)) = (is_string, &on_receive) {
+                f();
             }
         });
         channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));

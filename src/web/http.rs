@@ -37,7 +37,9 @@ fn build_init(req: &HttpRequest, controller: &AbortController) -> Result<Request
     });
     let headers = Headers::new().map_err(|e| network(&e))?;
     for (name, value) in &req.headers {
-        headers.append(name, value).map_err(|e| network(&e))?;
+        // The browser's message quotes the value, an API key perhaps: only the header's name may reach a
+        // fallback reason. (The config refuses such keys; this is the last line.)
+        headers.append(name, value).map_err(|_| HttpError::Network(format!("the browser refused header {name:?}")))?;
     }
     init.set_headers(&headers);
     if let Some(body) = &req.body {
@@ -85,7 +87,7 @@ impl Http for FetchHttp {
             let mut guard = AbortOnDrop(Some(controller.clone()));
             let timeout_ms = req.timeout_ms;
             let work = Box::pin(fetch(req, controller));
-            let timer = gloo_timers::future::TimeoutFuture::new(timeout_ms);
+            let timer = Box::pin(super::idle::sleep_ms(timeout_ms));
             match select(work, timer).await {
                 Either::Left((result, _)) => {
                     guard.0 = None;

@@ -7,6 +7,22 @@ use crate::ports::{IdleScheduler, LocalFuture};
 /// The most idle time one callback may use (the requestIdleCallback spec's cap).
 const MAX_IDLE_MS: f64 = 50.0;
 
+/// The longest delay a browser timer keeps: setTimeout (and gloo-timers, which casts to i32) turns 2^31 ms or
+/// more into 0, so a longer sleep would end at once and a loop over it would spin.
+pub(super) const MAX_TIMER_MS: u32 = i32::MAX as u32;
+
+/// Waits `ms` on browser timers, in parts no longer than [`MAX_TIMER_MS`].
+pub(super) async fn sleep_ms(mut ms: u32) {
+    loop {
+        let part = ms.min(MAX_TIMER_MS);
+        gloo_timers::future::TimeoutFuture::new(part).await;
+        ms -= part;
+        if ms == 0 {
+            return;
+        }
+    }
+}
+
 /// `requestIdleCallback` where the browser has it (not Safari), else a short timer; `sleep` is a timer.
 #[derive(Default)]
 pub struct WebIdle;
@@ -18,7 +34,9 @@ async fn request_idle(ric: js_sys::Function, timeout_ms: u32) -> Option<f64> {
             let _ = resolve.call1(&JsValue::UNDEFINED, &JsValue::from_f64(remaining));
         });
         let options = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&options, &"timeout".into(), &JsValue::from(timeout_ms));
+        // A timeout is a timer too: past MAX_TIMER_MS it would fire at once.
+        let timeout = timeout_ms.min(MAX_TIMER_MS);
+        let _ = js_sys::Reflect::set(&options, &"timeout".into(), &JsValue::from(timeout));
         let _ = ric.call2(&js_sys::global(), &callback, &options);
     });
     let value: JsValue = JsFuture::from(promise).await.ok()?;
@@ -41,6 +59,6 @@ impl IdleScheduler for WebIdle {
     }
 
     fn sleep(&self, ms: u32) -> LocalFuture<'_, ()> {
-        Box::pin(gloo_timers::future::TimeoutFuture::new(ms))
+        Box::pin(sleep_ms(ms))
     }
 }

@@ -361,7 +361,8 @@ impl KvStore for IndexedDbStore {
                 KeyRange::bound(&JsValue::from_str(prefix), &JsValue::from_str(&upper), None, None)
                     .map_err(|e| StoreError::Failed { store: NAME.into(), reason: e.to_string() })
             };
-            // Both in key order, in one transaction: they pair up.
+            // Both in key order, in one transaction: they pair up. A value that is not bytes (another script put
+            // it there) is left out rather than failing the lot; `keys` still lists it, and `get` of it fails.
             let keys = store.get_all_keys(Some(range()?), None).await.map_err(classify)?;
             let values = store.get_all(Some(range()?), None).await.map_err(classify)?;
             Ok(keys

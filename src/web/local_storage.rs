@@ -2,7 +2,7 @@ use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use base64::Engine;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::ports::{KvStore, LocalFuture, StoreError};
+use crate::ports::{KvStore, LocalFuture, Records, StoreError};
 
 const NAME: &str = "localStorage";
 
@@ -43,6 +43,21 @@ impl LocalStorageStore {
     fn full_key(&self, key: &str) -> String {
         format!("{}{}", self.prefix, key)
     }
+
+    /// The keys under `prefix`, without our prefix.
+    fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let len = self.storage.length().map_err(|e| failed(super::describe(&e)))?;
+        let wanted = self.full_key(prefix);
+        let mut keys = Vec::new();
+        for i in 0..len {
+            if let Ok(Some(k)) = self.storage.key(i) {
+                if k.starts_with(&wanted) {
+                    keys.push(k[self.prefix.len()..].to_string());
+                }
+            }
+        }
+        Ok(keys)
+    }
 }
 
 impl KvStore for LocalStorageStore {
@@ -80,18 +95,21 @@ impl KvStore for LocalStorageStore {
     }
 
     fn keys<'a>(&'a self, prefix: &'a str) -> LocalFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(async move { self.list(prefix) })
+    }
+
+    /// Leaves out values that are not base64 (another script wrote them): one of them must not hide every other
+    /// record. `get` of such a key fails, and `keys` lists it, which is how a caller finds it.
+    fn get_all<'a>(&'a self, prefix: &'a str) -> LocalFuture<'a, Result<Records, StoreError>> {
         Box::pin(async move {
-            let len = self.storage.length().map_err(|e| failed(super::describe(&e)))?;
-            let wanted = self.full_key(prefix);
-            let mut keys = Vec::new();
-            for i in 0..len {
-                if let Ok(Some(k)) = self.storage.key(i) {
-                    if k.starts_with(&wanted) {
-                        keys.push(k[self.prefix.len()..].to_string());
-                    }
+            let mut out = Vec::new();
+            for key in self.list(prefix)? {
+                let text = self.storage.get_item(&self.full_key(&key)).map_err(|e| failed(super::describe(&e)))?;
+                if let Some(bytes) = text.and_then(|t| B64.decode(t.as_bytes()).ok()) {
+                    out.push((key, bytes));
                 }
             }
-            Ok(keys)
+            Ok(out)
         })
     }
 }

@@ -11,6 +11,7 @@ mod http;
 mod idle;
 mod indexed_db;
 mod local_storage;
+mod locks;
 mod rng;
 mod spawn;
 
@@ -23,6 +24,7 @@ pub use http::FetchHttp;
 pub use idle::WebIdle;
 pub use indexed_db::{classify_dom_exception, IndexedDbStore};
 pub use local_storage::LocalStorageStore;
+pub use locks::WebLocks;
 pub use rng::WebRng;
 pub use spawn::WebSpawner;
 
@@ -57,7 +59,8 @@ fn describe(value: &JsValue) -> String {
 
 /// The browser's ports for a runtime of `config`: localStorage under `"{namespace}:"`, IndexedDB database
 /// `"{namespace}-unwritten-ai"` (a store the browser refuses is left out), fetch, idle callbacks, device signals,
-/// crypto randomness, the microtask spawner, the tabs' broadcast channel, and `front` as the memory mirror.
+/// crypto randomness, the microtask spawner, the tabs' broadcast channel, `front` as the memory mirror, and Web
+/// Locks (where the browser has them) for the cloud budget the tabs share.
 pub async fn ports(config: &crate::config::Config, front: &MemoryFront) -> crate::ports::Ports {
     use std::rc::Rc;
 
@@ -92,5 +95,6 @@ pub async fn ports(config: &crate::config::Config, front: &MemoryFront) -> crate
         spawner: Rc::new(WebSpawner),
         broadcast,
         memory_mirror: Some(Rc::new(front.clone())),
+        shared_lock: WebLocks::open().map(|l| Rc::new(l) as Rc<dyn crate::ports::SharedLock>),
     }
 }

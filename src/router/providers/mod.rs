@@ -181,4 +181,16 @@ mod tests {
             assert!(req.headers.iter().all(|(n, _)| n == "content-type" || n == "anthropic-version"), "{kind:?}");
         }
     }
+
+    #[test]
+    fn a_request_debugged_or_logged_shows_header_names_but_never_the_key() {
+        let prompt = Prompt { system: "s".into(), user: "u".into(), max_tokens: 10, json: false };
+        for kind in [ProviderKind::Openai, ProviderKind::Gemini, ProviderKind::Anthropic] {
+            let cfg =
+                ProviderConfig { kind, base_url: "https://x/v1".into(), api_key: Some("sk-123".into()), batch: false };
+            let shown = format!("{:?}", make(&cfg).request("m", &prompt, 500));
+            assert!(!shown.contains("sk-123"), "{kind:?}: {shown}");
+            assert!(shown.contains("content-type") && shown.contains("https://x/v1"), "{shown}");
+        }
+    }
 }
