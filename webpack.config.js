@@ -10,7 +10,6 @@ export default (env = {}, argv = {}) => ({
   entry: path.join(root, 'www', 'index.js'),
   output: { path: path.join(root, 'dist', 'www'), filename: '[name].[contenthash].js', clean: true },
   resolve: { alias: { 'unwritten-ai': path.join(root, 'pkg') } },
-  experiments: { asyncWebAssembly: true },
   performance: { hints: false },
   devtool: argv.mode === 'production' ? false : 'source-map',
   plugins: [new HtmlWebpackPlugin({ template: path.join(root, 'www', 'index.html') })],

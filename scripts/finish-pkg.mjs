@@ -1,4 +1,4 @@
-// Completes wasm-pack's pkg/: adds the package entry (index.js / index.d.ts) that gives the documented
+// Completes wasm-pack's pkg/: adds the package entry (wasm/js/index.js, index.d.ts) that gives the documented
 // `import init, { UnwrittenAI } from 'unwritten-ai'`, and the README.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,37 +14,16 @@ const modelFiles = ['manifest.json', modelManifest.file, modelManifest.vocab.fil
 fs.mkdirSync(path.join(pkgDir, 'model'), { recursive: true });
 for (const f of modelFiles) fs.copyFileSync(path.join(modelsDir, f), path.join(pkgDir, 'model', f));
 
-fs.writeFileSync(
-  path.join(pkgDir, 'index.js'),
-  `export * from './unwritten_ai.js';
-import * as exports from './unwritten_ai.js';
-import { setDefaultModelAssets } from './unwritten_ai.js';
-
-// The bundled model: the bundler emits these files and turns each URL into the address it serves them at.
-setDefaultModelAssets(
-  new URL('./model/manifest.json', import.meta.url).href,
-  new URL('./model/${modelManifest.file}', import.meta.url).href,
-  new URL('./model/${modelManifest.vocab.file}', import.meta.url).href,
-  new URL('./model/${modelManifest.responseBank.file}', import.meta.url).href,
-);
-
-/**
- * With a bundler (webpack 5 asyncWebAssembly, Vite with a wasm plugin) the WebAssembly module is compiled and
- * instantiated when this package is imported, before any of your code runs. init() resolves to the module's
- * exports so code written as \`await init()\` works the same with every wasm-pack target.
- */
-export default async function init() {
-  return exports;
-}
-`,
-);
-fs.writeFileSync(
-  path.join(pkgDir, 'index.d.ts'),
-  `export * from './unwritten_ai';
-/** Resolves once the WebAssembly module is ready (with a bundler it already is), to the module's exports. */
-export default function init(): Promise<typeof import('./unwritten_ai')>;
-`,
-);
+// The package entry (wasm/js/): loads the module, guards every call against a trap, points at the bundled model.
+const entryDir = path.resolve(import.meta.dirname, '..', 'wasm', 'js');
+const entry = fs
+  .readFileSync(path.join(entryDir, 'index.js'), 'utf8')
+  .replace('__MODEL_FILE__', modelManifest.file)
+  .replace('__VOCAB_FILE__', modelManifest.vocab.file)
+  .replace('__BANK_FILE__', modelManifest.responseBank.file);
+if (/__[A-Z]+_FILE__/.test(entry)) throw new Error('wasm/js/index.js: a model file placeholder was not filled in');
+fs.writeFileSync(path.join(pkgDir, 'index.js'), entry);
+fs.copyFileSync(path.join(entryDir, 'index.d.ts'), path.join(pkgDir, 'index.d.ts'));
 
 manifest.main = 'index.js';
 manifest.module = 'index.js';

@@ -56,3 +56,20 @@ impl Error {
         Error::InvalidRequest { field: field.into(), message: message.into() }
     }
 }
+
+/// `InvalidRequest` naming `field` when `text` is longer than `max` characters.
+pub fn text_at_most(field: &str, text: &str, max: usize) -> Result<(), Error> {
+    // Bytes first: a short text in bytes is short in characters, and counting a huge one would cost.
+    if text.len() > max && text.chars().count() > max {
+        return Err(Error::invalid_request(field, format!("longer than {max} characters; shorten it")));
+    }
+    Ok(())
+}
+
+/// `importance` as given when it is in 0..1, else `InvalidRequest` naming `field` (NaN included).
+pub fn importance_in_range(field: &str, importance: f64) -> Result<f64, Error> {
+    if importance.is_finite() && (0.0..=1.0).contains(&importance) {
+        return Ok(importance);
+    }
+    Err(Error::invalid_request(field, format!("got {importance}; use 0..1 (0.5 is ordinary)")))
+}

@@ -157,6 +157,9 @@ vocabulary! {
         ModelNotReady = "ModelNotReady",
         /// The model is loaded but could not run on an input.
         InferenceError = "InferenceError",
+        /// The WebAssembly instance trapped (a panic, out of memory): this runtime is gone, every pending and later
+        /// call on it rejects with this name; `UnwrittenAI.create()` starts a fresh one on a new instance.
+        RuntimeCrashed = "RuntimeCrashed",
     }
 
     /// Why an entry left a cache tier.

@@ -74,7 +74,7 @@ const webpack = (extra) => sh('npx', ['webpack', '--config', 'bench/model/webpac
 webpack([]);
 if (WITH_NOSIMD) {
   const nosimd = path.join(root, 'target', 'bench', 'pkg-nosimd');
-  sh('wasm-pack', ['build', 'wasm', '--release', '--target', 'bundler', '--out-dir', nosimd, '--out-name', 'unwritten_ai'], {
+  sh('wasm-pack', ['build', 'wasm', '--release', '--target', 'web', '--out-dir', nosimd, '--out-name', 'unwritten_ai'], {
     env: { ...process.env, RUSTFLAGS: '-C target-feature=-simd128', CARGO_TARGET_DIR: path.join(root, 'target', 'nosimd') },
   });
   // The package entry (index.js, with the default init) and the package.json that points at it, as finish-pkg makes.

@@ -12,7 +12,6 @@ export default (env = {}) => ({
   output: { path: path.resolve(env.out || path.join(root, 'target', 'bench', 'model', 'site', 'ours')), filename: '[name].js', clean: true, publicPath: env.publicPath || '/ours/' },
   resolve: { alias: { 'unwritten-ai': path.resolve(env.pkg || path.join(root, 'pkg')) } },
   resolveLoader: { modules: [path.join(root, 'node_modules')] },
-  experiments: { asyncWebAssembly: true },
   performance: { hints: false },
   plugins: [
     new HtmlWebpackPlugin({ filename: 'index.html', chunks: ['ours'], templateContent: '<!doctype html><title>loading</title>' }),

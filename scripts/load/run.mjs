@@ -39,7 +39,6 @@ async function bundle() {
     entry: './page.js',
     output: { path: out, filename: 'load.[contenthash].js', clean: true },
     resolve: { alias: { 'unwritten-ai': path.join(root, 'pkg') } },
-    experiments: { asyncWebAssembly: true },
     performance: { hints: false },
     plugins: [new HtmlWebpackPlugin({ templateContent: '<!doctype html><html><body><pre id="out" data-state="loading"></pre></body></html>' })],
   };

@@ -352,6 +352,6 @@ export type BankState = "none" | "idle" | "loading" | "ready" | "failed";
 export type UpdateState = "none" | "checking" | "current" | "kept" | "failed";
 /** Names of the errors this package throws or rejects with (`err.name`). */
 export type UnwrittenErrorName = "InvalidConfig" | "InvalidRequest" | "StorageError" | "NetworkError" | "Disposed"
-  | "ModelIntegrityError" | "ModelLoadError" | "ModelNotReady" | "InferenceError";
+  | "ModelIntegrityError" | "ModelLoadError" | "ModelNotReady" | "InferenceError" | "RuntimeCrashed";
 /** Why entries left a cache tier. */
 export type EvictionReason = "capacity" | "bytes" | "expired" | "quota" | "invalidated" | "corrupt";

@@ -3,6 +3,7 @@
 mod assets;
 mod cache;
 mod convert;
+mod crash;
 mod generate;
 mod model;
 mod text;
@@ -10,5 +11,6 @@ mod types;
 mod unwritten;
 
 pub use convert::js_error;
+pub use crash::{force_trap, fresh_instance, schedule_reinit, set_crash_handler};
 pub use types::{ConfigArg, MetricsValue};
 pub use unwritten::UnwrittenAI;

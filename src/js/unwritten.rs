@@ -36,7 +36,7 @@ impl UnwrittenAI {
     /// Validates `config` (every field optional), opens the storage tiers the browser allows, and resolves to a
     /// ready runtime. Rejects with an `Error` named `InvalidConfig` (its `field` names the bad option).
     pub async fn create(config: Option<ConfigArg>) -> Result<UnwrittenAI, JsValue> {
-        console_error_panic_hook::set_once();
+        super::crash::install_hook();
         let config = parse_config(config)?;
         let front = MemoryFront::new();
         let ports = crate::web::ports(&config, &front).await;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::Error;
+use crate::error::{importance_in_range, text_at_most, Error};
 pub use crate::vocab::ResponseType;
 use crate::vocab::{FallbackReason, FallbackStep, Route, Source};
 
@@ -86,15 +86,6 @@ const MAX_SCENE_CHARS: usize = 2_000;
 /// Everything else in `context`, as prompt text: it all goes into the prompt, so it is paid for.
 const MAX_EXTRA_CHARS: usize = 4_000;
 
-/// `Err` naming `field` when `text` is longer than `max` characters.
-fn at_most(field: &str, text: &str, max: usize) -> Result<(), Error> {
-    // Bytes first: a short text in bytes is short in characters, and counting a huge one would cost.
-    if text.len() > max && text.chars().count() > max {
-        return Err(Error::invalid_request(field, format!("longer than {max} characters; shorten it")));
-    }
-    Ok(())
-}
-
 impl GenerateRequest {
     /// Parses and validates a request (a JS object through serde_json::Value, so unknown keys are seen).
     pub fn parse(value: Value) -> Result<GenerateRequest, Error> {
@@ -121,18 +112,16 @@ impl GenerateRequest {
         if self.npc.name.trim().is_empty() {
             return bad("npc.name", "must be the character's non-empty display name".into());
         }
-        if !(self.importance.is_finite() && (0.0..=1.0).contains(&self.importance)) {
-            return bad("importance", format!("got {}; use 0..1 (0.5 is ordinary)", self.importance));
-        }
+        importance_in_range("importance", self.importance)?;
         if self.max_tokens == 0 || self.max_tokens > MAX_TOKENS_LIMIT {
             return bad("maxTokens", format!("got {}; use 1..={MAX_TOKENS_LIMIT}", self.max_tokens));
         }
-        at_most("context.playerText", &self.context.player_text, MAX_TEXT_CHARS)?;
-        at_most("npc.id", &self.npc.id, MAX_NAME_CHARS)?;
-        at_most("npc.name", &self.npc.name, MAX_NAME_CHARS)?;
-        at_most("playerId", self.player_id.as_deref().unwrap_or_default(), MAX_NAME_CHARS)?;
-        at_most("context.scene", self.context.scene.as_deref().unwrap_or_default(), MAX_SCENE_CHARS)?;
-        at_most("npc.personality", &self.personality_text(), MAX_SCENE_CHARS)?;
+        text_at_most("context.playerText", &self.context.player_text, MAX_TEXT_CHARS)?;
+        text_at_most("npc.id", &self.npc.id, MAX_NAME_CHARS)?;
+        text_at_most("npc.name", &self.npc.name, MAX_NAME_CHARS)?;
+        text_at_most("playerId", self.player_id.as_deref().unwrap_or_default(), MAX_NAME_CHARS)?;
+        text_at_most("context.scene", self.context.scene.as_deref().unwrap_or_default(), MAX_SCENE_CHARS)?;
+        text_at_most("npc.personality", &self.personality_text(), MAX_SCENE_CHARS)?;
         let extra: usize = self.context.extra.iter().map(|(k, v)| k.len() + describe(v).len()).sum();
         if extra > MAX_EXTRA_CHARS {
             return bad(

@@ -7,19 +7,12 @@ use serde::Deserialize;
 
 use super::Runtime;
 use crate::cache::{CacheKey, CacheKeyParts, CacheStats, Entry, Hit, ResponseCache};
-use crate::error::Error;
+use crate::error::{importance_in_range, text_at_most, Error};
 
 /// The longest text the cache takes, in characters (a character line is far shorter).
 pub const MAX_TEXT_CHARS: usize = 100_000;
 /// The longest player namespace, in characters.
 const MAX_PLAYER_CHARS: usize = 256;
-
-fn text_fits(text: &str, field: &str) -> Result<(), Error> {
-    if text.len() > MAX_TEXT_CHARS && text.chars().count() > MAX_TEXT_CHARS {
-        return Err(Error::invalid_request(field, format!("longer than {MAX_TEXT_CHARS} characters; shorten it")));
-    }
-    Ok(())
-}
 
 /// Importance when a game gives none: the design's default (localStorage, not IndexedDB).
 pub const DEFAULT_IMPORTANCE: f64 = 0.5;
@@ -34,11 +27,7 @@ struct EntryIn {
 }
 
 fn importance(value: Option<f64>, field: &str) -> Result<f64, Error> {
-    match value {
-        None => Ok(DEFAULT_IMPORTANCE),
-        Some(v) if v.is_finite() && (0.0..=1.0).contains(&v) => Ok(v),
-        Some(v) => Err(Error::invalid_request(field, format!("got {v}; use 0..1 (0.5 is ordinary)"))),
-    }
+    value.map_or(Ok(DEFAULT_IMPORTANCE), |v| importance_in_range(field, v))
 }
 
 impl Runtime {
@@ -74,7 +63,7 @@ impl Runtime {
         importance: Option<f64>,
     ) -> Result<impl Future<Output = ()> + 'static, Error> {
         let key = CacheKey::parse_id(key)?;
-        text_fits(&text, "text")?;
+        text_at_most("text", &text, MAX_TEXT_CHARS)?;
         let importance = self::importance(importance, "importance")?;
         let cache = self.cache()?.clone();
         Ok(async move { cache.put(&key, &text, importance).await })
@@ -91,7 +80,7 @@ impl Runtime {
         let mut batch = Vec::with_capacity(raw.len());
         for (i, e) in raw.into_iter().enumerate() {
             let key = CacheKey::parse_id(&e.key)?;
-            text_fits(&e.text, &format!("entries[{i}].text"))?;
+            text_at_most(&format!("entries[{i}].text"), &e.text, MAX_TEXT_CHARS)?;
             let importance = importance(e.importance, &format!("entries[{i}].importance"))?;
             batch.push(Entry { key, text: e.text, importance });
         }

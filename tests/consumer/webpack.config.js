@@ -7,12 +7,16 @@ const here = import.meta.dirname;
 export default {
   mode: 'production',
   context: here,
-  entry: './src/index.ts',
-  output: { path: path.join(here, 'dist'), filename: 'game.[contenthash].js', clean: true },
+  // index.html: the game; crash.html: a trap forced on purpose (src/crash.ts).
+  entry: { game: './src/index.ts', crash: './src/crash.ts' },
+  output: { path: path.join(here, 'dist'), filename: '[name].[contenthash].js', clean: true },
   resolve: { extensions: ['.ts', '.js'], modules: [path.join(here, 'node_modules'), 'node_modules'] },
   resolveLoader: { modules: [path.join(here, '..', '..', 'node_modules')] },
   module: { rules: [{ test: /\.ts$/, loader: 'ts-loader', options: { configFile: path.join(here, 'tsconfig.json'), transpileOnly: true, compilerOptions: { noEmit: false } } }] },
-  experiments: { asyncWebAssembly: true },
   performance: { hints: false },
-  plugins: [new HtmlWebpackPlugin({ templateContent: '<!doctype html><html><body><pre id="out" data-state="loading"></pre></body></html>' })],
+  plugins: ['game', 'crash'].map((name) => new HtmlWebpackPlugin({
+    filename: name === 'game' ? 'index.html' : `${name}.html`,
+    chunks: [name],
+    templateContent: '<!doctype html><html><body><pre id="out" data-state="loading"></pre></body></html>',
+  })),
 };

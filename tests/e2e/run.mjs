@@ -5,11 +5,14 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { launchFirefox } from './firefox.mjs';
 import { serve } from '../../scripts/static-server.mjs';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const outDir = path.join(root, 'target', 'e2e');
 fs.mkdirSync(outDir, { recursive: true });
+// The package version every page must report.
+const expected = JSON.parse(fs.readFileSync(path.join(root, 'pkg', 'package.json'), 'utf8')).version;
 
 const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -17,8 +20,10 @@ const CHROMIUM_ARGS = [
 ];
 
 let failures = 0;
+// The browser the checks that follow are about.
+let where = 'chromium';
 function check(ok, what) {
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  console.log(`${ok ? 'ok  ' : 'FAIL'} [${where}] ${what}`);
   if (!ok) failures += 1;
 }
 
@@ -55,51 +60,8 @@ async function openPage(browser, url, readySelector) {
   return { context, page, problems };
 }
 
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
-const demo = await startDemoServer(Number(process.env.E2E_DEMO_PORT || 8181));
-try {
-  // 1. The demo page initialises the runtime.
-  const { context, page, problems } = await openPage(browser, demo.url, '#status:not([data-state="loading"])');
-  const state = await page.getAttribute('#status', 'data-state');
-  const status = await page.textContent('#status');
-  check(state === 'ready', `demo status is ready (got ${state}: ${status})`);
-  const version = await page.textContent('#version');
-  const expected = JSON.parse(fs.readFileSync(path.join(root, 'pkg', 'package.json'), 'utf8')).version;
-  check(version === expected, `demo shows version ${expected} (got ${version})`);
-  const metrics = JSON.parse((await page.textContent('#metrics')) || '{}');
-  check(metrics.storage?.indexedDb?.state === 'available', 'IndexedDB tier available in the demo');
-  check(metrics.storage?.localStorage?.state === 'available', 'localStorage tier available in the demo');
-  await page.waitForSelector('#model-status[data-state="ready"], #model-status[data-state="failed"]', { timeout: 60_000 }).catch(() => {});
-  check((await page.getAttribute('#model-status', 'data-state')) === 'ready',
-    `bundled model loaded in the demo (${await page.textContent('#model-status')})`);
-  await page.waitForSelector('#analysis[data-label]', { timeout: 30_000 }).catch(() => {});
-  check((await page.getAttribute('#analysis', 'data-label')) === 'negative', 'demo analyses the hostile line as negative');
-  await page.fill('#analyze-input', 'Thank you so much, you saved my life!');
-  await page.click('#analyze-button');
-  await page.waitForSelector('#analysis[data-label="positive"]', { timeout: 10_000 }).catch(() => {});
-  check((await page.getAttribute('#analysis', 'data-label')) === 'positive', 'a grateful line typed into the demo reads as positive');
-  await page.click('#generate-button');
-  await page.waitForSelector('#generate-line[data-source]', { timeout: 20_000 }).catch(() => {});
-  const source = await page.getAttribute('#generate-line', 'data-source');
-  const line = await page.textContent('#generate-line');
-  check(Boolean(source) && line.length > 10, `demo generate() answered (source ${source}: ${line})`);
-  check(problems.length === 0, `no console errors on the demo page ${problems.join(' | ')}`);
-  const shot = path.join(outDir, 'demo.png');
-  await page.screenshot({ path: shot, fullPage: true });
-  check(fs.statSync(shot).size > 1000, `screenshot saved to ${path.relative(root, shot)}`);
-  await context.close();
-
-  // 2. The consumer game (tests/consumer/src), built from the packed tarball, uses every public method of
-  // UnwrittenAI and reports the outcome of each in #out. Vocabulary words (labels, states, tiers, error names) are
-  // compared only with `out.expected`, which the game copies from tests/consumer/src/expect.ts: update them there.
-  const consumerDir = path.join(root, 'tests', 'consumer', 'dist');
-  const server = await serve(consumerDir);
-  const consumerUrl = `http://127.0.0.1:${server.address().port}/`;
-  const c = await openPage(browser, consumerUrl, '#out:not([data-state="loading"])');
-  await c.page.waitForSelector('#out:not([data-state="loading"])', { timeout: 90_000 }).catch(() => {});
-  const gameState = await c.page.getAttribute('#out', 'data-state');
-  const outText = (await c.page.textContent('#out')) || '';
-  check(gameState === 'done', `consumer game ran to the end (${gameState}${gameState === 'done' ? '' : `: ${outText}`})`);
+// The consumer game's report (tests/consumer/src/index.ts), whichever browser ran it.
+function checkGame(outText) {
   let out = {};
   try { out = JSON.parse(outText); } catch {}
   // A word missing from the report matches nothing the game saw.
@@ -190,8 +152,104 @@ try {
   rejects('after dispose(), generate() rejects', d.disposedCall, words.disposed);
   rejects('after dispose(), metrics() throws', d.disposedSync, words.disposed);
   check(d.secondDisposeOk === true, 'dispose() a second time is harmless');
+}
+
+// The crash page's report (tests/consumer/src/crash.ts).
+function checkCrash(crashText) {
+  let crash = {};
+  try { crash = JSON.parse(crashText); } catch {}
+  const crashed = crash.expected?.crashed ?? '(expected.crashed missing)';
+  const rejectsCrashed = (what, o) => check(o?.settled === 'rejected' && o.error?.name === crashed,
+    `${what} rejects with ${crashed} (got ${o?.settled}${o?.error ? `: ${o.error.name} ${o.error.message}` : ''})`);
+  check(typeof crash.before === 'string' && crash.before.length > 0, 'the first runtime answered before the trap');
+  rejectsCrashed('a trap inside a future: its pending promise', crash.asyncTrap);
+  check(['resolved', 'rejected'].includes(crash.afterAsync?.inflight?.settled),
+    `a call in flight during the trap settled (${crash.afterAsync?.inflight?.settled})`);
+  rejectsCrashed('generate() on the trapped runtime', crash.afterAsync?.generate);
+  check(crash.afterAsync?.version?.name === crashed, `version() on the trapped runtime throws ${crashed} ` +
+    `(got ${crash.afterAsync?.version?.name})`);
+  check(crash.afterAsync?.dispose === null, 'dispose() on the trapped runtime is harmless');
+  for (const [name, w] of [['after the async trap', crash.secondWorks], ['after the sync trap', crash.thirdWorks]]) {
+    check(typeof w?.text === 'string' && w.text.length > 0 && w.label === crash.expected?.label &&
+      w.kept === crash.expected?.kept,
+      `create() ${name} works on a fresh instance: generate, analyze (${w?.label}), the line cached before the ` +
+      `crash is kept (${w?.kept})`);
+  }
+  rejectsCrashed('a trap inside a call', crash.syncTrap);
+  rejectsCrashed('generate() on the runtime of the second trapped instance', crash.afterSync?.generate);
+}
+
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+const demo = await startDemoServer(Number(process.env.E2E_DEMO_PORT || 8181));
+try {
+  // 1. The demo page initialises the runtime.
+  const { context, page, problems } = await openPage(browser, demo.url, '#status:not([data-state="loading"])');
+  const state = await page.getAttribute('#status', 'data-state');
+  const status = await page.textContent('#status');
+  check(state === 'ready', `demo status is ready (got ${state}: ${status})`);
+  const version = await page.textContent('#version');
+  check(version === expected, `demo shows version ${expected} (got ${version})`);
+  const metrics = JSON.parse((await page.textContent('#metrics')) || '{}');
+  check(metrics.storage?.indexedDb?.state === 'available', 'IndexedDB tier available in the demo');
+  check(metrics.storage?.localStorage?.state === 'available', 'localStorage tier available in the demo');
+  await page.waitForSelector('#model-status[data-state="ready"], #model-status[data-state="failed"]', { timeout: 60_000 }).catch(() => {});
+  check((await page.getAttribute('#model-status', 'data-state')) === 'ready',
+    `bundled model loaded in the demo (${await page.textContent('#model-status')})`);
+  await page.waitForSelector('#analysis[data-label]', { timeout: 30_000 }).catch(() => {});
+  check((await page.getAttribute('#analysis', 'data-label')) === 'negative', 'demo analyses the hostile line as negative');
+  await page.fill('#analyze-input', 'Thank you so much, you saved my life!');
+  await page.click('#analyze-button');
+  await page.waitForSelector('#analysis[data-label="positive"]', { timeout: 10_000 }).catch(() => {});
+  check((await page.getAttribute('#analysis', 'data-label')) === 'positive', 'a grateful line typed into the demo reads as positive');
+  await page.click('#generate-button');
+  await page.waitForSelector('#generate-line[data-source]', { timeout: 20_000 }).catch(() => {});
+  const source = await page.getAttribute('#generate-line', 'data-source');
+  const line = await page.textContent('#generate-line');
+  check(Boolean(source) && line.length > 10, `demo generate() answered (source ${source}: ${line})`);
+  check(problems.length === 0, `no console errors on the demo page ${problems.join(' | ')}`);
+  const shot = path.join(outDir, 'demo.png');
+  await page.screenshot({ path: shot, fullPage: true });
+  check(fs.statSync(shot).size > 1000, `screenshot saved to ${path.relative(root, shot)}`);
+  await context.close();
+
+  // 2. The consumer game (tests/consumer/src), built from the packed tarball, uses every public method of
+  // UnwrittenAI and reports the outcome of each in #out. Vocabulary words (labels, states, tiers, error names) are
+  // compared only with `out.expected`, which the game copies from tests/consumer/src/expect.ts: update them there.
+  const consumerDir = path.join(root, 'tests', 'consumer', 'dist');
+  const server = await serve(consumerDir);
+  const consumerUrl = `http://127.0.0.1:${server.address().port}/`;
+  const c = await openPage(browser, consumerUrl, '#out:not([data-state="loading"])');
+  await c.page.waitForSelector('#out:not([data-state="loading"])', { timeout: 90_000 }).catch(() => {});
+  const gameState = await c.page.getAttribute('#out', 'data-state');
+  const outText = (await c.page.textContent('#out')) || '';
+  check(gameState === 'done', `consumer game ran to the end (${gameState}${gameState === 'done' ? '' : `: ${outText}`})`);
+  checkGame(outText);
   check(c.problems.length === 0, `no console errors in the consumer game ${c.problems.join(' | ')}`);
   await c.context.close();
+
+  // 3. The crash page (tests/consumer/src/crash.ts) traps the WebAssembly instance on purpose, twice.
+  const k = await openPage(browser, `${consumerUrl}crash.html`, '#out:not([data-state="loading"])');
+  await k.page.waitForSelector('#out:not([data-state="loading"])', { timeout: 120_000 }).catch(() => {});
+  const crashState = await k.page.getAttribute('#out', 'data-state');
+  const crashText = (await k.page.textContent('#out')) || '';
+  check(crashState === 'done', `crash page ran to the end (${crashState}${crashState === 'done' ? '' : `: ${crashText}`})`);
+  checkCrash(crashText);
+  await k.context.close();
+
+  // 4. The consumer game and the crash page again, in Firefox.
+  where = 'firefox';
+  const ff = await launchFirefox();
+  try {
+    const game = await ff.readOut(consumerUrl, 300_000);
+    check(game.state === 'done', `consumer game ran to the end (${game.state}${game.state === 'done' ? '' : `: ${game.text}`})`);
+    checkGame(game.text);
+    const trapped = await ff.readOut(`${consumerUrl}crash.html`, 180_000);
+    check(trapped.state === 'done',
+      `crash page ran to the end (${trapped.state}${trapped.state === 'done' ? '' : `: ${trapped.text}`})`);
+    checkCrash(trapped.text);
+  } finally {
+    await ff.close();
+  }
   server.close();
 } finally {
   await browser.close();

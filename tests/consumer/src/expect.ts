@@ -23,6 +23,8 @@ export const WORDS = {
   invalidConfig: 'InvalidConfig',
   invalidRequest: 'InvalidRequest',
   disposed: 'Disposed',
+  /** err.name of every call on a runtime whose WebAssembly instance trapped (crash.ts). */
+  crashed: 'RuntimeCrashed',
 } as const satisfies {
   modelReady: ModelState;
   bankReady: BankState;
@@ -36,6 +38,7 @@ export const WORDS = {
   invalidConfig: UnwrittenErrorName;
   invalidRequest: UnwrittenErrorName;
   disposed: UnwrittenErrorName;
+  crashed: UnwrittenErrorName;
 };
 
 /** The `field` of the InvalidConfig / InvalidRequest errors the game provokes (option and request paths). */

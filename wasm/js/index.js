@@ -1,0 +1,206 @@
+// The package entry. It loads the WebAssembly module (wasm-bindgen's `web` target) and hands out `UnwrittenAI`
+// objects that forward to the module's, with one addition: a trap in the module (a panic aborts the instance for
+// the whole page) never leaves a call hanging or a later call failing obscurely. Every pending and later call on
+// a runtime of the trapped instance rejects (or throws) an Error named "RuntimeCrashed", and
+// `UnwrittenAI.create()` afterwards starts on a fresh instance of the same module. Storage outlives the crash.
+// finish-pkg.mjs copies this file into pkg/ and fills in the model file names.
+import __wbg_init, * as glue from './unwritten_ai.js';
+import * as self from './index.js';
+
+const WASM_URL = new URL('./unwritten_ai_bg.wasm', import.meta.url);
+// The bundled model: the bundler emits these files and turns each URL into the address it serves them at.
+const MODEL_ASSETS = [
+  new URL('./model/manifest.json', import.meta.url).href,
+  new URL('./model/__MODEL_FILE__', import.meta.url).href,
+  new URL('./model/__VOCAB_FILE__', import.meta.url).href,
+  new URL('./model/__BANK_FILE__', import.meta.url).href,
+];
+
+let booting = null;
+// The instance the module runs on now; bumped at each trap. A runtime lives on the instance it was created on.
+let generation = 0;
+// generation -> the message of the trap that ended it.
+const crashes = new Map();
+// Whether the current instance has the model URLs and the crash handler (module state dies with an instance).
+let hooked = false;
+// The calls in flight, so a trap can reject them.
+const pending = new Set();
+// façade -> { inner, generation }
+const runtimes = new WeakMap();
+
+function crashedError(gen) {
+  const message = crashes.get(gen) ?? 'an earlier trap';
+  const err = new Error(
+    `the WebAssembly instance trapped (${message}); this runtime is gone: create a new one with UnwrittenAI.create()`,
+  );
+  err.name = 'RuntimeCrashed';
+  return err;
+}
+
+// The instance `gen` trapped: reject what is in flight, and move to a fresh instance at once, while the trapped
+// one may still be on the stack. Left to itself, wasm-bindgen's glue would swap instances at the next call into
+// the module, after converting that call's arguments into the old instance's memory, and a timer or storage
+// callback of the old instance could run one of its closures on the new one.
+function ended(gen, message) {
+  if (gen !== generation) return;
+  crashes.set(gen, String(message).slice(0, 500));
+  generation += 1;
+  for (const call of pending) if (call.generation === gen) call.reject(crashedError(gen));
+  for (const call of pending) if (call.generation === gen) pending.delete(call);
+  hooked = false;
+  try {
+    glue.__freshInstance();
+    hook();
+  } catch {
+    // create() tries again.
+  }
+}
+
+// From the panic hook, inside the trapping instance, before it aborts (it asked for a fresh instance already).
+function onCrash(message) {
+  ended(generation, message);
+}
+
+// A trap that is not a panic (out of memory) reaches us only as a RuntimeError thrown out of a call.
+function noteTrap(e, gen) {
+  if (!(e instanceof WebAssembly.RuntimeError)) return false;
+  if (gen === generation) {
+    try {
+      glue.__scheduleReinit();
+    } catch {
+      // The instance is beyond even that; the next call fails loudly rather than hangs.
+    }
+    ended(gen, e.message);
+  }
+  return true;
+}
+
+function hook() {
+  if (hooked) return;
+  glue.setDefaultModelAssets(...MODEL_ASSETS);
+  glue.setCrashHandler(onCrash);
+  hooked = true;
+}
+
+function boot() {
+  booting ??= __wbg_init({ module_or_path: WASM_URL }).then(
+    () => hook(),
+    (e) => {
+      booting = null;
+      throw e;
+    },
+  );
+  return booting;
+}
+
+// Calls into the module: a sync trap becomes RuntimeCrashed, a promise is tracked until it settles.
+function call(f) {
+  const gen = generation;
+  let out;
+  try {
+    out = f();
+  } catch (e) {
+    if (noteTrap(e, gen)) throw crashedError(gen);
+    throw e;
+  }
+  if (out === null || typeof out !== 'object' || typeof out.then !== 'function') return out;
+  return new Promise((resolve, reject) => {
+    const entry = { reject, generation: gen };
+    pending.add(entry);
+    out.then(
+      (v) => {
+        pending.delete(entry);
+        resolve(v);
+      },
+      (e) => {
+        pending.delete(entry);
+        reject(noteTrap(e, gen) ? crashedError(gen) : e);
+      },
+    );
+  });
+}
+
+function inner(facade) {
+  const rt = runtimes.get(facade);
+  if (rt === undefined) throw new TypeError('not an UnwrittenAI: create one with await UnwrittenAI.create(config)');
+  return rt.generation === generation ? rt.inner : null;
+}
+
+/** The character AI runtime. Create one with `await UnwrittenAI.create(config)`. */
+export class UnwrittenAI {
+  constructor() {
+    throw new TypeError('use await UnwrittenAI.create(config)');
+  }
+
+  static async create(config) {
+    await boot();
+    if (!hooked) {
+      // A trap, and the swap to a fresh instance failed then: try again.
+      glue.__freshInstance();
+      hook();
+    }
+    const made = generation;
+    const rt = await call(() => glue.UnwrittenAI.create(config));
+    const facade = Object.create(UnwrittenAI.prototype);
+    runtimes.set(facade, { inner: rt, generation: made });
+    return facade;
+  }
+
+  /** Releases storage connections; later calls reject with `Disposed`. Safe to call twice, and after a crash. */
+  dispose() {
+    const rt = inner(this);
+    if (rt !== null) call(() => rt.dispose());
+  }
+
+  free() {
+    const rt = inner(this);
+    runtimes.delete(this);
+    if (rt !== null) call(() => rt.free());
+  }
+}
+
+// Every other method forwards. Listed by name rather than copied from the glue's prototype, so a method the
+// module adds without a line here fails the consumer type-check (tests/consumer) instead of shipping unguarded.
+const FORWARDED = [
+  'version', 'metrics', 'refreshDevice', 'analyze', 'analyzeBatch', 'loadModel', 'modelStatus', 'generate',
+  'takeEvents', 'cacheKey', 'cacheGet', 'cacheGetSync', 'cachePut', 'cachePutMany', 'cacheInvalidate', 'clearCache',
+  'cacheStats', 'memoryCache',
+];
+for (const name of FORWARDED) {
+  Object.defineProperty(UnwrittenAI.prototype, name, {
+    value: function (...args) {
+      const rt = inner(this);
+      if (rt === null) {
+        const err = crashedError(runtimes.get(this).generation);
+        // Async methods reject, sync ones throw: the same shape as every other error they give.
+        if (ASYNC.has(name)) return Promise.reject(err);
+        throw err;
+      }
+      return call(() => rt[name](...args));
+    },
+    writable: true,
+    configurable: true,
+  });
+}
+const ASYNC = new Set([
+  'refreshDevice', 'analyze', 'analyzeBatch', 'loadModel', 'generate', 'cacheGet', 'cachePut', 'cachePutMany',
+  'cacheInvalidate', 'clearCache',
+]);
+if (Symbol.dispose) UnwrittenAI.prototype[Symbol.dispose] = UnwrittenAI.prototype.free;
+
+/**
+ * Loads the WebAssembly module (it starts loading when this package is imported) and resolves to this package's
+ * exports. `UnwrittenAI.create()` waits for it too, so calling init() is optional.
+ */
+export default async function init() {
+  await boot();
+  return self;
+}
+
+/** For the package's crash tests only: traps the instance ("sync" or "async"). */
+export function __forceTrap(kind) {
+  return boot().then(() => call(() => glue.__forceTrap(kind)));
+}
+
+// Start fetching and compiling now; a failure surfaces from init() or create(), which retry.
+boot().catch(() => {});
