@@ -1,8 +1,11 @@
 //! A game's bad input must never hurt the runtime: the public API fed wrong types, NaN and Infinity, functions,
 //! symbols and bigints, self-referencing and 100,000-deep objects, 10 MB strings and prototype tricks, in
 //! headless Chromium and Firefox. Each call must reject with a named error that names the member (or resolve),
-//! and afterwards a plain `generate()` must still answer. Model files come from UNWRITTEN_MODELS_URL.
+//! must leave localStorage as it was, and afterwards a plain `generate()` must still answer. Model files come from
+//! UNWRITTEN_MODELS_URL.
 #![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
 
 use serde_json::{json, Value};
 use unwritten_ai::js::UnwrittenAI;
@@ -64,22 +67,42 @@ async fn generate(ai: &UnwrittenAI, req: JsValue) -> Result<JsValue, JsValue> {
     ai.generate(req.unchecked_into()).await.map(Into::into)
 }
 
+thread_local! {
+    /// localStorage as it was after the last plain `generate()`: a hostile call in between must leave it so.
+    static STORED: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn local_storage() -> Vec<(String, String)> {
+    let storage = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    let mut all: Vec<(String, String)> = (0..storage.length().unwrap())
+        .filter_map(|i| storage.key(i).unwrap())
+        .map(|k| (k.clone(), storage.get_item(&k).unwrap().unwrap_or_default()))
+        .collect();
+    all.sort();
+    all
+}
+
 /// After each hostile call the runtime still answers a plain request.
 async fn still_answers(ai: &UnwrittenAI, after: &str) {
     let line = generate(ai, request()).await.unwrap_or_else(|e| panic!("after {after}: generate rejected {e:?}"));
     assert!(get(&line, "text").as_string().is_some_and(|t| !t.is_empty()), "after {after}");
+    STORED.with(|s| *s.borrow_mut() = local_storage());
 }
 
 async fn expect(ai: &UnwrittenAI, what: &str, outcome: Result<JsValue, JsValue>, name: &str, field: &str) {
     let (got_name, got_field) = named(outcome);
     assert_eq!((got_name.as_str(), got_field.as_str()), (name, field), "{what}");
+    let changed = STORED.with(|s| *s.borrow() != local_storage());
+    assert!(!changed, "{what} changed what localStorage holds");
     still_answers(ai, what).await;
 }
 
 async fn create(namespace: &str) -> UnwrittenAI {
     let config = json!({ "namespace": namespace, "model": { "strategy": "onDemand",
         "manifestUrl": format!("{MODELS}manifest.json") } });
-    UnwrittenAI::create(Some(js(&config).unchecked_into())).await.unwrap()
+    let ai = UnwrittenAI::create(Some(js(&config).unchecked_into())).await.unwrap();
+    still_answers(&ai, "create").await;
+    ai
 }
 
 #[wasm_bindgen_test]
@@ -207,6 +230,7 @@ async fn huge_texts_are_capped_and_a_prototype_is_never_read() {
     let req: js_sys::Object = js_sys::Object::create(proto.unchecked_ref::<js_sys::Object>());
     set(&req, "npc", &js(&json!({ "id": "bram", "name": "Bram" })));
     assert!(generate(&ai, req.into()).await.is_ok(), "prototype members are not read");
+    still_answers(&ai, "a request with a prototype").await;
     // A member whose getter throws is refused by name; the throw does not escape.
     let req = request();
     let descriptor = js(&json!({ "enumerable": true }));
