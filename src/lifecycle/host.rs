@@ -54,6 +54,13 @@ impl<T> Slot<T> {
         true
     }
 
+    /// Drops a load in progress: once its callers are gone too, nothing holds it, and its download is aborted.
+    fn close(&mut self) {
+        if matches!(self, Slot::Loading(_)) {
+            *self = Slot::Failed(Error::Disposed);
+        }
+    }
+
     fn state(&self) -> ModelState {
         match self {
             Slot::Idle => ModelState::Idle,
@@ -149,6 +156,13 @@ impl ModelHost {
     pub fn with_stall_timeout_ms(mut self, ms: u32) -> Self {
         self.stall_ms = ms;
         self
+    }
+
+    /// For `dispose()`: the model and bank loads in progress are dropped (their downloads aborted), not kept
+    /// running for a runtime that is gone.
+    pub fn close(&self) {
+        self.slot.borrow_mut().close();
+        self.bank.borrow_mut().close();
     }
 
     pub fn strategy(&self) -> Strategy {

@@ -256,6 +256,7 @@ impl Runtime {
     pub fn dispose(&self) {
         if !self.disposed.replace(true) {
             self.cancel.cancel_all();
+            self.model.close();
             self.cache.close();
             for store in [&self.ports.local_storage, &self.ports.indexed_db].into_iter().flatten() {
                 store.close();

@@ -46,10 +46,11 @@ impl Http for CountingHttp {
     }
 }
 
-/// A download that never ends, counting the URLs asked for.
+/// A download that never ends, counting the URLs asked for and the downloads dropped unfinished.
 #[derive(Default)]
 struct StalledDownloader {
     asked: Cell<u32>,
+    dropped: Rc<Cell<u32>>,
 }
 
 impl Downloader for StalledDownloader {
@@ -60,7 +61,11 @@ impl Downloader for StalledDownloader {
         _progress: Bytes<'a>,
     ) -> LocalFuture<'a, Result<Vec<u8>, crate::ports::DownloadError>> {
         self.asked.set(self.asked.get() + 1);
-        Box::pin(std::future::pending())
+        let count = DropCount(self.dropped.clone());
+        Box::pin(async move {
+            let _count = count;
+            std::future::pending().await
+        })
     }
 }
 
@@ -154,6 +159,23 @@ fn dispose_aborts_a_request_in_flight() {
     rt.dispose();
     assert_eq!(poll_once(call.as_mut()), Poll::Ready(Err(Error::Disposed)));
     assert_eq!((http.sent.get(), http.dropped.get()), (1, 1), "the request was dropped, which aborts a fetch");
+}
+
+#[test]
+fn dispose_aborts_a_model_download_in_flight() {
+    let downloader = Rc::new(StalledDownloader::default());
+    let spawner = FakeSpawner::new();
+    let http: Rc<dyn Http> = Rc::new(CountingHttp::default());
+    let rt = block_on(Runtime::start(config(Strategy::OnDemand), ports(http, downloader.clone(), &spawner), None));
+    let rt = rt.unwrap();
+    let mut call = pin!(rt.analyze("Any work?"));
+    assert!(poll_once(call.as_mut()).is_pending(), "the model download has started and stalls");
+    assert_eq!(downloader.asked.get(), 1);
+    rt.dispose();
+    assert!(matches!(poll_once(call.as_mut()), Poll::Ready(Err(Error::Disposed))), "the call ends with the runtime");
+    // The model host held the shared load: without closing it, the download lived on after dispose().
+    assert_eq!(downloader.dropped.get(), 1, "the download was dropped, so its fetch is aborted");
+    assert_eq!(rt.model_status().map(|s| s.state).ok(), None, "a disposed runtime answers Disposed");
 }
 
 #[test]
