@@ -3,6 +3,8 @@
 //   GET  /health            -> {"ok":true}
 //   GET  /delay?ms=N        -> answers after N ms; a client that aborts first is counted in /stats.aborted
 //   GET  /status?code=N     -> answers with that status (and Retry-After: 1 for 429/503)
+//   GET  /big?bytes=N       -> streams N bytes of JSON-ish text (at most 1 GB); a client that stops reading and
+//                              aborts is counted in /stats.aborted
 //   POST /echo              -> {"method","headers","body"} of the request
 //   GET  /stats             -> {"requests","aborted"} since start (or since POST /stats/reset)
 // A mock cloud (reproducible character lines with usage fields; the same request gets the same line):
@@ -282,6 +284,24 @@ const server = http.createServer(async (req, res) => {
         }
       });
       return;
+    }
+    case '/big': {
+      const total = Math.min(Number(url.searchParams.get('bytes') || 0), 1 << 30);
+      const chunk = Buffer.alloc(64 * 1024, 'a');
+      let sent = 0;
+      res.writeHead(200, { 'content-type': 'application/json', ...cors });
+      res.on('close', () => {
+        if (sent < total) stats.aborted += 1;
+      });
+      const pump = () => {
+        while (sent < total && !res.destroyed) {
+          const n = Math.min(chunk.length, total - sent);
+          sent += n;
+          if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) return res.once('drain', pump);
+        }
+        if (!res.destroyed) res.end();
+      };
+      return pump();
     }
     case '/status': {
       const code = Number(url.searchParams.get('code') || 500);

@@ -123,6 +123,28 @@ async fn fetch_timeout_really_aborts_the_request() {
 }
 
 #[wasm_bindgen_test]
+async fn fetch_refuses_a_body_past_its_cap_and_aborts_it() {
+    let http = FetchHttp;
+    http.request(HttpRequest::post_json(format!("{MOCK}/stats"), "", 5000)).await.unwrap();
+    let small = http.request(HttpRequest::get(format!("{MOCK}/big?bytes=100000"), 10_000)).await.unwrap();
+    assert_eq!(small.body.len(), 100_000);
+    let err = http.request(HttpRequest::get(format!("{MOCK}/big?bytes=200000000"), 30_000)).await.unwrap_err();
+    assert!(matches!(&err, HttpError::Network(m) if m.contains("larger than")), "{err:?}");
+    // The server saw the connection close before it had sent everything: the read was cancelled, not finished.
+    let mut aborted = 0;
+    for _ in 0..40 {
+        let stats = http.request(HttpRequest::get(format!("{MOCK}/stats"), 5000)).await.unwrap();
+        let stats: serde_json::Value = serde_json::from_str(&stats.body).unwrap();
+        aborted = stats["aborted"].as_u64().unwrap_or(0);
+        if aborted >= 1 {
+            break;
+        }
+        WebIdle.sleep(50).await;
+    }
+    assert_eq!(aborted, 1);
+}
+
+#[wasm_bindgen_test]
 async fn fetch_to_a_closed_port_is_a_network_error() {
     let err = FetchHttp.request(HttpRequest::get("http://127.0.0.1:9/", 5000)).await.unwrap_err();
     assert!(matches!(err, HttpError::Network(_)), "{err:?}");

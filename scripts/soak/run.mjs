@@ -4,7 +4,7 @@
 // offline). Every minute it prints the JS heap and the WebAssembly memory, the origin's storage use, the spend
 // against the budget and the calls still pending. What it looks for: memory that stops growing, no call left
 // pending once the traffic stops, and spend at or under the budget. Needs pkg/ (scripts/build-pkg).
-// Usage: node scripts/soak/run.mjs [--minutes 30] [--workers 4] [--daily-usd 1] [--mock-port 8799]
+// Usage: node scripts/soak/run.mjs [--minutes 30] [--workers 4] [--daily-usd 25] [--mock-port 8799]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,7 +21,8 @@ const opt = (name, dflt) => {
 };
 const minutes = opt('minutes', 30);
 const workers = opt('workers', 4);
-const dailyUsd = opt('daily-usd', 1);
+// About what the run spends by its last minutes, so the budget is reached late, with the cloud in use before.
+const dailyUsd = opt('daily-usd', 25);
 const mockPort = opt('mock-port', 8799);
 
 if (!fs.existsSync(path.join(root, 'pkg', 'unwritten_ai_bg.wasm'))) {

@@ -3,7 +3,12 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, RequestInit, Response};
 
+use super::{call0, get};
 use crate::ports::{Http, HttpError, HttpRequest, HttpResponse, LocalFuture, Method};
+
+/// The most a response body may hold. A chat completion is a few KB and a batch of ten some tens of KB: a body
+/// past this is not an answer, and reading it to the end would only fill the page's memory.
+pub const MAX_RESPONSE_BYTES: usize = 4 << 20;
 
 /// `fetch` with an `AbortController`: the request is aborted when its timeout passes or when the future is
 /// dropped (a caller that gives up really cancels the network request).
@@ -71,13 +76,41 @@ async fn fetch(req: HttpRequest, controller: AbortController) -> Result<HttpResp
     let promise: js_sys::Promise = promise.dyn_into().map_err(|e| network(&e))?;
     let resp: JsValue = JsFuture::from(promise).await.map_err(|e| network(&e))?;
     let resp: Response = resp.dyn_into().map_err(|e| network(&e))?;
-    let text_promise = resp.text().map_err(|e| network(&e))?;
-    let body: JsValue = JsFuture::from(text_promise).await.map_err(|e| network(&e))?;
-    Ok(HttpResponse {
-        status: resp.status(),
-        headers: response_headers(&resp),
-        body: body.as_string().unwrap_or_default(),
-    })
+    Ok(HttpResponse { status: resp.status(), headers: response_headers(&resp), body: body_text(&resp).await? })
+}
+
+fn too_large() -> HttpError {
+    HttpError::Network(format!("the response body is larger than {MAX_RESPONSE_BYTES} bytes"))
+}
+
+/// The body as text, read chunk by chunk and given up (the caller aborts the fetch) past `MAX_RESPONSE_BYTES`.
+async fn body_text(resp: &Response) -> Result<String, HttpError> {
+    let Some(reader) = get(resp, "body").and_then(|b| call0(&b, "getReader")) else {
+        // No streams (very old browsers): the whole text, then the check.
+        let text = JsFuture::from(resp.text().map_err(|e| network(&e))?).await.map_err(|e| network(&e))?;
+        let text = text.as_string().unwrap_or_default();
+        return if text.len() > MAX_RESPONSE_BYTES { Err(too_large()) } else { Ok(text) };
+    };
+    let mut bytes: Vec<u8> = Vec::new();
+    loop {
+        let read = call0(&reader, "read").ok_or_else(|| HttpError::Network("reader.read failed".into()))?;
+        let read: js_sys::Promise = read.dyn_into().map_err(|e| network(&e))?;
+        let chunk = JsFuture::from(read).await.map_err(|e| network(&e))?;
+        if get(&chunk, "done").and_then(|d| d.as_bool()).unwrap_or(true) {
+            break;
+        }
+        let value: js_sys::Uint8Array = get(&chunk, "value")
+            .and_then(|v| v.dyn_into().ok())
+            .ok_or_else(|| HttpError::Network("a response chunk was not bytes".into()))?;
+        let start = bytes.len();
+        let len = value.length() as usize;
+        if start + len > MAX_RESPONSE_BYTES {
+            return Err(too_large());
+        }
+        bytes.resize(start + len, 0);
+        value.copy_to(&mut bytes[start..]);
+    }
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 impl Http for FetchHttp {
@@ -90,7 +123,10 @@ impl Http for FetchHttp {
             let timer = Box::pin(super::idle::sleep_ms(timeout_ms));
             match select(work, timer).await {
                 Either::Left((result, _)) => {
-                    guard.0 = None;
+                    // Only a complete answer keeps its connection; an error (a body past the cap) aborts it.
+                    if result.is_ok() {
+                        guard.0 = None;
+                    }
                     result
                 }
                 // Dropping the guard aborts the fetch, headers or body, wherever it is.
