@@ -98,6 +98,22 @@ async fn fetch_reports_status_and_retry_after() {
     assert_eq!(resp.header("retry-after"), Some("1"));
 }
 
+/// How many requests the mock server saw closed before it answered them all (since `POST /stats`), once it has
+/// seen one (a closed connection reaches the server a little after the browser gives up).
+async fn aborted_requests() -> u64 {
+    let mut aborted = 0;
+    for _ in 0..40 {
+        let stats = FetchHttp.request(HttpRequest::get(format!("{MOCK}/stats"), 5000)).await.unwrap();
+        let stats: serde_json::Value = serde_json::from_str(&stats.body).unwrap();
+        aborted = stats["aborted"].as_u64().unwrap_or(0);
+        if aborted >= 1 {
+            break;
+        }
+        WebIdle.sleep(50).await;
+    }
+    aborted
+}
+
 #[wasm_bindgen_test]
 async fn fetch_timeout_really_aborts_the_request() {
     let http = FetchHttp;
@@ -109,17 +125,7 @@ async fn fetch_timeout_really_aborts_the_request() {
     assert_eq!(err, HttpError::Timeout { after_ms: 150 });
     assert!(took < 5000.0, "gave up after {took} ms");
     // The server saw the connection close before it answered: the fetch was cancelled, not just ignored.
-    let mut aborted = 0;
-    for _ in 0..20 {
-        let stats = http.request(HttpRequest::get(format!("{MOCK}/stats"), 5000)).await.unwrap();
-        let stats: serde_json::Value = serde_json::from_str(&stats.body).unwrap();
-        aborted = stats["aborted"].as_u64().unwrap_or(0);
-        if aborted >= 1 {
-            break;
-        }
-        WebIdle.sleep(50).await;
-    }
-    assert_eq!(aborted, 1);
+    assert_eq!(aborted_requests().await, 1);
 }
 
 #[wasm_bindgen_test]
@@ -131,17 +137,7 @@ async fn fetch_refuses_a_body_past_its_cap_and_aborts_it() {
     let err = http.request(HttpRequest::get(format!("{MOCK}/big?bytes=200000000"), 30_000)).await.unwrap_err();
     assert!(matches!(&err, HttpError::Network(m) if m.contains("larger than")), "{err:?}");
     // The server saw the connection close before it had sent everything: the read was cancelled, not finished.
-    let mut aborted = 0;
-    for _ in 0..40 {
-        let stats = http.request(HttpRequest::get(format!("{MOCK}/stats"), 5000)).await.unwrap();
-        let stats: serde_json::Value = serde_json::from_str(&stats.body).unwrap();
-        aborted = stats["aborted"].as_u64().unwrap_or(0);
-        if aborted >= 1 {
-            break;
-        }
-        WebIdle.sleep(50).await;
-    }
-    assert_eq!(aborted, 1);
+    assert_eq!(aborted_requests().await, 1);
 }
 
 #[wasm_bindgen_test]
