@@ -4,20 +4,10 @@
 // single-flight and batching, cost. Needs pkg/ (scripts/build-pkg).
 // Usage: node scripts/load/run.mjs [--n 1000] [--distinct 700] [--fault-rate 0.2] [--seed 7] [--no-batch] [--cloud-only]
 // By default the page uses the package's bundled model, so low-importance calls are answered by the local step.
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import webpack from 'webpack';
-import HtmlWebpackPlugin from 'html-webpack-plugin';
-import { chromium } from 'playwright-core';
 import { serve } from '../static-server.mjs';
+import { bundlePage, launchChromium, mockCall, numberOption as opt, requirePkg, startMock } from '../page-run.mjs';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
 const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
 const n = opt('n', 1000);
 const distinct = opt('distinct', Math.round(n * 0.7));
 const faultRate = opt('fault-rate', 0.2);
@@ -26,32 +16,7 @@ const batch = !args.includes('--no-batch');
 const cloudOnly = args.includes('--cloud-only');
 const mockPort = opt('mock-port', 8797);
 
-if (!fs.existsSync(path.join(root, 'pkg', 'unwritten_ai_bg.wasm'))) {
-  console.error('pkg/ is missing: run scripts/build-pkg first');
-  process.exit(2);
-}
-
-async function bundle() {
-  const out = path.join(root, 'target', 'load');
-  const config = {
-    mode: 'production',
-    context: import.meta.dirname,
-    entry: './page.js',
-    output: { path: out, filename: 'load.[contenthash].js', clean: true },
-    resolve: { alias: { 'unwritten-ai': path.join(root, 'pkg') } },
-    performance: { hints: false },
-    plugins: [new HtmlWebpackPlugin({ templateContent: '<!doctype html><html><body><pre id="out" data-state="loading"></pre></body></html>' })],
-  };
-  await new Promise((resolve, reject) =>
-    webpack(config, (err, stats) => (err || stats.hasErrors() ? reject(err || new Error(stats.toString('errors-only'))) : resolve())),
-  );
-  return out;
-}
-
-async function mockCall(url, body) {
-  const resp = await fetch(url, body ? { method: 'POST', body: JSON.stringify(body) } : undefined);
-  return resp.json();
-}
+requirePkg();
 
 // The fault mix, summing to faultRate: errors, 429s with Retry-After, malformed JSON, hangs, refusals.
 const share = (f) => Math.round(faultRate * f * 1000) / 1000;
@@ -61,28 +26,16 @@ const faults = {
   hangRate: share(0.15), refusalRate: share(0.15),
 };
 
-const mock = spawn(process.execPath, [path.join(root, 'scripts', 'mock-cloud.mjs'), '--port', String(mockPort)], { stdio: 'ignore' });
+const mock = await startMock(mockPort);
 let server;
 let browser;
 try {
-  const mockUrl = `http://127.0.0.1:${mockPort}`;
-  for (let i = 0; i < 50; i++) {
-    try {
-      await mockCall(`${mockUrl}/health`);
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  await mockCall(`${mockUrl}/__reset`, {});
+  const mockUrl = mock.url;
   await mockCall(`${mockUrl}/__faults`, faults);
-  const dir = await bundle();
+  const dir = await bundlePage(import.meta.dirname, 'load');
   server = await serve(dir, { port: 0 });
   const pageUrl = `http://127.0.0.1:${server.address().port}/`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
   const page = await browser.newPage();
   await page.route('**/*', (route) => (new URL(route.request().url()).hostname === '127.0.0.1' ? route.continue() : route.abort()));
   const consoleErrors = [];
@@ -118,5 +71,5 @@ try {
 } finally {
   await browser?.close();
   server?.close();
-  mock.kill();
+  mock.stop();
 }

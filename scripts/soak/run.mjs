@@ -5,52 +5,17 @@
 // against the budget and the calls still pending. What it looks for: memory that stops growing, no call left
 // pending once the traffic stops, and spend at or under the budget. Needs pkg/ (scripts/build-pkg).
 // Usage: node scripts/soak/run.mjs [--minutes 30] [--workers 4] [--daily-usd 25] [--mock-port 8799]
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import webpack from 'webpack';
-import HtmlWebpackPlugin from 'html-webpack-plugin';
-import { chromium } from 'playwright-core';
 import { serve } from '../static-server.mjs';
+import { bundlePage, launchChromium, mockCall, numberOption as opt, requirePkg, startMock } from '../page-run.mjs';
 
-const root = path.resolve(import.meta.dirname, '..', '..');
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
 const minutes = opt('minutes', 30);
 const workers = opt('workers', 4);
-// About what the run spends by its last minutes, so the budget is reached late, with the cloud in use before.
+// More than 30 minutes of this traffic spends (about $19 here), so the cloud stays in use throughout; a smaller
+// budget shows it hold (spend stops at it, local and templates answer).
 const dailyUsd = opt('daily-usd', 25);
 const mockPort = opt('mock-port', 8799);
 
-if (!fs.existsSync(path.join(root, 'pkg', 'unwritten_ai_bg.wasm'))) {
-  console.error('pkg/ is missing: run scripts/build-pkg first');
-  process.exit(2);
-}
-
-async function bundle() {
-  const out = path.join(root, 'target', 'soak');
-  const config = {
-    mode: 'production',
-    context: import.meta.dirname,
-    entry: './page.js',
-    output: { path: out, filename: 'soak.[contenthash].js', clean: true },
-    resolve: { alias: { 'unwritten-ai': path.join(root, 'pkg') } },
-    performance: { hints: false },
-    plugins: [new HtmlWebpackPlugin({ templateContent: '<!doctype html><html><body><pre id="out" data-state="loading"></pre></body></html>' })],
-  };
-  await new Promise((resolve, reject) =>
-    webpack(config, (err, stats) => (err || stats.hasErrors() ? reject(err || new Error(stats.toString('errors-only'))) : resolve())),
-  );
-  return out;
-}
-
-async function mockCall(url, body) {
-  const resp = await fetch(url, body ? { method: 'POST', body: JSON.stringify(body) } : undefined);
-  return resp.json();
-}
+requirePkg();
 
 // Minute by minute: calm, a mix of faults, calm, offline.
 const PHASES = [
@@ -61,26 +26,14 @@ const PHASES = [
 ];
 
 const mb = (x) => (x == null ? '-' : (x / 1048576).toFixed(1));
-const mock = spawn(process.execPath, [path.join(root, 'scripts', 'mock-cloud.mjs'), '--port', String(mockPort)], { stdio: 'ignore' });
+const mock = await startMock(mockPort);
 let server;
 let browser;
 try {
-  const mockUrl = `http://127.0.0.1:${mockPort}`;
-  for (let i = 0; i < 50; i++) {
-    try {
-      await mockCall(`${mockUrl}/health`);
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  await mockCall(`${mockUrl}/__reset`, {});
-  const dir = await bundle();
+  const mockUrl = mock.url;
+  const dir = await bundlePage(import.meta.dirname, 'soak');
   server = await serve(dir, { port: 0 });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
   const page = await browser.newPage();
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
@@ -124,5 +77,5 @@ try {
 } finally {
   await browser?.close();
   server?.close();
-  mock.kill();
+  mock.stop();
 }
