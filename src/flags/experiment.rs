@@ -84,6 +84,7 @@ impl Flags {
             let defined = |k: &str| self.config.experiments.contains_key(k) || doc.is_some_and(|d| d.contains_key(k));
             keep(assignments, defined, key, &variant, exp.version);
             state.unsaved = true;
+            state.save_failed = false;
         }
         let first_exposure = state.exposed.insert(key.to_string());
         Some(Assignment {
@@ -94,6 +95,13 @@ impl Flags {
             reason,
             first_exposure,
         })
+    }
+
+    /// Whether an assignment or a new anonymous id awaits [`Flags::save_assignments`] (not after a failed write
+    /// until something new is assigned).
+    pub fn unsaved(&self) -> bool {
+        let state = self.state.borrow();
+        state.unsaved && !state.save_failed
     }
 
     /// Writes the assignments (and the anonymous id) made since the last write; nothing when there are none.
@@ -119,7 +127,9 @@ impl Flags {
         let bytes = serde_json::to_vec(&record).unwrap_or_default();
         let written = store.put(&self.experiments_key, &bytes).await;
         if written.is_err() {
-            self.state.borrow_mut().unsaved = true;
+            let mut state = self.state.borrow_mut();
+            state.unsaved = true;
+            state.save_failed = true;
         }
         written
     }
@@ -136,6 +146,7 @@ impl Flags {
         let id = format!("{:016x}{:016x}", self.ports.rng.next_u64(), self.ports.rng.next_u64());
         state.player = Some(Player { id: id.clone(), anonymous: true });
         state.unsaved = true;
+        state.save_failed = false;
         id
     }
 

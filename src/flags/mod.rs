@@ -118,6 +118,8 @@ struct State {
     assignments: BTreeMap<String, (String, u32)>,
     /// Assignments (or the anonymous id) not yet written to the store.
     unsaved: bool,
+    /// The last write failed: no new attempt until something new is assigned (a full store would fail each).
+    save_failed: bool,
     /// Experiments exposed this session.
     exposed: BTreeSet<String>,
 }

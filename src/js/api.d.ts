@@ -60,6 +60,7 @@ export interface UnwrittenMetrics {
   model: ModelStatus;
   router: RouterMetrics;
   cache: CacheStats;
+  flags: FlagsStatus;
 }
 
 /** What `analyze` resolves to. */
@@ -220,7 +221,14 @@ export type RouterEvent =
   | { type: "budgetAlert"; spentUsd: number; budgetUsd: number; atMs: number }
   | { type: "budgetExceeded"; scope: "daily" | "player"; playerId: string | null; spentUsd: number; budgetUsd: number; atMs: number }
   | { type: "providerMisconfigured"; provider: string; status: number; atMs: number }
-  | { type: "batteryChanged"; low: boolean; level: number | null; atMs: number };
+  | { type: "batteryChanged"; low: boolean; level: number | null; atMs: number }
+  | FlagsEvent;
+
+/** Flag changes (after a refresh) and experiment exposures (the first `variant()` per session), also from
+ *  `takeEvents()`, after the router's. */
+export type FlagsEvent =
+  | { type: "flagsChanged"; changes: FlagChange[]; atMs: number }
+  | { type: "experimentExposure"; experiment: string; variant: string; index: number; atMs: number };
 
 export interface RouterMetrics {
   calls: number;
@@ -268,6 +276,46 @@ export interface Rollout {
   key: string;
   /** 0..100. */
   percentage: number;
+}
+
+/** A flag whose value a refresh changed; `null` where it had or has none (a game flag added or dropped). */
+export interface FlagChange {
+  name: string;
+  old: FlagValue | null;
+  new: FlagValue | null;
+}
+
+/** What `refreshFlags()` did. */
+export interface FlagsRefreshResult {
+  outcome: FlagsRefresh;
+  changes: FlagChange[];
+  /** Entries of the new document left out (a built-in flag of the wrong type, a bad experiment). */
+  rejected: number;
+  /** Why the fetch failed; the last good copy stays in use. */
+  error: string | null;
+}
+
+/** `variant(experiment)`. */
+export interface Assignment {
+  experiment: string;
+  /** The control (the first variant) when the player is not in the experiment. */
+  variant: string;
+  index: number;
+  inExperiment: boolean;
+  reason: VariantReason;
+  /** The first time this session the player is in this experiment (an `experimentExposure` event is queued). */
+  firstExposure: boolean;
+}
+
+/** `metrics().flags`. */
+export interface FlagsStatus {
+  /** Wall time (ms) the document in use was fetched or confirmed; null: none. */
+  fetchedAtMs: number | null;
+  etag: string | null;
+  rejected: number;
+  problems: string[];
+  lastRefresh: FlagsRefresh | null;
+  lastError: string | null;
 }
 
 /** `config.flags`. A flag's value: the remote document's, else `defaults`, else the built-in default. */
