@@ -162,6 +162,35 @@ vocabulary! {
         RuntimeCrashed = "RuntimeCrashed",
     }
 
+    /// Where a flag's value came from: the remote document, `config.flags.defaults`, or the built-in default.
+    "FlagSource" pub enum FlagSource { Remote = "remote", Config = "config", Default = "default" }
+
+    /// What a refresh of the flag document did.
+    "FlagsRefresh" pub enum FlagsRefresh {
+        /// A new document was fetched and is in use.
+        Updated = "updated",
+        /// The server answered 304: the kept copy is current.
+        NotModified = "notModified",
+        /// The kept copy is younger than `flags.ttlMs`: nothing was fetched.
+        Fresh = "fresh",
+        /// The fetch failed (network, timeout, an error status, a refused document): the last good copy stays.
+        Failed = "failed",
+        /// No `flags.url` is configured.
+        Off = "off",
+    }
+
+    /// Why `variant()` gave a player the variant it did.
+    "VariantReason" pub enum VariantReason {
+        /// Hashed now, and kept from now on.
+        Assigned = "assigned",
+        /// Kept from an earlier assignment (a later change of weights does not move the player).
+        Sticky = "sticky",
+        /// The player's hash falls outside the experiment's coverage: the control, no exposure.
+        OutsideCoverage = "outsideCoverage",
+        /// The experiment is switched off (`active: false`): the control, no exposure.
+        Inactive = "inactive",
+    }
+
     /// Why an entry left a cache tier.
     "EvictionReason" pub enum EvictionReason {
         /// The tier held its maximum number of entries.

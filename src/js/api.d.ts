@@ -29,6 +29,8 @@ export interface UnwrittenConfig {
   cloud?: CloudConfig;
   /** The three-tier response cache. Defaults are the design's numbers (docs/design.md). */
   cache?: CacheConfig;
+  /** Feature flags, A/B experiments and gradual rollouts. */
+  flags?: FlagsConfig;
 }
 
 /** Whether a storage tier works, as probed at start. */
@@ -58,6 +60,7 @@ export interface UnwrittenMetrics {
   model: ModelStatus;
   router: RouterMetrics;
   cache: CacheStats;
+  flags: FlagsStatus;
 }
 
 /** What `analyze` resolves to. */
@@ -218,7 +221,14 @@ export type RouterEvent =
   | { type: "budgetAlert"; spentUsd: number; budgetUsd: number; atMs: number }
   | { type: "budgetExceeded"; scope: "daily" | "player"; playerId: string | null; spentUsd: number; budgetUsd: number; atMs: number }
   | { type: "providerMisconfigured"; provider: string; status: number; atMs: number }
-  | { type: "batteryChanged"; low: boolean; level: number | null; atMs: number };
+  | { type: "batteryChanged"; low: boolean; level: number | null; atMs: number }
+  | FlagsEvent;
+
+/** Flag changes (after a refresh) and experiment exposures (the first `variant()` per session), also from
+ *  `takeEvents()`, after the router's. */
+export type FlagsEvent =
+  | { type: "flagsChanged"; changes: FlagChange[]; atMs: number }
+  | { type: "experimentExposure"; experiment: string; variant: string; index: number; atMs: number };
 
 export interface RouterMetrics {
   calls: number;
@@ -239,6 +249,99 @@ export interface RouterMetrics {
 }
 
 /** One cache tier's limits; every field optional (unset fields keep that tier's default). */
+/** A flag's value. */
+export type FlagValue = boolean | number | string;
+
+/** An A/B experiment. Assignment hashes as GrowthBook's v2 does (FNV-1a 32 of seed + player id), so a game
+ *  server can reproduce it; it is kept in localStorage, so a later change of weights does not move a player. */
+export interface ExperimentConfig {
+  /** 2-20 distinct names; the first is the control, served to a player outside the experiment. */
+  variants: string[];
+  /** One per variant, each >= 0, summing to 1. Default: equal. */
+  weights?: number[];
+  /** The share of players in the experiment, 0..1. Default 1. */
+  coverage?: number;
+  /** Hashed with the player id. Default: the experiment's key. */
+  seed?: string;
+  /** Raise it to re-assign everyone (a kept assignment counts only for its version). Default 0. */
+  version?: number;
+  /** false: everyone gets the control and no exposure is reported. Default true. */
+  active?: boolean;
+}
+
+/** A gradual rollout: `key` reaches `percentage` % of players (the design's stages: 5, 10, 25, 50, 100). A
+ *  player is in when fnv1a32(decimal(fnv1a32(key + playerId))) % 10000 < percentage * 100; raising the
+ *  percentage only adds players. */
+export interface Rollout {
+  key: string;
+  /** 0..100. */
+  percentage: number;
+}
+
+/** A flag whose value a refresh changed; `null` where it had or has none (a game flag added or dropped). */
+export interface FlagChange {
+  name: string;
+  old: FlagValue | null;
+  new: FlagValue | null;
+}
+
+/** What `refreshFlags()` did. */
+export interface FlagsRefreshResult {
+  outcome: FlagsRefresh;
+  changes: FlagChange[];
+  /** Entries of the new document left out (a built-in flag of the wrong type, a bad experiment). */
+  rejected: number;
+  /** Why the fetch failed; the last good copy stays in use. */
+  error: string | null;
+}
+
+/** `variant(experiment)`. */
+export interface Assignment {
+  experiment: string;
+  /** The control (the first variant) when the player is not in the experiment. */
+  variant: string;
+  index: number;
+  inExperiment: boolean;
+  reason: VariantReason;
+  /** The first time this session the player is in this experiment (an `experimentExposure` event is queued). */
+  firstExposure: boolean;
+}
+
+/** `metrics().flags`. */
+export interface FlagsStatus {
+  /** Wall time (ms) the document in use was fetched or confirmed; null: none. */
+  fetchedAtMs: number | null;
+  etag: string | null;
+  rejected: number;
+  problems: string[];
+  lastRefresh: FlagsRefresh | null;
+  lastError: string | null;
+}
+
+/** `config.flags`. A flag's value: the remote document's, else `defaults`, else the built-in default. */
+export interface FlagsConfig {
+  /** URL of the flag document (https, or http to localhost): `{ flags?: {...}, experiments?: {...},
+   *  rollouts?: Rollout[] }`, at most 64 KB. Cross-origin, its server must allow the `If-None-Match` request
+   *  header and expose `ETag`. Default: none (the config's values only). */
+  url?: string;
+  /** Values by flag name (1-64 of A-Z a-z 0-9 _ - . :). Built-in: useLocalAi (true), localAiThreshold (0.3),
+   *  enablePregeneration (true), cloudFallback (true), useCache (true), and cloud's preferLocal,
+   *  costThresholdUsd, qualityThreshold, minImportance (their configured values). */
+  defaults?: Record<string, FlagValue>;
+  /** Experiments by key; the document's definition of a key replaces this one. */
+  experiments?: Record<string, ExperimentConfig>;
+  /** Rollouts; the document's percentage for a key replaces this one. */
+  rollouts?: Rollout[];
+  /** A kept document younger than this is used without fetching. 0 to 604800000, default 300000. */
+  ttlMs?: number;
+  /** A fetch of the document is aborted after this long. 100 to 60000, default 5000. */
+  timeoutMs?: number;
+  /** How often the document is fetched in the background; 0: off. 0 or at least 10000, default 300000. */
+  refreshMs?: number;
+  /** The id experiments and rollouts hash (1-200 characters). Default: a random id kept in localStorage. */
+  playerId?: string;
+}
+
 export interface CacheTierConfig {
   /** At most this many entries; 0 turns the tier off. memory 100, localStorage 1000, indexedDb 10000. */
   maxEntries?: number;
@@ -355,3 +458,9 @@ export type UnwrittenErrorName = "InvalidConfig" | "InvalidRequest" | "StorageEr
   | "ModelIntegrityError" | "ModelLoadError" | "ModelNotReady" | "InferenceError" | "RuntimeCrashed";
 /** Why entries left a cache tier. */
 export type EvictionReason = "capacity" | "bytes" | "expired" | "quota" | "invalidated" | "corrupt";
+/** Where a flag's value came from: the remote document, `flags.defaults`, or the built-in default. */
+export type FlagSource = "remote" | "config" | "default";
+/** What a refresh of the flag document did. */
+export type FlagsRefresh = "updated" | "notModified" | "fresh" | "failed" | "off";
+/** Why `variant()` gave the variant it did. */
+export type VariantReason = "assigned" | "sticky" | "outsideCoverage" | "inactive";

@@ -4,6 +4,7 @@ mod assets;
 mod cache;
 mod convert;
 mod crash;
+mod flags;
 mod generate;
 mod model;
 mod text;

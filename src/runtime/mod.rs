@@ -10,15 +10,17 @@ use serde::Serialize;
 use crate::cache::{CacheStats, ResponseCache};
 use crate::config::Config;
 use crate::error::Error;
+use crate::flags::FlagsStatus;
 use crate::lifecycle::{self, ModelHost, ModelStatus, ModelUrls, Strategy};
 use crate::model::Analysis;
 pub use crate::ports::Ports;
 use crate::ports::{DeviceSnapshot, KvStore};
-use crate::router::{GenerateRequest, GenerateResult, Router, RouterEvent, RouterMetrics, RouterPorts};
+use crate::router::{GenerateRequest, GenerateResult, Router, RouterMetrics, RouterPorts};
 use crate::vocab::ModelState;
 
 mod cache_api;
 mod cancel;
+mod flags;
 mod plug;
 mod probe;
 mod tasks;
@@ -28,6 +30,7 @@ mod tests;
 mod tests_leaks;
 
 pub use cache_api::{DEFAULT_IMPORTANCE, MAX_TEXT_CHARS};
+pub use flags::{Event, FlagsEvent, FLAGS_REFRESH, FLAGS_SAVE};
 pub use plug::{cache_key, BankResponder};
 pub use probe::{StorageStatus, TierStatus};
 pub use tasks::{CACHE_SWEEPS, MODEL_FILES};
@@ -45,6 +48,7 @@ pub struct Metrics {
     pub cache: CacheStats,
     pub model: ModelStatus,
     pub router: RouterMetrics,
+    pub flags: FlagsStatus,
 }
 
 /// A progress callback of a model load: (bytes loaded, bytes in all when known).
@@ -60,6 +64,7 @@ pub struct Runtime {
     cache: Rc<ResponseCache>,
     model: Rc<ModelHost>,
     router: Router,
+    flags: flags::RuntimeFlags,
     /// The tasks and calls running, which `dispose` ends.
     cancel: cancel::Cancel,
     disposed: Cell<bool>,
@@ -141,10 +146,12 @@ impl Runtime {
                     spawner: Some(ports.spawner.clone()),
                 },
             );
-            join(cache.start(&device), router.load()).await;
-            (storage, device, cache, router)
+            let flags =
+                flags::RuntimeFlags::new(&config, &ports, available(&storage.local_storage, &ports.local_storage));
+            join3(cache.start(&device), router.load(), flags.load()).await;
+            (storage, device, cache, router, flags)
         };
-        let ((storage, device, cache, router), model) = join(rest, model_task).await;
+        let ((storage, device, cache, router, flags), model) = join(rest, model_task).await;
         drop(signals);
         router.set_response_source(Some(cache.clone()));
         router.set_device(&device);
@@ -161,10 +168,12 @@ impl Runtime {
             cache,
             model,
             router,
+            flags,
             cancel,
             disposed: Cell::new(false),
         };
         rt.start_background();
+        rt.flags.spawn_refresh(&rt.ports);
         Ok(rt)
     }
 
@@ -216,10 +225,12 @@ impl Runtime {
         self.cancel.guard(self.router.generate(&req)).await.ok_or(Error::Disposed)
     }
 
-    /// Breaker transitions, budget alerts and misconfigured providers since the last call.
-    pub fn take_events(&self) -> Result<Vec<RouterEvent>, Error> {
+    /// Breaker transitions, budget alerts and misconfigured providers since the last call, then flag changes and
+    /// experiment exposures.
+    pub fn take_events(&self) -> Result<Vec<Event>, Error> {
         self.check_alive()?;
-        Ok(self.router.take_events())
+        let router = self.router.take_events().into_iter().map(Event::Router);
+        Ok(router.chain(self.flags.take_events().into_iter().map(Event::Flags)).collect())
     }
 
     pub fn storage_status(&self) -> &StorageStatus {
@@ -247,6 +258,7 @@ impl Runtime {
             cache: self.cache.stats(),
             model: self.model.status(),
             router: self.router.metrics(),
+            flags: self.flags.status(),
         })
     }
 

@@ -164,7 +164,7 @@ export class UnwrittenAI {
 const FORWARDED = [
   'version', 'metrics', 'refreshDevice', 'analyze', 'analyzeBatch', 'loadModel', 'modelStatus', 'generate',
   'takeEvents', 'cacheKey', 'cacheGet', 'cacheGetSync', 'cachePut', 'cachePutMany', 'cacheInvalidate', 'clearCache',
-  'cacheStats', 'memoryCache',
+  'cacheStats', 'memoryCache', 'isEnabled', 'getFlag', 'variant', 'inRollout', 'refreshFlags',
 ];
 for (const name of FORWARDED) {
   Object.defineProperty(UnwrittenAI.prototype, name, {
@@ -184,7 +184,7 @@ for (const name of FORWARDED) {
 }
 const ASYNC = new Set([
   'refreshDevice', 'analyze', 'analyzeBatch', 'loadModel', 'generate', 'cacheGet', 'cachePut', 'cachePutMany',
-  'cacheInvalidate', 'clearCache',
+  'cacheInvalidate', 'clearCache', 'refreshFlags',
 ]);
 if (Symbol.dispose) UnwrittenAI.prototype[Symbol.dispose] = UnwrittenAI.prototype.free;
 

@@ -1,0 +1,374 @@
+//! The runtime's flags, experiments and rollouts (`crate::flags`): built from the config and the ports, the kept
+//! copy loaded at start, the document refreshed in a background task, and the `flagsChanged` and
+//! `experimentExposure` events queued for `takeEvents()` beside the router's.
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::{Rc, Weak};
+
+use serde::Serialize;
+
+use super::Runtime;
+use crate::config::flags::FlagValue;
+use crate::config::Config;
+use crate::error::Error;
+use crate::flags::{Assignment, FlagChange, Flags, FlagsPorts, FlagsStatus, Refresh};
+use crate::ports::{Clock, IdleScheduler, KvStore, Ports};
+use crate::router::RouterEvent;
+#[cfg(test)]
+use crate::vocab::VariantReason;
+
+/// Fetches the flag document at start (unless the kept copy is within its TTL), then every `flags.refreshMs`,
+/// until the runtime is disposed or dropped. Started only when `flags.url` is set.
+pub const FLAGS_REFRESH: &str = "flagsRefresh";
+/// Writes a new experiment assignment to the store.
+pub const FLAGS_SAVE: &str = "flagsSave";
+
+/// What `takeEvents()` returns: the router's events, then these.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Event {
+    Router(RouterEvent),
+    Flags(FlagsEvent),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
+pub enum FlagsEvent {
+    /// A refresh changed the value of these flags.
+    FlagsChanged { changes: Vec<FlagChange>, at_ms: f64 },
+    /// The player was first in this experiment this session (`variant()`): log the exposure once.
+    ExperimentExposure { experiment: String, variant: String, index: u32, at_ms: f64 },
+}
+
+/// Events nobody reads are dropped oldest first past this, as the router's are.
+const CAPACITY: usize = 256;
+
+#[derive(Default)]
+struct Queue {
+    events: RefCell<VecDeque<FlagsEvent>>,
+    dropped: Cell<u64>,
+}
+
+impl Queue {
+    fn push(&self, event: FlagsEvent) {
+        let mut events = self.events.borrow_mut();
+        if events.len() >= CAPACITY {
+            events.pop_front();
+            self.dropped.set(self.dropped.get() + 1);
+        }
+        events.push_back(event);
+    }
+}
+
+/// The flags and their event queue, shared with the background task.
+pub(super) struct RuntimeFlags {
+    flags: Rc<Flags>,
+    queue: Rc<Queue>,
+    clock: Rc<dyn Clock>,
+    refresh_ms: u32,
+    has_url: bool,
+    /// A [`FLAGS_SAVE`] task is pending: another would write the same record.
+    saving: Rc<Cell<bool>>,
+}
+
+impl RuntimeFlags {
+    /// `store`: localStorage when its probe passed (the document and the assignments persist there).
+    pub fn new(config: &Config, ports: &Ports, store: Option<Rc<dyn KvStore>>) -> RuntimeFlags {
+        let flag_ports =
+            FlagsPorts { http: ports.http.clone(), store, clock: ports.clock.clone(), rng: ports.rng.clone() };
+        RuntimeFlags {
+            flags: Rc::new(Flags::new(config, flag_ports)),
+            queue: Rc::default(),
+            clock: ports.clock.clone(),
+            refresh_ms: config.flags.refresh_ms,
+            has_url: config.flags.url.is_some(),
+            saving: Rc::default(),
+        }
+    }
+
+    /// Reads the kept document and assignments.
+    pub async fn load(&self) {
+        self.flags.load().await;
+    }
+
+    /// Starts [`FLAGS_REFRESH`] when there is a document to fetch.
+    pub fn spawn_refresh(&self, ports: &Ports) {
+        if !self.has_url {
+            return;
+        }
+        // Weak: a runtime dropped without dispose() ends the loop at its next turn.
+        let (flags, queue) = (Rc::downgrade(&self.flags), Rc::downgrade(&self.queue));
+        let task = refresh_loop(flags, queue, self.clock.clone(), ports.idle.clone(), self.refresh_ms);
+        ports.spawner.spawn(FLAGS_REFRESH, Box::pin(task));
+    }
+
+    pub fn take_events(&self) -> Vec<FlagsEvent> {
+        self.queue.events.borrow_mut().drain(..).collect()
+    }
+
+    pub fn status(&self) -> FlagsStatus {
+        self.flags.status()
+    }
+}
+
+async fn refresh_loop(
+    flags: Weak<Flags>,
+    queue: Weak<Queue>,
+    clock: Rc<dyn Clock>,
+    idle: Rc<dyn IdleScheduler>,
+    refresh_ms: u32,
+) {
+    loop {
+        let Some(f) = flags.upgrade() else { return };
+        let refresh = f.refresh(false).await;
+        drop(f);
+        let Some(q) = queue.upgrade() else { return };
+        push_changes(&q, refresh, clock.wall_ms());
+        if refresh_ms == 0 {
+            return;
+        }
+        idle.sleep(refresh_ms).await;
+    }
+}
+
+/// Clears the pending mark when the save task ends or is dropped (dispose, or a spawner that never ran it).
+struct Saving(Rc<Cell<bool>>);
+
+impl Drop for Saving {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
+fn push_changes(queue: &Queue, refresh: Refresh, at_ms: f64) {
+    if !refresh.changes.is_empty() {
+        queue.push(FlagsEvent::FlagsChanged { changes: refresh.changes, at_ms });
+    }
+}
+
+impl Runtime {
+    /// True when the flag `name` is the boolean `true`.
+    pub fn is_enabled(&self, name: &str) -> Result<bool, Error> {
+        self.check_alive()?;
+        Ok(self.flags.flags.is_enabled(name))
+    }
+
+    /// The flag `name`'s value (the document's, else the config's, else the built-in one); None: no such flag.
+    pub fn get_flag(&self, name: &str) -> Result<Option<FlagValue>, Error> {
+        self.check_alive()?;
+        Ok(self.flags.flags.get(name).map(|f| f.value))
+    }
+
+    /// The player's variant of `experiment` (None: no such experiment). The first exposure this session is
+    /// queued as an `experimentExposure` event; a new assignment is written to the store in the background.
+    pub fn variant(&self, experiment: &str) -> Result<Option<Assignment>, Error> {
+        self.check_alive()?;
+        let Some(a) = self.flags.flags.variant(experiment) else { return Ok(None) };
+        if a.first_exposure {
+            let at_ms = self.ports.clock.wall_ms();
+            let (experiment, variant, index) = (a.experiment.clone(), a.variant.clone(), a.index);
+            self.flags.queue.push(FlagsEvent::ExperimentExposure { experiment, variant, index, at_ms });
+        }
+        self.save_assignments();
+        Ok(Some(a))
+    }
+
+    /// Fetches the flag document now, even within its TTL (with its ETag, so an unchanged one costs a 304).
+    /// Changes are also queued as a `flagsChanged` event.
+    pub async fn refresh_flags(&self) -> Result<Refresh, Error> {
+        self.check_alive()?;
+        let refresh = self.cancel.guard(self.flags.flags.refresh(true)).await.ok_or(Error::Disposed)?;
+        push_changes(&self.flags.queue, refresh.clone(), self.ports.clock.wall_ms());
+        Ok(refresh)
+    }
+
+    /// Is this player in the rollout `key` (from the flag document, else the config)? None: no such rollout.
+    pub fn in_rollout(&self, key: &str) -> Result<Option<bool>, Error> {
+        self.check_alive()?;
+        let inside = self.flags.flags.rollout(key);
+        self.save_assignments();
+        Ok(inside)
+    }
+
+    /// Writes a new assignment or anonymous id in the background: the next start must hash the same id.
+    fn save_assignments(&self) {
+        if !self.flags.flags.unsaved() || self.flags.saving.replace(true) {
+            return;
+        }
+        let (flags, saving) = (self.flags.flags.clone(), Saving(self.flags.saving.clone()));
+        self.ports.spawner.spawn(
+            FLAGS_SAVE,
+            Box::pin(async move {
+                let _saving = saving;
+                // A failed write costs only stickiness across a reload; the assignment holds this session.
+                let _ = flags.save_assignments().await;
+            }),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use futures_util::FutureExt;
+    use pollster::block_on;
+    use serde_json::json;
+
+    use super::*;
+    use crate::ports::{DeviceSnapshot, HttpResponse, LocalFuture};
+    use crate::testkit::{FakeClock, FakeDevice, FakeDownloader, FakeSpawner, MemoryStore, ScriptedHttp, SeededRng};
+    use crate::vocab::FlagsRefresh;
+
+    const URL: &str = "https://game.example/flags.json";
+
+    /// Sleeps `left` times on the fake clock, then never again: a periodic task stops there for the test to look.
+    struct Sleeps {
+        clock: FakeClock,
+        left: Cell<u32>,
+    }
+
+    impl IdleScheduler for Sleeps {
+        fn idle(&self, _timeout_ms: u32) -> LocalFuture<'_, f64> {
+            Box::pin(async { 50.0 })
+        }
+
+        fn sleep(&self, ms: u32) -> LocalFuture<'_, ()> {
+            match self.left.get() {
+                0 => Box::pin(std::future::pending()),
+                n => {
+                    self.left.set(n - 1);
+                    self.clock.advance(f64::from(ms));
+                    Box::pin(async {})
+                }
+            }
+        }
+    }
+
+    struct Fixture {
+        clock: FakeClock,
+        http: Rc<ScriptedHttp>,
+        local: Rc<MemoryStore>,
+        spawner: FakeSpawner,
+        sleeps: u32,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            Fixture {
+                clock: FakeClock::default(),
+                http: Rc::new(ScriptedHttp::new()),
+                local: Rc::new(MemoryStore::new("localStorage")),
+                spawner: FakeSpawner::new(),
+                sleeps: 0,
+            }
+        }
+
+        fn start(&self, flags: serde_json::Value) -> Runtime {
+            let config = Config::parse(json!({ "flags": flags })).unwrap();
+            let ports = Ports {
+                clock: Rc::new(self.clock.clone()),
+                local_storage: Some(self.local.clone()),
+                indexed_db: None,
+                http: self.http.clone(),
+                downloader: Rc::new(FakeDownloader::new()),
+                idle: Rc::new(Sleeps { clock: self.clock.clone(), left: Cell::new(self.sleeps) }),
+                device: Rc::new(FakeDevice::new(DeviceSnapshot::default())),
+                rng: Rc::new(SeededRng::new(1)),
+                spawner: Rc::new(self.spawner.clone()),
+                broadcast: None,
+                memory_mirror: None,
+                shared_lock: None,
+            };
+            block_on(Runtime::start(config, ports, None)).unwrap()
+        }
+
+        fn serve(&self, body: serde_json::Value) {
+            let headers = vec![("etag".to_string(), "\"1\"".to_string())];
+            self.http.respond_with(HttpResponse { status: 200, headers, body: body.to_string() });
+        }
+    }
+
+    fn events(rt: &Runtime) -> serde_json::Value {
+        serde_json::to_value(rt.take_events().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_document_is_fetched_in_the_background_and_changes_come_out_as_an_event() {
+        let f = Fixture::new();
+        let rt = f.start(json!({"url": URL, "refreshMs": 0}));
+        assert!(f.spawner.names().contains(&FLAGS_REFRESH));
+        assert_eq!((rt.is_enabled("useLocalAi"), rt.get_flag("npcMood")), (Ok(true), Ok(None)));
+        f.serve(json!({"flags": {"useLocalAi": false, "npcMood": "grumpy"}}));
+        block_on(f.spawner.take(FLAGS_REFRESH).unwrap());
+        assert_eq!(rt.is_enabled("useLocalAi"), Ok(false));
+        assert_eq!(rt.get_flag("npcMood"), Ok(Some(FlagValue::Text("grumpy".into()))));
+        let at = f.clock.wall_ms();
+        let changes = json!([
+            {"name": "npcMood", "old": null, "new": "grumpy"},
+            {"name": "useLocalAi", "old": true, "new": false}
+        ]);
+        assert_eq!(events(&rt), json!([{"type": "flagsChanged", "changes": changes, "atMs": at}]));
+        assert_eq!(rt.metrics().unwrap().flags.last_refresh, Some(FlagsRefresh::Updated));
+
+        f.http.respond(304, "");
+        let refresh = block_on(rt.refresh_flags()).unwrap();
+        assert_eq!((refresh.outcome, refresh.changes.len()), (FlagsRefresh::NotModified, 0), "forced within the TTL");
+        assert_eq!(events(&rt), json!([]));
+        rt.dispose();
+        assert_eq!(rt.is_enabled("useLocalAi"), Err(Error::Disposed));
+        assert_eq!(block_on(rt.refresh_flags()).map(|r| r.outcome), Err(Error::Disposed));
+    }
+
+    #[test]
+    fn the_refresh_repeats_every_refresh_ms() {
+        let mut f = Fixture::new();
+        f.sleeps = 2;
+        let rt = f.start(json!({"url": URL, "refreshMs": 60_000, "ttlMs": 0}));
+        f.serve(json!({"flags": {"npcMood": "calm"}}));
+        f.http.respond(304, "");
+        f.serve(json!({"flags": {"npcMood": "grumpy"}}));
+        let task = f.spawner.take(FLAGS_REFRESH).unwrap();
+        assert!(task.now_or_never().is_none(), "still running, asleep");
+        assert_eq!(f.http.sent().len(), 3);
+        assert_eq!(f.clock.now_ms(), 120_000.0);
+        let types: Vec<serde_json::Value> =
+            rt.take_events().unwrap().iter().map(|e| json!(e)["type"].clone()).collect();
+        assert_eq!(types, ["flagsChanged", "flagsChanged"]);
+    }
+
+    #[test]
+    fn without_a_url_nothing_is_spawned_or_fetched() {
+        let f = Fixture::new();
+        let rt = f.start(json!({"defaults": {"useCache": false}}));
+        assert!(!f.spawner.names().contains(&FLAGS_REFRESH));
+        assert_eq!(block_on(rt.refresh_flags()).map(|r| r.outcome), Ok(FlagsRefresh::Off));
+        assert_eq!(rt.is_enabled("useCache"), Ok(false));
+        assert!(f.http.sent().is_empty());
+    }
+
+    #[test]
+    fn a_variant_reports_one_exposure_and_its_assignment_is_kept() {
+        let f = Fixture::new();
+        let flags = json!({"experiments": {"local_first": {"variants": ["A", "B"]}}, "playerId": "p1"});
+        let rt = f.start(flags.clone());
+        let a = rt.variant("local_first").unwrap().unwrap();
+        assert!(a.first_exposure && a.in_experiment);
+        assert_eq!(rt.variant("local_first").unwrap().map(|b| b.first_exposure), Some(false));
+        assert_eq!(rt.variant("nope"), Ok(None));
+        let at = f.clock.wall_ms();
+        let exposure = json!({"type": "experimentExposure", "experiment": "local_first", "variant": a.variant,
+            "index": a.index, "atMs": at});
+        assert_eq!(events(&rt), json!([exposure]));
+        assert_eq!(f.spawner.names().iter().filter(|n| **n == FLAGS_SAVE).count(), 1, "one write, for the new one");
+        block_on(f.spawner.take(FLAGS_SAVE).unwrap());
+        drop(rt);
+
+        let f2 = Fixture { local: f.local.clone(), ..Fixture::new() };
+        let rt = f2.start(flags);
+        let again = rt.variant("local_first").unwrap().unwrap();
+        assert_eq!((again.variant, again.reason), (a.variant, VariantReason::Sticky));
+        assert!(!f2.spawner.names().contains(&FLAGS_SAVE));
+        assert_eq!(rt.in_rollout("model-2.2.0"), Ok(None));
+    }
+}
