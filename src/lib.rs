@@ -12,6 +12,7 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod lifecycle;
+pub mod metrics;
 pub mod model;
 pub mod ports;
 pub mod router;

@@ -355,3 +355,10 @@ export type UnwrittenErrorName = "InvalidConfig" | "InvalidRequest" | "StorageEr
   | "ModelIntegrityError" | "ModelLoadError" | "ModelNotReady" | "InferenceError" | "RuntimeCrashed";
 /** Why entries left a cache tier. */
 export type EvictionReason = "capacity" | "bytes" | "expired" | "quota" | "invalidated" | "corrupt";
+/** A figure the performance monitor watches against its target and alert line. */
+export type MonitorMetric = "localLatency" | "cloudLatency" | "cacheHitRate" | "batteryDrain" | "localShare"
+  | "dailyCost" | "errorRate";
+/** A monitor alert event: raised, or cleared once the figure is back within its target. */
+export type AlertType = "alert" | "alertCleared";
+/** What the monitor times: a `generate()` line by its source (`cloud`: every cloud model), or `analyze()`. */
+export type LatencySource = "memory" | "localStorage" | "indexedDb" | "local" | "cloud" | "template" | "analyze";
