@@ -11,6 +11,7 @@ use crate::cache::{CacheStats, ResponseCache};
 use crate::config::Config;
 use crate::error::Error;
 use crate::lifecycle::{self, ModelHost, ModelStatus, ModelUrls, Strategy};
+use crate::metrics::{Monitor, MonitorSnapshot};
 use crate::model::Analysis;
 pub use crate::ports::Ports;
 use crate::ports::{DeviceSnapshot, KvStore};
@@ -19,6 +20,7 @@ use crate::vocab::ModelState;
 
 mod cache_api;
 mod cancel;
+mod monitor;
 mod plug;
 mod probe;
 mod tasks;
@@ -45,6 +47,8 @@ pub struct Metrics {
     pub cache: CacheStats,
     pub model: ModelStatus,
     pub router: RouterMetrics,
+    /// Latency by source, rates, targets and active alerts (`monitor.rs`).
+    pub monitor: MonitorSnapshot,
 }
 
 /// A progress callback of a model load: (bytes loaded, bytes in all when known).
@@ -60,6 +64,7 @@ pub struct Runtime {
     cache: Rc<ResponseCache>,
     model: Rc<ModelHost>,
     router: Router,
+    monitor: RefCell<Monitor>,
     /// The tasks and calls running, which `dispose` ends.
     cancel: cancel::Cancel,
     disposed: Cell<bool>,
@@ -151,6 +156,7 @@ impl Runtime {
         // The local step: replies retrieved from the model's response bank (never a template passed off as local).
         router.set_local_responder(Some(Rc::new(BankResponder::new(model.clone()))));
         let start_ms = ports.clock.now_ms() - started_at_ms;
+        let monitor = monitor::start(&config, ports.clock.clone(), &device);
         let rt = Runtime {
             config,
             ports,
@@ -161,6 +167,7 @@ impl Runtime {
             cache,
             model,
             router,
+            monitor,
             cancel,
             disposed: Cell::new(false),
         };
@@ -188,7 +195,7 @@ impl Runtime {
 
     /// The local model's reading of a player's line. Loads the model on demand (not under `cloudOnly`).
     pub async fn analyze(&self, text: &str) -> Result<Analysis, Error> {
-        self.cancel.guard(self.model()?.analyze(text)).await.ok_or(Error::Disposed)?
+        self.cancel.guard(self.timed_analyze(self.model()?, text)).await.ok_or(Error::Disposed)?
     }
 
     /// [`Runtime::analyze`] for several lines, in order.
@@ -197,7 +204,7 @@ impl Runtime {
         let all = async {
             let mut out = Vec::with_capacity(texts.len());
             for text in texts {
-                out.push(model.analyze(text).await?);
+                out.push(self.timed_analyze(model, text).await?);
             }
             Ok(out)
         };
@@ -213,7 +220,9 @@ impl Runtime {
     pub async fn generate(&self, request: serde_json::Value) -> Result<GenerateResult, Error> {
         self.check_alive()?;
         let req = GenerateRequest::parse(request)?;
-        self.cancel.guard(self.router.generate(&req)).await.ok_or(Error::Disposed)
+        let line = self.cancel.guard(self.router.generate(&req)).await.ok_or(Error::Disposed)?;
+        self.note_line(&line);
+        Ok(line)
     }
 
     /// Breaker transitions, budget alerts and misconfigured providers since the last call.
@@ -231,6 +240,7 @@ impl Runtime {
         self.check_alive()?;
         let snapshot = self.ports.device.snapshot().await;
         self.router.set_device(&snapshot);
+        self.note_device(&snapshot);
         *self.device.borrow_mut() = snapshot.clone();
         Ok(snapshot)
     }
@@ -247,6 +257,7 @@ impl Runtime {
             cache: self.cache.stats(),
             model: self.model.status(),
             router: self.router.metrics(),
+            monitor: self.monitor_snapshot(),
         })
     }
 
