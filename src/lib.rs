@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod flags;
 pub mod lifecycle;
+pub mod metrics;
 pub mod model;
 pub mod ports;
 pub mod router;

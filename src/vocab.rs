@@ -191,6 +191,39 @@ vocabulary! {
         Inactive = "inactive",
     }
 
+    /// A figure the performance monitor watches against the design's target and alert line (docs/design.md §9).
+    "MonitorMetric" pub enum Metric {
+        /// Mean time of local inference (`analyze()` and local `generate()` lines) in the window, ms.
+        LocalLatency = "localLatency",
+        /// Mean time of cloud lines in the window, ms.
+        CloudLatency = "cloudLatency",
+        /// Cache lookups that hit, in the window.
+        CacheHitRate = "cacheHitRate",
+        /// Battery charge used per 30 minutes while the runtime works (0.01 is 1 %).
+        BatteryDrain = "batteryDrain",
+        /// Lines answered on the device (cache or local model), in the window.
+        LocalShare = "localShare",
+        /// Cloud spend today, USD.
+        DailyCost = "dailyCost",
+        /// Failed attempts over all attempts, in the window.
+        ErrorRate = "errorRate",
+    }
+
+    /// A monitor alert event: a figure crossed its alert line, or came back within its target.
+    "AlertType" pub enum AlertKind { Raised = "alert", Cleared = "alertCleared" }
+
+    /// What the monitor times: a `generate()` line by its source (`cloud` merges every cloud model), or
+    /// `analyze()`.
+    "LatencySource" pub enum LatencySource {
+        Memory = "memory",
+        LocalStorage = "localStorage",
+        IndexedDb = "indexedDb",
+        Local = "local",
+        Cloud = "cloud",
+        Template = "template",
+        Analyze = "analyze",
+    }
+
     /// Why an entry left a cache tier.
     "EvictionReason" pub enum EvictionReason {
         /// The tier held its maximum number of entries.

@@ -1,6 +1,6 @@
 //! The runtime's configuration: one object, camelCase, every option defaulted, validated once at `create`.
 //! Each section lives here, below every subsystem that reads it: `cloud.rs` (the router's), `model.rs`,
-//! `flags.rs`.
+//! `flags.rs`, `monitor.rs`.
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::Error;
@@ -9,10 +9,12 @@ mod check;
 pub mod cloud;
 pub mod flags;
 mod model;
+pub mod monitor;
 
 pub use cloud::CloudConfig;
 pub use flags::FlagsConfig;
 pub use model::ModelConfig;
+pub use monitor::MonitorConfig;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -28,6 +30,8 @@ pub struct Config {
     pub model: ModelConfig,
     /// Feature flags, experiments and rollouts (`flags.rs`).
     pub flags: FlagsConfig,
+    /// The performance monitor: its window, report period, targets and alert lines (`monitor.rs`).
+    pub monitor: MonitorConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -166,6 +170,7 @@ impl Default for Config {
             cloud: Default::default(),
             model: Default::default(),
             flags: Default::default(),
+            monitor: Default::default(),
         }
     }
 }
@@ -207,6 +212,7 @@ impl Config {
         self.cloud.validate()?;
         self.model.validate()?;
         self.flags.validate()?;
+        self.monitor.validate()?;
         let ns = &self.namespace;
         let ok_chars = ns.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         if ns.is_empty() || ns.len() > 32 || !ok_chars {

@@ -31,6 +31,41 @@ export interface UnwrittenConfig {
   cache?: CacheConfig;
   /** Feature flags, A/B experiments and gradual rollouts. */
   flags?: FlagsConfig;
+  /** The performance monitor: its window, and the design's targets and alert lines. */
+  monitor?: MonitorConfig;
+}
+
+/** A watched figure's target and alert line; either may be left out and keeps that figure's default. */
+export interface MonitorLine {
+  target?: number;
+  alert?: number;
+}
+
+export interface MonitorConfig {
+  /** How often a report is due, ms (>= 1000). Default 300000. */
+  reportEveryMs?: number;
+  /** The rolling window of the figures and alerts, ms (5000 to 86400000), kept in 5 slots. Default 300000. */
+  windowMs?: number;
+  /** A window figure on fewer samples raises and clears no alert. Default 20. */
+  minSamples?: number;
+  /** After an alert, the same figure raises no other for this long, ms. Default 600000. */
+  alertRepeatMs?: number;
+  /** The battery drain is reported once discharge has been watched this long, ms. Default 600000. */
+  batteryMinSpanMs?: number;
+  /** Mean local inference time, ms. Default { target: 15, alert: 20 }. */
+  localLatency?: MonitorLine;
+  /** Mean cloud response time, ms. Default { target: 3000, alert: 5000 }. */
+  cloudLatency?: MonitorLine;
+  /** 0..1. Default { target: 0.6, alert: 0.4 }. */
+  cacheHitRate?: MonitorLine;
+  /** Charge per 30 minutes, 0..1. Default { target: 0.01, alert: 0.015 }. */
+  batteryDrain?: MonitorLine;
+  /** Lines answered on the device, 0..1. Default { target: 0.7, alert: 0.5 }. */
+  localShare?: MonitorLine;
+  /** Cloud spend today, USD. Default { target: 100, alert: 120 }. */
+  dailyCost?: MonitorLine;
+  /** Failed attempts over all attempts, 0..1. Default { target: 0.001, alert: 0.01 }. */
+  errorRate?: MonitorLine;
 }
 
 /** Whether a storage tier works, as probed at start. */
@@ -61,6 +96,52 @@ export interface UnwrittenMetrics {
   router: RouterMetrics;
   cache: CacheStats;
   flags: FlagsStatus;
+  monitor: MonitorSnapshot;
+}
+
+/** Latency of answers, ms, and failed attempts; figures are null without answers, quantiles within 1 %. */
+export interface LatencyStats {
+  count: number;
+  errors: number;
+  errorRate: number | null;
+  meanMs: number | null;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+  maxMs: number | null;
+}
+
+/** An alert raised, or cleared once its figure is back within the target. */
+export interface AlertEvent {
+  type: AlertType;
+  metric: MonitorMetric;
+  value: number;
+  /** The alert line. */
+  threshold: number;
+  target: number;
+  /** The time the figure covers, ms. */
+  windowMs: number;
+  atMs: number;
+}
+
+/** `metrics().monitor`: the performance monitor (docs/design.md section 9). */
+export interface MonitorSnapshot {
+  atMs: number;
+  windowMs: number;
+  latency: Partial<Record<LatencySource, { window: LatencyStats; total: LatencyStats }>>;
+  cloudModels: Record<string, { window: LatencyStats; total: LatencyStats }>;
+  cacheHitRate: { window: number | null; total: number | null };
+  localShare: { window: number | null; total: number | null };
+  errorRate: { window: number | null; total: number | null };
+  cost: { spentUsd: number | null; budgetUsd: number | null; budgetUsed: number | null };
+  battery: { level: number | null; charging: boolean | null; drainPer30Min: number | null; watchedMs: number };
+  watch: Record<MonitorMetric, {
+    value: number | null; samples: number; target: number; alert: number; moreIsBetter: boolean; alerting: boolean;
+  }>;
+  /** The alerts raised and not cleared. */
+  alerts: AlertEvent[];
+  ignoredSamples: number;
+  alertsDropped: number;
 }
 
 /** What `analyze` resolves to. */
@@ -464,3 +545,10 @@ export type FlagSource = "remote" | "config" | "default";
 export type FlagsRefresh = "updated" | "notModified" | "fresh" | "failed" | "off";
 /** Why `variant()` gave the variant it did. */
 export type VariantReason = "assigned" | "sticky" | "outsideCoverage" | "inactive";
+/** A figure the performance monitor watches against its target and alert line. */
+export type MonitorMetric = "localLatency" | "cloudLatency" | "cacheHitRate" | "batteryDrain" | "localShare"
+  | "dailyCost" | "errorRate";
+/** A monitor alert event: raised, or cleared once the figure is back within its target. */
+export type AlertType = "alert" | "alertCleared";
+/** What the monitor times: a `generate()` line by its source (`cloud`: every cloud model), or `analyze()`. */
+export type LatencySource = "memory" | "localStorage" | "indexedDb" | "local" | "cloud" | "template" | "analyze";

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::flags::FlagsStatus;
 use crate::lifecycle::{self, ModelHost, ModelStatus, ModelUrls, Strategy};
+use crate::metrics::{Monitor, MonitorSnapshot};
 use crate::model::Analysis;
 pub use crate::ports::Ports;
 use crate::ports::{DeviceSnapshot, KvStore};
@@ -21,6 +22,7 @@ use crate::vocab::ModelState;
 mod cache_api;
 mod cancel;
 mod flags;
+mod monitor;
 mod plug;
 mod probe;
 mod tasks;
@@ -49,6 +51,8 @@ pub struct Metrics {
     pub model: ModelStatus,
     pub router: RouterMetrics,
     pub flags: FlagsStatus,
+    /// Latency by source, rates, targets and active alerts (`monitor.rs`).
+    pub monitor: MonitorSnapshot,
 }
 
 /// A progress callback of a model load: (bytes loaded, bytes in all when known).
@@ -65,6 +69,7 @@ pub struct Runtime {
     model: Rc<ModelHost>,
     router: Router,
     flags: flags::RuntimeFlags,
+    monitor: RefCell<Monitor>,
     /// The tasks and calls running, which `dispose` ends.
     cancel: cancel::Cancel,
     disposed: Cell<bool>,
@@ -158,6 +163,7 @@ impl Runtime {
         // The local step: replies retrieved from the model's response bank (never a template passed off as local).
         router.set_local_responder(Some(Rc::new(BankResponder::new(model.clone()))));
         let start_ms = ports.clock.now_ms() - started_at_ms;
+        let monitor = monitor::start(&config, ports.clock.clone(), &device);
         let rt = Runtime {
             config,
             ports,
@@ -169,6 +175,7 @@ impl Runtime {
             model,
             router,
             flags,
+            monitor,
             cancel,
             disposed: Cell::new(false),
         };
@@ -197,7 +204,7 @@ impl Runtime {
 
     /// The local model's reading of a player's line. Loads the model on demand (not under `cloudOnly`).
     pub async fn analyze(&self, text: &str) -> Result<Analysis, Error> {
-        self.cancel.guard(self.model()?.analyze(text)).await.ok_or(Error::Disposed)?
+        self.cancel.guard(self.timed_analyze(self.model()?, text)).await.ok_or(Error::Disposed)?
     }
 
     /// [`Runtime::analyze`] for several lines, in order.
@@ -206,7 +213,7 @@ impl Runtime {
         let all = async {
             let mut out = Vec::with_capacity(texts.len());
             for text in texts {
-                out.push(model.analyze(text).await?);
+                out.push(self.timed_analyze(model, text).await?);
             }
             Ok(out)
         };
@@ -222,7 +229,9 @@ impl Runtime {
     pub async fn generate(&self, request: serde_json::Value) -> Result<GenerateResult, Error> {
         self.check_alive()?;
         let req = GenerateRequest::parse(request)?;
-        self.cancel.guard(self.router.generate(&req)).await.ok_or(Error::Disposed)
+        let line = self.cancel.guard(self.router.generate(&req)).await.ok_or(Error::Disposed)?;
+        self.note_line(&line);
+        Ok(line)
     }
 
     /// Breaker transitions, budget alerts and misconfigured providers since the last call, then flag changes and
@@ -242,6 +251,7 @@ impl Runtime {
         self.check_alive()?;
         let snapshot = self.ports.device.snapshot().await;
         self.router.set_device(&snapshot);
+        self.note_device(&snapshot);
         *self.device.borrow_mut() = snapshot.clone();
         Ok(snapshot)
     }
@@ -259,6 +269,7 @@ impl Runtime {
             model: self.model.status(),
             router: self.router.metrics(),
             flags: self.flags.status(),
+            monitor: self.monitor_snapshot(),
         })
     }
 
