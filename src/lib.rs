@@ -14,6 +14,7 @@ pub mod error;
 pub mod lifecycle;
 pub mod model;
 pub mod ports;
+pub mod pregen;
 pub mod router;
 pub mod runtime;
 pub mod vocab;

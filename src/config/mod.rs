@@ -1,5 +1,6 @@
 //! The runtime's configuration: one object, camelCase, every option defaulted, validated once at `create`.
-//! Each section lives here, below every subsystem that reads it: `cloud.rs` (the router's), `model.rs`.
+//! Each section lives here, below every subsystem that reads it: `cloud.rs` (the router's), `model.rs`,
+//! `pregen.rs`.
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::Error;
@@ -7,9 +8,11 @@ use crate::error::Error;
 mod check;
 pub mod cloud;
 mod model;
+pub mod pregen;
 
 pub use cloud::CloudConfig;
 pub use model::ModelConfig;
+pub use pregen::PregenConfig;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -23,6 +26,8 @@ pub struct Config {
     pub cloud: cloud::CloudConfig,
     /// The local model: when it is loaded and where from (`model.rs`).
     pub model: ModelConfig,
+    /// Idle-time predictive pre-generation (`pregen.rs`).
+    pub pregen: PregenConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -160,6 +165,7 @@ impl Default for Config {
             cache: CacheConfig::default(),
             cloud: Default::default(),
             model: Default::default(),
+            pregen: Default::default(),
         }
     }
 }
@@ -200,6 +206,7 @@ impl Config {
         self.cache.validate()?;
         self.cloud.validate()?;
         self.model.validate()?;
+        self.pregen.validate()?;
         let ns = &self.namespace;
         let ok_chars = ns.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         if ns.is_empty() || ns.len() > 32 || !ok_chars {
