@@ -34,6 +34,9 @@ pub struct Interaction {
     pub topic: Option<String>,
     pub importance: f64,
     pub relationship_level: Option<f64>,
+    /// The scene the game was in: where the character is likely met again.
+    #[serde(default)]
+    pub scene: Option<String>,
 }
 
 impl Interaction {
@@ -46,6 +49,7 @@ impl Interaction {
             && self.importance.is_finite()
             && (0.0..=1.0).contains(&self.importance)
             && self.relationship_level.is_none_or(|l| l.is_finite() && (0.0..=10.0).contains(&l))
+            && self.scene.as_deref().is_none_or(|s| s.chars().count() <= MAX_ID_CHARS)
     }
 }
 
@@ -215,6 +219,7 @@ mod tests {
             topic: Some(topic.into()),
             importance: 0.5,
             relationship_level: None,
+            scene: None,
         }
     }
 

@@ -29,6 +29,8 @@ mod run;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_loop;
 
 pub use event::{CharacterRef, Nearby, ObserveEvent};
 pub use gates::{metered, GateCounts, Verdict};
@@ -151,7 +153,7 @@ impl Pregen {
             ObserveEvent::Conversation(talk) => {
                 let event::Conversation { character: c, response_type, topic, importance, relationship_level } = talk;
                 s.history.know(&c.id, c.name.as_deref(), c.personality.as_ref(), relationship_level, wall);
-                let hour = s.hour;
+                let (hour, scene) = (s.hour, s.scene.clone());
                 let interaction = Interaction {
                     at_ms: wall,
                     hour,
@@ -160,6 +162,7 @@ impl Pregen {
                     topic,
                     importance: importance.unwrap_or(0.5),
                     relationship_level,
+                    scene,
                 };
                 s.history.push(interaction, max);
                 s.last_input_ms = now;

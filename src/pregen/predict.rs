@@ -1,9 +1,12 @@
 //! Behaviour analysis: from the history and the situation now, the lines the player is likely to need next,
 //! each with its source, confidence, TTL and the exact request `generate()` will receive (docs/design.md §7).
 //!
-//! - proximity: a greeting from each character within `proximity.range`, (1 - d/range) x 0.7;
+//! - proximity: a greeting from each character within `proximity.range`, (1 - d/range) x 0.7 (for a character
+//!   never talked to, times the share of the characters seen that the player talked to, once there is a
+//!   history);
 //! - history: what the player usually talks about with a character near them (`patterns::Rates`), times how
-//!   near the character is (the partner of the conversation in progress counts as at distance 0);
+//!   near the character is (the partner of the conversation in progress counts as at distance 0), and for a
+//!   character never talked to, times the share of the characters seen that the player talked to;
 //! - sequence: the rest of the conversation in progress, from how earlier conversations went on;
 //! - morning / lunch / evening: in a window of the game clock, each routine partner, friend or close friend
 //!   (`config.pregen.friends`) with the lines of their conversations in that window, or a greeting;
@@ -74,8 +77,12 @@ pub fn predict(history: &History, s: &Situation, cfg: &PregenConfig, cloud_min_i
     let mut scores = Scores::new();
     let pattern_ttl = f64::from(h.pattern_ttl_ms);
 
-    // The conversation in progress, if its last line is recent.
-    let current = convs.last().filter(|c| s.wall_ms - c.end_ms < f64::from(h.conversation_gap_ms));
+    // The conversation in progress: its last line is recent, was no farewell, and the player is still in the
+    // scene it was said in.
+    let last = history.interactions.back();
+    let ended =
+        last.is_some_and(|i| i.kind == ResponseType::Farewell || (i.scene.is_some() && i.scene.as_deref() != s.scene));
+    let current = convs.last().filter(|c| !ended && s.wall_ms - c.end_ms < f64::from(h.conversation_gap_ms));
     let said: BTreeSet<&Line> = current.map(|c| c.lines.iter().collect()).unwrap_or_default();
     let partner = current.map(|c| c.character.as_str());
 
@@ -85,15 +92,28 @@ pub fn predict(history: &History, s: &Situation, cfg: &PregenConfig, cloud_min_i
     if let Some(partner) = partner.filter(|id| !near.iter().any(|(n, _)| n == id)) {
         near.push((partner, 1.0));
     }
+    // How readily the player talks to a character seen for the first time: of the characters seen, the share
+    // talked to (Laplace-smoothed). An explorer talks to most; a player with a few friends passes strangers by.
+    let talked: BTreeSet<&str> = history.interactions.iter().map(|i| i.character.as_str()).collect();
+    let seen = history.characters.len().max(talked.len());
+    let stranger = (talked.len() as f64 + 1.0) / (seen as f64 + 2.0);
     for (id, nearness) in &near {
         let greeting = (ResponseType::Greeting, String::new());
         if partner != Some(*id) {
-            offer(&mut scores, id, greeting, nearness * p.confidence, CandidateSource::Proximity, f64::from(p.ttl_ms));
+            // The design's (1 - d/range) x 0.7, for a character never talked to times the same share: a
+            // character the player keeps passing by is not greeted ahead of time again and again.
+            let known = if talked.contains(id) || talked.is_empty() { 1.0 } else { stranger };
+            let confidence = nearness * p.confidence * known;
+            offer(&mut scores, id, greeting, confidence, CandidateSource::Proximity, f64::from(p.ttl_ms));
         }
-        let nearness = if partner == Some(*id) { 1.0 } else { *nearness };
+        let engage = match (partner == Some(*id), talked.contains(id)) {
+            (true, _) => 1.0,
+            (false, true) => *nearness,
+            (false, false) => nearness * stranger,
+        };
         for line in rates.lines_for(id) {
             let rate = rates.rate(id, &line);
-            offer(&mut scores, id, line, rate * nearness, CandidateSource::History, pattern_ttl);
+            offer(&mut scores, id, line, rate * engage, CandidateSource::History, pattern_ttl);
         }
     }
 
@@ -118,7 +138,8 @@ pub fn predict(history: &History, s: &Situation, cfg: &PregenConfig, cloud_min_i
         .map(|((id, line), (confidence, source, ttl_ms))| {
             let importance = importance_of(&history.interactions, &id, &line);
             let saved = if importance > cloud_min_importance { cfg.saved_cloud_ms } else { cfg.saved_local_ms };
-            let moment = moment_of(history, s, &id, &line, importance);
+            let here = near.iter().any(|(n, _)| *n == id);
+            let moment = moment_of(history, s, &id, &line, importance, here);
             Candidate {
                 request: canonical_request(&moment),
                 character: id,
@@ -237,9 +258,11 @@ fn importance_of<'a>(history: impl IntoIterator<Item = &'a Interaction> + Clone,
         .unwrap_or(0.5)
 }
 
-/// The moment of a predicted line: the character as last named, the scene and player now. The topic keeps the
-/// spelling the game used last (the cache key reads it trimmed and lower-cased).
-fn moment_of(history: &History, s: &Situation, id: &str, line: &Line, importance: f64) -> Moment {
+/// The moment of a predicted line: the character as last named, the player now, and the scene now for a
+/// character near the player, else the scene the player last talked with them in (where they will likely be
+/// met: the scene is part of the cache key). The topic keeps the spelling the game used last (the cache key
+/// reads it trimmed and lower-cased).
+fn moment_of(history: &History, s: &Situation, id: &str, line: &Line, importance: f64, here: bool) -> Moment {
     let known = history.characters.get(id);
     let name = known.and_then(|k| k.name.clone()).unwrap_or_else(|| id.to_string());
     let personality = known.and_then(|k| k.personality.clone()).unwrap_or(Value::Null);
@@ -252,7 +275,8 @@ fn moment_of(history: &History, s: &Situation, id: &str, line: &Line, importance
         .and_then(|i| i.topic.clone())
         .filter(|t| !t.trim().is_empty());
     let mut m = Moment::new(Character::new(id, name).with_personality(personality), line.0, topic.as_deref());
-    m.scene = s.scene.map(str::to_string);
+    let met_in = || history.interactions.iter().rev().find(|i| i.character == id).and_then(|i| i.scene.clone());
+    m.scene = if here { s.scene.map(str::to_string) } else { met_in().or_else(|| s.scene.map(str::to_string)) };
     m.player_id = s.player_id.map(str::to_string);
     m.relationship_level = known.and_then(|k| k.relationship_level);
     m.importance = importance;
