@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod model;
 pub mod ports;
+pub mod pregen;
 pub mod router;
 pub mod runtime;
 pub mod vocab;

@@ -224,6 +224,63 @@ vocabulary! {
         Analyze = "analyze",
     }
 
+    /// The `type` of an event a game passes to `observe()` (pre-generation, `src/pregen/event.rs`).
+    "ObserveType" pub enum ObserveType {
+        /// Where the player is.
+        Position = "position",
+        /// The characters near the player, with their distances.
+        CharactersNearby = "charactersNearby",
+        /// The player talked with a character about a topic.
+        Conversation = "conversation",
+        /// The player entered a scene.
+        Scene = "scene",
+        /// The game clock's hour.
+        Clock = "clock",
+        /// A critical moment began or ended (pre-generation waits for its end).
+        CriticalMoment = "criticalMoment",
+        /// The player touched an input (restarts the idle timer).
+        Input = "input",
+        /// Which player is playing (the `playerId` of predicted requests).
+        Player = "player",
+    }
+
+    /// A condition the pre-generation loop checks before it works (docs/design.md §7).
+    "PregenGate" pub enum PregenGate {
+        /// `pregen.enabled`.
+        Enabled = "enabled",
+        /// The page is visible.
+        Visible = "visible",
+        /// No player input for `gates.idleMs`.
+        Idle = "idle",
+        /// No critical moment is on.
+        Critical = "critical",
+        /// The battery is not too low.
+        Battery = "battery",
+        /// An unmetered connection, or pre-generation budget left.
+        Network = "network",
+    }
+
+    /// What a gate decided: let the work run, let a share of it run (a low battery), or stop it.
+    "GateDecision" pub enum GateDecision { Pass = "pass", Throttle = "throttle", Block = "block" }
+
+    /// Why a line was predicted (docs/design.md §7).
+    "CandidateSource" pub enum CandidateSource {
+        /// A character near the player: a greeting.
+        Proximity = "proximity",
+        /// Morning, with a friend the player meets then (a coffee routine).
+        Morning = "morning",
+        /// Lunch time, with a friend.
+        Lunch = "lunch",
+        /// Evening, with a close friend.
+        Evening = "evening",
+        /// What the player usually talks about with a character near them.
+        History = "history",
+        /// The next line of the conversation in progress, from how the player's conversations go on.
+        Sequence = "sequence",
+        /// What the player talked about on this weekday around this hour in earlier weeks.
+        Weekly = "weekly",
+    }
+
     /// Why an entry left a cache tier.
     "EvictionReason" pub enum EvictionReason {
         /// The tier held its maximum number of entries.

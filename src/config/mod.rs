@@ -1,6 +1,6 @@
 //! The runtime's configuration: one object, camelCase, every option defaulted, validated once at `create`.
 //! Each section lives here, below every subsystem that reads it: `cloud.rs` (the router's), `model.rs`,
-//! `flags.rs`, `monitor.rs`.
+//! `flags.rs`, `monitor.rs`, `pregen.rs`.
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::Error;
@@ -10,11 +10,13 @@ pub mod cloud;
 pub mod flags;
 mod model;
 pub mod monitor;
+pub mod pregen;
 
 pub use cloud::CloudConfig;
 pub use flags::FlagsConfig;
 pub use model::ModelConfig;
 pub use monitor::MonitorConfig;
+pub use pregen::PregenConfig;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -32,6 +34,8 @@ pub struct Config {
     pub flags: FlagsConfig,
     /// The performance monitor: its window, report period, targets and alert lines (`monitor.rs`).
     pub monitor: MonitorConfig,
+    /// Idle-time predictive pre-generation (`pregen.rs`).
+    pub pregen: PregenConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -171,6 +175,7 @@ impl Default for Config {
             model: Default::default(),
             flags: Default::default(),
             monitor: Default::default(),
+            pregen: Default::default(),
         }
     }
 }
@@ -213,6 +218,7 @@ impl Config {
         self.model.validate()?;
         self.flags.validate()?;
         self.monitor.validate()?;
+        self.pregen.validate()?;
         let ns = &self.namespace;
         let ok_chars = ns.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
         if ns.is_empty() || ns.len() > 32 || !ok_chars {

@@ -33,6 +33,8 @@ export interface UnwrittenConfig {
   flags?: FlagsConfig;
   /** The performance monitor: its window, and the design's targets and alert lines. */
   monitor?: MonitorConfig;
+  /** Idle-time predictive pre-generation. Defaults are the design's numbers (docs/design.md §7). */
+  pregen?: PregenConfig;
 }
 
 /** A watched figure's target and alert line; either may be left out and keeps that figure's default. */
@@ -67,6 +69,98 @@ export interface MonitorConfig {
   /** Failed attempts over all attempts, 0..1. Default { target: 0.001, alert: 0.01 }. */
   errorRate?: MonitorLine;
 }
+
+/** A window of the game clock in which friends are met; given whole (every member required). */
+export interface PregenWindow {
+  fromHour: number;
+  toHour: number;
+  confidence: number;
+  ttlMs: number;
+}
+
+/** `config.pregen`. Every member is optional. */
+export interface PregenConfig {
+  /** Default true. Off: events are still observed, nothing is generated. */
+  enabled?: boolean;
+  /** How often the loop checks its gates, ms (default 1000). */
+  checkIntervalMs?: number;
+  /** Lines generated per warm-up at most (default 10), `spacingMs` apart (default 100). */
+  maxPerWarmup?: number;
+  spacingMs?: number;
+  /** A generation starts only in an idle slice with this many ms left (default 5). */
+  minSliceMs?: number;
+  /** Candidates below this confidence are not generated (default 0.2). */
+  minConfidence?: number;
+  /** The cloud only above this confidence (default 0.7), within `budgetShare` (default 0.1) of the daily budget. */
+  cloudMinConfidence?: number;
+  budgetShare?: number;
+  /** For ranking: the wait a local line (default 50 ms) and a cloud line (default 2500 ms) saves. */
+  savedLocalMs?: number;
+  savedCloudMs?: number;
+  gates?: {
+    /** Default true each. */
+    idle?: boolean;
+    /** Default 2000. */
+    idleMs?: number;
+    critical?: boolean;
+    battery?: boolean;
+    /** Below 0.2: 0.3 of the work; below 0.1: none (unless charging). */
+    throttleBelow?: number;
+    offBelow?: number;
+    throttleShare?: number;
+    /** An unmetered connection, or pre-generation budget left. */
+    network?: boolean;
+    visible?: boolean;
+  };
+  /** Greetings from characters within `range` (default 100): confidence (1 - d/range) x 0.7, TTL 5 min. */
+  proximity?: { range?: number; confidence?: number; ttlMs?: number };
+  /** Defaults: morning 7-9 0.6 1 h; lunch 12-14 0.5 2 h; evening 18-21 0.7 3 h. */
+  timeOfDay?: { morning?: PregenWindow; lunch?: PregenWindow; evening?: PregenWindow };
+  /** A friend: 5 interactions or relationship 6; a close friend: 10 or 8; a routine partner: a friend met in
+   *  the morning window on 2 days. */
+  friends?: {
+    minInteractions?: number;
+    minRelationship?: number;
+    closeMinInteractions?: number;
+    closeMinRelationship?: number;
+    routineMinDays?: number;
+  };
+  history?: {
+    /** Default 100. */
+    maxInteractions?: number;
+    halfLifeMs?: number;
+    minCount?: number;
+    priorWeight?: number;
+    conversationGapMs?: number;
+    patternTtlMs?: number;
+    persistIntervalMs?: number;
+  };
+}
+
+/** A character as `generate()` requests name it (`npc`); name and personality may be given once. */
+export interface ObservedCharacter {
+  id: string;
+  name?: string;
+  personality?: unknown;
+}
+
+/** What `observe()` takes. */
+export type ObserveEvent =
+  | { type: "position"; x: number; y: number }
+  | { type: "charactersNearby"; characters: (ObservedCharacter & { distance: number })[] }
+  | {
+      type: "conversation";
+      character: ObservedCharacter;
+      responseType?: ResponseType;
+      topic?: string;
+      importance?: number;
+      relationshipLevel?: number;
+    }
+  | { type: "scene"; scene: string }
+  | { type: "clock"; hour: number }
+  | { type: "criticalMoment"; active: boolean }
+  | { type: "input" }
+  | { type: "player"; playerId?: string };
 
 /** Whether a storage tier works, as probed at start. */
 export type TierStatus =
@@ -537,6 +631,15 @@ export type UpdateState = "none" | "checking" | "current" | "kept" | "failed";
 /** Names of the errors this package throws or rejects with (`err.name`). */
 export type UnwrittenErrorName = "InvalidConfig" | "InvalidRequest" | "StorageError" | "NetworkError" | "Disposed"
   | "ModelIntegrityError" | "ModelLoadError" | "ModelNotReady" | "InferenceError" | "RuntimeCrashed";
+/** The `type` of an `observe()` event. */
+export type ObserveType = "position" | "charactersNearby" | "conversation" | "scene" | "clock" | "criticalMoment"
+  | "input" | "player";
+/** A condition of the pre-generation loop. */
+export type PregenGate = "enabled" | "visible" | "idle" | "critical" | "battery" | "network";
+/** What a gate decided. */
+export type GateDecision = "pass" | "throttle" | "block";
+/** Why a line was pre-generated. */
+export type CandidateSource = "proximity" | "morning" | "lunch" | "evening" | "history" | "sequence" | "weekly";
 /** Why entries left a cache tier. */
 export type EvictionReason = "capacity" | "bytes" | "expired" | "quota" | "invalidated" | "corrupt";
 /** Where a flag's value came from: the remote document, `flags.defaults`, or the built-in default. */

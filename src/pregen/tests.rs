@@ -1,0 +1,165 @@
+//! Pre-generation on the fakes: observing and keeping the history, and the analysis (`tests_loop.rs`: the
+//! loop). `tests/replay.rs` runs it against the real router and cache.
+use std::rc::Rc;
+
+use pollster::block_on;
+use serde_json::{json, Value};
+
+use super::*;
+use crate::testkit::{FakeClock, MemoryStore, StoreFault};
+use crate::vocab::{CandidateSource, ResponseType};
+
+pub(super) fn config(pregen: Value) -> Config {
+    Config::parse(json!({ "namespace": "game", "pregen": pregen })).unwrap()
+}
+
+pub(super) fn start(cfg: &Config, clock: &FakeClock, store: Option<Rc<MemoryStore>>) -> Pregen {
+    let store = store.map(|s| s as Rc<dyn KvStore>);
+    block_on(Pregen::start(cfg, Rc::new(clock.clone()), store))
+}
+
+pub(super) fn event(v: Value) -> ObserveEvent {
+    ObserveEvent::parse(v).unwrap()
+}
+
+pub(super) fn near(list: &[(&str, f64)]) -> ObserveEvent {
+    let characters: Vec<Value> = list.iter().map(|(id, d)| json!({"id": id, "distance": d})).collect();
+    event(json!({"type": "charactersNearby", "characters": characters}))
+}
+
+pub(super) fn talk(id: &str, kind: &str, topic: &str) -> ObserveEvent {
+    event(json!({"type": "conversation", "character": {"id": id, "name": id.to_uppercase()}, "responseType": kind,
+                 "topic": topic, "importance": 0.6}))
+}
+
+fn find<'a>(c: &'a [Candidate], id: &str, kind: ResponseType, topic: Option<&str>) -> Option<&'a Candidate> {
+    c.iter().find(|c| c.character == id && c.kind == kind && c.topic.as_deref() == topic)
+}
+
+#[test]
+fn the_history_is_bounded_kept_and_reloaded_and_a_corrupt_record_is_counted() {
+    let (clock, store) = (FakeClock::default(), Rc::new(MemoryStore::new("localStorage")));
+    let cfg = config(json!({}));
+    let p = start(&cfg, &clock, Some(store.clone()));
+    for i in 0..130 {
+        p.observe(talk("ann", "dialogue", &format!("topic {i}")));
+    }
+    assert_eq!(p.metrics().history, 100, "the design keeps the last 100");
+    block_on(p.persist());
+    let again = start(&cfg, &clock, Some(store.clone()));
+    assert_eq!((again.metrics().history, again.metrics().characters, again.metrics().corrupt), (100, 1, 0));
+
+    block_on(store.put("pregen/game/history", b"{\"v\":1,\"interactions\":[1,2]")).unwrap();
+    let corrupt = start(&cfg, &clock, Some(store.clone()));
+    assert_eq!((corrupt.metrics().history, corrupt.metrics().corrupt), (0, 1));
+    store.set_fault(StoreFault::Unavailable);
+    let failing = start(&cfg, &clock, Some(store.clone()));
+    assert_eq!(failing.metrics().store_errors, 1);
+    block_on(failing.persist());
+    assert_eq!(failing.metrics().store_errors, 2, "a failed write is counted, never fatal");
+}
+
+#[test]
+fn bad_events_are_refused_with_the_field_and_counted() {
+    let p = start(&config(json!({})), &FakeClock::default(), None);
+    let e = p.observe_json(json!({"type": "clock", "hour": -1}));
+    assert!(matches!(e, Err(Error::InvalidRequest { ref field, .. }) if field == "hour"), "{e:?}");
+    assert!(p.observe_json(json!({"type": "clock", "hour": 8})).is_ok());
+    assert_eq!((p.metrics().observed, p.metrics().rejected), (1, 1));
+}
+
+#[test]
+fn proximity_greets_with_the_design_confidence() {
+    let p = start(&config(json!({})), &FakeClock::default(), None);
+    p.observe(near(&[("ann", 20.0), ("bo", 90.0), ("cy", 150.0)]));
+    p.observe(event(json!({"type": "scene", "scene": "square"})));
+    let c = p.candidates();
+    let ann = find(&c, "ann", ResponseType::Greeting, None).unwrap();
+    assert!((ann.confidence - 0.8 * 0.7).abs() < 1e-9);
+    assert_eq!((ann.source, ann.ttl_ms), (CandidateSource::Proximity, 300_000.0));
+    assert_eq!(ann.request["context"]["scene"], "square");
+    assert!(find(&c, "bo", ResponseType::Greeting, None).is_none(), "0.07 is below minConfidence");
+    assert!(find(&c, "cy", ResponseType::Greeting, None).is_none(), "out of range");
+}
+
+#[test]
+fn habits_predict_a_new_character_and_the_conversation_goes_on() {
+    let clock = FakeClock::default();
+    let p = start(&config(json!({})), &clock, None);
+    for id in ["a", "b", "c", "d"] {
+        p.observe(talk(id, "greeting", ""));
+        p.observe(talk(id, "question", "Rumours"));
+        p.observe(talk(id, "question", "directions"));
+        clock.advance(120_000.0);
+    }
+    p.observe(near(&[("newcomer", 10.0)]));
+    let c = p.candidates();
+    let rumours = find(&c, "newcomer", ResponseType::Question, Some("Rumours")).unwrap();
+    assert_eq!(rumours.source, CandidateSource::History);
+    // Asked of all 4 characters met; 4 of the 5 seen were talked to: about 1 x 0.9 x 5/7.
+    assert!(rumours.confidence > 0.6, "asked of everyone: {}", rumours.confidence);
+    assert_eq!(rumours.request["context"]["playerText"], "Rumours", "the spelling the game used");
+    assert_eq!(rumours.importance, 0.6, "the importance the game gives that line");
+
+    p.observe(talk("newcomer", "greeting", ""));
+    p.observe(talk("newcomer", "question", "rumours"));
+    let c = p.candidates();
+    assert!(find(&c, "newcomer", ResponseType::Question, Some("Rumours")).is_none(), "already said");
+    let next = find(&c, "newcomer", ResponseType::Question, Some("directions")).unwrap();
+    assert!(next.confidence > 0.9, "{next:?}");
+}
+
+#[test]
+fn friends_are_predicted_in_their_window_of_the_game_clock() {
+    let clock = FakeClock::default();
+    let p = start(&config(json!({})), &clock, None);
+    p.observe(event(json!({"type": "clock", "hour": 8})));
+    for day in 0..3 {
+        p.observe(talk("ann", "greeting", ""));
+        p.observe(talk("ann", "dialogue", "coffee"));
+        p.observe(talk("ann", "farewell", ""));
+        clock.advance(86_400_000.0);
+        let _ = day;
+    }
+    p.observe(talk("bo", "dialogue", "once"));
+    clock.advance(3_600_000.0);
+    let at = |hour: f64| {
+        p.observe(event(json!({"type": "clock", "hour": hour})));
+        p.candidates()
+    };
+    let morning = at(7.5);
+    let coffee = find(&morning, "ann", ResponseType::Dialogue, Some("coffee")).unwrap();
+    assert_eq!((coffee.source, coffee.confidence, coffee.ttl_ms), (CandidateSource::Morning, 0.6, 3_600_000.0));
+    assert!(morning.iter().all(|c| c.character != "bo"), "one talk is no friendship");
+    let lunch = at(12.0);
+    let greet = find(&lunch, "ann", ResponseType::Greeting, None).unwrap();
+    assert_eq!((greet.source, greet.confidence), (CandidateSource::Lunch, 0.5), "a friend, never met at lunch");
+    assert!(at(19.0).iter().all(|c| c.source != CandidateSource::Evening), "9 talks: not a close friend yet");
+    assert!(at(10.0).is_empty());
+}
+
+#[test]
+fn weekly_patterns_need_two_earlier_weeks() {
+    let clock = FakeClock::default();
+    let p = start(&config(json!({"history": {"halfLifeMs": 30.0 * 86_400_000.0}})), &clock, None);
+    p.observe(event(json!({"type": "clock", "hour": 10})));
+    for _ in 0..2 {
+        p.observe(talk("priest", "dialogue", "sermon"));
+        clock.advance(7.0 * 86_400_000.0);
+    }
+    let c = p.candidates();
+    let sermon = find(&c, "priest", ResponseType::Dialogue, Some("sermon")).unwrap();
+    assert_eq!((sermon.source, sermon.confidence), (CandidateSource::Weekly, 1.0));
+    clock.advance(86_400_000.0);
+    assert!(p.candidates().is_empty(), "another weekday");
+}
+
+#[test]
+fn candidates_rank_by_benefit() {
+    let p = start(&config(json!({})), &FakeClock::default(), None);
+    p.observe(near(&[("a", 10.0), ("b", 40.0), ("c", 5.0)]));
+    let c = p.candidates();
+    let order: Vec<&str> = c.iter().map(|c| c.character.as_str()).collect();
+    assert_eq!(order, ["c", "a", "b"]);
+    assert!(c.windows(2).all(|w| w[0].benefit >= w[1].benefit));
+}

@@ -1,0 +1,172 @@
+//! Replay: the measure of pre-generation (issue 19). Four committed session traces (`tests/traces/`, written by
+//! the generator in `replay/gen.rs`) are replayed with pre-generation off and on through the real router and
+//! cache on virtual time (`replay/player.rs`), and the figures are printed against the targets:
+//!
+//! ```text
+//! cargo test --test replay -- --nocapture replay_table
+//! ```
+//!
+//! `UPDATE_TRACES=1 cargo test --test replay` rewrites the committed traces from the generator.
+#[path = "replay/builder.rs"]
+mod builder;
+#[path = "replay/gen.rs"]
+mod gen;
+#[path = "replay/player.rs"]
+mod player;
+#[path = "replay/sim.rs"]
+mod sim;
+#[path = "replay/trace.rs"]
+mod trace;
+
+use serde_json::json;
+use unwritten_ai::pregen::{canonical_request, Character, Moment, ObserveEvent, Pregen};
+use unwritten_ai::router::GenerateRequest;
+use unwritten_ai::runtime::cache_key;
+use unwritten_ai::testkit::FakeClock;
+use unwritten_ai::vocab::ResponseType;
+
+use trace::Trace;
+
+fn traces_dir() -> String {
+    format!("{}/tests/traces", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn committed(name: &str) -> Trace {
+    let path = format!("{}/{name}", traces_dir());
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    Trace::parse(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn the_committed_traces_are_the_generators() {
+    for (name, trace) in gen::all() {
+        let text = trace.to_jsonl();
+        let path = format!("{}/{name}", traces_dir());
+        if std::env::var_os("UPDATE_TRACES").is_some() {
+            std::fs::write(&path, &text).unwrap();
+        }
+        assert_eq!(Trace::parse(&text).unwrap(), trace, "{name}: the format round-trips");
+        assert!(committed(name) == trace, "{name} differs from the generator; UPDATE_TRACES=1 rewrites it");
+        assert_eq!(gen::all().iter().find(|(n, _)| *n == name).map(|(_, t)| t), Some(&trace), "deterministic");
+    }
+}
+
+#[test]
+fn a_predicted_line_has_the_key_of_the_games_call() {
+    let clock = FakeClock::default();
+    let p = pollster::block_on(Pregen::start(&player::config(), std::rc::Rc::new(clock.clone()), None));
+    let ann = Character::new("ann", "Ann").with_personality(json!({"warmth": 0.8, "gruff": false}));
+    let moment = |kind, topic: Option<&str>, importance| {
+        let mut m = Moment::new(ann.clone(), kind, topic);
+        m.scene = Some("tavern".into());
+        m.player_id = Some("p1".into());
+        m.relationship_level = Some(6.2);
+        m.importance = importance;
+        m
+    };
+    let observe = |v| p.observe(ObserveEvent::parse(v).unwrap());
+    observe(json!({"type": "player", "playerId": "p1"}));
+    observe(json!({"type": "scene", "scene": "tavern"}));
+    for day in 0..3 {
+        observe(json!({"type": "conversation", "character": {"id": "ann", "name": "Ann",
+            "personality": {"gruff": false, "warmth": 0.8}}, "responseType": "question", "topic": "The harvest?",
+            "importance": 0.6, "relationshipLevel": 6.2}));
+        clock.advance(3_600_000.0 + f64::from(day));
+    }
+    observe(json!({"type": "charactersNearby", "characters": [{"id": "ann", "distance": 10}]}));
+    let key = |v: serde_json::Value| cache_key(&GenerateRequest::parse(v).unwrap()).id();
+    let candidates = p.candidates();
+    let greeting = candidates.iter().find(|c| c.kind == ResponseType::Greeting).unwrap();
+    let harvest = candidates.iter().find(|c| c.kind == ResponseType::Question).unwrap();
+    // The game's calls, built from the moment with another importance: the same keys.
+    assert_eq!(key(greeting.request.clone()), key(canonical_request(&moment(ResponseType::Greeting, None, 0.9))));
+    assert_eq!(
+        key(harvest.request.clone()),
+        key(canonical_request(&moment(ResponseType::Question, Some("the harvest?"), 0.2)))
+    );
+    assert_ne!(
+        key(harvest.request.clone()),
+        key(canonical_request(&moment(ResponseType::Question, Some("fish"), 0.6)))
+    );
+}
+
+#[test]
+fn every_line_pre_generated_in_the_replays_is_a_request_the_game_would_send() {
+    // A line is served only when the game's own call has its key: each trace where anything was pre-generated
+    // must show some, and every candidate must be a request `generate()` accepts.
+    for (name, _) in gen::all() {
+        let r = player::replay(&committed(name), true);
+        assert_eq!(r.pregen.failed, 0, "{name}: every candidate is a valid request");
+        if r.generated > 0 {
+            assert!(r.pregen.used > 0 && r.pregen.served > 0, "{name}: {:?}", r.pregen);
+        }
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.0} %", x * 100.0)
+}
+
+fn mark(ok: bool) -> &'static str {
+    if ok {
+        "ok"
+    } else {
+        "MISSED"
+    }
+}
+
+#[test]
+fn debug_one() {
+    if let Ok(name) = std::env::var("REPLAY_DEBUG") {
+        player::replay(&committed(&name), true);
+    }
+}
+
+#[test]
+fn replay_table() {
+    println!();
+    println!("| trace | pregen | calls | hit rate | local share | cloud calls | cost USD | p50 ms | p95 ms | generated | wasted | CPU ms / idle min |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut verdicts = Vec::new();
+    for (name, _) in gen::all() {
+        let trace = committed(name);
+        let off = player::replay(&trace, false);
+        let on = player::replay(&trace, true);
+        for (mode, r) in [("off", &off), ("on", &on)] {
+            println!(
+                "| {} | {mode} | {} | {} | {} | {} | {:.4} | {:.0} | {:.0} | {} | {} | {:.0} |",
+                trace.header.player,
+                r.calls,
+                pct(r.hit_rate),
+                pct(r.local_share),
+                r.cloud_calls,
+                r.cost_usd,
+                r.p50_ms,
+                r.p95_ms,
+                r.generated,
+                r.wasted,
+                r.pregen.cpu_ms_per_idle_minute
+            );
+        }
+        let sources: Vec<String> = on.by_source.iter().map(|(s, (made, used))| format!("{s} {used}/{made}")).collect();
+        println!("| {} | served/generated by source: {} |", trace.header.player, sources.join(", "));
+        let saved = if off.cost_usd > 0.0 { 1.0 - on.cost_usd / off.cost_usd } else { 0.0 };
+        verdicts.push(format!(
+            "{}: hit rate {} > 60 % {}; local share {} > 70 % {}; cost {} lower (>= 50 %) {}; wasted {}/{} < half {}",
+            trace.header.player,
+            pct(on.hit_rate),
+            mark(on.hit_rate > 0.6),
+            pct(on.local_share),
+            mark(on.local_share > 0.7),
+            pct(saved),
+            mark(saved >= 0.5),
+            on.wasted,
+            on.generated,
+            mark(2 * on.wasted < on.generated.max(1)),
+        ));
+    }
+    println!();
+    for v in verdicts {
+        println!("{v}");
+    }
+}
