@@ -396,8 +396,11 @@ export type RouterEvent =
   | { type: "budgetAlert"; spentUsd: number; budgetUsd: number; atMs: number }
   | { type: "budgetExceeded"; scope: "daily" | "player"; playerId: string | null; spentUsd: number; budgetUsd: number; atMs: number }
   | { type: "providerMisconfigured"; provider: string; status: number; atMs: number }
-  | { type: "batteryChanged"; low: boolean; level: number | null; atMs: number }
-  | FlagsEvent;
+  | { type: "batteryChanged"; low: boolean; level: number | null; atMs: number };
+
+/** What `takeEvents()` returns, oldest first within each kind: the router's events, then flag changes and
+ *  experiment exposures, then the monitor's alerts raised and cleared. */
+export type UnwrittenEvent = RouterEvent | FlagsEvent | AlertEvent;
 
 /** Flag changes (after a refresh) and experiment exposures (the first `variant()` per session), also from
  *  `takeEvents()`, after the router's. */

@@ -2,7 +2,7 @@
 use wasm_bindgen::prelude::*;
 
 use super::convert::{object_json, to_js};
-use super::types::{GenerateRequestArg, GenerateResultValue, RouterEventsValue};
+use super::types::{EventsValue, GenerateRequestArg, GenerateResultValue};
 use super::unwritten::UnwrittenAI;
 
 #[wasm_bindgen]
@@ -19,7 +19,7 @@ impl UnwrittenAI {
 
     /// Events since the last call (breaker state changes, budget alerts, misconfigured providers), oldest first.
     #[wasm_bindgen(js_name = takeEvents)]
-    pub fn take_events(&self) -> Result<RouterEventsValue, JsValue> {
+    pub fn take_events(&self) -> Result<EventsValue, JsValue> {
         Ok(to_js(&self.rt.take_events()?)?.into())
     }
 }

@@ -24,8 +24,8 @@ extern "C" {
     pub type GenerateRequestArg;
     #[wasm_bindgen(typescript_type = "GenerateResult")]
     pub type GenerateResultValue;
-    #[wasm_bindgen(typescript_type = "RouterEvent[]")]
-    pub type RouterEventsValue;
+    #[wasm_bindgen(typescript_type = "UnwrittenEvent[]")]
+    pub type EventsValue;
     #[wasm_bindgen(typescript_type = "Analysis")]
     pub type AnalysisValue;
     #[wasm_bindgen(typescript_type = "ModelStatus")]

@@ -13,7 +13,6 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::flags::{Assignment, FlagChange, Flags, FlagsPorts, FlagsStatus, Refresh};
 use crate::ports::{Clock, IdleScheduler, KvStore, Ports};
-use crate::router::RouterEvent;
 #[cfg(test)]
 use crate::vocab::VariantReason;
 
@@ -22,14 +21,6 @@ use crate::vocab::VariantReason;
 pub const FLAGS_REFRESH: &str = "flagsRefresh";
 /// Writes a new experiment assignment to the store.
 pub const FLAGS_SAVE: &str = "flagsSave";
-
-/// What `takeEvents()` returns: the router's events, then these.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Event {
-    Router(RouterEvent),
-    Flags(FlagsEvent),
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]

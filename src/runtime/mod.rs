@@ -21,10 +21,12 @@ use crate::vocab::ModelState;
 
 mod cache_api;
 mod cancel;
+mod events;
 mod flags;
 mod monitor;
 mod plug;
 mod probe;
+mod report;
 mod tasks;
 #[cfg(test)]
 mod tests;
@@ -32,9 +34,11 @@ mod tests;
 mod tests_leaks;
 
 pub use cache_api::{DEFAULT_IMPORTANCE, MAX_TEXT_CHARS};
-pub use flags::{Event, FlagsEvent, FLAGS_REFRESH, FLAGS_SAVE};
+pub use events::Event;
+pub use flags::{FlagsEvent, FLAGS_REFRESH, FLAGS_SAVE};
 pub use plug::{cache_key, BankResponder};
 pub use probe::{StorageStatus, TierStatus};
+pub use report::{ReportSink, MAX_REPORTS, MONITOR_REPORT};
 pub use tasks::{CACHE_SWEEPS, MODEL_FILES};
 
 /// What `ai.metrics()` returns.
@@ -70,6 +74,8 @@ pub struct Runtime {
     router: Router,
     flags: flags::RuntimeFlags,
     monitor: RefCell<Monitor>,
+    /// The game's `onReport` subscriptions.
+    reports: report::ReportsCell,
     /// The tasks and calls running, which `dispose` ends.
     cancel: cancel::Cancel,
     disposed: Cell<bool>,
@@ -176,6 +182,7 @@ impl Runtime {
             router,
             flags,
             monitor,
+            reports: Default::default(),
             cancel,
             disposed: Cell::new(false),
         };
@@ -235,11 +242,11 @@ impl Runtime {
     }
 
     /// Breaker transitions, budget alerts and misconfigured providers since the last call, then flag changes and
-    /// experiment exposures.
+    /// experiment exposures, then the monitor's alerts raised and cleared.
     pub fn take_events(&self) -> Result<Vec<Event>, Error> {
-        self.check_alive()?;
+        let alerts = self.take_alerts()?.into_iter().map(Event::Monitor);
         let router = self.router.take_events().into_iter().map(Event::Router);
-        Ok(router.chain(self.flags.take_events().into_iter().map(Event::Flags)).collect())
+        Ok(router.chain(self.flags.take_events().into_iter().map(Event::Flags)).chain(alerts).collect())
     }
 
     pub fn storage_status(&self) -> &StorageStatus {
@@ -279,6 +286,7 @@ impl Runtime {
     pub fn dispose(&self) {
         if !self.disposed.replace(true) {
             self.cancel.cancel_all();
+            self.reports.borrow_mut().clear();
             self.model.close();
             self.cache.close();
             for store in [&self.ports.local_storage, &self.ports.indexed_db].into_iter().flatten() {

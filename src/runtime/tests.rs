@@ -4,7 +4,7 @@ use std::rc::Rc;
 use pollster::block_on;
 
 use super::*;
-use crate::ports::{StoreError, Visibility};
+use crate::ports::{Clock, StoreError, Visibility};
 use crate::testkit::{
     model_files_network, FakeClock, FakeDevice, FakeDownloader, FakeIdle, FakeSpawner, MemoryStore, ScriptedHttp,
     SeededRng, StoreFault,
@@ -321,4 +321,57 @@ fn a_stalled_model_download_fails_the_model_not_the_start_and_lines_still_come()
     f.spawner.take(MODEL_FILES).unwrap().now_or_never().expect("the model task hangs");
     assert_eq!(rt.model_status().unwrap().state, ModelState::Failed);
     assert_eq!(block_on(rt.generate(line)).unwrap().source, Source::Template);
+}
+
+#[test]
+fn reports_come_every_period_until_stopped_and_bad_arguments_are_refused_by_field() {
+    use std::cell::RefCell;
+    let f = Fixture::new();
+    let rt = Rc::new(f.start(Config::default()));
+    let field = |r: Result<u32, Error>| match r {
+        Err(Error::InvalidRequest { field, .. }) => field,
+        other => panic!("{other:?}"),
+    };
+    for bad in [f64::NAN, 999.0, f64::INFINITY, -1.0, 3e9] {
+        assert_eq!(field(rt.start_reports(Some(bad), Box::new(|_| {}))), "everyMs");
+    }
+    // The sink stops its own report after the third: the fake idle's sleeps end at once.
+    let seen: Rc<RefCell<Vec<f64>>> = Rc::default();
+    let weak = Rc::downgrade(&rt);
+    let (seen2, clock) = (seen.clone(), f.clock.clone());
+    let id = rt
+        .start_reports(
+            None,
+            Box::new(move |m| {
+                seen2.borrow_mut().push(clock.now_ms());
+                assert_eq!(m.namespace, Config::default().namespace);
+                if seen2.borrow().len() == 3 {
+                    weak.upgrade().map(|rt| rt.stop_reports(1));
+                }
+            }),
+        )
+        .unwrap();
+    assert_eq!(id, 1);
+    block_on(f.spawner.take(MONITOR_REPORT).unwrap());
+    let at = seen.borrow().clone();
+    let every = f64::from(Config::default().monitor.report_every_ms);
+    assert_eq!(at.len(), 3);
+    assert!(at.windows(2).all(|w| w[1] - w[0] == every), "{at:?}");
+    assert!(!rt.stop_reports(id), "already stopped");
+
+    let ids: Vec<u32> = (0..MAX_REPORTS).map(|_| rt.start_reports(Some(1000.0), Box::new(|_| {})).unwrap()).collect();
+    assert_eq!(field(rt.start_reports(Some(1000.0), Box::new(|_| {}))), "onReport");
+    assert!(rt.stop_reports(ids[0]));
+    assert!(rt.start_reports(Some(1000.0), Box::new(|_| {})).is_ok());
+
+    // Disposed: a report task ends without calling its sink.
+    let called = Rc::new(RefCell::new(false));
+    let called2 = called.clone();
+    rt.start_reports(Some(1000.0), Box::new(move |_| *called2.borrow_mut() = true)).ok();
+    rt.dispose();
+    while let Some(task) = f.spawner.take(MONITOR_REPORT) {
+        block_on(task);
+    }
+    assert!(!*called.borrow());
+    assert_eq!(rt.start_reports(None, Box::new(|_| {})), Err(Error::Disposed));
 }

@@ -8,8 +8,9 @@ import init, {
   type Fallback,
   type GenerateRequest,
   type GenerateResult,
+  type FlagValue,
   type ModelStatus,
-  type RouterEvent,
+  type UnwrittenEvent,
   type UnwrittenConfig,
   type UnwrittenMetrics,
 } from 'unwritten-ai';
@@ -82,12 +83,24 @@ async function main(): Promise<Report> {
   const first: GenerateResult = await ai.generate(greeting);
   const second: GenerateResult = await ai.generate(greeting);
   const badRequest = await failure(() => ai.generate({ npc: { id: 'bram', name: 'Bram' }, importance: 2 }));
-  const events: RouterEvent[] = ai.takeEvents();
+  const events: UnwrittenEvent[] = ai.takeEvents();
 
   const cache = await playWithCache(ai);
 
   const metrics: UnwrittenMetrics = ai.metrics();
   const refreshed: UnwrittenMetrics = await ai.refreshDevice();
+
+  // Flags (no remote document: the built-in defaults) and the monitor's periodic report.
+  const useLocalAi: boolean = ai.isEnabled('useLocalAi');
+  const threshold: FlagValue | undefined = ai.getFlag('localAiThreshold');
+  const badFlag = await failure(() => ai.isEnabled(42 as unknown as string));
+  const reported = await new Promise<UnwrittenMetrics>((resolve) => {
+    const id: number = ai.onReport((m: UnwrittenMetrics) => {
+      ai.offReport(id);
+      resolve(m);
+    }, 1000);
+  });
+  const badReport = await failure(() => ai.onReport('every minute' as unknown as () => void));
 
   // Leaving the game.
   ai.dispose();
@@ -132,6 +145,13 @@ async function main(): Promise<Report> {
       modelState: metrics.model.state,
       routerCalls: metrics.router.calls,
       uptimeMs: metrics.uptimeMs,
+    },
+    flags: { useLocalAi, threshold, badFlag },
+    onReport: {
+      analyzeCount: reported.monitor.latency.analyze?.total.count ?? 0,
+      watched: Object.keys(reported.monitor.watch).length,
+      badReport,
+      offUnknown: ai.offReport(12345),
     },
     refreshDevice: {
       version: refreshed.version,

@@ -1,7 +1,7 @@
 // What the consumer game reports into #out (one entry per public method of the package), read by
 // tests/e2e/run.mjs, and the helpers that fill it in.
 import type {
-  Analysis, CacheTier, FallbackReason, FallbackStep, GenerateResult, ModelStatus, RouterEvent, TierStatus,
+  Analysis, CacheTier, FlagValue, FallbackReason, FallbackStep, GenerateResult, ModelStatus, UnwrittenEvent, TierStatus,
   UnwrittenErrorName,
 } from 'unwritten-ai';
 import { FIELDS, WORDS } from './expect';
@@ -64,7 +64,7 @@ export interface Report {
     second: { text: string; cached: boolean; source: GenerateResult['source']; fallbacksIsArray: boolean };
     badRequest: Caught | null;
   };
-  takeEvents: { isArray: boolean; types: RouterEvent['type'][] };
+  takeEvents: { isArray: boolean; types: UnwrittenEvent['type'][] };
   cacheKey: { length: number; orderIrrelevant: boolean; playerMatters: boolean };
   cachePut: { text: string };
   cacheGet: { text: string | null; tier: CacheTier | null };
@@ -74,6 +74,8 @@ export interface Report {
   cacheInvalidate: { lineGone: boolean; viewHas: boolean; otherPlayerKept: boolean };
   clearCache: { entriesAfter: number; foundAfter: boolean };
   cacheStats: { memoryHits: number; misses: number; syncMisses: number; hitRate: number; sameAsMetrics: boolean };
+  flags: { useLocalAi: boolean; threshold: FlagValue | undefined; badFlag: Caught | null };
+  onReport: { analyzeCount: number; watched: number; badReport: Caught | null; offUnknown: boolean };
   metrics: {
     version: string; namespace: string; indexedDb: TierStatus['state']; modelState: ModelStatus['state'];
     routerCalls: number; uptimeMs: number;
