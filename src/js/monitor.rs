@@ -17,25 +17,18 @@ impl UnwrittenAI {
     pub fn on_report(
         &self,
         #[wasm_bindgen(unchecked_param_type = "(metrics: UnwrittenMetrics) => void")] callback: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "number | undefined")] every_ms: JsValue,
+        #[wasm_bindgen(js_name = everyMs)] every_ms: Option<f64>,
     ) -> Result<u32, JsValue> {
         let Some(callback) = callback.dyn_ref::<js_sys::Function>().cloned() else {
             return Err(Error::invalid_request("callback", "expected a function (metrics) => void").into());
-        };
-        let every = if every_ms.is_undefined() || every_ms.is_null() {
-            None
-        } else {
-            match every_ms.as_f64() {
-                Some(ms) => Some(ms),
-                None => return Err(Error::invalid_request("everyMs", "expected a number of ms, or undefined").into()),
-            }
         };
         let sink = Box::new(move |metrics| {
             if let Ok(value) = to_js(&metrics) {
                 let _ = callback.call1(&JsValue::UNDEFINED, &value);
             }
         });
-        Ok(self.rt.start_reports(every, sink)?)
+        // A non-number arrives as NaN (the glue's conversion), which the runtime refuses by name.
+        Ok(self.rt.start_reports(every_ms, sink)?)
     }
 
     /// Stops a report started by `onReport`. True when it was running; any other value is ignored.

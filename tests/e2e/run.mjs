@@ -115,14 +115,17 @@ function checkGame(outText) {
     `generate() of the same request again is the cached line (cached ${g2.cached}, source ${g2.source})`);
   rejects('generate() rejects importance 2', out.generate?.badRequest, words.invalidRequest, fields.badImportance);
   check(out.takeEvents?.isArray === true, `takeEvents() is an array (events: [${out.takeEvents?.types}])`);
-  const fl = out.flags ?? {};
-  check(fl.useLocalAi === true && fl.threshold === 0.3,
-    `isEnabled('useLocalAi') and getFlag('localAiThreshold') give the design's defaults (${fl.useLocalAi}, ${fl.threshold})`);
-  rejects('isEnabled(42) throws', fl.badFlag, words.invalidRequest, 'flag');
+  check(out.isEnabled?.useLocalAi === true && out.getFlag?.threshold === 0.3,
+    `isEnabled('useLocalAi') and getFlag('localAiThreshold') give the design's defaults ` +
+    `(${out.isEnabled?.useLocalAi}, ${out.getFlag?.threshold})`);
+  rejects('isEnabled(42) throws', out.isEnabled?.badFlag, words.invalidRequest, 'flag');
+  check(out.variant?.unknownIsUndefined === true && out.inRollout?.unknownIsUndefined === true,
+    'variant() and inRollout() of an unknown name are undefined');
+  check(out.refreshFlags?.outcome === 'off', `refreshFlags() without flags.url is "off" (${out.refreshFlags?.outcome})`);
   const rep = out.onReport ?? {};
-  check(rep.analyzeCount >= 3 && rep.watched === 7 && rep.offUnknown === false,
+  check(rep.analyzeCount >= 3 && rep.watched === 7 && out.offReport?.stopped === true && out.offReport?.unknown === false,
     `onReport(cb, 1000) hands over metrics() with the monitor (${rep.analyzeCount} analyses timed, ` +
-    `${rep.watched} figures watched)`);
+    `${rep.watched} figures watched), and offReport(id) stops it`);
   rejects('onReport(a string) throws', rep.badReport, words.invalidRequest, 'callback');
 
   const key = out.cacheKey ?? {};

@@ -9,6 +9,7 @@ import init, {
   type GenerateRequest,
   type GenerateResult,
   type FlagValue,
+  type FlagsRefreshResult,
   type ModelStatus,
   type UnwrittenEvent,
   type UnwrittenConfig,
@@ -94,11 +95,11 @@ async function main(): Promise<Report> {
   const useLocalAi: boolean = ai.isEnabled('useLocalAi');
   const threshold: FlagValue | undefined = ai.getFlag('localAiThreshold');
   const badFlag = await failure(() => ai.isEnabled(42 as unknown as string));
-  const reported = await new Promise<UnwrittenMetrics>((resolve) => {
-    const id: number = ai.onReport((m: UnwrittenMetrics) => {
-      ai.offReport(id);
-      resolve(m);
-    }, 1000);
+  const noExperiment = ai.variant('no-such-experiment');
+  const noRollout = ai.inRollout('no-such-rollout');
+  const refresh: FlagsRefreshResult = await ai.refreshFlags();
+  const [reported, stopped] = await new Promise<[UnwrittenMetrics, boolean]>((resolve) => {
+    const id: number = ai.onReport((m: UnwrittenMetrics) => resolve([m, ai.offReport(id)]), 1000);
   });
   const badReport = await failure(() => ai.onReport('every minute' as unknown as () => void));
 
@@ -146,13 +147,17 @@ async function main(): Promise<Report> {
       routerCalls: metrics.router.calls,
       uptimeMs: metrics.uptimeMs,
     },
-    flags: { useLocalAi, threshold, badFlag },
+    isEnabled: { useLocalAi, badFlag },
+    getFlag: { threshold },
+    variant: { unknownIsUndefined: noExperiment === undefined },
+    inRollout: { unknownIsUndefined: noRollout === undefined },
+    refreshFlags: { outcome: refresh.outcome },
     onReport: {
       analyzeCount: reported.monitor.latency.analyze?.total.count ?? 0,
       watched: Object.keys(reported.monitor.watch).length,
       badReport,
-      offUnknown: ai.offReport(12345),
     },
+    offReport: { stopped, unknown: ai.offReport(12345) },
     refreshDevice: {
       version: refreshed.version,
       uptimeMs: refreshed.uptimeMs,

@@ -1,7 +1,7 @@
 // What the consumer game reports into #out (one entry per public method of the package), read by
 // tests/e2e/run.mjs, and the helpers that fill it in.
 import type {
-  Analysis, CacheTier, FlagValue, FallbackReason, FallbackStep, GenerateResult, ModelStatus, UnwrittenEvent, TierStatus,
+  Analysis, CacheTier, FlagValue, FlagsRefresh, FallbackReason, FallbackStep, GenerateResult, ModelStatus, UnwrittenEvent, TierStatus,
   UnwrittenErrorName,
 } from 'unwritten-ai';
 import { FIELDS, WORDS } from './expect';
@@ -74,8 +74,13 @@ export interface Report {
   cacheInvalidate: { lineGone: boolean; viewHas: boolean; otherPlayerKept: boolean };
   clearCache: { entriesAfter: number; foundAfter: boolean };
   cacheStats: { memoryHits: number; misses: number; syncMisses: number; hitRate: number; sameAsMetrics: boolean };
-  flags: { useLocalAi: boolean; threshold: FlagValue | undefined; badFlag: Caught | null };
-  onReport: { analyzeCount: number; watched: number; badReport: Caught | null; offUnknown: boolean };
+  isEnabled: { useLocalAi: boolean; badFlag: Caught | null };
+  getFlag: { threshold: FlagValue | undefined };
+  variant: { unknownIsUndefined: boolean };
+  inRollout: { unknownIsUndefined: boolean };
+  refreshFlags: { outcome: FlagsRefresh };
+  onReport: { analyzeCount: number; watched: number; badReport: Caught | null };
+  offReport: { stopped: boolean; unknown: boolean };
   metrics: {
     version: string; namespace: string; indexedDb: TierStatus['state']; modelState: ModelStatus['state'];
     routerCalls: number; uptimeMs: number;
