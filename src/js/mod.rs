@@ -7,6 +7,7 @@ mod crash;
 mod flags;
 mod generate;
 mod model;
+mod pregen;
 mod text;
 mod types;
 mod unwritten;

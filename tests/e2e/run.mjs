@@ -115,6 +115,12 @@ function checkGame(outText) {
     `generate() of the same request again is the cached line (cached ${g2.cached}, source ${g2.source})`);
   rejects('generate() rejects importance 2', out.generate?.badRequest, words.invalidRequest, fields.badImportance);
   check(out.takeEvents?.isArray === true, `takeEvents() is an array (events: [${out.takeEvents?.types}])`);
+  const ob = out.observe ?? {};
+  check(ob.observed === 3 && ob.rejected === 1, `observe() counts 3 events and 1 refused (got ${ob.observed}, ${ob.rejected})`);
+  rejects('observe() rejects hour 25', ob.badEvent, words.invalidRequest, fields.badHour);
+  const cr = out.canonicalRequest ?? {};
+  check(cr.npcId === 'bram' && cr.playerText === 'Any news?' && cr.scene === 'the forge' && cr.cached === true,
+    `canonicalRequest(moment) is the request for the moment, the same each time (cached ${cr.cached})`);
 
   const key = out.cacheKey ?? {};
   check(key.length > 0 && key.orderIrrelevant === true && key.playerMatters === true,

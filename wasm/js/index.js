@@ -164,7 +164,8 @@ export class UnwrittenAI {
 const FORWARDED = [
   'version', 'metrics', 'refreshDevice', 'analyze', 'analyzeBatch', 'loadModel', 'modelStatus', 'generate',
   'takeEvents', 'cacheKey', 'cacheGet', 'cacheGetSync', 'cachePut', 'cachePutMany', 'cacheInvalidate', 'clearCache',
-  'cacheStats', 'memoryCache', 'isEnabled', 'getFlag', 'variant', 'inRollout', 'refreshFlags',
+  'cacheStats', 'memoryCache', 'isEnabled', 'getFlag', 'variant', 'inRollout', 'refreshFlags', 'observe',
+  'canonicalRequest',
 ];
 for (const name of FORWARDED) {
   Object.defineProperty(UnwrittenAI.prototype, name, {
