@@ -95,6 +95,11 @@ impl MemoryTier {
         self.max_bytes
     }
 
+    /// Whether `key` is held and not expired at `now`, without marking it used.
+    pub fn holds(&self, key: &str, now: f64) -> bool {
+        self.lru.peek(key).is_some_and(|e| e.expires_at > now)
+    }
+
     /// Looks `key` up, marks it most recently used, and drops it if expired at `now`.
     pub fn lookup(&mut self, key: &str, now: f64) -> Lookup<'_> {
         let expired = match self.lru.peek(key) {

@@ -216,6 +216,27 @@ impl ResponseCache {
         None
     }
 
+    /// Whether some tier holds a live line for `key`, for the pre-generation loop: unlike [`ResponseCache::get`]
+    /// it counts no hit or miss (the hit rate is the player's), promotes nothing and leaves the LRU order alone.
+    /// A record another tab wrote is found too, as the persistent tiers are read, not only their index.
+    pub async fn holds(&self, key: &CacheKey) -> bool {
+        if self.closed.get() {
+            return false;
+        }
+        self.apply_broadcasts();
+        let sk = self.storage_key(key);
+        let now = self.clock.wall_ms();
+        if self.memory.borrow().holds(&sk, now) {
+            return true;
+        }
+        for t in self.tiers() {
+            if t.read(&sk, now, &self.counters).await.is_some() {
+                return true;
+            }
+        }
+        false
+    }
+
     async fn promote(&self, sk: &str, text: &Rc<str>, r: &Record, from: Tier, now: f64) {
         if self.memory.borrow().is_enabled() {
             let entry = MemEntry { text: text.clone(), expires_at: r.expires_at.min(now + self.config.memory.ttl_ms) };

@@ -162,6 +162,66 @@ export type ObserveEvent =
   | { type: "input" }
   | { type: "player"; playerId?: string };
 
+/** A moment of play a line is wanted for (`canonicalRequest()`): a `conversation` event's members, the scene and
+ *  the player id. Build the `generate()` request and the `conversation` event from the same moment, so a line made
+ *  ahead of time is found under the request's cache key. */
+export interface Moment {
+  character: ObservedCharacter;
+  /** Default "dialogue". */
+  responseType?: ResponseType;
+  /** The player's line or dialogue choice (`context.playerText`); none for a line the character starts. */
+  topic?: string;
+  scene?: string;
+  playerId?: string;
+  /** 0..10, rounded to a whole number in the request. */
+  relationshipLevel?: number;
+  /** 0..1, default 0.5. */
+  importance?: number;
+}
+
+/** `metrics().pregen`: what idle-time pre-generation did. */
+export interface PregenMetrics {
+  /** Candidates predicted, summed over warm-ups (before the cache and the top-N cut). */
+  candidates: number;
+  candidatesBySource: Partial<Record<CandidateSource, number>>;
+  /** Candidates skipped because the cache held their line. */
+  skippedCached: number;
+  generatedLocal: number;
+  generatedCloud: number;
+  /** Generations that gave no line to keep (a template, an error). */
+  failed: number;
+  /** `generate()` hits on pre-generated lines within their TTL. */
+  served: number;
+  servedBySource: Partial<Record<CandidateSource, number>>;
+  /** Pre-generated lines served at least once. */
+  used: number;
+  /** Pre-generated lines whose TTL passed unserved (waste). */
+  expiredUnused: number;
+  /** Pre-generated lines within their TTL, not served yet. */
+  pending: number;
+  warmups: number;
+  /** Warm-ups stopped part-way by a gate (input, a critical moment, the page hidden). */
+  interrupted: number;
+  cpuMs: number;
+  idleMs: number;
+  cpuMsPerIdleMinute: number;
+  /** Each gate's decisions, counted once per check. */
+  gates: Partial<Record<PregenGate, Partial<Record<GateDecision, number>>>>;
+  /** Today's pre-generation spend (UTC day) and its limit (`pregen.budgetShare` of the daily budget), USD. */
+  spendUsd: number;
+  budgetUsd: number;
+  spendTotalUsd: number;
+  observed: number;
+  /** `observe()` events refused as invalid. */
+  rejected: number;
+  /** Interactions and characters in the kept history. */
+  history: number;
+  characters: number;
+  /** Parts of the kept history skipped as corrupt at start. */
+  corrupt: number;
+  storeErrors: number;
+}
+
 /** Whether a storage tier works, as probed at start. */
 export type TierStatus =
   | { state: "available" }
@@ -191,6 +251,7 @@ export interface UnwrittenMetrics {
   cache: CacheStats;
   flags: FlagsStatus;
   monitor: MonitorSnapshot;
+  pregen: PregenMetrics;
 }
 
 /** Latency of answers, ms, and failed attempts; figures are null without answers, quantiles within 1 %. */

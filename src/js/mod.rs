@@ -8,6 +8,7 @@ mod flags;
 mod generate;
 mod model;
 mod monitor;
+mod pregen;
 mod text;
 mod types;
 mod unwritten;

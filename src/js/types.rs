@@ -22,6 +22,12 @@ extern "C" {
     pub type CacheStatsValue;
     #[wasm_bindgen(typescript_type = "GenerateRequest")]
     pub type GenerateRequestArg;
+    #[wasm_bindgen(typescript_type = "GenerateRequest")]
+    pub type GenerateRequestValue;
+    #[wasm_bindgen(typescript_type = "ObserveEvent")]
+    pub type ObserveEventArg;
+    #[wasm_bindgen(typescript_type = "Moment")]
+    pub type MomentArg;
     #[wasm_bindgen(typescript_type = "GenerateResult")]
     pub type GenerateResultValue;
     #[wasm_bindgen(typescript_type = "UnwrittenEvent[]")]

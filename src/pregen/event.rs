@@ -120,7 +120,7 @@ pub enum ObserveEvent {
 }
 
 /// Reads the members of an event of a known type, naming the bad one by its path.
-fn members<T: DeserializeOwned>(rest: Value) -> Result<T, Error> {
+pub(super) fn members<T: DeserializeOwned>(rest: Value) -> Result<T, Error> {
     serde_path_to_error::deserialize(rest).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner().to_string();
@@ -236,14 +236,14 @@ fn finite(field: &str, v: f64) -> Result<(), Error> {
     }
 }
 
-fn id(field: &str, s: &str) -> Result<(), Error> {
+pub(super) fn id(field: &str, s: &str) -> Result<(), Error> {
     if s.trim().is_empty() {
         return Err(Error::invalid_request(field, "must be a non-empty string"));
     }
     text_at_most(field, s, MAX_ID_CHARS)
 }
 
-fn name_and_personality(prefix: &str, name: Option<&str>, personality: Option<&Value>) -> Result<(), Error> {
+pub(super) fn name_and_personality(prefix: &str, name: Option<&str>, personality: Option<&Value>) -> Result<(), Error> {
     if let Some(n) = name {
         id(&format!("{prefix}name"), n)?;
     }

@@ -277,6 +277,11 @@ impl Pregen {
         }
     }
 
+    /// Whether the history changed since it was last written.
+    pub fn unsaved(&self) -> bool {
+        self.state.borrow().dirty
+    }
+
     fn persist_due(&self) -> bool {
         let s = self.state.borrow();
         s.dirty && self.clock.now_ms() - s.last_persist_ms >= f64::from(self.cfg.history.persist_interval_ms)

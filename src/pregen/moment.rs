@@ -7,8 +7,11 @@
 //! relationshipLevel? }, importance, playerId? }`. Everything else `generate()` accepts is left at its default.
 //! The relationship level is rounded to a whole number: it is part of the cache key, and a level that creeps by
 //! tenths would make every prediction miss.
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use super::event::{self, CharacterRef, MAX_ID_CHARS, MAX_TOPIC_CHARS};
+use crate::error::{importance_in_range, text_at_most, Error};
 use crate::vocab::ResponseType;
 
 /// A character as requests name it.
@@ -59,6 +62,61 @@ impl Moment {
             relationship_level: None,
             importance: 0.5,
         }
+    }
+}
+
+/// A moment as JS gives it (`ai.canonicalRequest(moment)`): the members of a `conversation` event, plus the
+/// scene and the player id, which `observe()` takes as events of their own.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct MomentJson {
+    character: CharacterRef,
+    #[serde(default)]
+    response_type: ResponseType,
+    #[serde(default)]
+    topic: Option<String>,
+    #[serde(default)]
+    scene: Option<String>,
+    #[serde(default)]
+    player_id: Option<String>,
+    #[serde(default)]
+    relationship_level: Option<f64>,
+    #[serde(default)]
+    importance: Option<f64>,
+}
+
+impl Moment {
+    /// Reads and validates a moment given as JSON, within the bounds of `observe()`'s events; a bad one is
+    /// `InvalidRequest` naming the field.
+    pub fn parse(value: Value) -> Result<Moment, Error> {
+        if !value.is_object() {
+            return Err(Error::invalid_request("(moment)", "expected an object such as { character: { id } }"));
+        }
+        let m: MomentJson = event::members(value)?;
+        event::id("character.id", &m.character.id)?;
+        event::name_and_personality("character.", m.character.name.as_deref(), m.character.personality.as_ref())?;
+        text_at_most("topic", m.topic.as_deref().unwrap_or_default(), MAX_TOPIC_CHARS)?;
+        if let Some(scene) = &m.scene {
+            event::id("scene", scene)?;
+        }
+        if let Some(p) = &m.player_id {
+            text_at_most("playerId", p, MAX_ID_CHARS)?;
+        }
+        if let Some(l) = m.relationship_level.filter(|l| !(l.is_finite() && (0.0..=10.0).contains(l))) {
+            return Err(Error::invalid_request("relationshipLevel", format!("got {l}; use 0..10")));
+        }
+        let importance = importance_in_range("importance", m.importance.unwrap_or(0.5))?;
+        let CharacterRef { id, name, personality } = m.character;
+        let character = Character::new(id, name.unwrap_or_default()).with_personality(personality.unwrap_or_default());
+        Ok(Moment {
+            character,
+            kind: m.response_type,
+            topic: m.topic,
+            scene: m.scene,
+            player_id: m.player_id,
+            relationship_level: m.relationship_level,
+            importance,
+        })
     }
 }
 
@@ -113,5 +171,30 @@ mod tests {
             canonical_request(&bare),
             json!({"type": "greeting", "npc": {"id": "bo", "name": "bo"}, "context": {"playerText": ""}, "importance": 0.5})
         );
+    }
+
+    #[test]
+    fn a_moment_from_json_gives_the_same_request_and_a_bad_one_names_the_field() {
+        let js = json!({"character": {"id": "ann", "name": "Ann", "personality": ["warm"]}, "responseType": "question",
+                        "topic": " rumours ", "scene": "tavern", "relationshipLevel": 4.4, "playerId": "p1",
+                        "importance": 0.6});
+        let ann = Character::new("ann", "Ann").with_personality(json!(["warm"]));
+        let mut m = Moment::new(ann, ResponseType::Question, Some(" rumours "));
+        m.scene = Some("tavern".into());
+        m.relationship_level = Some(4.4);
+        m.player_id = Some("p1".into());
+        m.importance = 0.6;
+        assert_eq!(Moment::parse(js).map(|p| canonical_request(&p)), Ok(canonical_request(&m)));
+        let field = |v: Value| match Moment::parse(v) {
+            Err(Error::InvalidRequest { field, .. }) => field,
+            other => format!("{other:?}"),
+        };
+        assert_eq!(field(json!("ann")), "(moment)");
+        assert_eq!(field(json!({})), "character");
+        assert_eq!(field(json!({"character": {"id": " "}})), "character.id");
+        assert_eq!(field(json!({"character": {"id": "a"}, "importance": 2})), "importance");
+        assert_eq!(field(json!({"character": {"id": "a"}, "relationshipLevel": -1})), "relationshipLevel");
+        assert_eq!(field(json!({"character": {"id": "a"}, "responseType": "sonnet"})), "responseType");
+        assert_eq!(field(json!({"character": {"id": "a"}, "mood": "sad"})), "mood");
     }
 }

@@ -193,6 +193,16 @@ impl Router {
 
     /// Always resolves to a line. `req` must be validated (`GenerateRequest::parse`).
     pub async fn generate(&self, req: &GenerateRequest) -> GenerateResult {
+        self.chain(req, true).await
+    }
+
+    /// [`Router::generate`] without the cache step: nothing is looked up or stored. For pre-generation, which
+    /// must make a fresh line and stores it itself, with its own importance. Counted in the metrics like a call.
+    pub async fn generate_uncached(&self, req: &GenerateRequest) -> GenerateResult {
+        self.chain(req, false).await
+    }
+
+    async fn chain(&self, req: &GenerateRequest, use_cache: bool) -> GenerateResult {
         let t0 = self.clock.now_ms();
         let deadline = t0 + f64::from(self.cfg.deadline_ms);
         let mut fallbacks = Vec::new();
@@ -200,7 +210,7 @@ impl Router {
         let route = self.route(req, &prompt);
         self.stats.borrow_mut().calls += 1;
 
-        let cache = self.cache.borrow().clone();
+        let cache = if use_cache { self.cache.borrow().clone() } else { None };
         if let Some(cache) = &cache {
             let budget = f64::from(self.cfg.local_timeout_ms).min(deadline - self.clock.now_ms());
             match within(self.idle.as_ref(), budget, cache.lookup(req)).await {

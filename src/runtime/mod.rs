@@ -16,6 +16,7 @@ use crate::metrics::{Monitor, MonitorSnapshot};
 use crate::model::Analysis;
 pub use crate::ports::Ports;
 use crate::ports::{DeviceSnapshot, KvStore};
+use crate::pregen::{Pregen, PregenMetrics};
 use crate::router::{GenerateRequest, GenerateResult, Router, RouterMetrics, RouterPorts};
 use crate::vocab::ModelState;
 
@@ -25,6 +26,7 @@ mod events;
 mod flags;
 mod monitor;
 mod plug;
+mod pregen;
 mod probe;
 mod report;
 mod tasks;
@@ -32,6 +34,8 @@ mod tasks;
 mod tests;
 #[cfg(test)]
 mod tests_leaks;
+#[cfg(test)]
+mod tests_pregen;
 
 pub use cache_api::{DEFAULT_IMPORTANCE, MAX_TEXT_CHARS};
 pub use events::Event;
@@ -39,7 +43,7 @@ pub use flags::{FlagsEvent, FLAGS_REFRESH, FLAGS_SAVE};
 pub use plug::{cache_key, BankResponder};
 pub use probe::{StorageStatus, TierStatus};
 pub use report::{ReportSink, MAX_REPORTS, MONITOR_REPORT};
-pub use tasks::{CACHE_SWEEPS, MODEL_FILES};
+pub use tasks::{CACHE_SWEEPS, MODEL_FILES, PREGEN_LOOP};
 
 /// What `ai.metrics()` returns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -57,6 +61,8 @@ pub struct Metrics {
     pub flags: FlagsStatus,
     /// Latency by source, rates, targets and active alerts (`monitor.rs`).
     pub monitor: MonitorSnapshot,
+    /// Idle-time pre-generation: candidates, lines made and served, gates, spend (`crate::pregen`).
+    pub pregen: PregenMetrics,
 }
 
 /// A progress callback of a model load: (bytes loaded, bytes in all when known).
@@ -71,11 +77,12 @@ pub struct Runtime {
     device: RefCell<DeviceSnapshot>,
     cache: Rc<ResponseCache>,
     model: Rc<ModelHost>,
-    router: Router,
+    router: Rc<Router>,
     flags: flags::RuntimeFlags,
     monitor: RefCell<Monitor>,
     /// The game's `onReport` subscriptions.
     reports: report::ReportsCell,
+    pregen: Rc<Pregen>,
     /// The tasks and calls running, which `dispose` ends.
     cancel: cancel::Cancel,
     disposed: Cell<bool>,
@@ -152,20 +159,23 @@ impl Runtime {
                     http: ports.http.clone(),
                     idle: ports.idle.clone(),
                     rng: ports.rng.clone(),
-                    store: spend_store,
+                    store: spend_store.clone(),
                     lock: ports.shared_lock.clone(),
                     spawner: Some(ports.spawner.clone()),
                 },
             );
             let flags =
                 flags::RuntimeFlags::new(&config, &ports, available(&storage.local_storage, &ports.local_storage));
-            join3(cache.start(&device), router.load(), flags.load()).await;
-            (storage, device, cache, router, flags)
+            // The pre-generation history is kept where the spend is.
+            let pregen = Pregen::start(&config, ports.clock.clone(), spend_store);
+            let (pregen, _) = join(pregen, join3(cache.start(&device), router.load(), flags.load())).await;
+            (storage, device, cache, router, flags, pregen)
         };
-        let ((storage, device, cache, router, flags), model) = join(rest, model_task).await;
+        let ((storage, device, cache, router, flags, pregen), model) = join(rest, model_task).await;
         drop(signals);
         router.set_response_source(Some(cache.clone()));
         router.set_device(&device);
+        pregen.set_device(device.clone());
         // The local step: replies retrieved from the model's response bank (never a template passed off as local).
         router.set_local_responder(Some(Rc::new(BankResponder::new(model.clone()))));
         let start_ms = ports.clock.now_ms() - started_at_ms;
@@ -179,15 +189,17 @@ impl Runtime {
             device: RefCell::new(device),
             cache,
             model,
-            router,
+            router: Rc::new(router),
             flags,
             monitor,
             reports: Default::default(),
+            pregen: Rc::new(pregen),
             cancel,
             disposed: Cell::new(false),
         };
         rt.start_background();
         rt.flags.spawn_refresh(&rt.ports);
+        rt.spawn_pregen();
         Ok(rt)
     }
 
@@ -238,6 +250,7 @@ impl Runtime {
         let req = GenerateRequest::parse(request)?;
         let line = self.cancel.guard(self.router.generate(&req)).await.ok_or(Error::Disposed)?;
         self.note_line(&line);
+        self.note_pregen(&req, &line);
         Ok(line)
     }
 
@@ -258,6 +271,7 @@ impl Runtime {
         self.check_alive()?;
         let snapshot = self.ports.device.snapshot().await;
         self.router.set_device(&snapshot);
+        self.pregen.set_device(snapshot.clone());
         self.note_device(&snapshot);
         *self.device.borrow_mut() = snapshot.clone();
         Ok(snapshot)
@@ -277,6 +291,7 @@ impl Runtime {
             router: self.router.metrics(),
             flags: self.flags.status(),
             monitor: self.monitor_snapshot(),
+            pregen: self.pregen.metrics(),
         })
     }
 
@@ -285,6 +300,7 @@ impl Runtime {
     /// with `Disposed`; disposing twice is harmless.
     pub fn dispose(&self) {
         if !self.disposed.replace(true) {
+            self.stop_pregen();
             self.cancel.cancel_all();
             self.reports.borrow_mut().clear();
             self.model.close();

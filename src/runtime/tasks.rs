@@ -11,6 +11,9 @@ pub const CACHE_SWEEPS: &str = "cacheSweeps";
 /// Loads the model if it is not loaded (`firstLaunch`), then the response bank, then, for a model started from
 /// the kept copy, asks for a newer version (kept for the next start).
 pub const MODEL_FILES: &str = "modelFiles";
+/// Pre-generation (`crate::pregen::run`): checks its gates every `pregen.checkIntervalMs` and fills the cache
+/// with predicted lines while the player is idle. Not started when `pregen.enabled` is off.
+pub const PREGEN_LOOP: &str = "pregenLoop";
 
 impl Runtime {
     /// Starts what runs beside the game's calls: the sweeps, and for `bundled` and `firstLaunch` the model files.

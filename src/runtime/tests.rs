@@ -167,7 +167,7 @@ const MODEL_FILES_URLS: [&str; 4] =
 fn a_first_launch_start_leaves_the_model_files_to_a_background_task() {
     let f = Fixture::with_model();
     let rt = f.start(model_config(Strategy::FirstLaunch));
-    assert_eq!(f.spawner.names(), [CACHE_SWEEPS, MODEL_FILES], "the tasks the runtime starts, in order");
+    assert_eq!(f.spawner.names(), [CACHE_SWEEPS, MODEL_FILES, PREGEN_LOOP], "the tasks the runtime starts, in order");
     assert!(f.downloader.requests().is_empty(), "create() does not wait for the model");
     assert_eq!(rt.model_status().unwrap().state, ModelState::Idle);
 
@@ -187,7 +187,7 @@ fn a_bundled_start_waits_for_the_model_and_a_warm_start_asks_for_an_update_after
     let rt = f.start(model_config(Strategy::Bundled));
     assert_eq!(f.downloader.requests(), MODEL_FILES_URLS[..3], "the model is ready when create() resolves");
     assert_eq!(rt.model_status().unwrap().state, ModelState::Ready);
-    assert_eq!(f.spawner.names(), [CACHE_SWEEPS, MODEL_FILES]);
+    assert_eq!(f.spawner.names(), [CACHE_SWEEPS, MODEL_FILES, PREGEN_LOOP]);
     block_on(f.spawner.take(MODEL_FILES).unwrap());
     assert_eq!(f.downloader.requests(), MODEL_FILES_URLS);
     drop(rt); // not disposed: that would close the store the next start reads
@@ -207,7 +207,7 @@ fn a_bundled_start_waits_for_the_model_and_a_warm_start_asks_for_an_update_after
 fn on_demand_loads_at_the_first_call_that_needs_the_model_and_load_model_fetches_the_bank_after() {
     let f = Fixture::with_model();
     let rt = f.start(model_config(Strategy::OnDemand));
-    assert_eq!(f.spawner.names(), [CACHE_SWEEPS]);
+    assert_eq!(f.spawner.names(), [CACHE_SWEEPS, PREGEN_LOOP]);
     let a = block_on(rt.analyze("Get out of my sight, you filthy thief!")).unwrap();
     assert_eq!(a.sentiment.label, "negative");
     assert_eq!(f.downloader.requests(), MODEL_FILES_URLS[..3]);
@@ -218,7 +218,7 @@ fn on_demand_loads_at_the_first_call_that_needs_the_model_and_load_model_fetches
     let counter = seen.clone();
     let status = block_on(rt.load_model(Some(Box::new(move |_, _| counter.set(counter.get() + 1))))).unwrap();
     assert_eq!(status.state, ModelState::Ready);
-    assert_eq!(f.spawner.names(), [CACHE_SWEEPS, MODEL_FILES], "loadModel() starts the bank download");
+    assert_eq!(f.spawner.names(), [CACHE_SWEEPS, PREGEN_LOOP, MODEL_FILES], "loadModel() starts the bank download");
 }
 
 #[test]

@@ -184,7 +184,7 @@ fn dispose_stops_the_background_tasks() {
     let spawner = FakeSpawner::new();
     let ports = ports(Rc::new(CountingHttp::default()), downloader.clone(), &spawner);
     let rt = block_on(Runtime::start(config(Strategy::FirstLaunch), ports, None)).unwrap();
-    assert_eq!(spawner.names(), [CACHE_SWEEPS, MODEL_FILES]);
+    assert_eq!(spawner.names(), [CACHE_SWEEPS, MODEL_FILES, PREGEN_LOOP]);
     let mut files = spawner.take(MODEL_FILES).unwrap();
     assert!(poll_once(files.as_mut()).is_pending(), "the manifest download is under way");
     assert_eq!(downloader.asked.get(), 1);
@@ -192,6 +192,8 @@ fn dispose_stops_the_background_tasks() {
     assert!(poll_once(files.as_mut()).is_ready(), "the task ends with the runtime");
     let mut sweeps = spawner.take(CACHE_SWEEPS).unwrap();
     assert!(poll_once(sweeps.as_mut()).is_ready());
+    let mut pregen = spawner.take(PREGEN_LOOP).unwrap();
+    assert!(poll_once(pregen.as_mut()).is_ready());
     assert_eq!(downloader.asked.get(), 1, "nothing more was downloaded");
     assert_eq!(block_on(rt.load_model(None)).err(), Some(Error::Disposed));
 }

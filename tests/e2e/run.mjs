@@ -127,6 +127,12 @@ function checkGame(outText) {
     `onReport(cb, 1000) hands over metrics() with the monitor (${rep.analyzeCount} analyses timed, ` +
     `${rep.watched} figures watched), and offReport(id) stops it`);
   rejects('onReport(a string) throws', rep.badReport, words.invalidRequest, 'callback');
+  const ob = out.observe ?? {};
+  check(ob.observed === 3 && ob.rejected === 1, `observe() counts 3 events and 1 refused (got ${ob.observed}, ${ob.rejected})`);
+  rejects('observe() rejects hour 25', ob.badEvent, words.invalidRequest, fields.badHour);
+  const cr = out.canonicalRequest ?? {};
+  check(cr.npcId === 'bram' && cr.playerText === 'Any news?' && cr.scene === 'the forge' && cr.cached === true,
+    `canonicalRequest(moment) is the request for the moment, the same each time (cached ${cr.cached})`);
 
   const key = out.cacheKey ?? {};
   check(key.length > 0 && key.orderIrrelevant === true && key.playerMatters === true,

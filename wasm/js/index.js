@@ -165,7 +165,7 @@ const FORWARDED = [
   'version', 'metrics', 'refreshDevice', 'analyze', 'analyzeBatch', 'loadModel', 'modelStatus', 'generate',
   'takeEvents', 'cacheKey', 'cacheGet', 'cacheGetSync', 'cachePut', 'cachePutMany', 'cacheInvalidate', 'clearCache',
   'cacheStats', 'memoryCache', 'isEnabled', 'getFlag', 'variant', 'inRollout', 'refreshFlags', 'onReport',
-  'offReport',
+  'offReport', 'observe', 'canonicalRequest',
 ];
 for (const name of FORWARDED) {
   Object.defineProperty(UnwrittenAI.prototype, name, {

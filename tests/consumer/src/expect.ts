@@ -42,4 +42,4 @@ export const WORDS = {
 };
 
 /** The `field` of the InvalidConfig / InvalidRequest errors the game provokes (option and request paths). */
-export const FIELDS = { badNamespace: 'namespace', badImportance: 'importance' } as const;
+export const FIELDS = { badNamespace: 'namespace', badImportance: 'importance', badHour: 'hour' } as const;

@@ -11,6 +11,7 @@ import init, {
   type FlagValue,
   type FlagsRefreshResult,
   type ModelStatus,
+  type Moment,
   type UnwrittenEvent,
   type UnwrittenConfig,
   type UnwrittenMetrics,
@@ -86,6 +87,21 @@ async function main(): Promise<Report> {
   const badRequest = await failure(() => ai.generate({ npc: { id: 'bram', name: 'Bram' }, importance: 2 }));
   const events: UnwrittenEvent[] = ai.takeEvents();
 
+  // Pre-generation: the game reports what happens, and builds its request for a moment with the helper that
+  // pre-generation predicts it with, so the line made ahead of time is found. Asked twice: the second is cached.
+  ai.observe({ type: 'scene', scene: 'the forge' });
+  ai.observe({ type: 'charactersNearby', characters: [{ id: 'bram', name: 'Bram', distance: 12 }] });
+  const moment: Moment = {
+    character: { id: 'bram', name: 'Bram' }, responseType: 'question', topic: 'Any news?', scene: 'the forge',
+    importance: 0.4,
+  };
+  const canonical: GenerateRequest = ai.canonicalRequest(moment);
+  await ai.generate(canonical);
+  const predicted: GenerateResult = await ai.generate(ai.canonicalRequest(moment));
+  const { character, responseType, topic, importance } = moment;
+  ai.observe({ type: 'conversation', character, responseType, topic, importance });
+  const badEvent = await failure(() => ai.observe({ type: 'clock', hour: 25 }));
+
   const cache = await playWithCache(ai);
 
   const metrics: UnwrittenMetrics = ai.metrics();
@@ -138,6 +154,13 @@ async function main(): Promise<Report> {
       badRequest,
     },
     takeEvents: { isArray: Array.isArray(events), types: events.map((e) => e.type) },
+    observe: { observed: metrics.pregen.observed, rejected: metrics.pregen.rejected, badEvent },
+    canonicalRequest: {
+      npcId: canonical.npc.id,
+      playerText: canonical.context?.playerText ?? null,
+      scene: canonical.context?.scene ?? null,
+      cached: predicted.cached,
+    },
     ...cache,
     metrics: {
       version: metrics.version,

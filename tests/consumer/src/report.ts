@@ -65,6 +65,8 @@ export interface Report {
     badRequest: Caught | null;
   };
   takeEvents: { isArray: boolean; types: UnwrittenEvent['type'][] };
+  observe: { observed: number; rejected: number; badEvent: Caught | null };
+  canonicalRequest: { npcId: string; playerText: string | null; scene: string | null; cached: boolean };
   cacheKey: { length: number; orderIrrelevant: boolean; playerMatters: boolean };
   cachePut: { text: string };
   cacheGet: { text: string | null; tier: CacheTier | null };

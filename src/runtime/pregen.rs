@@ -1,0 +1,106 @@
+//! The runtime's pre-generation (`crate::pregen`): the backend it generates through (`generate()`'s cache key,
+//! cache and chain), the loop as a background task, `observe()`, and the cache hits it is told about.
+use std::rc::Rc;
+
+use futures_util::FutureExt;
+use serde_json::Value;
+
+use super::{cache_key, Runtime, PREGEN_LOOP};
+use crate::cache::{CacheKey, ResponseCache};
+use crate::error::Error;
+use crate::ports::LocalFuture;
+use crate::pregen::{self, Generated, Job, Moment, PregenBackend};
+use crate::router::{GenerateRequest, GenerateResult, Router};
+use crate::vocab::Source;
+
+/// What the loop generates through: the runtime's router (its breakers, cost tracker and budget) and cache.
+pub(super) struct RuntimeBackend {
+    pub cache: Rc<ResponseCache>,
+    pub router: Rc<Router>,
+    /// `cloud.minImportance`: a request at or below it never reaches the cloud.
+    pub min_importance: f64,
+}
+
+impl PregenBackend for RuntimeBackend {
+    fn key(&self, request: &Value) -> Option<String> {
+        GenerateRequest::parse(request.clone()).ok().map(|r| cache_key(&r).id())
+    }
+
+    fn is_cached<'a>(&'a self, key: &'a str) -> LocalFuture<'a, bool> {
+        // `holds`, not `get`: a look by the loop is no player lookup, so the hit rate stays the player's.
+        Box::pin(self.holds(key))
+    }
+
+    fn generate<'a>(&'a self, job: &'a Job) -> LocalFuture<'a, Result<Generated, String>> {
+        Box::pin(async move {
+            let mut req = GenerateRequest::parse(job.request.clone()).map_err(|e| e.to_string())?;
+            if !job.cloud {
+                // The chain's own rule keeps a request at or below cloud.minImportance off the cloud; the key
+                // ignores importance, so the line is still the one the game's request will find.
+                req.importance = req.importance.min(self.min_importance);
+            }
+            let line = self.router.generate_uncached(&req).await;
+            if !matches!(line.source, Source::Local | Source::Cloud) {
+                // A template is no better than what the game would get anyway; keeping it would hide the model.
+                return Err(format!("no model line ({})", line.source));
+            }
+            self.cache.put(&cache_key(&req), &line.text, job.importance).await;
+            Ok(Generated { cloud: line.source == Source::Cloud, cost_usd: line.cost_usd })
+        })
+    }
+}
+
+impl RuntimeBackend {
+    async fn holds(&self, key: &str) -> bool {
+        match CacheKey::parse_id(key) {
+            Ok(k) => self.cache.holds(&k).await,
+            Err(_) => false,
+        }
+    }
+}
+
+impl Runtime {
+    /// Starts [`PREGEN_LOOP`] unless `pregen.enabled` is off. It holds the pre-generation state weakly, so a
+    /// runtime dropped without `dispose()` ends it at its next check.
+    pub(super) fn spawn_pregen(&self) {
+        if !self.config.pregen.enabled {
+            return;
+        }
+        let backend = RuntimeBackend {
+            cache: self.cache.clone(),
+            router: self.router.clone(),
+            min_importance: self.config.cloud.min_importance,
+        };
+        let task = pregen::run(Rc::downgrade(&self.pregen), Rc::new(backend), self.ports.idle.clone());
+        self.ports.spawner.spawn(PREGEN_LOOP, Box::pin(task));
+    }
+
+    /// Tells pre-generation what happens in the game (`ai.observe(event)`, see `pregen::ObserveEvent`); a bad
+    /// event is `InvalidRequest` naming the field.
+    pub fn observe(&self, event: Value) -> Result<(), Error> {
+        self.check_alive()?;
+        self.pregen.observe_json(event)
+    }
+
+    /// The one `generate()` request for a predicted moment (`ai.canonicalRequest(moment)`): the game sends this
+    /// for the moment, so a pre-generated line is found under the same key.
+    pub fn canonical_request(moment: Value) -> Result<Value, Error> {
+        Ok(pregen::canonical_request(&Moment::parse(moment)?))
+    }
+
+    /// A line `generate()` gave from the cache may be a pre-generated one: pre-generation counts it as served.
+    pub(super) fn note_pregen(&self, req: &GenerateRequest, line: &GenerateResult) {
+        if line.cached {
+            self.pregen.served(&cache_key(req).id());
+        }
+    }
+
+    /// Ends the loop and writes the history while the store is still open (dispose closes it next). A
+    /// localStorage write ends at once; an IndexedDB one is issued and completes before the connection closes.
+    pub(super) fn stop_pregen(&self) {
+        self.pregen.stop();
+        if self.pregen.unsaved() {
+            let _ = self.pregen.persist().now_or_never();
+        }
+    }
+}
