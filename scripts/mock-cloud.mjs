@@ -29,8 +29,8 @@ const cors = {
   'access-control-allow-origin': '*',
   'access-control-allow-methods': 'GET, POST, OPTIONS',
   'access-control-allow-headers':
-    'content-type, authorization, x-api-key, x-goog-api-key, anthropic-version, anthropic-dangerous-direct-browser-access',
-  'access-control-expose-headers': 'retry-after',
+    'content-type, authorization, x-api-key, x-goog-api-key, anthropic-version, anthropic-dangerous-direct-browser-access, if-none-match',
+  'access-control-expose-headers': 'retry-after, etag',
   'access-control-max-age': '600',
 };
 
@@ -260,6 +260,10 @@ async function faultsRoute(req, res) {
   return send(res, 200, faults);
 }
 
+let flagVersion = 0;
+let flagDoc = { doc: {}, status: 200, etag: '"v0"' };
+const flagStats = { gets: 0, notModified: 0 };
+
 const server = http.createServer(async (req, res) => {
   const url = new URL(req.url, `http://${req.headers.host}`);
   if (req.method === 'OPTIONS') return send(res, 204, '');
@@ -312,6 +316,25 @@ const server = http.createServer(async (req, res) => {
       const body = await readBody(req);
       return send(res, 200, { method: req.method, headers: req.headers, body });
     }
+    case '/flags': {
+      // A remote flag document for the flags tests: POST { doc, status } sets it (a new ETag each time); GET
+      // answers 304 to the current ETag, or `status` when it is set (a failing flag server).
+      if (req.method === 'POST') {
+        const body = JSON.parse((await readBody(req)) || '{}');
+        flagDoc = { doc: body.doc ?? {}, status: body.status ?? 200, etag: `"v${++flagVersion}"` };
+        return send(res, 200, { etag: flagDoc.etag });
+      }
+      flagStats.gets += 1;
+      if (flagDoc.status !== 200) return send(res, flagDoc.status, { error: 'flag server failing' });
+      if (req.headers['if-none-match'] === flagDoc.etag) {
+        flagStats.notModified += 1;
+        res.writeHead(304, { ...cors, etag: flagDoc.etag });
+        return res.end();
+      }
+      return send(res, 200, flagDoc.doc, { etag: flagDoc.etag });
+    }
+    case '/flags/stats':
+      return send(res, 200, flagStats);
     case '/__faults':
       return faultsRoute(req, res);
     case '/__reset':
