@@ -9,7 +9,7 @@ pub mod cloud;
 mod model;
 
 pub use cloud::CloudConfig;
-pub use model::ModelConfig;
+pub use model::{ModelConfig, ShadowConfig, UpdateConfig};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]

@@ -348,8 +348,22 @@ export type ModelState = "idle" | "loading" | "ready" | "failed";
 export type ModelOrigin = "network" | "indexedDb";
 /** The response bank; "none" when the manifest names none. */
 export type BankState = "none" | "idle" | "loading" | "ready" | "failed";
-/** The update check of a model started from the kept copy. */
-export type UpdateState = "none" | "checking" | "current" | "kept" | "failed";
+/** Where the model's update stands; the model that served before serves until "updated". */
+export type UpdateState = "none" | "checking" | "current" | "refused" | "deferred" | "downloading" | "verifying"
+  | "updated" | "failed";
+/** Why the server's manifest is not an update. */
+export type UpdateRejection = "older" | "sameVersion" | "otherChannel" | "runtimeTooOld" | "rolledBack";
+/** Why the auto-update gate holds an available update. */
+export type UpdateDeferral = "disabled" | "metered" | "lowBattery";
+/** Why an update failed (`modelUpdateFailed`'s `reason`). */
+export type UpdateFailure = "manifest" | "refused" | "download" | "integrity" | "build" | "shadow" | "storage";
+/** Why the model went back to the backup version. */
+export type RollbackReason = "command" | "load";
+/** How the shadow check judged an output. */
+export type ShadowMeasure = "distance" | "labelled";
+/** The `type` of a model lifecycle event. */
+export type ModelEventType = "modelUpdateAvailable" | "modelDownloadProgress" | "modelShadowResult" | "modelUpdated"
+  | "modelRollback" | "modelUpdateFailed";
 /** Names of the errors this package throws or rejects with (`err.name`). */
 export type UnwrittenErrorName = "InvalidConfig" | "InvalidRequest" | "StorageError" | "NetworkError" | "Disposed"
   | "ModelIntegrityError" | "ModelLoadError" | "ModelNotReady" | "InferenceError" | "RuntimeCrashed";

@@ -19,6 +19,7 @@ use crate::vocab::ModelState;
 
 mod cache_api;
 mod cancel;
+mod model_api;
 mod plug;
 mod probe;
 mod tasks;
@@ -30,7 +31,7 @@ mod tests_leaks;
 pub use cache_api::{DEFAULT_IMPORTANCE, MAX_TEXT_CHARS};
 pub use plug::{cache_key, BankResponder};
 pub use probe::{StorageStatus, TierStatus};
-pub use tasks::{CACHE_SWEEPS, MODEL_FILES};
+pub use tasks::{CACHE_SWEEPS, MODEL_FILES, MODEL_UPDATES};
 
 /// What `ai.metrics()` returns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -95,7 +96,7 @@ impl Runtime {
                     ports.indexed_db.clone(),
                     ports.clock.clone(),
                 )
-                .with_stall_timeout_ms(config.model.stall_timeout_ms),
+                .with_config(&config.model),
             );
             if model.strategy() == Strategy::Bundled {
                 // A bundled model is part of the game: wait for it. A failure is recorded in the model status
