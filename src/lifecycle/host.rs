@@ -6,18 +6,19 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use futures_util::future::{FutureExt, Shared};
+use futures_util::future::FutureExt;
 use serde::Serialize;
 
 use super::delivery::{fetch_and_load, fetch_bank, LocalModel};
 use super::events::{EventLog, ModelEvent};
 use super::fetcher::Fetcher;
 use super::shadow::ShadowResult;
+pub(super) use super::slot::{LoadFuture, Slot};
 use super::strategy::{ModelConfig, ModelUrls, Strategy};
 use crate::bank::ResponseBank;
 use crate::error::{Error, ErrorCode};
 use crate::model::Analysis;
-use crate::ports::{Clock, Downloader, KvStore};
+use crate::ports::{Clock, Downloader, KvStore, LockGuard, SharedLock};
 use crate::vocab::{
     BankState, ModelOrigin, ModelState, RollbackReason, UpdateDeferral, UpdateFailure, UpdateRejection, UpdateState,
 };
@@ -27,59 +28,7 @@ const LIVE_INPUTS: usize = 32;
 /// The longest live input kept, in chars: the model reads 128 tokens at most.
 const LIVE_INPUT_CHARS: usize = 2_000;
 
-type LoadFuture<T> = Shared<Pin<Box<dyn Future<Output = Result<Rc<T>, Error>>>>>;
 type Listener = Box<dyn Fn(u64, Option<u64>)>;
-
-/// One thing loaded once: concurrent callers share the load in progress; a failure is remembered.
-pub(super) enum Slot<T> {
-    Idle,
-    Loading(LoadFuture<T>),
-    Ready(Rc<T>),
-    Failed(Error),
-}
-
-impl<T> Slot<T> {
-    /// The ready value, or the load to join (starting one with `start` when idle or failed).
-    fn join(&mut self, start: impl FnOnce() -> LoadFuture<T>) -> Result<Rc<T>, LoadFuture<T>> {
-        match self {
-            Slot::Ready(v) => Ok(v.clone()),
-            Slot::Loading(f) => Err(f.clone()),
-            Slot::Idle | Slot::Failed(_) => {
-                let f = start();
-                *self = Slot::Loading(f.clone());
-                Err(f)
-            }
-        }
-    }
-
-    /// Records the outcome of a load; only the first waiter to finish does (later ones find it recorded).
-    fn settle(&mut self, result: &Result<Rc<T>, Error>) -> bool {
-        if !matches!(self, Slot::Loading(_)) {
-            return false;
-        }
-        *self = match result {
-            Ok(v) => Slot::Ready(v.clone()),
-            Err(e) => Slot::Failed(e.clone()),
-        };
-        true
-    }
-
-    /// Drops a load in progress: once its callers are gone too, nothing holds it, and its download is aborted.
-    fn close(&mut self) {
-        if matches!(self, Slot::Loading(_)) {
-            *self = Slot::Failed(Error::Disposed);
-        }
-    }
-
-    fn state(&self) -> ModelState {
-        match self {
-            Slot::Idle => ModelState::Idle,
-            Slot::Loading(_) => ModelState::Loading,
-            Slot::Ready(_) => ModelState::Ready,
-            Slot::Failed(_) => ModelState::Failed,
-        }
-    }
-}
 
 /// What `ai.modelStatus()` returns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -165,7 +114,13 @@ pub struct ModelHost {
     pub(super) blocked: RefCell<Vec<String>>,
     /// An update or rollback is running.
     pub(super) busy: Cell<bool>,
+    /// The lock the game's tabs share (Web Locks), so one tab at a time changes the kept versions.
+    lock: Option<Rc<dyn SharedLock>>,
 }
+
+/// The shared lock's name: one for every namespace, as the kept versions share one database per namespace and a
+/// wait is rare.
+const LOCK_NAME: &str = "unwritten-ai/model-versions";
 
 impl ModelHost {
     /// `strategy` must already be resolved (not `Auto`).
@@ -193,7 +148,20 @@ impl ModelHost {
             seen: RefCell::default(),
             blocked: RefCell::default(),
             busy: Cell::new(false),
+            lock: None,
         }
+    }
+
+    /// Updates and rollbacks take `lock` (shared with the game's other tabs) while they change the kept versions.
+    pub fn with_lock(mut self, lock: Option<Rc<dyn SharedLock>>) -> Self {
+        self.lock = lock;
+        self
+    }
+
+    /// Holds the tabs' lock on the kept versions until dropped; `None` where there is no lock (or it failed: one
+    /// tab's update then only risks another's leftovers, which the next check removes).
+    pub(super) async fn lock_versions(&self) -> Option<LockGuard> {
+        self.lock.as_ref()?.lock(LOCK_NAME).await.ok()
     }
 
     /// `config.model`'s stall timeout, update policy and shadow check (the defaults otherwise).

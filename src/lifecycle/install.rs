@@ -164,6 +164,7 @@ impl ModelHost {
         let store = self.store.clone().ok_or_else(|| not_ready("no backup is kept: IndexedDB is unavailable"))?;
         let _busy = Busy::enter(&self.busy).ok_or_else(|| not_ready("an update is running; roll back when it ends"))?;
         let from = running.analyzer.manifest().version.clone();
+        let _lock = self.lock_versions().await;
         let kept = keep::read(Some(store.as_ref())).await;
         let kept = kept.filter(|k| k.pointer.url == self.urls.manifest && k.pointer.current == from);
         let (pointer, to, text) = match kept {

@@ -11,6 +11,7 @@ mod install;
 mod keep;
 mod release;
 mod shadow;
+mod slot;
 mod strategy;
 #[cfg(test)]
 mod tests;

@@ -83,6 +83,7 @@ impl ModelHost {
             return self.fail(None, UpdateFailure::Storage, &e);
         };
         self.set_update(UpdateStatus::at(UpdateState::Checking, None));
+        let _lock = self.lock_versions().await;
         // What a tab closed during an earlier update left behind goes first.
         keep::collect(store.as_ref()).await;
         let pointer = keep::read(Some(store.as_ref())).await.map(|k| k.pointer).filter(|p| p.url == self.urls.manifest);
