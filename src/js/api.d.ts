@@ -86,13 +86,47 @@ export interface ModelStatus {
   errorName: UnwrittenErrorName | null;
   /** The local responder's response bank, fetched after the model (analyze() does not wait for it). */
   responseBank: BankState;
+  /** The serving release's channel ("stable" unless its manifest names another). */
+  channel: string | null;
+  /** The version kept as the backup (what a rollback goes back to). */
+  backupVersion: string | null;
   /**
-   * A start from the copy kept in IndexedDB needs no network; the manifest is asked for afterwards. "kept": a newer
-   * version (`updateVersion`) was downloaded and verified, and the next start uses it. "none": nothing to ask.
+   * Where the last update check stands; the model that served before serves until "updated". `updateVersion` is
+   * the version it is about; "failed" has `updateFailure` and `updateError`, "refused" `updateRejection`,
+   * "deferred" `updateDeferral`.
    */
   update: UpdateState;
   updateVersion: string | null;
   updateError: string | null;
+  updateFailure: UpdateFailure | null;
+  updateRejection: UpdateRejection | null;
+  updateDeferral: UpdateDeferral | null;
+  /** The last shadow check's figures (the new model beside the serving one). */
+  shadow: ShadowResult | null;
+}
+
+/** The shadow check of a new model beside the serving one. */
+export interface ShadowResult {
+  passed: boolean;
+  reason: string | null;
+  samples: number;
+  /** Of `samples`, the player's recent lines (kept in memory only, never sent). */
+  liveSamples: number;
+  /** Share of inputs on whose sentiment label both models agree; null when sentiment is changed on purpose. */
+  agreement: number | null;
+  minAgreement: number;
+  /** The largest mean absolute difference among the outputs judged by distance. */
+  meanAbsDiff: number;
+  maxMeanAbsDiff: number;
+  outputs: Array<{
+    name: string;
+    measure: ShadowMeasure;
+    meanAbsDiff: number;
+    labelled: number | null;
+    currentError: number | null;
+    candidateError: number | null;
+    passed: boolean;
+  }>;
 }
 
 /** An endpoint. Prefer your game server's gateway (no key in the browser); a key is sent only in a header. */

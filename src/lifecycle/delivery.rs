@@ -172,10 +172,12 @@ pub async fn fetch_and_load(
             .is_some_and(|k| k.pointer.url == urls.manifest && k.current.as_deref() == Some(manifest_text.as_str()));
         let pointer = Pointer::advance(previous, &urls.manifest, &manifest.version, etag);
         // Kept, unless the store has this version whole already.
-        if !whole || !files.is_empty() {
+        backup = if whole && files.is_empty() {
+            pointer.backup.clone()
+        } else {
             let installed = keep::install(store, &files, &manifest.version, manifest_text.as_bytes(), &pointer).await;
-            backup = pointer.backup.clone().filter(|_| installed.is_ok());
-        }
+            pointer.backup.clone().filter(|_| installed.is_ok())
+        };
     }
     let model = LocalModel {
         analyzer,

@@ -27,6 +27,8 @@ mod tasks;
 mod tests;
 #[cfg(test)]
 mod tests_leaks;
+#[cfg(test)]
+mod tests_model;
 
 pub use cache_api::{DEFAULT_IMPORTANCE, MAX_TEXT_CHARS};
 pub use plug::{cache_key, BankResponder};
@@ -96,7 +98,8 @@ impl Runtime {
                     ports.indexed_db.clone(),
                     ports.clock.clone(),
                 )
-                .with_config(&config.model),
+                .with_config(&config.model)
+                .with_lock(ports.shared_lock.clone()),
             );
             if model.strategy() == Strategy::Bundled {
                 // A bundled model is part of the game: wait for it. A failure is recorded in the model status

@@ -47,6 +47,11 @@ impl FakeDownloader {
         self.files.borrow_mut().insert(url.to_string(), bytes.to_vec());
     }
 
+    /// `url` is gone: a 404 from now on.
+    pub fn unserve(&self, url: &str) {
+        self.files.borrow_mut().remove(url);
+    }
+
     /// The server answers `url` with headers and then never sends a byte.
     pub fn stall(&self, url: &str) {
         self.stalled.borrow_mut().insert(url.to_string());
