@@ -426,3 +426,18 @@ fn the_auto_update_gate_defers_on_a_metered_link_and_a_low_battery_and_a_game_ca
     // The game asks: the gate is the runtime's own restraint, not the game's.
     assert_eq!(block_on(h.check_for_update()).unwrap().version.as_deref(), Some("2.2.0"));
 }
+
+#[test]
+fn a_model_with_an_operator_the_loader_does_not_know_fails_naming_it() {
+    let (_, _, onnx, _) = committed();
+    let mut model = tract_onnx::pb::ModelProto::decode(onnx.as_slice()).unwrap();
+    let graph = model.graph.as_mut().unwrap();
+    let tanh = graph.node.iter_mut().find(|n| n.op_type == "Tanh").unwrap();
+    tanh.op_type = "Mish".into();
+    let (dl, store, h) = running();
+    publish(&dl, "2.2.0", Some(&model.encode_to_vec()), |_| {});
+    let status = block_on(h.check_for_update()).unwrap();
+    failed(&status, "build", &h);
+    assert!(status.update_error.unwrap().contains("Mish"), "the operator is named");
+    assert_eq!(blobs(&store), 3);
+}

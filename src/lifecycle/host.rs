@@ -18,7 +18,7 @@ use super::strategy::{ModelConfig, ModelUrls, Strategy};
 use crate::bank::ResponseBank;
 use crate::error::{Error, ErrorCode};
 use crate::model::Analysis;
-use crate::ports::{Clock, Downloader, KvStore, LockGuard, SharedLock};
+use crate::ports::{Clock, Downloader, IdleScheduler, KvStore, LocalFuture, LockGuard, SharedLock};
 use crate::vocab::{
     BankState, ModelOrigin, ModelState, RollbackReason, UpdateDeferral, UpdateFailure, UpdateRejection, UpdateState,
 };
@@ -116,6 +116,8 @@ pub struct ModelHost {
     pub(super) busy: Cell<bool>,
     /// The lock the game's tabs share (Web Locks), so one tab at a time changes the kept versions.
     lock: Option<Rc<dyn SharedLock>>,
+    /// Gives the page a turn between the shadow check's inferences.
+    idle: Option<Rc<dyn IdleScheduler>>,
 }
 
 /// The shared lock's name: one for every namespace, as the kept versions share one database per namespace and a
@@ -149,6 +151,21 @@ impl ModelHost {
             blocked: RefCell::default(),
             busy: Cell::new(false),
             lock: None,
+            idle: None,
+        }
+    }
+
+    /// The shadow check gives the page a turn (`idle.sleep(0)`) between its inferences.
+    pub fn with_idle(mut self, idle: Rc<dyn IdleScheduler>) -> Self {
+        self.idle = Some(idle);
+        self
+    }
+
+    /// One turn of the event loop (none without a scheduler).
+    pub(super) fn pause(&self) -> LocalFuture<'_, ()> {
+        match &self.idle {
+            Some(idle) => idle.sleep(0),
+            None => Box::pin(async {}),
         }
     }
 

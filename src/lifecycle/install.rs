@@ -92,15 +92,10 @@ impl ModelHost {
             let size = self.config.shadow.sample_size as usize;
             let (inputs, live) = shadow::inputs(&live, validation.as_ref(), size);
             let changed = &offered.changed_outputs;
-            let checked = shadow::compare(
-                &running.analyzer,
-                &analyzer,
-                &inputs,
-                live,
-                validation.as_ref(),
-                changed,
-                &self.config.shadow,
-            );
+            let pause = || self.pause();
+            let (config, validation) = (&self.config.shadow, validation.as_ref());
+            let checked =
+                shadow::compare(&running.analyzer, &analyzer, &inputs, live, validation, changed, config, &pause).await;
             let result = match checked {
                 Ok(r) => r,
                 Err(e) => return self.fail(Some(version), UpdateFailure::Shadow, &e.into()),

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::ShadowConfig;
 use crate::model::{Analysis, Analyzer, ModelError};
+use crate::ports::LocalFuture;
 use crate::vocab::ShadowMeasure;
 
 /// The outputs of `analyze()`, the ones compared. The embedding is not: it is read only against the response bank
@@ -28,6 +29,10 @@ const DEFAULT_SAMPLES: [&str; 12] = [
 ];
 /// Float noise allowed when "no worse" compares two errors.
 const EPSILON: f64 = 1e-9;
+
+/// Awaited between two inputs, so that the check (two inferences per input, on the main thread) lets the game
+/// draw frames in between.
+pub type Pause<'a> = &'a dyn Fn() -> LocalFuture<'a, ()>;
 
 /// The validation set a release ships (the file its manifest's `validation` names).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -122,9 +127,15 @@ fn mean_abs(a: &[f32], b: &[f32]) -> f64 {
 
 /// A model's error on the labelled examples of `name`: the share of wrong labels, or the mean absolute error.
 /// `None` when no example labels it.
-fn error_on(model: &Analyzer, name: &str, labelled: &[Labelled]) -> Result<Option<(f64, u32)>, ModelError> {
+async fn error_on(
+    model: &Analyzer,
+    name: &str,
+    labelled: &[Labelled],
+    pause: Pause<'_>,
+) -> Result<Option<(f64, u32)>, ModelError> {
     let (mut sum, mut n) = (0.0, 0u32);
     for ex in labelled {
+        pause().await;
         let want: Option<Vec<f32>> = match name {
             "personality" => ex.personality.clone(),
             "relationship" => ex.relationship.map(|r| vec![r]),
@@ -148,8 +159,9 @@ fn error_on(model: &Analyzer, name: &str, labelled: &[Labelled]) -> Result<Optio
 /// Runs `candidate` beside `current` on `inputs` (and on the labelled examples of the outputs in `changed`) and
 /// judges it: every output not in `changed` within `max_mean_abs_diff` on average, sentiment labels agreeing on
 /// at least `min_agreement` of the inputs, and every output in `changed` no worse than `current` on its labelled
-/// examples. An input the candidate cannot run fails the check.
-pub fn compare(
+/// examples. An input the candidate cannot run fails the check. `pause` is awaited between inputs.
+#[allow(clippy::too_many_arguments)]
+pub async fn compare(
     current: &Analyzer,
     candidate: &Analyzer,
     inputs: &[String],
@@ -157,6 +169,7 @@ pub fn compare(
     validation: Option<&ValidationSet>,
     changed: &[String],
     config: &ShadowConfig,
+    pause: Pause<'_>,
 ) -> Result<ShadowResult, ModelError> {
     let mut result = ShadowResult {
         passed: false,
@@ -172,6 +185,7 @@ pub fn compare(
     let mut sums = [0.0f64; OUTPUTS.len()];
     let mut agree = 0u32;
     for text in inputs {
+        pause().await;
         let old = current.analyze(text, &|| 0.0)?;
         let new = match candidate.analyze(text, &|| 0.0) {
             Ok(a) => a,
@@ -201,7 +215,8 @@ pub fn compare(
         if changed.iter().any(|c| c == name) {
             check.measure = ShadowMeasure::Labelled;
             let labelled = validation.map(|v| v.labelled.as_slice()).unwrap_or_default();
-            let (old, new) = (error_on(current, name, labelled)?, error_on(candidate, name, labelled)?);
+            let (old, new) =
+                (error_on(current, name, labelled, pause).await?, error_on(candidate, name, labelled, pause).await?);
             check.labelled = new.map(|(_, n)| n);
             check.current_error = old.map(|(e, _)| e);
             check.candidate_error = new.map(|(e, _)| e);

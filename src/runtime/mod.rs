@@ -99,7 +99,8 @@ impl Runtime {
                     ports.clock.clone(),
                 )
                 .with_config(&config.model)
-                .with_lock(ports.shared_lock.clone()),
+                .with_lock(ports.shared_lock.clone())
+                .with_idle(ports.idle.clone()),
             );
             if model.strategy() == Strategy::Bundled {
                 // A bundled model is part of the game: wait for it. A failure is recorded in the model status
