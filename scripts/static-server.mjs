@@ -5,6 +5,10 @@
 // them, with revalidation by ETag, so "warm start" measures what a returning player gets.
 // Usage: node scripts/static-server.mjs <dir> [--port N] [--isolate]
 // /__stall and /__big answer as broken servers do (see misbehave), for the download tests.
+// Files answer `Range: bytes=N-` (and N-M) with 206, as CDNs do, so a dropped model download can resume; with
+// `?drop=N` any response that would carry byte N of the file loses its connection there (a request resumed from N
+// or later goes through), and `?norange=1` ignores Range (200 with the whole file), for the resume tests. CORS
+// lets a test page on another port send Range and If-None-Match and read ETag and Content-Range.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -62,10 +66,42 @@ function misbehave(url, res) {
   pump();
 }
 
+// The byte range a `Range` header asks for, as [start, end] inclusive within `size`; null: none or not one we
+// serve (several ranges, suffix ranges); 'unsatisfiable' when it starts past the end.
+function byteRange(header, size) {
+  const m = /^bytes=(\d+)-(\d*)$/.exec((header || '').trim());
+  if (!m) return null;
+  const start = Number(m[1]);
+  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  if (start >= size || end < start) return 'unsatisfiable';
+  return [start, end];
+}
+
+// Sends data[start..=end] of a file, and with `drop` cuts the connection once file byte `drop` is reached.
+function sendBytes(res, status, headers, data, start, drop) {
+  const body = data.subarray(start);
+  if (!(drop > start && drop < start + body.length)) {
+    res.writeHead(status, headers).end(body);
+    return;
+  }
+  res.writeHead(status, headers);
+  res.write(body.subarray(0, drop - start), () => setTimeout(() => res.socket?.destroy(), 20));
+}
+
 export function serve(dir, { port = 0, isolate = false, maxAge = 0 } = {}) {
   const root = path.resolve(dir);
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
+    if (req.method === 'OPTIONS') {
+      // The preflight of a cross-origin GET with Range or If-None-Match.
+      res.writeHead(204, {
+        'access-control-allow-origin': '*',
+        'access-control-allow-methods': 'GET, HEAD',
+        'access-control-allow-headers': 'range, if-none-match',
+        'access-control-max-age': '600',
+      }).end();
+      return;
+    }
     if (url.pathname === '/__stall' || url.pathname === '/__big') {
       misbehave(url, res);
       return;
@@ -85,7 +121,9 @@ export function serve(dir, { port = 0, isolate = false, maxAge = 0 } = {}) {
       const headers = {
         'content-type': TYPES[path.extname(file)] || 'application/octet-stream',
         'access-control-allow-origin': '*',
+        'access-control-expose-headers': 'etag, content-range, content-length',
         'cross-origin-resource-policy': 'cross-origin',
+        'accept-ranges': 'bytes',
       };
       const stat = fs.statSync(file);
       const etag = `"${stat.size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}"`;
@@ -97,6 +135,29 @@ export function serve(dir, { port = 0, isolate = false, maxAge = 0 } = {}) {
         res.writeHead(304, headers).end();
         return;
       }
+      if (isolate) {
+        headers['cross-origin-opener-policy'] = 'same-origin';
+        headers['cross-origin-embedder-policy'] = 'require-corp';
+      }
+      // Ranges and drops are served as the file's own bytes (no gzip), so offsets mean the same on every request.
+      const range = url.searchParams.get('norange') === '1' ? null : byteRange(req.headers.range, data.length);
+      const drop = url.searchParams.has('drop') ? Number(url.searchParams.get('drop')) : NaN;
+      if (range === 'unsatisfiable') {
+        res.writeHead(416, { ...headers, 'content-range': `bytes */${data.length}` }).end();
+        return;
+      }
+      if (range) {
+        const [start, end] = range;
+        headers['content-range'] = `bytes ${start}-${end}/${data.length}`;
+        headers['content-length'] = end - start + 1;
+        sendBytes(res, 206, headers, data.subarray(0, end + 1), start, drop);
+        return;
+      }
+      if (!Number.isNaN(drop)) {
+        headers['content-length'] = data.length;
+        sendBytes(res, 200, headers, data, 0, drop);
+        return;
+      }
       const compressible = !/\.(png|gz)$/.test(file) && data.length > 1024;
       if (compressible && /\bgzip\b/.test(req.headers['accept-encoding'] || '')) {
         data = gzipped(file, data, stat.mtimeMs);
@@ -104,10 +165,6 @@ export function serve(dir, { port = 0, isolate = false, maxAge = 0 } = {}) {
         headers.vary = 'accept-encoding';
       }
       headers['content-length'] = data.length;
-      if (isolate) {
-        headers['cross-origin-opener-policy'] = 'same-origin';
-        headers['cross-origin-embedder-policy'] = 'require-corp';
-      }
       res.writeHead(200, headers).end(data);
     });
   });

@@ -207,16 +207,75 @@ pub enum DownloadError {
     TooLarge { limit: u64 },
 }
 
+/// Where a download starts and what the caller already has. The default asks for the whole file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DownloadRequest {
+    /// Resume from this byte of the file (`Range: bytes={offset}-`); 0: the whole file.
+    pub offset: u64,
+    /// The ETag of the copy the caller has (`If-None-Match`): a 304 answers [`Download::not_modified`].
+    pub if_none_match: Option<String>,
+}
+
+/// What a download got.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Download {
+    pub body: Vec<u8>,
+    /// The byte of the file `body` starts at: the request's offset for a 206, 0 for a 200 (a server that ignores
+    /// `Range` sends the whole file).
+    pub from: u64,
+    /// 304: the copy named by `if_none_match` is current; `body` is empty.
+    pub not_modified: bool,
+    /// The response's ETag, when the server sent one (and, across origins, exposed it).
+    pub etag: Option<String>,
+}
+
+/// A download that failed, with the bytes it received before it did (from byte `from` of the file), so that a
+/// dropped connection can be resumed where it broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadFailure {
+    pub error: DownloadError,
+    pub received: Vec<u8>,
+    pub from: u64,
+}
+
+impl From<DownloadError> for DownloadFailure {
+    fn from(error: DownloadError) -> Self {
+        DownloadFailure { error, received: Vec::new(), from: 0 }
+    }
+}
+
+impl From<HttpError> for DownloadFailure {
+    fn from(error: HttpError) -> Self {
+        DownloadError::Http(error).into()
+    }
+}
+
 /// Binary downloads (model files), streamed so progress can be reported and the limits kept.
 pub trait Downloader {
-    /// GETs `url` and returns its body, within `limits`. Non-2xx statuses are errors (`HttpError::Network` with
-    /// the status). Dropping the returned future before it completes must abort the request.
+    /// GETs `url` as `request` says, within `limits` (`max_bytes` bounds the whole file: a body from `from` may
+    /// hold `max_bytes - from`). Statuses other than 200, 206 and (with `if_none_match`) 304 are errors
+    /// (`HttpError::Network` with the status). `progress` counts the body's bytes. Dropping the returned future
+    /// before it completes must abort the request.
+    fn fetch<'a>(
+        &'a self,
+        url: &'a str,
+        request: DownloadRequest,
+        limits: DownloadLimits,
+        progress: Progress<'a>,
+    ) -> LocalFuture<'a, Result<Download, DownloadFailure>>;
+
+    /// The whole body of `url` (no resume, no revalidation).
     fn download<'a>(
         &'a self,
         url: &'a str,
         limits: DownloadLimits,
         progress: Progress<'a>,
-    ) -> LocalFuture<'a, Result<Vec<u8>, DownloadError>>;
+    ) -> LocalFuture<'a, Result<Vec<u8>, DownloadError>> {
+        Box::pin(async move {
+            let got = self.fetch(url, DownloadRequest::default(), limits, progress).await.map_err(|f| f.error)?;
+            Ok(got.body)
+        })
+    }
 }
 
 /// Idle time for background work (pre-generation, cache sweeps).

@@ -135,14 +135,96 @@ vocabulary! {
         Failed = "failed",
     }
 
-    /// The update check of a model that started from the kept copy: `none` (nothing to ask), `checking`,
-    /// `current`, `kept` (a newer version was downloaded, verified and kept for the next start) or `failed`.
+    /// Where the model's update stands (`modelStatus().update`). Whatever it says, the model that served before
+    /// serves until `updated`.
     "UpdateState" pub enum UpdateState {
+        /// Not asked yet (a model fresh from the network has nothing to ask at start).
         None = "none",
+        /// The server's manifest is being fetched.
         Checking = "checking",
+        /// The server has nothing newer.
         Current = "current",
-        Kept = "kept",
+        /// The server's manifest is not an update (`updateRejection` says why).
+        Refused = "refused",
+        /// An update is available, and the auto-update gate holds it (`updateDeferral`); `checkForModelUpdate()`
+        /// fetches it anyway.
+        Deferred = "deferred",
+        Downloading = "downloading",
+        /// Built and compared with the running model (the shadow check).
+        Verifying = "verifying",
+        /// The new version (`updateVersion`) serves; the one before is kept as the backup.
+        Updated = "updated",
+        /// The update failed (`updateFailure`, `updateError`); the running model is unchanged.
         Failed = "failed",
+    }
+
+    /// Why the server's manifest is not an update.
+    "UpdateRejection" pub enum UpdateRejection {
+        /// Its version is lower than the running one (a downgrade).
+        Older = "older",
+        /// Its version is the running one, with another manifest.
+        SameVersion = "sameVersion",
+        /// Its channel is not one of `config.model.update.channels`.
+        OtherChannel = "otherChannel",
+        /// It needs a newer runtime (`minRuntime`): ship a new game build.
+        RuntimeTooOld = "runtimeTooOld",
+        /// This version was rolled back on this device; it is not installed again.
+        RolledBack = "rolledBack",
+    }
+
+    /// Why the auto-update gate holds an available update.
+    "UpdateDeferral" pub enum UpdateDeferral {
+        /// `config.model.update.auto` is off.
+        Disabled = "disabled",
+        /// Save-Data is on, or the connection looks slow or metered (2G/3G).
+        Metered = "metered",
+        /// The battery is below `config.model.update.minBattery` and not charging.
+        LowBattery = "lowBattery",
+    }
+
+    /// Why an update failed (`modelUpdateFailed`'s `reason`).
+    "UpdateFailure" pub enum UpdateFailure {
+        /// The manifest could not be fetched, or is malformed.
+        Manifest = "manifest",
+        /// The manifest is not an update (`rejection` says why).
+        Refused = "refused",
+        /// A file could not be fetched (network, stalled server), after resuming what could be.
+        Download = "download",
+        /// A file is not the one the manifest names (size or SHA-256).
+        Integrity = "integrity",
+        /// The new model does not build, or its response bank or validation set does not parse.
+        Build = "build",
+        /// The new model failed the shadow check (`modelShadowResult` has the figures).
+        Shadow = "shadow",
+        /// IndexedDB refused a write (full); what was written is removed.
+        Storage = "storage",
+    }
+
+    /// Why the model went back to the backup version.
+    "RollbackReason" pub enum RollbackReason {
+        /// `rollbackModel()`.
+        Command = "command",
+        /// The current version's kept files were missing or did not build at start.
+        Load = "load",
+    }
+
+    /// How the shadow check judged an output.
+    "ShadowMeasure" pub enum ShadowMeasure {
+        /// Its mean absolute difference from the running model's.
+        Distance = "distance",
+        /// Declared changed by the release: its error on the release's labelled examples, against the running
+        /// model's.
+        Labelled = "labelled",
+    }
+
+    /// The `type` of a model lifecycle event (`takeModelEvents()`).
+    "ModelEventType" pub enum ModelEventType {
+        ModelUpdateAvailable = "modelUpdateAvailable",
+        ModelDownloadProgress = "modelDownloadProgress",
+        ModelShadowResult = "modelShadowResult",
+        ModelUpdated = "modelUpdated",
+        ModelRollback = "modelRollback",
+        ModelUpdateFailed = "modelUpdateFailed",
     }
 
     /// The `name` of every `Error` the runtime throws or rejects with. Games match on these: never rename one.

@@ -81,7 +81,7 @@ async fn analyze_through_the_js_api_with_progress_then_from_indexeddb() {
     let status: JsValue = again.load_model(None).await.unwrap().into();
     assert_eq!(get(&status, "origin").as_string().as_deref(), Some("indexedDb"));
     // It started without asking the server; the manifest is asked for afterwards, in the background.
-    assert_eq!(settled(&again, "update", &["current", "kept", "failed"]).await, "current");
+    assert_eq!(settled(&again, "update", &["current", "updated", "refused", "failed"]).await, "current");
     again.dispose();
 }
 

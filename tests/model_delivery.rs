@@ -8,7 +8,7 @@ use std::rc::Rc;
 use pollster::block_on;
 use unwritten_ai::lifecycle::{ModelHost, ModelUrls, Strategy};
 use unwritten_ai::model::Manifest;
-use unwritten_ai::ports::KvStore;
+use unwritten_ai::ports::{DeviceSnapshot, KvStore};
 use unwritten_ai::testkit::{model_files_network, models_dir};
 use unwritten_ai::testkit::{FakeClock, FakeDownloader, MemoryStore};
 use unwritten_ai::vocab::ModelOrigin as Origin;
@@ -59,8 +59,9 @@ fn first_start_downloads_with_progress_then_the_next_start_uses_the_stored_copy(
     assert_eq!(events.last(), Some(&(total, Some(total))));
 
     assert_eq!(first.status().update.as_str(), "none", "a model built from a fresh manifest has nothing to ask");
-    assert_eq!(block_on(first.check_update()).unwrap(), None);
-    assert_eq!(dl.downloads(), 4);
+    let status = block_on(first.check_for_update()).unwrap();
+    assert_eq!(status.update.as_str(), "current", "asked anyway, the server has nothing newer");
+    assert_eq!(dl.downloads(), 5, "one revalidation of the manifest");
 
     let second = host(Strategy::FirstLaunch, &dl, &store);
     let events = Rc::new(RefCell::new(Vec::new()));
@@ -70,9 +71,9 @@ fn first_start_downloads_with_progress_then_the_next_start_uses_the_stored_copy(
     assert_eq!(*events.borrow(), [(total, Some(total))], "a start from the kept copy reports it complete");
     block_on(second.bank()).unwrap();
     assert_eq!(second.status().origin, Some(Origin::IndexedDb));
-    assert_eq!(dl.downloads(), 4, "a returning player's start needs no network (the bank was kept too)");
-    assert_eq!(block_on(second.check_update()).unwrap(), None, "the server has no newer version");
-    assert_eq!(dl.downloads(), 5, "only the small manifest is fetched, after the start");
+    assert_eq!(dl.downloads(), 5, "a returning player's start needs no network (the bank was kept too)");
+    block_on(second.start_check(&DeviceSnapshot::default()));
+    assert_eq!(dl.downloads(), 6, "only the small manifest is asked for, after the start");
     assert_eq!(second.status().update.as_str(), "current");
 
     dl.set_offline(true);
@@ -91,7 +92,7 @@ fn release(edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
 }
 
 #[test]
-fn a_newer_version_is_downloaded_after_the_start_and_used_by_the_next_one() {
+fn a_newer_version_found_after_the_start_is_checked_and_swapped_in_and_kept() {
     let (_, _, _, m) = files();
     let (dl, store) = (network(), Rc::new(MemoryStore::new("indexedDB")));
     let first = host(Strategy::FirstLaunch, &dl, &store);
@@ -106,6 +107,7 @@ fn a_newer_version_is_downloaded_after_the_start_and_used_by_the_next_one() {
         &format!("{BASE}manifest.json"),
         &release(|m| {
             m["version"] = "2.1.1".into();
+            m["notes"] = "New replies.".into();
             m["responseBank"] = serde_json::json!({ "file": "bank-2.1.1.json", "bytes": bank.len(), "sha256": sha });
         }),
     );
@@ -115,24 +117,31 @@ fn a_newer_version_is_downloaded_after_the_start_and_used_by_the_next_one() {
     block_on(second.bank()).unwrap();
     assert_eq!(dl.downloads(), before, "the start and its bank come from the kept copy");
     assert_eq!(second.status().version.as_deref(), Some(m.version.as_str()));
-    assert_eq!(block_on(second.check_update()).unwrap().as_deref(), Some("2.1.1"));
+    block_on(second.start_check(&DeviceSnapshot::default()));
     assert_eq!(dl.downloads(), before + 2, "the manifest and the one new file; model and vocabulary are kept");
     let status = second.status();
-    assert_eq!((status.update.as_str(), status.update_version.as_deref()), ("kept", Some("2.1.1")));
-    assert_eq!(status.version.as_deref(), Some(m.version.as_str()), "the running model is not swapped");
-    assert_eq!(block_on(second.check_update()).unwrap(), None, "asked once per start");
-    assert_eq!(dl.downloads(), before + 2);
+    assert_eq!((status.update.as_str(), status.update_version.as_deref()), ("updated", Some("2.1.1")));
+    assert_eq!(status.version.as_deref(), Some("2.1.1"), "the new version serves at once");
+    assert_eq!(status.backup_version.as_deref(), Some(m.version.as_str()));
+    assert!(status.shadow.is_some_and(|s| s.passed), "checked beside the old one first");
+    let kinds: Vec<&str> = second.take_events().iter().map(|e| e.kind().as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"modelUpdateAvailable"));
+    assert_eq!(kinds.last(), Some(&"modelUpdated"));
+    assert!(kinds.contains(&"modelDownloadProgress") && kinds.contains(&"modelShadowResult"), "{kinds:?}");
+    assert!(block_on(second.bank()).unwrap().len() > 1000, "the new bank serves");
+    block_on(second.start_check(&DeviceSnapshot::default()));
+    assert_eq!(dl.downloads(), before + 2, "the start's check runs once");
     let old_key = format!("model/blob/{}", old_bank.sha256);
-    assert_eq!(block_on(store.get(&old_key)).unwrap(), None, "the old version's files are dropped");
+    assert!(block_on(store.get(&old_key)).unwrap().is_some(), "the old version's files stay, as the backup");
 
     dl.set_offline(true);
     let third = host(Strategy::FirstLaunch, &dl, &store);
     let bank3 = block_on(third.bank()).unwrap();
     assert_eq!(third.status().version.as_deref(), Some("2.1.1"), "the next start uses the new version, offline");
     assert!(bank3.len() > 1000);
-    let err = block_on(third.check_update()).unwrap_err();
-    assert!(err.to_string().contains("could not fetch"), "{err}");
-    assert_eq!(third.status().update.as_str(), "failed");
+    let status = block_on(third.check_for_update()).unwrap();
+    assert_eq!(status.update_failure.map(|f| f.as_str()), Some("manifest"));
+    assert!(status.update_error.unwrap().contains("could not fetch"));
     assert_eq!(third.status().state.as_str(), "ready", "a failed check changes nothing");
 }
 
@@ -141,7 +150,7 @@ fn an_update_that_fails_its_check_keeps_nothing_and_the_kept_version_stays() {
     let (_, onnx, _, m) = files();
     let (dl, store) = (network(), Rc::new(MemoryStore::new("indexedDB")));
     block_on(host(Strategy::FirstLaunch, &dl, &store).bank()).unwrap();
-    let kept_manifest = block_on(store.get("model/manifest.json")).unwrap();
+    let kept_state = block_on(store.get("model/state")).unwrap();
     // 2.2.0 names a model file whose bytes are not the ones served.
     let mut bad = onnx.clone();
     bad[5000] ^= 1;
@@ -156,13 +165,13 @@ fn an_update_that_fails_its_check_keeps_nothing_and_the_kept_version_stays() {
     );
     let second = host(Strategy::FirstLaunch, &dl, &store);
     block_on(second.bank()).unwrap();
-    let err = block_on(second.check_update()).unwrap_err();
-    assert_eq!(err.code().as_str(), "ModelIntegrityError", "{err}");
-    assert_eq!(second.status().update.as_str(), "failed");
-    assert!(second.status().update_error.unwrap().contains("SHA-256"));
+    let status = block_on(second.check_for_update()).unwrap();
+    assert_eq!((status.update.as_str(), status.update_failure.map(|f| f.as_str())), ("failed", Some("integrity")));
+    assert!(status.update_error.unwrap().contains("SHA-256"));
+    assert_eq!(status.version.as_deref(), Some(m.version.as_str()), "the kept version serves");
     let blobs = block_on(store.keys("model/blob/")).unwrap();
     assert_eq!(blobs.len(), 3, "the kept model, vocabulary and bank, nothing of 2.2.0: {blobs:?}");
-    assert_eq!(block_on(store.get("model/manifest.json")).unwrap(), kept_manifest);
+    assert_eq!(block_on(store.get("model/state")).unwrap(), kept_state);
 
     let before = dl.downloads();
     let third = host(Strategy::FirstLaunch, &dl, &store);
@@ -264,7 +273,7 @@ fn storage_that_refuses_writes_only_costs_a_download_next_time() {
     let h = host(Strategy::FirstLaunch, &dl, &store);
     block_on(h.load()).unwrap();
     assert_eq!(h.status().state.as_str(), "ready");
-    assert_eq!(block_on(store.get("model/manifest.json")).unwrap(), None);
+    assert_eq!(block_on(store.get("model/state")).unwrap(), None);
 }
 
 #[test]

@@ -14,7 +14,7 @@ pub mod pregen;
 
 pub use cloud::CloudConfig;
 pub use flags::FlagsConfig;
-pub use model::ModelConfig;
+pub use model::{ModelConfig, ShadowConfig, UpdateConfig};
 pub use monitor::MonitorConfig;
 pub use pregen::PregenConfig;
 

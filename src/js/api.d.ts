@@ -18,6 +18,21 @@ export interface UnwrittenConfig {
     /** A model download that receives no byte for this long (headers included) is aborted and the load fails
      *  (`ModelLoadError`); a "bundled" create() then resolves without the model. 100 to 600000, default 15000. */
     stallTimeoutMs?: number;
+    /** Model updates (`checkForModelUpdate()` asks whatever this says). */
+    update?: {
+      /** Fetch updates unasked (at start, and every checkIntervalMs), within the gate below. Default true. */
+      auto?: boolean;
+      /** Release channels taken. Default ["stable"]. */
+      channels?: string[];
+      /** Automatic downloads wait for no Save-Data and no 2g/3g (unknown is allowed). Default true. */
+      unmeteredOnly?: boolean;
+      /** Automatic downloads wait for this battery level (0..1) unless charging. Default 0.5. */
+      minBattery?: number;
+      /** Ask the server again this often, ms; 0: only at start and when asked. Default 0. */
+      checkIntervalMs?: number;
+    };
+    /** The shadow check of a new model beside the serving one, before the swap. */
+    shadow?: { enabled?: boolean; maxMeanAbsDiff?: number; minAgreement?: number; sampleSize?: number };
   };
   storage?: {
     /** Use localStorage when the browser allows it. Default true. */
@@ -325,13 +340,47 @@ export interface ModelStatus {
   errorName: UnwrittenErrorName | null;
   /** The local responder's response bank, fetched after the model (analyze() does not wait for it). */
   responseBank: BankState;
+  /** The serving release's channel ("stable" unless its manifest names another). */
+  channel: string | null;
+  /** The version kept as the backup (what a rollback goes back to). */
+  backupVersion: string | null;
   /**
-   * A start from the copy kept in IndexedDB needs no network; the manifest is asked for afterwards. "kept": a newer
-   * version (`updateVersion`) was downloaded and verified, and the next start uses it. "none": nothing to ask.
+   * Where the last update check stands; the model that served before serves until "updated". `updateVersion` is
+   * the version it is about; "failed" has `updateFailure` and `updateError`, "refused" `updateRejection`,
+   * "deferred" `updateDeferral`.
    */
   update: UpdateState;
   updateVersion: string | null;
   updateError: string | null;
+  updateFailure: UpdateFailure | null;
+  updateRejection: UpdateRejection | null;
+  updateDeferral: UpdateDeferral | null;
+  /** The last shadow check's figures (the new model beside the serving one). */
+  shadow: ShadowResult | null;
+}
+
+/** The shadow check of a new model beside the serving one. */
+export interface ShadowResult {
+  passed: boolean;
+  reason: string | null;
+  samples: number;
+  /** Of `samples`, the player's recent lines (kept in memory only, never sent). */
+  liveSamples: number;
+  /** Share of inputs on whose sentiment label both models agree; null when sentiment is changed on purpose. */
+  agreement: number | null;
+  minAgreement: number;
+  /** The largest mean absolute difference among the outputs judged by distance. */
+  meanAbsDiff: number;
+  maxMeanAbsDiff: number;
+  outputs: Array<{
+    name: string;
+    measure: ShadowMeasure;
+    meanAbsDiff: number;
+    labelled: number | null;
+    currentError: number | null;
+    candidateError: number | null;
+    passed: boolean;
+  }>;
 }
 
 /** An endpoint. Prefer your game server's gateway (no key in the browser); a key is sent only in a header. */
@@ -460,8 +509,19 @@ export type RouterEvent =
   | { type: "batteryChanged"; low: boolean; level: number | null; atMs: number };
 
 /** What `takeEvents()` returns, oldest first within each kind: the router's events, then flag changes and
- *  experiment exposures, then the monitor's alerts raised and cleared. */
-export type UnwrittenEvent = RouterEvent | FlagsEvent | AlertEvent;
+ *  experiment exposures, then the model lifecycle's events, then the monitor's alerts raised and cleared. */
+export type UnwrittenEvent = RouterEvent | FlagsEvent | ModelEvent | AlertEvent;
+
+/** The model lifecycle's events (`takeEvents()`, after the flags' ones). */
+export type ModelEvent =
+  | { type: "modelUpdateAvailable"; version: string; current: string; channel: string; notes: string | null;
+      deferred: UpdateDeferral | null; atMs: number }
+  | { type: "modelDownloadProgress"; version: string; loaded: number; total: number; atMs: number }
+  | { type: "modelShadowResult"; version: string; result: ShadowResult; atMs: number }
+  | { type: "modelUpdated"; from: string; to: string; atMs: number }
+  | { type: "modelRollback"; from: string; to: string; reason: RollbackReason; atMs: number }
+  | { type: "modelUpdateFailed"; version: string | null; reason: UpdateFailure; rejection: UpdateRejection | null;
+      message: string; atMs: number };
 
 /** Flag changes (after a refresh) and experiment exposures (the first `variant()` per session), also from
  *  `takeEvents()`, after the router's. */
@@ -690,8 +750,22 @@ export type ModelState = "idle" | "loading" | "ready" | "failed";
 export type ModelOrigin = "network" | "indexedDb";
 /** The response bank; "none" when the manifest names none. */
 export type BankState = "none" | "idle" | "loading" | "ready" | "failed";
-/** The update check of a model started from the kept copy. */
-export type UpdateState = "none" | "checking" | "current" | "kept" | "failed";
+/** Where the model's update stands; the model that served before serves until "updated". */
+export type UpdateState = "none" | "checking" | "current" | "refused" | "deferred" | "downloading" | "verifying"
+  | "updated" | "failed";
+/** Why the server's manifest is not an update. */
+export type UpdateRejection = "older" | "sameVersion" | "otherChannel" | "runtimeTooOld" | "rolledBack";
+/** Why the auto-update gate holds an available update. */
+export type UpdateDeferral = "disabled" | "metered" | "lowBattery";
+/** Why an update failed (`modelUpdateFailed`'s `reason`). */
+export type UpdateFailure = "manifest" | "refused" | "download" | "integrity" | "build" | "shadow" | "storage";
+/** Why the model went back to the backup version. */
+export type RollbackReason = "command" | "load";
+/** How the shadow check judged an output. */
+export type ShadowMeasure = "distance" | "labelled";
+/** The `type` of a model lifecycle event. */
+export type ModelEventType = "modelUpdateAvailable" | "modelDownloadProgress" | "modelShadowResult" | "modelUpdated"
+  | "modelRollback" | "modelUpdateFailed";
 /** Names of the errors this package throws or rejects with (`err.name`). */
 export type UnwrittenErrorName = "InvalidConfig" | "InvalidRequest" | "StorageError" | "NetworkError" | "Disposed"
   | "ModelIntegrityError" | "ModelLoadError" | "ModelNotReady" | "InferenceError" | "RuntimeCrashed";

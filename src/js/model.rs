@@ -1,4 +1,5 @@
-//! The model part of the JS API: loadModel, analyze, analyzeBatch, modelStatus.
+//! The model part of the JS API: loadModel, analyze, analyzeBatch, checkForModelUpdate, rollbackModel,
+//! modelStatus.
 use wasm_bindgen::prelude::*;
 
 use super::convert::{text_prefix, to_js};
@@ -54,6 +55,24 @@ impl UnwrittenAI {
             .collect::<Result<_, _>>()?;
         let rt = self.rt.clone();
         to_js(&rt.analyze_batch(&texts).await?)
+    }
+
+    /// Asks the model's server for a newer version now; a newer one of an accepted channel is downloaded,
+    /// verified, shadow-checked and swapped in (calls in flight finish on the old model). Resolves to
+    /// `modelStatus()` (its `update` says what happened; events in `takeEvents()`); rejects with `ModelNotReady`
+    /// when no model serves yet. A failed update never stops the running model.
+    #[wasm_bindgen(js_name = checkForModelUpdate)]
+    pub async fn check_for_model_update(&self) -> Result<ModelStatusValue, JsValue> {
+        let rt = self.rt.clone();
+        Ok(to_js(&rt.check_for_model_update().await?)?.into())
+    }
+
+    /// Goes back to the version kept as the backup before the last update, which is never installed again on
+    /// this device. Resolves to `modelStatus()`; rejects with `ModelNotReady` when there is no backup.
+    #[wasm_bindgen(js_name = rollbackModel)]
+    pub async fn rollback_model(&self) -> Result<ModelStatusValue, JsValue> {
+        let rt = self.rt.clone();
+        Ok(to_js(&rt.rollback_model().await?)?.into())
     }
 
     /// Where the model stands: idle, loading, ready or failed, with its origin and load time.

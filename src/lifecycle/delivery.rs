@@ -1,49 +1,17 @@
-//! Getting the model onto the device: download with progress, integrity check against the manifest, and the
-//! kept copy (see `keep`) so the next start needs no network.
+//! Getting the model onto the device at start: the kept version when there is one (its backup when it does not
+//! load), else download with progress and an integrity check against the manifest, then keep it (see `keep`) so
+//! the next start needs no network.
 use futures_util::future::join;
 
-use super::keep::{blob_key, cached_blob, keep_manifest, keep_version, kept_manifest, MANIFEST_KEY};
+use super::fetcher::{Fetcher, ManifestFetch};
+use super::keep::{self, blob_key, cached_blob, Kept, Pointer};
 use super::strategy::ModelUrls;
 use crate::bank::ResponseBank;
 use crate::error::Error;
-use crate::model::manifest::{verify, FileRef, Manifest};
+use crate::model::manifest::{verify, FileRef, Manifest, Version};
 use crate::model::Analyzer;
-use crate::ports::{DownloadError, DownloadLimits, Downloader, HttpError, KvStore, Progress};
+use crate::ports::{KvStore, Progress};
 use crate::vocab::ModelOrigin;
-
-/// The most a manifest may be: it names no size of its own, and ours is about 2 KB. (Ours.)
-pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
-/// The most any model file may be, whatever its manifest says: the design's whole model is under 5 MB. (Ours.)
-pub const MAX_FILE_BYTES: u64 = 64 << 20;
-
-/// The downloader, with the stall timeout of `config.model.stallTimeoutMs`.
-#[derive(Clone, Copy)]
-pub struct Fetcher<'a> {
-    pub downloader: &'a dyn Downloader,
-    pub stall_ms: u32,
-}
-
-impl Fetcher<'_> {
-    /// `url`'s body, aborted when no byte comes for the stall timeout (`ModelLoad`) or when it passes
-    /// `max_bytes` (`ModelIntegrity`: it cannot be the file the manifest names).
-    pub(super) async fn get(&self, url: &str, max_bytes: u64, progress: Progress<'_>) -> Result<Vec<u8>, Error> {
-        let limits = DownloadLimits { stall_ms: self.stall_ms, max_bytes: max_bytes.min(MAX_FILE_BYTES) };
-        self.downloader.download(url, limits, progress).await.map_err(|e| match e {
-            DownloadError::TooLarge { limit } => Error::ModelIntegrity(format!(
-                "{url} is larger than the {limit} bytes expected; its download was aborted"
-            )),
-            DownloadError::Http(HttpError::Timeout { after_ms }) => Error::ModelLoad(format!(
-                "could not fetch {url}: no data for {after_ms} ms (model.stallTimeoutMs), the download was aborted"
-            )),
-            DownloadError::Http(e) => Error::ModelLoad(format!("could not fetch {url}: {e}")),
-        })
-    }
-
-    pub(super) async fn manifest(&self, url: &str) -> Result<String, Error> {
-        let bytes = self.get(url, MAX_MANIFEST_BYTES, &|_, _| {}).await?;
-        String::from_utf8(bytes).map_err(|e| Error::ModelLoad(format!("manifest is not UTF-8: {e}")))
-    }
-}
 
 /// The loaded model, and where its response bank is when the manifest names one. The bank is fetched
 /// separately ([`fetch_bank`]) so that the analyzer is ready without waiting for it.
@@ -55,8 +23,12 @@ pub struct LocalModel {
     pub build_ms: f64,
     /// The manifest this model was built from, as served.
     pub manifest_json: String,
-    /// Started from the kept copy without asking the server: [`check_update`](super::check_update) should ask it now.
+    /// Started from the kept copy without asking the server: the start's update check should ask it now.
     pub unchecked: bool,
+    /// The kept backup version, if any.
+    pub backup: Option<String>,
+    /// The kept current version that did not load at start, so this (its backup) serves instead.
+    pub fell_back_from: Option<String>,
 }
 
 impl std::fmt::Debug for LocalModel {
@@ -67,6 +39,7 @@ impl std::fmt::Debug for LocalModel {
             .field("read_ms", &self.read_ms)
             .field("build_ms", &self.build_ms)
             .field("unchecked", &self.unchecked)
+            .field("backup", &self.backup)
             .finish()
     }
 }
@@ -78,8 +51,23 @@ pub struct BankSource {
     pub url: String,
 }
 
+/// The URL of a file the manifest names: the config's for model, vocabulary and bank, else next to the manifest.
+pub(super) fn file_url(urls: &ModelUrls, manifest: &Manifest, file: &FileRef) -> String {
+    let configured = if file.sha256 == manifest.sha256 {
+        &urls.model
+    } else if file.sha256 == manifest.vocab.sha256 {
+        &urls.vocab
+    } else if manifest.response_bank.as_ref().is_some_and(|b| b.sha256 == file.sha256) {
+        &urls.bank
+    } else {
+        &None
+    };
+    configured.clone().unwrap_or_else(|| urls.sibling(&file.file))
+}
+
 /// One file named by the manifest: `kept` when the store had a verified copy (see [`cached_blob`]), else
-/// downloaded (never past its declared size) and verified.
+/// downloaded (never past its declared size, resumed after a drop) and verified. Sets `fetched` when it
+/// downloaded.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn obtain(
     what: &FileRef,
@@ -89,20 +77,28 @@ pub(super) async fn obtain(
     offset: u64,
     total: u64,
     progress: Progress<'_>,
-    origin: &mut ModelOrigin,
+    fetched: &mut bool,
 ) -> Result<Vec<u8>, Error> {
     if let Some(bytes) = kept {
         return Ok(bytes);
     }
-    *origin = ModelOrigin::Network;
+    *fetched = true;
     let bytes = net.get(&url, what.bytes, &|loaded, _| progress(offset + loaded, Some(total))).await?;
     verify(&what.file, &bytes, what.bytes, &what.sha256)?;
     Ok(bytes)
 }
 
-/// Downloads (or reads from `store`) the manifest, the model, the vocabulary and the response bank, verifies
-/// every file against the manifest, keeps copies in `store`, and loads the analyzer. `progress` sees
-/// (bytes, total) of the files together. A file that fails its check is never stored.
+/// A manifest this runtime may not run: one that needs a newer runtime (`minRuntime`).
+pub(super) fn runtime_too_old(manifest: &Manifest, runtime: &str) -> bool {
+    let Some(min) = manifest.min_runtime.as_deref().and_then(|m| Version::parse(m).ok()) else { return false };
+    Version::parse(runtime).map_or(true, |r| r < min)
+}
+
+/// Starts the model: the kept current version for this manifest URL, or its backup when that does not load, with
+/// no network at all (the update check asks the server afterwards); else downloads (or reads from `store`) the
+/// manifest, the model and the vocabulary, verifies every file against the manifest, builds the analyzer, and
+/// keeps the version. `progress` sees (bytes, total) of the files together. A file that fails its check is
+/// never stored.
 pub async fn fetch_and_load(
     urls: &ModelUrls,
     net: Fetcher<'_>,
@@ -118,37 +114,39 @@ pub async fn fetch_and_load(
                 .into(),
         ));
     }
-    // A returning player: what this manifest URL described last time is kept, verified, in the store. Start
-    // from it with no network at all (a manifest request is a round trip, often a revalidation, on the path to
-    // the first line); `check_update` asks the server afterwards and keeps a newer version for the next start.
-    let kept = kept_manifest(store, &urls.manifest).await;
-    if let Some(text) = &kept {
-        if let Some(model) = load_kept(text, urls, store, progress, t0, now_ms).await {
+    // A returning player: start from the kept version with no network at all (a manifest request is a round trip
+    // on the path to the first line).
+    let kept = keep::read(store).await;
+    if let Some(k) = kept.as_ref().filter(|k| k.pointer.url == urls.manifest) {
+        if let Some(model) = load_kept_start(k, urls, store, progress, t0, now_ms).await {
             return Ok((model, ModelOrigin::IndexedDb));
         }
     }
-    let manifest_text = match net.manifest(&urls.manifest).await {
-        Ok(text) => text,
-        // Offline (or a server that stalls): the manifest we last loaded from still describes the copy we kept.
-        Err(e) => match store.map(|s| s.get(MANIFEST_KEY)) {
-            Some(read) => match read.await {
-                Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
-                _ => return Err(e),
-            },
-            None => return Err(e),
-        },
+    let (manifest_text, etag) = match net.manifest(&urls.manifest, None).await {
+        Ok(ManifestFetch::Fetched { text, etag }) => (text, etag),
+        Ok(ManifestFetch::NotModified) => return Err(Error::ModelLoad("the manifest answered 304 unasked".into())),
+        // Offline (or a server that stalls): the manifest kept last still describes the files kept.
+        Err(e) => (kept.as_ref().and_then(|k| k.current.clone()).ok_or(e)?, None),
     };
     let manifest = Manifest::parse(&manifest_text)?;
+    if runtime_too_old(&manifest, crate::VERSION) {
+        return Err(Error::ModelLoad(format!(
+            "model {} needs runtime {} or newer (minRuntime); this is {}",
+            manifest.version,
+            manifest.min_runtime.as_deref().unwrap_or_default(),
+            crate::VERSION
+        )));
+    }
     let model_ref = manifest.model_file();
     let total = model_ref.bytes + manifest.vocab.bytes;
 
-    let mut origin = ModelOrigin::IndexedDb;
     // Both kept copies are read together (one wait on the store, not two); what is missing is downloaded in turn.
     let (onnx, vocab) = join(cached_blob(store, &model_ref.sha256), cached_blob(store, &manifest.vocab.sha256)).await;
-    let url = urls.model.clone().unwrap_or_else(|| urls.sibling(&manifest.file));
-    let onnx = obtain(&model_ref, onnx, url, net, 0, total, progress, &mut origin).await?;
-    let url = urls.vocab.clone().unwrap_or_else(|| urls.sibling(&manifest.vocab.file));
-    let vocab = obtain(&manifest.vocab, vocab, url, net, model_ref.bytes, total, progress, &mut origin).await?;
+    let (mut onnx_new, mut vocab_new) = (false, false);
+    let url = file_url(urls, &manifest, &model_ref);
+    let onnx = obtain(&model_ref, onnx, url, net, 0, total, progress, &mut onnx_new).await?;
+    let url = file_url(urls, &manifest, &manifest.vocab);
+    let vocab = obtain(&manifest.vocab, vocab, url, net, model_ref.bytes, total, progress, &mut vocab_new).await?;
     progress(total, Some(total));
     let t_read = now_ms();
 
@@ -157,34 +155,79 @@ pub async fn fetch_and_load(
     let analyzer = Analyzer::load_verified(manifest.clone(), &onnx, &vocab)?;
     let (read_ms, build_ms) = (t_read - t0, now_ms() - t_read);
     let bank = bank_source(&manifest, urls);
+    let origin = if onnx_new || vocab_new { ModelOrigin::Network } else { ModelOrigin::IndexedDb };
+    let mut backup = None;
     // Storage failures (quota, private mode) only mean the next start downloads again: not errors.
-    match (store, origin) {
-        (Some(store), ModelOrigin::Network) => {
-            let files = [(&model_ref.sha256, onnx.as_slice()), (&manifest.vocab.sha256, vocab.as_slice())];
-            // The bank's blob is kept too (it is stored when it arrives), so it is not dropped as an old version.
-            let keep: Vec<&String> = bank.iter().map(|b| &b.file.sha256).collect();
-            let _ = keep_version(store, &files, &keep, manifest_text.as_bytes(), &urls.manifest).await;
+    if let Some(store) = store {
+        let mut files: Vec<(&str, &[u8])> = Vec::new();
+        if onnx_new {
+            files.push((&model_ref.sha256, &onnx));
         }
-        // The files were kept but not under this manifest and URL (kept by an older runtime, or another URL):
-        // record them, so the next start needs no network.
-        (Some(store), ModelOrigin::IndexedDb) if kept.as_deref() != Some(manifest_text.as_str()) => {
-            let _ = keep_manifest(store, manifest_text.as_bytes(), &urls.manifest).await;
+        if vocab_new {
+            files.push((&manifest.vocab.sha256, &vocab));
         }
-        _ => {}
+        let previous = kept.as_ref().map(|k| &k.pointer);
+        let whole = kept
+            .as_ref()
+            .is_some_and(|k| k.pointer.url == urls.manifest && k.current.as_deref() == Some(manifest_text.as_str()));
+        let pointer = Pointer::advance(previous, &urls.manifest, &manifest.version, etag);
+        // Kept, unless the store has this version whole already.
+        backup = if whole && files.is_empty() {
+            pointer.backup.clone()
+        } else {
+            let installed = keep::install(store, &files, &manifest.version, manifest_text.as_bytes(), &pointer).await;
+            pointer.backup.clone().filter(|_| installed.is_ok())
+        };
     }
-    Ok((LocalModel { analyzer, bank, read_ms, build_ms, manifest_json: manifest_text, unchecked: false }, origin))
+    let model = LocalModel {
+        analyzer,
+        bank,
+        read_ms,
+        build_ms,
+        manifest_json: manifest_text,
+        unchecked: false,
+        backup,
+        fell_back_from: None,
+    };
+    Ok((model, origin))
 }
 
 fn bank_source(manifest: &Manifest, urls: &ModelUrls) -> Option<BankSource> {
     manifest.response_bank.clone().map(|file| {
-        let url = urls.bank.clone().unwrap_or_else(|| urls.sibling(&file.file));
+        let url = file_url(urls, manifest, &file);
         BankSource { file, url }
     })
 }
 
-/// The model built from the kept manifest and its kept, verified files; `None` when anything is missing, does
-/// not verify or does not build (the caller then asks the server).
-async fn load_kept(
+/// The kept current version, else its backup (then made current: the pointer is switched back).
+async fn load_kept_start(
+    kept: &Kept,
+    urls: &ModelUrls,
+    store: Option<&dyn KvStore>,
+    progress: Progress<'_>,
+    t0: f64,
+    now_ms: &dyn Fn() -> f64,
+) -> Option<LocalModel> {
+    if let Some(text) = &kept.current {
+        if let Some(mut model) = load_kept(text, urls, store, progress, t0, now_ms).await {
+            model.backup = kept.pointer.backup.clone().filter(|_| kept.backup.is_some());
+            return Some(model);
+        }
+    }
+    let mut model = load_kept(kept.backup.as_deref()?, urls, store, progress, t0, now_ms).await?;
+    let version = model.analyzer.manifest().version.clone();
+    let pointer = Pointer { current: version, backup: None, etag: None, ..kept.pointer.clone() };
+    if let Some(store) = store {
+        // Not switched (a failed write): the next start tries the current version again, then this one.
+        let _ = keep::switch(store, &pointer).await;
+    }
+    model.fell_back_from = Some(kept.pointer.current.clone());
+    Some(model)
+}
+
+/// The model built from a kept manifest and its kept, verified files; `None` when anything is missing, does not
+/// verify or does not build (the caller then tries the backup, or asks the server).
+pub(super) async fn load_kept(
     text: &str,
     urls: &ModelUrls,
     store: Option<&dyn KvStore>,
@@ -202,7 +245,17 @@ async fn load_kept(
     let bank = bank_source(&manifest, urls);
     let analyzer = Analyzer::load_verified(manifest, &onnx, &vocab).ok()?;
     let (read_ms, build_ms) = (t_read - t0, now_ms() - t_read);
-    Some(LocalModel { analyzer, bank, read_ms, build_ms, manifest_json: text.to_string(), unchecked: true })
+    let manifest_json = text.to_string();
+    Some(LocalModel {
+        analyzer,
+        bank,
+        read_ms,
+        build_ms,
+        manifest_json,
+        unchecked: true,
+        backup: None,
+        fell_back_from: None,
+    })
 }
 
 /// The response bank: from `store` when a verified copy is there, else downloaded, verified, parsed and kept.
@@ -211,12 +264,12 @@ pub async fn fetch_bank(
     net: Fetcher<'_>,
     store: Option<&dyn KvStore>,
 ) -> Result<ResponseBank, Error> {
-    let mut origin = ModelOrigin::IndexedDb;
+    let mut fetched = false;
     let size = source.file.bytes;
     let kept = cached_blob(store, &source.file.sha256).await;
-    let bytes = obtain(&source.file, kept, source.url.clone(), net, 0, size, &|_, _| {}, &mut origin).await?;
+    let bytes = obtain(&source.file, kept, source.url.clone(), net, 0, size, &|_, _| {}, &mut fetched).await?;
     let bank = ResponseBank::parse(&bytes)?;
-    if let (Some(store), ModelOrigin::Network) = (store, origin) {
+    if let (Some(store), true) = (store, fetched) {
         // A failed write only means the next start downloads it again.
         let _ = store.put(&blob_key(&source.file.sha256), &bytes).await;
     }

@@ -1,75 +1,34 @@
 //! Owns the model for one runtime: loads it once (concurrent callers share the one load), reports progress,
-//! remembers failure, and hands out the analyzer.
-use std::cell::RefCell;
+//! remembers failure, hands out the analyzer, and keeps what its updates (`update`, `install`) report.
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use futures_util::future::{FutureExt, Shared};
+use futures_util::future::FutureExt;
 use serde::Serialize;
 
-use super::delivery::{fetch_and_load, fetch_bank, Fetcher, LocalModel};
+use super::delivery::{fetch_and_load, fetch_bank, LocalModel};
+use super::events::{EventLog, ModelEvent};
+use super::fetcher::Fetcher;
+use super::shadow::ShadowResult;
+pub(super) use super::slot::{LoadFuture, Slot};
 use super::strategy::{ModelConfig, ModelUrls, Strategy};
-use super::update::{check_update, Update};
 use crate::bank::ResponseBank;
 use crate::error::{Error, ErrorCode};
 use crate::model::Analysis;
-use crate::ports::{Clock, Downloader, KvStore};
-use crate::vocab::{BankState, ModelOrigin, ModelState, UpdateState};
+use crate::ports::{Clock, Downloader, IdleScheduler, KvStore, LocalFuture, LockGuard, SharedLock};
+use crate::vocab::{
+    BankState, ModelOrigin, ModelState, RollbackReason, UpdateDeferral, UpdateFailure, UpdateRejection, UpdateState,
+};
 
-type LoadFuture<T> = Shared<Pin<Box<dyn Future<Output = Result<Rc<T>, Error>>>>>;
+/// The player's recent `analyze()` texts kept for the shadow check (ours), in memory only and never sent anywhere.
+const LIVE_INPUTS: usize = 32;
+/// The longest live input kept, in chars: the model reads 128 tokens at most.
+const LIVE_INPUT_CHARS: usize = 2_000;
+
 type Listener = Box<dyn Fn(u64, Option<u64>)>;
-
-/// One thing loaded once: concurrent callers share the load in progress; a failure is remembered.
-enum Slot<T> {
-    Idle,
-    Loading(LoadFuture<T>),
-    Ready(Rc<T>),
-    Failed(Error),
-}
-
-impl<T> Slot<T> {
-    /// The ready value, or the load to join (starting one with `start` when idle or failed).
-    fn join(&mut self, start: impl FnOnce() -> LoadFuture<T>) -> Result<Rc<T>, LoadFuture<T>> {
-        match self {
-            Slot::Ready(v) => Ok(v.clone()),
-            Slot::Loading(f) => Err(f.clone()),
-            Slot::Idle | Slot::Failed(_) => {
-                let f = start();
-                *self = Slot::Loading(f.clone());
-                Err(f)
-            }
-        }
-    }
-
-    /// Records the outcome of a load; only the first waiter to finish does (later ones find it recorded).
-    fn settle(&mut self, result: &Result<Rc<T>, Error>) -> bool {
-        if !matches!(self, Slot::Loading(_)) {
-            return false;
-        }
-        *self = match result {
-            Ok(v) => Slot::Ready(v.clone()),
-            Err(e) => Slot::Failed(e.clone()),
-        };
-        true
-    }
-
-    /// Drops a load in progress: once its callers are gone too, nothing holds it, and its download is aborted.
-    fn close(&mut self) {
-        if matches!(self, Slot::Loading(_)) {
-            *self = Slot::Failed(Error::Disposed);
-        }
-    }
-
-    fn state(&self) -> ModelState {
-        match self {
-            Slot::Idle => ModelState::Idle,
-            Slot::Loading(_) => ModelState::Loading,
-            Slot::Ready(_) => ModelState::Ready,
-            Slot::Failed(_) => ModelState::Failed,
-        }
-    }
-}
 
 /// What `ai.modelStatus()` returns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -79,6 +38,10 @@ pub struct ModelStatus {
     pub strategy: Strategy,
     pub name: Option<String>,
     pub version: Option<String>,
+    /// The serving release's channel ("stable" unless its manifest names another).
+    pub channel: Option<String>,
+    /// The version kept as the backup (`rollbackModel()` goes back to it).
+    pub backup_version: Option<String>,
     pub origin: Option<ModelOrigin>,
     pub load_ms: Option<f64>,
     /// Of `load_ms`: getting the verified files (from the network or IndexedDB) and building the tract plan
@@ -89,44 +52,77 @@ pub struct ModelStatus {
     pub error_name: Option<ErrorCode>,
     /// The response bank of the local responder, loaded after the model.
     pub response_bank: BankState,
-    /// A model started from the kept copy asks the server for its manifest afterwards: `kept` names the newer
-    /// version in `update_version` (the next start uses it); `failed` has `update_error` (the next start asks again).
+    /// Where the last update check stands; `update_version` is the version it is about.
     pub update: UpdateState,
     pub update_version: Option<String>,
     pub update_error: Option<String>,
+    pub update_failure: Option<UpdateFailure>,
+    pub update_rejection: Option<UpdateRejection>,
+    pub update_deferral: Option<UpdateDeferral>,
+    /// The last shadow check's figures.
+    pub shadow: Option<ShadowResult>,
 }
 
-/// Where the update check of a model started from the kept copy stands.
-#[derive(Debug, Clone, Default)]
-enum Check {
-    #[default]
-    None,
-    Checking,
-    Current,
-    Kept(String),
-    Failed(String),
+/// What the last update check found (the `update*` fields of [`ModelStatus`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct UpdateStatus {
+    pub state: UpdateState,
+    pub version: Option<String>,
+    pub error: Option<String>,
+    pub failure: Option<UpdateFailure>,
+    pub rejection: Option<UpdateRejection>,
+    pub deferral: Option<UpdateDeferral>,
+    pub shadow: Option<ShadowResult>,
+}
+
+impl UpdateStatus {
+    pub fn at(state: UpdateState, version: Option<String>) -> Self {
+        UpdateStatus { state, version, error: None, failure: None, rejection: None, deferral: None, shadow: None }
+    }
+}
+
+/// The server's manifest as last fetched, with its ETag: a 304 means this text again.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Seen {
+    pub etag: Option<String>,
+    pub text: String,
 }
 
 #[derive(Default)]
-struct Loaded {
-    origin: Option<ModelOrigin>,
-    load_ms: Option<f64>,
+pub(super) struct Loaded {
+    pub origin: Option<ModelOrigin>,
+    pub load_ms: Option<f64>,
 }
 
 pub struct ModelHost {
-    strategy: Strategy,
-    urls: ModelUrls,
-    downloader: Rc<dyn Downloader>,
-    /// `config.model.stallTimeoutMs`.
-    stall_ms: u32,
-    store: Option<Rc<dyn KvStore>>,
-    clock: Rc<dyn Clock>,
-    slot: RefCell<Slot<LocalModel>>,
-    bank: RefCell<Slot<ResponseBank>>,
-    loaded: Rc<RefCell<Loaded>>,
+    pub(super) strategy: Strategy,
+    pub(super) urls: ModelUrls,
+    pub(super) downloader: Rc<dyn Downloader>,
+    /// `config.model`: the stall timeout, the update policy and the shadow check.
+    pub(super) config: ModelConfig,
+    pub(super) store: Option<Rc<dyn KvStore>>,
+    pub(super) clock: Rc<dyn Clock>,
+    pub(super) slot: RefCell<Slot<LocalModel>>,
+    pub(super) bank: RefCell<Slot<ResponseBank>>,
+    pub(super) loaded: Rc<RefCell<Loaded>>,
     listeners: Rc<RefCell<Vec<Listener>>>,
-    update: RefCell<Check>,
+    pub(super) update: RefCell<UpdateStatus>,
+    pub(super) events: Rc<EventLog>,
+    pub(super) live: RefCell<VecDeque<String>>,
+    pub(super) seen: RefCell<Option<Seen>>,
+    /// Versions refused in this session (rolled back, failed a check), as the pointer's `blocked` across sessions.
+    pub(super) blocked: RefCell<Vec<String>>,
+    /// An update or rollback is running.
+    pub(super) busy: Cell<bool>,
+    /// The lock the game's tabs share (Web Locks), so one tab at a time changes the kept versions.
+    lock: Option<Rc<dyn SharedLock>>,
+    /// Gives the page a turn between the shadow check's inferences.
+    idle: Option<Rc<dyn IdleScheduler>>,
 }
+
+/// The shared lock's name: one for every namespace, as the kept versions share one database per namespace and a
+/// wait is rare.
+const LOCK_NAME: &str = "unwritten-ai/model-versions";
 
 impl ModelHost {
     /// `strategy` must already be resolved (not `Auto`).
@@ -141,21 +137,77 @@ impl ModelHost {
             strategy,
             urls,
             downloader,
-            stall_ms: ModelConfig::default().stall_timeout_ms,
+            config: ModelConfig::default(),
             store,
             clock,
             slot: RefCell::new(Slot::Idle),
             bank: RefCell::new(Slot::Idle),
             loaded: Rc::default(),
             listeners: Rc::default(),
-            update: RefCell::default(),
+            update: RefCell::new(UpdateStatus::at(UpdateState::None, None)),
+            events: Rc::default(),
+            live: RefCell::default(),
+            seen: RefCell::default(),
+            blocked: RefCell::default(),
+            busy: Cell::new(false),
+            lock: None,
+            idle: None,
         }
+    }
+
+    /// The shadow check gives the page a turn (`idle.sleep(0)`) between its inferences.
+    pub fn with_idle(mut self, idle: Rc<dyn IdleScheduler>) -> Self {
+        self.idle = Some(idle);
+        self
+    }
+
+    /// One turn of the event loop (none without a scheduler).
+    pub(super) fn pause(&self) -> LocalFuture<'_, ()> {
+        match &self.idle {
+            Some(idle) => idle.sleep(0),
+            None => Box::pin(async {}),
+        }
+    }
+
+    /// Updates and rollbacks take `lock` (shared with the game's other tabs) while they change the kept versions.
+    pub fn with_lock(mut self, lock: Option<Rc<dyn SharedLock>>) -> Self {
+        self.lock = lock;
+        self
+    }
+
+    /// Holds the tabs' lock on the kept versions until dropped; `None` where there is no lock (or it failed: one
+    /// tab's update then only risks another's leftovers, which the next check removes).
+    pub(super) async fn lock_versions(&self) -> Option<LockGuard> {
+        self.lock.as_ref()?.lock(LOCK_NAME).await.ok()
+    }
+
+    /// `config.model`'s stall timeout, update policy and shadow check (the defaults otherwise).
+    pub fn with_config(mut self, config: &ModelConfig) -> Self {
+        self.config = config.clone();
+        self
     }
 
     /// Downloads give up after `ms` without a byte (`config.model.stallTimeoutMs`; the default otherwise).
     pub fn with_stall_timeout_ms(mut self, ms: u32) -> Self {
-        self.stall_ms = ms;
+        self.config.stall_timeout_ms = ms;
         self
+    }
+
+    pub(super) fn net(&self) -> Fetcher<'_> {
+        Fetcher { downloader: self.downloader.as_ref(), stall_ms: self.config.stall_timeout_ms }
+    }
+
+    /// The lifecycle events since the last call, oldest first.
+    pub fn take_events(&self) -> Vec<ModelEvent> {
+        self.events.take()
+    }
+
+    /// The serving model, if one is ready.
+    pub(super) fn ready(&self) -> Option<Rc<LocalModel>> {
+        match &*self.slot.borrow() {
+            Slot::Ready(m) => Some(m.clone()),
+            _ => None,
+        }
     }
 
     /// For `dispose()`: the model and bank loads in progress are dropped (their downloads aborted), not kept
@@ -196,7 +248,8 @@ impl ModelHost {
             .clone()
             .ok_or_else(|| Error::ModelNotReady("the model's manifest names no response bank".into()))?;
         let load = match self.bank.borrow_mut().join(|| {
-            let (downloader, stall_ms, store) = (self.downloader.clone(), self.stall_ms, self.store.clone());
+            let (downloader, stall_ms, store) =
+                (self.downloader.clone(), self.config.stall_timeout_ms, self.store.clone());
             let fut: Pin<Box<dyn Future<Output = Result<Rc<ResponseBank>, Error>>>> = Box::pin(async move {
                 let net = Fetcher { downloader: downloader.as_ref(), stall_ms };
                 Ok(Rc::new(fetch_bank(&source, net, store.as_deref()).await?))
@@ -211,37 +264,15 @@ impl ModelHost {
         result
     }
 
-    /// For a model that started from the kept copy without asking the server: asks it now, once, and keeps a
-    /// newer version for the next start (see [`check_update`]). Run it after [`ModelHost::bank`]: a newer version
-    /// replaces the kept files, the response bank of the running model included. Resolves to the version kept,
-    /// if any; the outcome is also in `status().update`.
-    pub async fn check_update(&self) -> Result<Option<String>, Error> {
-        let model = match &*self.slot.borrow() {
-            Slot::Ready(m) if m.unchecked => m.clone(),
-            _ => return Ok(None),
-        };
-        let Some(store) = self.store.clone() else { return Ok(None) };
-        if !matches!(*self.update.borrow(), Check::None | Check::Failed(_)) {
-            return Ok(None);
-        }
-        *self.update.borrow_mut() = Check::Checking;
-        let net = Fetcher { downloader: self.downloader.as_ref(), stall_ms: self.stall_ms };
-        let result = check_update(&self.urls, net, store.as_ref(), &model.manifest_json).await;
-        *self.update.borrow_mut() = match &result {
-            Ok(Update::Current) => Check::Current,
-            Ok(Update::Kept { version }) => Check::Kept(version.clone()),
-            Err(e) => Check::Failed(e.to_string()),
-        };
-        result.map(|u| match u {
-            Update::Current => None,
-            Update::Kept { version } => Some(version),
-        })
-    }
-
     fn start_load(&self) -> LoadFuture<LocalModel> {
-        let (urls, downloader, stall_ms, store, clock) =
-            (self.urls.clone(), self.downloader.clone(), self.stall_ms, self.store.clone(), self.clock.clone());
-        let (listeners, loaded) = (self.listeners.clone(), self.loaded.clone());
+        let (urls, downloader, stall_ms, store, clock) = (
+            self.urls.clone(),
+            self.downloader.clone(),
+            self.config.stall_timeout_ms,
+            self.store.clone(),
+            self.clock.clone(),
+        );
+        let (listeners, loaded, events) = (self.listeners.clone(), self.loaded.clone(), self.events.clone());
         let fut: Pin<Box<dyn Future<Output = Result<Rc<LocalModel>, Error>>>> = Box::pin(async move {
             let t0 = clock.now_ms();
             let progress = |done: u64, total: Option<u64>| {
@@ -253,6 +284,11 @@ impl ModelHost {
             let net = Fetcher { downloader: downloader.as_ref(), stall_ms };
             let (model, origin) = fetch_and_load(&urls, net, store.as_deref(), &progress, &now).await?;
             *loaded.borrow_mut() = Loaded { origin: Some(origin), load_ms: Some(clock.now_ms() - t0) };
+            if let Some(from) = &model.fell_back_from {
+                let to = model.analyzer.manifest().version.clone();
+                let reason = RollbackReason::Load;
+                events.push(ModelEvent::ModelRollback { from: from.clone(), to, reason, at_ms: clock.wall_ms() });
+            }
             Ok(Rc::new(model))
         });
         fut.shared()
@@ -277,8 +313,16 @@ impl ModelHost {
         self.load().await
     }
 
+    /// The model's reading of `text`, which is kept (in memory, the last few) as a sample for the shadow check.
     pub async fn analyze(&self, text: &str) -> Result<Analysis, Error> {
         let model = self.loaded().await?;
+        {
+            let mut live = self.live.borrow_mut();
+            if live.len() == LIVE_INPUTS {
+                live.pop_front();
+            }
+            live.push_back(text.chars().take(LIVE_INPUT_CHARS).collect());
+        }
         let clock = self.clock.clone();
         Ok(model.analyzer.analyze(text, &move || clock.now_ms())?)
     }
@@ -305,13 +349,7 @@ impl ModelHost {
             Slot::Failed(e) => (None, Some(e)),
             Slot::Idle | Slot::Loading(_) => (None, None),
         };
-        let (update, update_version, update_error) = match &*self.update.borrow() {
-            Check::None => (UpdateState::None, None, None),
-            Check::Checking => (UpdateState::Checking, None, None),
-            Check::Current => (UpdateState::Current, None, None),
-            Check::Kept(v) => (UpdateState::Kept, Some(v.clone()), None),
-            Check::Failed(e) => (UpdateState::Failed, None, Some(e.clone())),
-        };
+        let update = self.update.borrow().clone();
         let response_bank = match &*slot {
             Slot::Ready(m) if m.bank.is_none() => BankState::None,
             _ => match self.bank.borrow().state() {
@@ -326,6 +364,8 @@ impl ModelHost {
             strategy: self.strategy,
             name: manifest.map(|m| m.name.clone()),
             version: manifest.map(|m| m.version.clone()),
+            channel: manifest.map(|m| m.channel.clone()),
+            backup_version: ready.and_then(|m| m.backup.clone()),
             origin: manifest.and(loaded.origin),
             load_ms: manifest.and(loaded.load_ms),
             read_ms: ready.map(|m| m.read_ms),
@@ -333,9 +373,13 @@ impl ModelHost {
             error: error.map(|e| e.to_string()),
             error_name: error.map(|e| e.code()),
             response_bank,
-            update,
-            update_version,
-            update_error,
+            update: update.state,
+            update_version: update.version,
+            update_error: update.error,
+            update_failure: update.failure,
+            update_rejection: update.rejection,
+            update_deferral: update.deferral,
+            shadow: update.shadow,
         }
     }
 }

@@ -1,9 +1,10 @@
-//! The kept copy across updates on the fakes: a new version is written in full and built before the next start
-//! reads it, so a full store or a file that does not build leaves the old version in place; and the size limit
-//! of each download.
+//! The kept versions across updates on the fakes, with the committed model: a new version is written in full,
+//! built and checked before the pointer switches to it, so a full store, a file that does not build or a tab
+//! closed part-way leaves the old version serving and kept; and the size limit of each download.
 use std::cell::Cell;
 use std::rc::Rc;
 
+use futures_util::FutureExt;
 use pollster::block_on;
 
 use super::{ModelHost, ModelUrls, Strategy};
@@ -14,20 +15,30 @@ use crate::testkit::{model_files_network, models_dir, FakeClock, FakeDownloader,
 
 const BASE: &str = "https://cdn.test/models/";
 
-/// A [`MemoryStore`] that refuses, once told to, the `n`th put from then on and every put after it with
-/// `QuotaExceeded` (a full disk stays full); reads and deletes work.
+/// A [`MemoryStore`] that, once told to, refuses the `n`th put from then on and every put after it with
+/// `QuotaExceeded` (a full disk stays full), or never finishes it (the tab is closed); reads and deletes work.
 struct FillsUp {
     inner: MemoryStore,
     puts_left: Cell<Option<u32>>,
+    hang: Cell<bool>,
 }
 
 impl FillsUp {
     fn new() -> Self {
-        FillsUp { inner: MemoryStore::new("indexedDB"), puts_left: Cell::new(None) }
+        FillsUp { inner: MemoryStore::new("indexedDB"), puts_left: Cell::new(None), hang: Cell::new(false) }
     }
 
     fn full_at_put(&self, n: u32) {
         self.puts_left.set(Some(n - 1));
+    }
+
+    fn hang_at_put(&self, n: u32) {
+        self.full_at_put(n);
+        self.hang.set(true);
+    }
+
+    fn heal(&self) {
+        self.puts_left.set(None);
     }
 }
 
@@ -40,6 +51,7 @@ impl KvStore for FillsUp {
     }
     fn put<'a>(&'a self, key: &'a str, value: &'a [u8]) -> LocalFuture<'a, Result<(), StoreError>> {
         match self.puts_left.get() {
+            Some(0) if self.hang.get() => Box::pin(std::future::pending()),
             Some(0) => Box::pin(async { Err(StoreError::QuotaExceeded { store: "indexedDB".into() }) }),
             left => {
                 self.puts_left.set(left.map(|n| n - 1));
@@ -76,6 +88,13 @@ fn kept_2_1_0() -> (Rc<FakeDownloader>, Rc<FillsUp>) {
     (dl, store)
 }
 
+/// A start from the kept copy, with its bank: the model an update replaces.
+fn running(dl: &Rc<FakeDownloader>, store: &Rc<FillsUp>) -> ModelHost {
+    let h = host(dl, store);
+    block_on(h.bank()).unwrap();
+    h
+}
+
 /// Serves release 2.2.0 of the manifest: the committed one naming `onnx` (served as model-2.2.0.onnx) and, when
 /// given, `bank` (served as bank-2.2.0.json), each with its true size and SHA-256.
 fn publish_2_2_0(dl: &FakeDownloader, onnx: &[u8], bank: Option<&[u8]>) {
@@ -96,7 +115,7 @@ fn publish_2_2_0(dl: &FakeDownloader, onnx: &[u8], bank: Option<&[u8]>) {
 }
 
 /// The committed graph under other bytes (another SHA-256): an unknown protobuf field (number 1000, varint 1)
-/// appended, which the decoder skips.
+/// appended, which the decoder skips. Same outputs, so it passes the shadow check.
 fn same_graph_other_bytes(onnx: &[u8]) -> Vec<u8> {
     [onnx, &[0xC0, 0x3E, 0x01]].concat()
 }
@@ -110,40 +129,48 @@ fn offline_start(dl: &Rc<FakeDownloader>, store: &Rc<FillsUp>) -> (Option<String
     (h.status().version, bank.is_ok())
 }
 
-fn blobs(store: &FillsUp) -> usize {
-    block_on(store.keys("model/blob/")).unwrap().len()
+fn keys(store: &FillsUp, prefix: &str) -> usize {
+    block_on(store.keys(prefix)).unwrap().len()
+}
+
+fn pointer(store: &FillsUp) -> serde_json::Value {
+    serde_json::from_slice(&block_on(store.get("model/state")).unwrap().unwrap()).unwrap()
 }
 
 #[test]
-fn a_store_that_fills_up_during_an_update_keeps_the_old_version_for_an_offline_start() {
+fn a_store_that_fills_up_during_an_update_keeps_the_old_version_serving_and_kept() {
     let (_, m, onnx, bank) = committed();
     let (new_onnx, new_bank) = (same_graph_other_bytes(&onnx), [bank.as_slice(), b"\n"].concat());
-    // The update writes two new files and then switches the kept manifest: three puts. Each one refused.
-    for n in 1..=3 {
+    // The update writes two new files, the new manifest, then switches the pointer: four puts. Each one refused.
+    for n in 1..=4 {
         let (dl, store) = kept_2_1_0();
         publish_2_2_0(&dl, &new_onnx, Some(&new_bank));
-        let running = host(&dl, &store);
-        block_on(running.bank()).unwrap();
+        let h = running(&dl, &store);
         store.full_at_put(n);
-        let err = block_on(running.check_update()).unwrap_err();
-        assert_eq!(err.code().as_str(), "StorageError", "put {n}: {err}");
-        assert_eq!(running.status().update.as_str(), "failed", "put {n}: a version that was not kept is not 'kept'");
-        assert_eq!(blobs(&store), 3, "put {n}: what was written of 2.2.0 is removed, the old files stay");
-        assert_eq!(offline_start(&dl, &store), (Some(m.version.clone()), true), "put {n}: the old version runs");
+        let status = block_on(h.check_for_update()).unwrap();
+        assert_eq!(status.update.as_str(), "failed", "put {n}");
+        assert_eq!(status.update_failure.map(|f| f.as_str()), Some("storage"), "put {n}");
+        assert_eq!(status.version.as_deref(), Some(m.version.as_str()), "put {n}: the old version serves");
+        assert!(block_on(h.analyze("Hello")).is_ok(), "put {n}");
+        assert_eq!((keys(&store, "model/blob/"), keys(&store, "model/version/")), (3, 1), "put {n}: 2.2.0 removed");
+        store.heal();
+        assert_eq!(offline_start(&dl, &store), (Some(m.version.clone()), true), "put {n}: the old version starts");
     }
-    // With room for those three puts the update is kept, and is what the next start runs.
+    // With room for those four puts the update is installed, serves at once, and is what the next start runs.
     let (dl, store) = kept_2_1_0();
     publish_2_2_0(&dl, &new_onnx, Some(&new_bank));
-    let running = host(&dl, &store);
-    block_on(running.bank()).unwrap();
-    store.full_at_put(4);
-    assert_eq!(block_on(running.check_update()).unwrap().as_deref(), Some("2.2.0"));
-    assert_eq!(blobs(&store), 3, "2.2.0's model and bank, the shared vocabulary; 2.1.0's files are dropped");
+    let h = running(&dl, &store);
+    store.full_at_put(5);
+    let status = block_on(h.check_for_update()).unwrap();
+    assert_eq!((status.update.as_str(), status.version.as_deref()), ("updated", Some("2.2.0")), "{status:?}");
+    assert_eq!(status.backup_version.as_deref(), Some(m.version.as_str()));
+    assert_eq!(keys(&store, "model/blob/"), 5, "both versions' model and bank, the vocabulary they share");
+    store.heal();
     assert_eq!(offline_start(&dl, &store), (Some("2.2.0".into()), true));
 }
 
 #[test]
-fn a_new_version_that_passes_its_checksum_but_does_not_build_is_not_kept() {
+fn a_new_version_that_passes_its_checksum_but_does_not_build_is_not_installed() {
     let (json, m, onnx, _) = committed();
     let bad: [(&str, Vec<u8>); 3] = [
         ("text", b"this is not an ONNX graph".to_vec()),
@@ -153,20 +180,45 @@ fn a_new_version_that_passes_its_checksum_but_does_not_build_is_not_kept() {
     for (what, bytes) in bad {
         let (dl, store) = kept_2_1_0();
         publish_2_2_0(&dl, &bytes, None);
-        let running = host(&dl, &store);
-        block_on(running.bank()).unwrap();
-        let err = block_on(running.check_update()).unwrap_err();
-        assert_eq!(err.code().as_str(), "ModelLoadError", "{what}: {err}");
-        assert!(err.to_string().contains("2.2.0"), "{what}: the message names the version: {err}");
-        assert_eq!(running.status().update.as_str(), "failed", "{what}");
-        assert_eq!(blobs(&store), 3, "{what}: nothing of 2.2.0 is kept");
-        let kept = block_on(store.get("model/manifest.json")).unwrap();
+        let h = running(&dl, &store);
+        let status = block_on(h.check_for_update()).unwrap();
+        assert_eq!(status.update_failure.map(|f| f.as_str()), Some("build"), "{what}");
+        let err = status.update_error.unwrap();
+        assert!(
+            err.contains("2.2.0") && err.contains("does not build"),
+            "{what}: the message names the version: {err}"
+        );
+        assert_eq!(status.version.as_deref(), Some(m.version.as_str()), "{what}: the old version serves");
+        assert_eq!(keys(&store, "model/blob/"), 3, "{what}: nothing of 2.2.0 is kept");
+        assert_eq!(pointer(&store)["current"], m.version.as_str(), "{what}");
+        let kept = block_on(store.get(&format!("model/version/{}", m.version))).unwrap();
         assert_eq!(kept.as_deref(), Some(json.as_bytes()), "{what}: the kept manifest is still 2.1.0's");
+        let again = block_on(h.check_for_update()).unwrap();
+        assert_eq!(again.update_rejection.map(|r| r.as_str()), Some("rolledBack"), "{what}: not fetched again");
         assert_eq!(offline_start(&dl, &store), (Some(m.version.clone()), true), "{what}: the old version runs");
-        // Online, too: the next start runs the kept copy (and asks again afterwards).
-        let next = host(&dl, &store);
-        block_on(next.load()).unwrap();
-        assert_eq!(next.status().version.as_deref(), Some(m.version.as_str()), "{what}");
+    }
+}
+
+#[test]
+fn a_tab_closed_midway_through_an_update_restarts_on_the_old_version_and_cleans_up() {
+    let (_, m, onnx, bank) = committed();
+    let (new_onnx, new_bank) = (same_graph_other_bytes(&onnx), [bank.as_slice(), b"\n"].concat());
+    for n in 1..=4 {
+        let (dl, store) = kept_2_1_0();
+        publish_2_2_0(&dl, &new_onnx, Some(&new_bank));
+        let h = running(&dl, &store);
+        store.hang_at_put(n);
+        // The update runs until its `n`th write, which never ends: the tab is closed there.
+        assert!(h.check_for_update().now_or_never().is_none(), "put {n}");
+        drop(h);
+        store.heal();
+        let restarted = running(&dl, &store);
+        assert_eq!(restarted.status().version.as_deref(), Some(m.version.as_str()), "put {n}: the pointer is whole");
+        assert_eq!(pointer(&store)["current"], m.version.as_str());
+        // The next check removes what the closed tab left, then installs the update afresh.
+        let status = block_on(restarted.check_for_update()).unwrap();
+        assert_eq!(status.version.as_deref(), Some("2.2.0"), "put {n}: {status:?}");
+        assert_eq!((keys(&store, "model/blob/"), keys(&store, "model/version/")), (5, 2), "put {n}");
     }
 }
 

@@ -1,67 +1,166 @@
-//! The update check of a model that started from the kept copy: ask the server for its manifest, and keep a
-//! newer version's files, verified and built, for the next start. The running model is never swapped.
-use super::delivery::{obtain, Fetcher};
-use super::keep::{cached_blob, keep_version};
-use super::strategy::ModelUrls;
-use crate::bank::ResponseBank;
-use crate::error::Error;
-use crate::model::{Analyzer, Manifest};
-use crate::ports::KvStore;
-use crate::vocab::ModelOrigin;
+//! The update check of the running model: ask the server for its manifest (revalidated by ETag), judge it
+//! (`release::judge`), hold it behind the auto-update gate when the runtime asked on its own, and hand a real
+//! update to `install`. Every outcome is recorded in the model status; the running model serves throughout.
+use std::cell::Cell;
+use std::rc::Rc;
 
-/// What [`check_update`] found.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Update {
-    /// The server serves the manifest the model was built from.
-    Current,
-    /// The server serves another manifest: its files were downloaded, verified, built and kept; the next start
-    /// uses this version.
-    Kept { version: String },
+use super::delivery::LocalModel;
+use super::events::ModelEvent;
+use super::fetcher::ManifestFetch;
+use super::host::{ModelHost, Seen, UpdateStatus};
+use super::keep::{self, Pointer};
+use super::release;
+use crate::error::Error;
+use crate::model::Manifest;
+use crate::ports::{DeviceSnapshot, KvStore};
+use crate::vocab::{UpdateFailure, UpdateRejection, UpdateState};
+
+use super::host::ModelStatus;
+
+/// Marks an update or rollback as running until dropped (also when its future is dropped half-way, by dispose).
+pub(super) struct Busy<'a>(&'a Cell<bool>);
+
+impl<'a> Busy<'a> {
+    pub fn enter(flag: &'a Cell<bool>) -> Option<Busy<'a>> {
+        (!flag.replace(true)).then_some(Busy(flag))
+    }
 }
 
-/// Asks the server for the manifest of a model that started from the kept copy (`current_json`). When it has
-/// changed, downloads what the new one names (model, vocabulary, response bank) that is not kept yet, verifies
-/// each file, builds the model and reads the bank as a start would, and only then keeps the version for the next
-/// start; the running model is not touched. A file that fails its check (`ModelIntegrity`), a model that does
-/// not build (`ModelLoad`) or a store that refuses a write (`Storage`) fails the update, and the version kept
-/// before stays the one the next start reads.
-pub async fn check_update(
-    urls: &ModelUrls,
-    net: Fetcher<'_>,
-    store: &dyn KvStore,
-    current_json: &str,
-) -> Result<Update, Error> {
-    let text = net.manifest(&urls.manifest).await?;
-    if text == current_json {
-        return Ok(Update::Current);
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
     }
-    let manifest = Manifest::parse(&text)?;
-    let mut wanted = vec![(manifest.model_file(), urls.model.clone()), (manifest.vocab.clone(), urls.vocab.clone())];
-    if let Some(bank) = &manifest.response_bank {
-        wanted.push((bank.clone(), urls.bank.clone()));
+}
+
+impl ModelHost {
+    /// `ai.checkForModelUpdate()`: asks the server now and installs a newer version, whatever the auto-update gate
+    /// says (the game asked). Resolves with the status (`update` says what happened), or rejects when no model
+    /// serves (`ModelNotReady`).
+    pub async fn check_for_update(&self) -> Result<ModelStatus, Error> {
+        let Some(running) = self.ready() else {
+            return Err(Error::ModelNotReady("no model serves yet: load it first (loadModel())".into()));
+        };
+        self.run(running, None).await;
+        Ok(self.status())
     }
-    // Files already kept (verified, by hash) stay where they are; only the new ones are downloaded and written.
-    // All are read: the build below needs them.
-    let mut files = Vec::with_capacity(wanted.len());
-    for (what, url) in &wanted {
-        let kept = cached_blob(Some(store), &what.sha256).await;
-        let new = kept.is_none();
-        let url = url.clone().unwrap_or_else(|| urls.sibling(&what.file));
-        let bytes = obtain(what, kept, url, net, 0, what.bytes, &|_, _| {}, &mut ModelOrigin::Network).await?;
-        files.push((&what.sha256, bytes, new));
-    }
-    // Built as the next start would build it: a version that verifies but does not build must never become the
-    // one every start reads.
-    if let [(_, onnx, _), (_, vocab, _), rest @ ..] = files.as_slice() {
-        Analyzer::load_verified(manifest.clone(), onnx, vocab).map_err(|e| {
-            Error::ModelLoad(format!("version {} does not build, so it was not kept: {e}", manifest.version))
-        })?;
-        if let Some((_, bank, _)) = rest.first() {
-            ResponseBank::parse(bank)?;
+
+    /// The start's check, for a model that started from the kept copy without asking the server; within the gate.
+    pub async fn start_check(&self, device: &DeviceSnapshot) {
+        let unasked = self.update.borrow().state == UpdateState::None;
+        if let Some(running) = self.ready().filter(|m| m.unchecked && unasked) {
+            self.run(running, Some(device)).await;
         }
     }
-    let new: Vec<(&String, &[u8])> = files.iter().filter(|f| f.2).map(|(sha, b, _)| (*sha, b.as_slice())).collect();
-    let already: Vec<&String> = files.iter().filter(|f| !f.2).map(|f| f.0).collect();
-    keep_version(store, &new, &already, text.as_bytes(), &urls.manifest).await?;
-    Ok(Update::Kept { version: manifest.version })
+
+    /// A periodic check (`config.model.update.checkIntervalMs`), within the gate.
+    pub async fn auto_update(&self, device: &DeviceSnapshot) {
+        if let Some(running) = self.ready() {
+            self.run(running, Some(device)).await;
+        }
+    }
+
+    pub(super) fn set_update(&self, status: UpdateStatus) {
+        *self.update.borrow_mut() = status;
+    }
+
+    /// Records a failed update (status and event); the running model is untouched.
+    pub(super) fn fail(&self, version: Option<String>, reason: UpdateFailure, error: &Error) {
+        let message = error.to_string();
+        let mut status = UpdateStatus::at(UpdateState::Failed, version.clone());
+        status.shadow = self.update.borrow().shadow.clone();
+        (status.error, status.failure) = (Some(message.clone()), Some(reason));
+        self.set_update(status);
+        let at_ms = self.clock.wall_ms();
+        self.events.push(ModelEvent::ModelUpdateFailed { version, reason, rejection: None, message, at_ms });
+    }
+
+    /// The whole check; `gate` is the device when the runtime asked on its own (the gate applies), `None` when the
+    /// game did.
+    async fn run(&self, running: Rc<LocalModel>, gate: Option<&DeviceSnapshot>) {
+        let Some(_busy) = Busy::enter(&self.busy) else { return };
+        let Some(store) = self.store.clone() else {
+            let e = Error::ModelNotReady("updates need IndexedDB, to keep the running version as the backup".into());
+            return self.fail(None, UpdateFailure::Storage, &e);
+        };
+        self.set_update(UpdateStatus::at(UpdateState::Checking, None));
+        let _lock = self.lock_versions().await;
+        // What a tab closed during an earlier update left behind goes first.
+        keep::collect(store.as_ref()).await;
+        let pointer = keep::read(Some(store.as_ref())).await.map(|k| k.pointer).filter(|p| p.url == self.urls.manifest);
+        let current = running.analyzer.manifest();
+        let seen = self.seen.borrow().clone();
+        // Revalidate what was fetched last, else the manifest the running version was installed from.
+        let etag = match &seen {
+            Some(s) => s.etag.clone(),
+            None => pointer.as_ref().filter(|p| p.current == current.version).and_then(|p| p.etag.clone()),
+        };
+        let (text, etag) = match self.net().manifest(&self.urls.manifest, etag.as_deref()).await {
+            Ok(ManifestFetch::Fetched { text, etag }) => (text, etag),
+            Ok(ManifestFetch::NotModified) => match &seen {
+                Some(s) => (s.text.clone(), s.etag.clone()),
+                None => (running.manifest_json.clone(), etag),
+            },
+            Err(e) => return self.fail(None, UpdateFailure::Manifest, &e),
+        };
+        let fresh = seen.as_ref().is_none_or(|s| s.text != text);
+        *self.seen.borrow_mut() = Some(Seen { etag: etag.clone(), text: text.clone() });
+        if text == running.manifest_json {
+            return self.set_update(UpdateStatus::at(UpdateState::Current, None));
+        }
+        let offered = match Manifest::parse(&text) {
+            Ok(m) => m,
+            Err(e) => return self.fail(None, UpdateFailure::Manifest, &e.into()),
+        };
+        let mut blocked = self.blocked.borrow().clone();
+        blocked.extend(pointer.iter().flat_map(|p| p.blocked.iter().cloned()));
+        let channels = &self.config.update.channels;
+        if let Err(rejection) = release::judge(current, &offered, channels, crate::VERSION, &blocked) {
+            return self.refuse(offered, current, rejection, fresh);
+        }
+        let deferred = gate.and_then(|d| release::gate(d, &self.config.update));
+        if fresh || deferred.is_none() {
+            self.events.push(ModelEvent::ModelUpdateAvailable {
+                version: offered.version.clone(),
+                current: current.version.clone(),
+                channel: offered.channel.clone(),
+                notes: offered.notes.clone(),
+                deferred,
+                at_ms: self.clock.wall_ms(),
+            });
+        }
+        if let Some(deferral) = deferred {
+            let mut status = UpdateStatus::at(UpdateState::Deferred, Some(offered.version));
+            status.deferral = Some(deferral);
+            return self.set_update(status);
+        }
+        self.install(running, offered, text, etag, pointer, store.as_ref()).await;
+    }
+
+    fn refuse(&self, offered: Manifest, current: &Manifest, rejection: UpdateRejection, fresh: bool) {
+        let mut status = UpdateStatus::at(UpdateState::Refused, Some(offered.version.clone()));
+        status.rejection = Some(rejection);
+        self.set_update(status);
+        // Once per manifest: a server that keeps serving a downgrade is not news at every check.
+        if fresh {
+            let message = format!("version {} is not an update of {}: {rejection}", offered.version, current.version);
+            self.events.push(ModelEvent::ModelUpdateFailed {
+                version: Some(offered.version),
+                reason: UpdateFailure::Refused,
+                rejection: Some(rejection),
+                message,
+                at_ms: self.clock.wall_ms(),
+            });
+        }
+    }
+
+    /// Never installs `version` again here: in this session, and (through the pointer) in later ones.
+    pub(super) async fn block(&self, store: &dyn KvStore, pointer: Option<&Pointer>, version: &str) {
+        self.blocked.borrow_mut().push(version.to_string());
+        if let Some(p) = pointer {
+            let mut p = p.clone();
+            p.block(version);
+            // Not written: the next session downloads it again and refuses it again.
+            let _ = keep::switch(store, &p).await;
+        }
+    }
 }

@@ -1,7 +1,9 @@
-//! What `takeEvents()` returns: one queue for the game, fed by the router, the flags and the monitor.
+//! What `takeEvents()` returns: one queue for the game, fed by the router, the flags, the model
+//! lifecycle and the monitor.
 use serde::Serialize;
 
 use super::flags::FlagsEvent;
+use crate::lifecycle::ModelEvent;
 use crate::metrics::AlertEvent;
 use crate::router::RouterEvent;
 
@@ -13,6 +15,8 @@ pub enum Event {
     Router(RouterEvent),
     /// Flag changes and experiment exposures.
     Flags(FlagsEvent),
+    /// A model update found, downloaded, checked, swapped in, rolled back or failed.
+    Model(ModelEvent),
     /// A monitor figure crossed its alert line, or came back within its target.
     Monitor(AlertEvent),
 }

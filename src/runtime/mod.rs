@@ -24,6 +24,7 @@ mod cache_api;
 mod cancel;
 mod events;
 mod flags;
+mod model_api;
 mod monitor;
 mod plug;
 mod pregen;
@@ -35,6 +36,8 @@ mod tests;
 #[cfg(test)]
 mod tests_leaks;
 #[cfg(test)]
+mod tests_model;
+#[cfg(test)]
 mod tests_pregen;
 
 pub use cache_api::{DEFAULT_IMPORTANCE, MAX_TEXT_CHARS};
@@ -43,7 +46,7 @@ pub use flags::{FlagsEvent, FLAGS_REFRESH, FLAGS_SAVE};
 pub use plug::{cache_key, BankResponder};
 pub use probe::{StorageStatus, TierStatus};
 pub use report::{ReportSink, MAX_REPORTS, MONITOR_REPORT};
-pub use tasks::{CACHE_SWEEPS, MODEL_FILES, PREGEN_LOOP};
+pub use tasks::{CACHE_SWEEPS, MODEL_FILES, MODEL_UPDATES, PREGEN_LOOP};
 
 /// What `ai.metrics()` returns.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -118,7 +121,9 @@ impl Runtime {
                     ports.indexed_db.clone(),
                     ports.clock.clone(),
                 )
-                .with_stall_timeout_ms(config.model.stall_timeout_ms),
+                .with_config(&config.model)
+                .with_lock(ports.shared_lock.clone())
+                .with_idle(ports.idle.clone()),
             );
             if model.strategy() == Strategy::Bundled {
                 // A bundled model is part of the game: wait for it. A failure is recorded in the model status
@@ -255,11 +260,13 @@ impl Runtime {
     }
 
     /// Breaker transitions, budget alerts and misconfigured providers since the last call, then flag changes and
-    /// experiment exposures, then the monitor's alerts raised and cleared.
+    /// experiment exposures, then the model lifecycle's events, then the monitor's alerts raised and cleared.
     pub fn take_events(&self) -> Result<Vec<Event>, Error> {
         let alerts = self.take_alerts()?.into_iter().map(Event::Monitor);
+        let model = self.take_model_events()?.into_iter().map(Event::Model);
         let router = self.router.take_events().into_iter().map(Event::Router);
-        Ok(router.chain(self.flags.take_events().into_iter().map(Event::Flags)).chain(alerts).collect())
+        let flags = self.flags.take_events().into_iter().map(Event::Flags);
+        Ok(router.chain(flags).chain(model).chain(alerts).collect())
     }
 
     pub fn storage_status(&self) -> &StorageStatus {

@@ -54,12 +54,13 @@ struct StalledDownloader {
 }
 
 impl Downloader for StalledDownloader {
-    fn download<'a>(
+    fn fetch<'a>(
         &'a self,
         _url: &'a str,
+        _request: crate::ports::DownloadRequest,
         _limits: crate::ports::DownloadLimits,
         _progress: Bytes<'a>,
-    ) -> LocalFuture<'a, Result<Vec<u8>, crate::ports::DownloadError>> {
+    ) -> LocalFuture<'a, Result<crate::ports::Download, crate::ports::DownloadFailure>> {
         self.asked.set(self.asked.get() + 1);
         let count = DropCount(self.dropped.clone());
         Box::pin(async move {

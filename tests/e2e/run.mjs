@@ -115,6 +115,11 @@ function checkGame(outText) {
     `generate() of the same request again is the cached line (cached ${g2.cached}, source ${g2.source})`);
   rejects('generate() rejects importance 2', out.generate?.badRequest, words.invalidRequest, fields.badImportance);
   check(out.takeEvents?.isArray === true, `takeEvents() is an array (events: [${out.takeEvents?.types}])`);
+  const up = out.checkForModelUpdate ?? {};
+  check(up.update === 'current' && up.state === 'ready',
+    `checkForModelUpdate() finds the served version current and the model still ready (update ${up.update}, ` +
+    `state ${up.state}, version ${up.version})`);
+  rejects('rollbackModel() without a backup', out.rollbackModel?.noBackup, 'ModelNotReady');
   check(out.isEnabled?.useLocalAi === true && out.getFlag?.threshold === 0.3,
     `isEnabled('useLocalAi') and getFlag('localAiThreshold') give the design's defaults ` +
     `(${out.isEnabled?.useLocalAi}, ${out.getFlag?.threshold})`);

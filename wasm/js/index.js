@@ -165,7 +165,7 @@ const FORWARDED = [
   'version', 'metrics', 'refreshDevice', 'analyze', 'analyzeBatch', 'loadModel', 'modelStatus', 'generate',
   'takeEvents', 'cacheKey', 'cacheGet', 'cacheGetSync', 'cachePut', 'cachePutMany', 'cacheInvalidate', 'clearCache',
   'cacheStats', 'memoryCache', 'isEnabled', 'getFlag', 'variant', 'inRollout', 'refreshFlags', 'onReport',
-  'offReport', 'observe', 'canonicalRequest',
+  'offReport', 'observe', 'canonicalRequest', 'checkForModelUpdate', 'rollbackModel',
 ];
 for (const name of FORWARDED) {
   Object.defineProperty(UnwrittenAI.prototype, name, {
@@ -185,7 +185,7 @@ for (const name of FORWARDED) {
 }
 const ASYNC = new Set([
   'refreshDevice', 'analyze', 'analyzeBatch', 'loadModel', 'generate', 'cacheGet', 'cachePut', 'cachePutMany',
-  'cacheInvalidate', 'clearCache', 'refreshFlags',
+  'cacheInvalidate', 'clearCache', 'refreshFlags', 'checkForModelUpdate', 'rollbackModel',
 ]);
 if (Symbol.dispose) UnwrittenAI.prototype[Symbol.dispose] = UnwrittenAI.prototype.free;
 

@@ -104,6 +104,10 @@ async function main(): Promise<Report> {
 
   const cache = await playWithCache(ai);
 
+  // The model's server has no newer version: nothing changes, and there is no backup to roll back to.
+  const updateCheck: ModelStatus = await ai.checkForModelUpdate();
+  const noBackup = await failure(() => ai.rollbackModel());
+
   const metrics: UnwrittenMetrics = ai.metrics();
   const refreshed: UnwrittenMetrics = await ai.refreshDevice();
 
@@ -170,6 +174,8 @@ async function main(): Promise<Report> {
       routerCalls: metrics.router.calls,
       uptimeMs: metrics.uptimeMs,
     },
+    checkForModelUpdate: { update: updateCheck.update, state: updateCheck.state, version: updateCheck.version },
+    rollbackModel: { noBackup },
     isEnabled: { useLocalAi, badFlag },
     getFlag: { threshold },
     variant: { unknownIsUndefined: noExperiment === undefined },

@@ -76,6 +76,8 @@ export interface Report {
   cacheInvalidate: { lineGone: boolean; viewHas: boolean; otherPlayerKept: boolean };
   clearCache: { entriesAfter: number; foundAfter: boolean };
   cacheStats: { memoryHits: number; misses: number; syncMisses: number; hitRate: number; sameAsMetrics: boolean };
+  checkForModelUpdate: { update: ModelStatus['update']; state: ModelStatus['state']; version: string | null };
+  rollbackModel: { noBackup: Caught | null };
   isEnabled: { useLocalAi: boolean; badFlag: Caught | null };
   getFlag: { threshold: FlagValue | undefined };
   variant: { unknownIsUndefined: boolean };

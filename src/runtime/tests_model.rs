@@ -1,0 +1,143 @@
+//! The model lifecycle through the runtime, on the fakes: `checkForModelUpdate()`, `rollbackModel()`, their
+//! events, the start's check within the auto-update gate, and the periodic check.
+use std::cell::Cell;
+use std::rc::Rc;
+
+use futures_util::FutureExt;
+use pollster::block_on;
+
+use super::*;
+use crate::model::manifest::sha256_hex;
+use crate::ports::{IdleScheduler, LocalFuture};
+use crate::testkit::{
+    model_files_network, models_dir, FakeClock, FakeDevice, FakeDownloader, FakeSpawner, MemoryStore, ScriptedHttp,
+    SeededRng,
+};
+use crate::vocab::UpdateState;
+
+/// Sleeps end at once `left` times, then never: a periodic task runs that many rounds and then waits. A sleep of 0
+/// (a turn given to the page) always ends.
+struct Rounds {
+    left: Cell<u32>,
+    slept: Rc<Cell<u32>>,
+}
+
+impl IdleScheduler for Rounds {
+    fn idle(&self, _timeout_ms: u32) -> LocalFuture<'_, f64> {
+        Box::pin(async { 50.0 })
+    }
+
+    fn sleep(&self, ms: u32) -> LocalFuture<'_, ()> {
+        if ms == 0 {
+            return Box::pin(async {});
+        }
+        self.slept.set(ms);
+        if self.left.get() == 0 {
+            return Box::pin(std::future::pending());
+        }
+        self.left.set(self.left.get() - 1);
+        Box::pin(async {})
+    }
+}
+
+struct Fixture {
+    idb: Rc<MemoryStore>,
+    downloader: Rc<FakeDownloader>,
+    spawner: FakeSpawner,
+    device: Rc<FakeDevice>,
+    slept: Rc<Cell<u32>>,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Fixture {
+            idb: Rc::new(MemoryStore::new("indexedDB")),
+            downloader: Rc::new(model_files_network("models/").unwrap()),
+            spawner: FakeSpawner::new(),
+            device: Rc::new(FakeDevice::new(DeviceSnapshot::default())),
+            slept: Rc::default(),
+        }
+    }
+
+    fn start(&self, config: impl FnOnce(&mut Config)) -> Runtime {
+        let mut c = Config::default();
+        c.model.strategy = Strategy::Bundled;
+        c.model.manifest_url = Some("models/manifest.json".into());
+        config(&mut c);
+        let clock = FakeClock::default();
+        let ports = Ports {
+            clock: Rc::new(clock),
+            local_storage: None,
+            indexed_db: Some(self.idb.clone()),
+            http: Rc::new(ScriptedHttp::new()),
+            downloader: self.downloader.clone(),
+            idle: Rc::new(Rounds { left: Cell::new(1), slept: self.slept.clone() }),
+            device: self.device.clone(),
+            rng: Rc::new(SeededRng::new(1)),
+            spawner: Rc::new(self.spawner.clone()),
+            broadcast: None,
+            memory_mirror: None,
+            shared_lock: None,
+        };
+        block_on(Runtime::start(c, ports, None)).unwrap()
+    }
+
+    /// Serves release 2.2.0: the committed graph under other bytes (it passes the shadow check).
+    fn publish_2_2_0(&self) {
+        let dir = models_dir();
+        let mut m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{dir}/manifest.json")).unwrap()).unwrap();
+        let onnx =
+            [std::fs::read(format!("{dir}/unwritten-character-v2.onnx")).unwrap(), vec![0xC0, 0x3E, 0x01]].concat();
+        self.downloader.serve("models/model-2.2.0.onnx", &onnx);
+        m["version"] = "2.2.0".into();
+        (m["file"], m["bytes"], m["sha256"]) = ("model-2.2.0.onnx".into(), onnx.len().into(), sha256_hex(&onnx).into());
+        self.downloader.serve("models/manifest.json", m.to_string().as_bytes());
+    }
+}
+
+fn types(rt: &Runtime) -> Vec<&'static str> {
+    rt.take_model_events().unwrap().iter().map(|e| e.kind().as_str()).collect()
+}
+
+#[test]
+fn check_for_model_update_swaps_and_rollback_model_goes_back_with_events() {
+    let f = Fixture::new();
+    let rt = f.start(|_| {});
+    f.publish_2_2_0();
+    let status = block_on(rt.check_for_model_update()).unwrap();
+    assert_eq!((status.update, status.version.as_deref()), (UpdateState::Updated, Some("2.2.0")));
+    assert_eq!(types(&rt).last(), Some(&"modelUpdated"));
+    assert_eq!(rt.metrics().unwrap().model.backup_version.as_deref(), Some("2.1.0"));
+    let status = block_on(rt.rollback_model()).unwrap();
+    assert_eq!(status.version.as_deref(), Some("2.1.0"));
+    assert_eq!(types(&rt), ["modelRollback"]);
+    rt.dispose();
+    assert_eq!(block_on(rt.check_for_model_update()), Err(Error::Disposed));
+    assert_eq!(block_on(rt.rollback_model()), Err(Error::Disposed));
+    assert!(rt.take_model_events().is_err());
+}
+
+#[test]
+fn a_warm_start_checks_within_the_gate_and_a_periodic_check_installs_later() {
+    let f = Fixture::new();
+    let first = f.start(|_| {});
+    block_on(f.spawner.take(MODEL_FILES).unwrap());
+    drop(first);
+    // The next start runs the kept copy; the server now has 2.2.0, and the player is on a metered link.
+    f.publish_2_2_0();
+    f.device.set(DeviceSnapshot { save_data: Some(true), ..Default::default() });
+    let rt = f.start(|c| c.model.update.check_interval_ms = 3_600_000);
+    assert_eq!(f.spawner.names()[2..], [CACHE_SWEEPS, MODEL_FILES, MODEL_UPDATES]);
+    let before = f.downloader.downloads();
+    block_on(f.spawner.take(MODEL_FILES).unwrap());
+    assert_eq!(f.downloader.downloads(), before + 1, "the manifest only");
+    let status = rt.model_status().unwrap();
+    assert_eq!((status.update, status.version.as_deref()), (UpdateState::Deferred, Some("2.1.0")));
+    // On Wi-Fi an hour later, the periodic check installs it.
+    f.device.set(DeviceSnapshot::default());
+    assert!(f.spawner.take(MODEL_UPDATES).unwrap().now_or_never().is_none(), "waits for the next round");
+    assert_eq!(f.slept.get(), 3_600_000);
+    let status = rt.model_status().unwrap();
+    assert_eq!((status.update, status.version.as_deref()), (UpdateState::Updated, Some("2.2.0")));
+}
