@@ -112,6 +112,8 @@ vocabulary! {
         Network = "network",
         Malformed = "malformed",
         Aborted = "aborted",
+        /// The player's wait (`waitMs`) ran out; the cloud call goes on in the background to fill the cache.
+        WaitMs = "waitMs",
     }
 
     /// A circuit breaker's state.

@@ -30,6 +30,9 @@ pub struct CloudConfig {
     pub battery: BatteryConfig,
     pub local_timeout_ms: u32,
     pub cloud_timeout_ms: u32,
+    /// How long the player waits for the cloud step (from the call's start) before the local line or a template
+    /// answers; the cloud call then goes on in the background and fills the cache. A request's `waitMs` overrides.
+    pub wait_ms: u32,
     /// The whole `generate()` call, cache to template.
     pub deadline_ms: u32,
     /// Retries of one model after a retryable failure (429, 503, 5xx, network, malformed).
@@ -54,6 +57,8 @@ impl Default for CloudConfig {
             battery: BatteryConfig::default(),
             local_timeout_ms: 200,
             cloud_timeout_ms: 10_000,
+            // The design's cloud target: 3 s.
+            wait_ms: 3_000,
             deadline_ms: 12_000,
             max_retries: 2,
             backoff_base_ms: 250,
@@ -271,6 +276,7 @@ impl CloudConfig {
             ("cloud.localTimeoutMs", self.local_timeout_ms),
             ("cloud.cloudTimeoutMs", self.cloud_timeout_ms),
             ("cloud.deadlineMs", self.deadline_ms),
+            ("cloud.waitMs", self.wait_ms),
             ("cloud.backoffBaseMs", self.backoff_base_ms),
             ("cloud.backoffMaxMs", self.backoff_max_ms),
             ("cloud.breaker.windowMs", self.breaker.window_ms),
@@ -351,6 +357,8 @@ mod tests {
         assert_eq!(field(json!({"cloud": {"budget": {"dailyUsd": -1}}})), "cloud.budget.dailyUsd");
         assert_eq!(field(json!({"cloud": {"breaker": {"failureThreshold": 0}}})), "cloud.breaker.failureThreshold");
         assert_eq!(field(json!({"cloud": {"deadlineMs": 100}})), "cloud.deadlineMs");
+        assert_eq!(field(json!({"cloud": {"waitMs": 2_147_483_648u64}})), "cloud.waitMs");
+        assert_eq!(field(json!({"cloud": {"waitMs": -5}})), "cloud.waitMs");
         assert_eq!(field(json!({"cloud": {"batch": {"maxSize": 0}}})), "cloud.batch.maxSize");
     }
 }

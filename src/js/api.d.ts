@@ -427,6 +427,12 @@ export interface CloudConfig {
   localTimeoutMs?: number;
   /** Default 10000. */
   cloudTimeoutMs?: number;
+  /**
+   * How long the player waits for the cloud (ms from the call's start) before the local line or a template
+   * answers; the cloud call goes on in the background and caches its line for the next identical request.
+   * Default 3000; a request's waitMs overrides.
+   */
+  waitMs?: number;
   /** Whole generate() call. Default 12000. */
   deadlineMs?: number;
   /** Default 2. */
@@ -472,6 +478,11 @@ export interface GenerateRequest {
   playerId?: string;
   /** Default "text". */
   format?: "text" | "json";
+  /**
+   * Ms the player waits for the cloud, from the call's start (0..2^31-1; default cloud.waitMs, 3000). Past it the
+   * local line or a template answers, with a fallback of reason "waitMs", and the cloud call fills the cache.
+   */
+  waitMs?: number;
 }
 
 export interface GenerateResult {
@@ -545,6 +556,11 @@ export interface RouterMetrics {
   eventsDropped: number;
   /** The last device check found a low battery (not charging): routine lines stay local. */
   lowBattery: boolean;
+  /**
+   * Cloud calls left running past waitMs: started, then stored in the cache or failed; lastLatencyMs is the
+   * last stored one's time from the call's start (the player's answer came at waitMs).
+   */
+  lateFills: { started: number; stored: number; failed: number; lastLatencyMs: number | null };
 }
 
 /** One cache tier's limits; every field optional (unset fields keep that tier's default). */
@@ -741,7 +757,7 @@ export type FallbackStep = "cache" | "local" | "cloud";
 /** Why a step was passed over. */
 export type FallbackReason = "timeout" | "absent" | "error" | "quality" | "notConfigured" | "lowImportance"
   | "lowBattery" | "breakerOpen" | "overBudget" | "deadline" | "config" | "rateLimited" | "server" | "client"
-  | "network" | "malformed" | "aborted";
+  | "network" | "malformed" | "aborted" | "waitMs";
 export type BreakerState = "closed" | "open" | "halfOpen";
 /** Whether `generate()` has a local step. */
 export type LocalState = "absent" | "ready";

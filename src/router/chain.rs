@@ -5,6 +5,7 @@
 //! Every step runs under its own deadline and the call's overall `deadlineMs`; a step that runs out is dropped,
 //! which aborts its fetch. A line that fails quality validation moves to the next-better model, at most
 //! `maxQualityRetries` times. The result always has text and names its source and every fallback taken.
+//! The player waits at most `waitMs` for the cloud step; past it the step goes on in the background (late.rs).
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -14,7 +15,7 @@ use std::rc::Rc;
 use futures_util::future::{select, Either};
 use serde::Serialize;
 
-use super::cloud::{CallError, Cloud, CloudPorts, CloudStats};
+use super::cloud::{Cloud, CloudPorts, CloudStats};
 use super::cost::{estimate_tokens, CostSnapshot, CostTracker, LedgerPorts};
 use super::events::{EventLog, RouterEvent};
 use super::matrix::{select_model, ModelKey, ModelTable, QualityNeeds, Route, RoutingPolicy};
@@ -27,7 +28,13 @@ use crate::router::breaker::BreakerSnapshot;
 use crate::vocab::{FallbackReason, FallbackStep, LocalState, Source};
 
 /// The ports the router uses. `store` keeps the day's spend across reloads (None: memory only), `lock` makes it
-/// one budget with the other tabs, `spawner` writes a cancelled call's settlement at once (see `cost/ledger.rs`).
+/// one budget with the other tabs, `spawner` writes a cancelled call's settlement at once (see `cost/ledger.rs`)
+/// and runs the cloud calls the player stopped waiting for (none without one).
+#[path = "late.rs"]
+mod late;
+pub use late::LateFills;
+use late::Wait;
+
 pub struct RouterPorts {
     pub clock: Rc<dyn Clock>,
     pub http: Rc<dyn Http>,
@@ -56,14 +63,29 @@ pub struct RouterMetrics {
     pub events_dropped: u64,
     /// The device reported a low battery (and not charging) at the last check: routine lines stay local.
     pub low_battery: bool,
+    pub late_fills: LateFills,
 }
 
 #[derive(Default)]
-struct Stats {
+pub(super) struct Stats {
     calls: u64,
     by_source: BTreeMap<Source, u64>,
     fallbacks: BTreeMap<String, u64>,
-    quality_retries: u64,
+    pub quality_retries: u64,
+    pub late_fills: LateFills,
+}
+
+/// Counts a step passed over and adds it to the call's list.
+pub(super) fn note_fallback(
+    stats: &RefCell<Stats>,
+    fallbacks: &mut Vec<Fallback>,
+    step: FallbackStep,
+    model: Option<&str>,
+    reason: FallbackReason,
+    detail: String,
+) {
+    *stats.borrow_mut().fallbacks.entry(format!("{step}:{reason}")).or_default() += 1;
+    fallbacks.push(Fallback { step, model: model.map(str::to_string), reason, detail });
 }
 
 pub struct Router {
@@ -77,12 +99,14 @@ pub struct Router {
     clock: Rc<dyn Clock>,
     idle: Rc<dyn IdleScheduler>,
     rng: Rc<dyn Rng>,
-    stats: RefCell<Stats>,
+    spawner: Option<Rc<dyn Spawner>>,
+    /// Shared with the late fills, which finish after their call.
+    stats: Rc<RefCell<Stats>>,
     low_battery: Cell<bool>,
 }
 
 /// Runs `fut` for at most `ms`; None (and `fut` dropped, aborting any fetch in it) when time runs out.
-async fn within<T>(idle: &dyn IdleScheduler, ms: f64, fut: impl Future<Output = T>) -> Option<T> {
+pub(super) async fn within<T>(idle: &dyn IdleScheduler, ms: f64, fut: impl Future<Output = T>) -> Option<T> {
     if ms < 1.0 {
         return None;
     }
@@ -98,17 +122,18 @@ enum Step {
     Cloud,
 }
 
-struct Attempt {
-    text: String,
-    source: Source,
-    model: Option<String>,
-    cost_usd: f64,
-    shared: bool,
+pub(super) struct Attempt {
+    pub text: String,
+    pub source: Source,
+    pub model: Option<String>,
+    pub cost_usd: f64,
+    pub shared: bool,
 }
 
 impl Router {
     pub fn new(cfg: &CloudConfig, namespace: &str, ports: RouterPorts) -> Router {
         let events = Rc::new(EventLog::default());
+        let spawner = ports.spawner.clone();
         let ledger = LedgerPorts { store: ports.store, lock: ports.lock, spawner: ports.spawner };
         // A random holder id per runtime: the tabs' holds must not share names in the one record.
         let holder = format!("{:016x}", ports.rng.next_u64());
@@ -132,7 +157,8 @@ impl Router {
             clock: ports.clock,
             idle: ports.idle,
             rng: ports.rng,
-            stats: RefCell::default(),
+            spawner,
+            stats: Rc::default(),
             low_battery: Cell::new(false),
         }
     }
@@ -176,6 +202,7 @@ impl Router {
             cost: self.cost.snapshot(),
             events_dropped: self.events.dropped(),
             low_battery: self.low_battery.get(),
+            late_fills: s.late_fills.clone(),
         }
     }
 
@@ -240,7 +267,10 @@ impl Router {
         for step in steps {
             let found = match step {
                 Step::Local => self.local_step(req, deadline, &mut fallbacks).await,
-                Step::Cloud => self.cloud_step(req, &prompt, route, deadline, &mut fallbacks).await,
+                Step::Cloud => {
+                    let wait = Wait { t0, cache: cache.clone() };
+                    self.cloud_step(req, &prompt, route, deadline, wait, &mut fallbacks).await
+                }
             };
             if let Some(a) = found {
                 if let Some(cache) = &cache {
@@ -280,8 +310,7 @@ impl Router {
         reason: FallbackReason,
         detail: impl Into<String>,
     ) {
-        *self.stats.borrow_mut().fallbacks.entry(format!("{step}:{reason}")).or_default() += 1;
-        fallbacks.push(Fallback { step, model: model.map(str::to_string), reason, detail: detail.into() });
+        note_fallback(&self.stats, fallbacks, step, model, reason, detail.into());
     }
 
     async fn local_step(&self, req: &GenerateRequest, deadline: f64, fallbacks: &mut Vec<Fallback>) -> Option<Attempt> {
@@ -318,98 +347,7 @@ impl Router {
         }
         None
     }
-
-    /// Cloud models to try: the routed one (flash when the route was local), better ones, then cheaper ones.
-    fn candidates(&self, route: Route) -> Vec<ModelKey> {
-        let start = if route.model == ModelKey::Local { ModelKey::Flash } else { route.model };
-        let mut up = vec![start];
-        while let Some(next) = up.last().and_then(|k| k.next_better()) {
-            up.push(next);
-        }
-        let down = ModelKey::HIERARCHY.iter().rev().filter(|k| **k < start && **k != ModelKey::Local).copied();
-        up.into_iter().chain(down).collect()
-    }
-
-    async fn cloud_step(
-        &self,
-        req: &GenerateRequest,
-        prompt: &Prompt,
-        route: Route,
-        deadline: f64,
-        fallbacks: &mut Vec<Fallback>,
-    ) -> Option<Attempt> {
-        if !self.cloud.is_configured() {
-            let why = "no cloud provider configured";
-            self.fell_back(fallbacks, FallbackStep::Cloud, None, FallbackReason::NotConfigured, why);
-            return None;
-        }
-        if req.importance <= self.cfg.min_importance {
-            let why = format!("importance {} <= cloud.minImportance {}", req.importance, self.cfg.min_importance);
-            self.fell_back(fallbacks, FallbackStep::Cloud, None, FallbackReason::LowImportance, why);
-            return None;
-        }
-        if self.low_battery.get() && req.importance <= self.cfg.battery.min_importance {
-            let why = format!(
-                "low battery: importance {} <= cloud.battery.minImportance {}",
-                req.importance, self.cfg.battery.min_importance
-            );
-            self.fell_back(fallbacks, FallbackStep::Cloud, None, FallbackReason::LowBattery, why);
-            return None;
-        }
-        let max_models = 1 + self.cfg.max_quality_retries as usize;
-        let mut tried = 0;
-        let mut failed_providers: Vec<String> = Vec::new();
-        let mut quality_floor: Option<ModelKey> = None;
-        for key in self.candidates(route) {
-            let Some(spec) = self.table.get(key) else { continue };
-            if !self.cloud.has_provider(&spec.provider)
-                || failed_providers.contains(&spec.provider)
-                || quality_floor.is_some_and(|floor| key <= floor)
-            {
-                continue;
-            }
-            if tried == max_models {
-                break;
-            }
-            tried += 1;
-            let step_deadline = deadline.min(self.clock.now_ms() + f64::from(self.cfg.cloud_timeout_ms));
-            let budget = step_deadline - self.clock.now_ms();
-            let call = self.cloud.call(spec, prompt, req.player_id.as_deref(), step_deadline);
-            let outcome = within(self.idle.as_ref(), budget, call).await.unwrap_or(Err(CallError::StepTimeout(budget)));
-            match outcome {
-                Ok(line) => {
-                    let verdict = quality::validate(&line.text, req);
-                    if verdict.score >= self.cfg.quality_threshold {
-                        return Some(Attempt {
-                            text: line.text,
-                            source: Source::Cloud,
-                            model: Some(line.model),
-                            cost_usd: line.cost_usd,
-                            shared: line.shared,
-                        });
-                    }
-                    self.stats.borrow_mut().quality_retries += 1;
-                    let issue = verdict.issue.map_or("low quality", |i| i.as_str());
-                    let why = format!("quality {:.1}: {issue}", verdict.score);
-                    self.fell_back(fallbacks, FallbackStep::Cloud, Some(&spec.model), FallbackReason::Quality, why);
-                    quality_floor = Some(key);
-                }
-                Err(e @ CallError::OverBudget(_)) => {
-                    // Over budget: local and templates only.
-                    self.fell_back(fallbacks, FallbackStep::Cloud, Some(&spec.model), e.kind(), e.to_string());
-                    return None;
-                }
-                Err(e) => {
-                    self.fell_back(fallbacks, FallbackStep::Cloud, Some(&spec.model), e.kind(), e.to_string());
-                    if !matches!(e, CallError::Provider(super::providers::ProviderError::Client { .. })) {
-                        failed_providers.push(spec.provider.clone());
-                    }
-                    if matches!(e, CallError::Deadline | CallError::StepTimeout(_)) {
-                        return None;
-                    }
-                }
-            }
-        }
-        None
-    }
 }
+
+/// The spawner's name for a late fill's task.
+pub const LATE_FILL: &str = "router.lateFill";

@@ -24,13 +24,16 @@ mod templates;
 #[cfg(test)]
 mod budget_tests;
 #[cfg(test)]
+mod late_tests;
+#[cfg(test)]
 mod sim;
 #[cfg(test)]
 mod tests;
 
 pub use crate::config::cloud::CloudConfig;
 pub use breaker::{BreakerSnapshot, BreakerState};
-pub use chain::{Router, RouterMetrics, RouterPorts};
+pub use chain::LateFills;
+pub use chain::{Router, RouterMetrics, RouterPorts, LATE_FILL};
 pub use cloud::CloudStats;
 pub use cost::CostSnapshot;
 pub use events::RouterEvent;

@@ -67,6 +67,9 @@ pub struct GenerateRequest {
     pub player_id: Option<String>,
     #[serde(default)]
     pub format: Format,
+    /// How long the player waits for the cloud (ms from the call's start); default `cloud.waitMs`.
+    #[serde(default)]
+    pub wait_ms: Option<u32>,
 }
 
 fn default_importance() -> f64 {
@@ -78,6 +81,8 @@ fn default_max_tokens() -> u32 {
 }
 
 pub const MAX_TOKENS_LIMIT: u32 = 2048;
+/// The longest delay a browser timer keeps (2^31 - 1 ms).
+const MAX_WAIT_MS: u32 = i32::MAX as u32;
 const MAX_TEXT_CHARS: usize = 8_000;
 /// Names and ids (`npc.id`, `npc.name`, `playerId`).
 const MAX_NAME_CHARS: usize = 200;
@@ -115,6 +120,11 @@ impl GenerateRequest {
         importance_in_range("importance", self.importance)?;
         if self.max_tokens == 0 || self.max_tokens > MAX_TOKENS_LIMIT {
             return bad("maxTokens", format!("got {}; use 1..={MAX_TOKENS_LIMIT}", self.max_tokens));
+        }
+        if let Some(ms) = self.wait_ms {
+            if ms > MAX_WAIT_MS {
+                return bad("waitMs", format!("got {ms}; use 0..={MAX_WAIT_MS} ms"));
+            }
         }
         text_at_most("context.playerText", &self.context.player_text, MAX_TEXT_CHARS)?;
         text_at_most("npc.id", &self.npc.id, MAX_NAME_CHARS)?;
@@ -242,6 +252,9 @@ mod tests {
         assert_eq!(field(json!({"npc": npc, "importnce": 0.3})), "importnce");
         assert_eq!(field(json!({"npc": npc, "context": {"playerText": 3}})), "context.playerText");
         assert_eq!(field(json!({"npc": npc, "context": {"emotionalCapacity": 11}})), "context.emotionalCapacity");
+        assert_eq!(field(json!({"npc": npc, "waitMs": 2_147_483_648u64})), "waitMs");
+        assert_eq!(field(json!({"npc": npc, "waitMs": -1})), "waitMs");
+        assert_eq!(field(json!({"npc": npc, "waitMs": "soon"})), "waitMs");
     }
 
     #[test]

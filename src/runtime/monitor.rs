@@ -30,7 +30,9 @@ fn failed(reason: FallbackReason) -> bool {
         | R::BreakerOpen
         | R::OverBudget
         | R::Deadline
-        | R::Aborted => false,
+        | R::Aborted
+        // The call goes on (a late fill); a failure there is not the player's line.
+        | R::WaitMs => false,
     }
 }
 
