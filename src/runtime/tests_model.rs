@@ -127,8 +127,9 @@ fn a_warm_start_checks_within_the_gate_and_a_periodic_check_installs_later() {
     // The next start runs the kept copy; the server now has 2.2.0, and the player is on a metered link.
     f.publish_2_2_0();
     f.device.set(DeviceSnapshot { save_data: Some(true), ..Default::default() });
+    let n = f.spawner.names().len();
     let rt = f.start(|c| c.model.update.check_interval_ms = 3_600_000);
-    assert_eq!(f.spawner.names()[2..], [CACHE_SWEEPS, MODEL_FILES, MODEL_UPDATES]);
+    assert_eq!(f.spawner.names()[n..], [CACHE_SWEEPS, MODEL_FILES, MODEL_UPDATES, PREGEN_LOOP]);
     let before = f.downloader.downloads();
     block_on(f.spawner.take(MODEL_FILES).unwrap());
     assert_eq!(f.downloader.downloads(), before + 1, "the manifest only");
