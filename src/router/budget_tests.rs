@@ -6,9 +6,9 @@ use futures_util::future::join_all;
 use serde_json::{json, Value};
 
 use super::cost::BUDGET_SETTLE;
-use super::sim::{chat_ok, run, Reply, SimHttp, SimIdle};
 use super::*;
 use crate::ports::{Http, HttpError, HttpRequest, HttpResponse, KvStore, LocalFuture, SharedLock};
+use crate::testkit::sim::{chat_ok, run, Reply, SimHttp, SimIdle};
 use crate::testkit::{FakeClock, FakeLock, FakeSpawner, MemoryStore, SeededRng, YieldingStore};
 use crate::vocab::Source;
 

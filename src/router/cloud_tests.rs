@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::*;
 use crate::router::matrix::{ModelKey, ModelTable};
-use crate::router::sim::{chat_ok, run, Reply, SimHttp, SimIdle};
+use crate::testkit::sim::{chat_ok, run, Reply, SimHttp, SimIdle};
 use crate::testkit::{FakeClock, SeededRng};
 
 fn cloud(http: Rc<SimHttp>, idle: &SimIdle) -> (Cloud, CloudConfig) {

@@ -5,10 +5,10 @@ use std::rc::Rc;
 
 use serde_json::{json, Value};
 
-use super::sim::{chat_ok, run, Reply, SimHttp, SimIdle};
 use super::*;
 use crate::error::Error;
 use crate::ports::{Clock, HttpRequest, LocalFuture};
+use crate::testkit::sim::{chat_ok, run, Reply, SimHttp, SimIdle};
 use crate::testkit::{FakeClock, FakeSpawner, MemoryStore, SeededRng};
 use crate::vocab::{FallbackReason, Source, Tier};
 

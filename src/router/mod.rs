@@ -26,8 +26,6 @@ mod budget_tests;
 #[cfg(test)]
 mod late_tests;
 #[cfg(test)]
-mod sim;
-#[cfg(test)]
 mod tests;
 
 pub use crate::config::cloud::CloudConfig;

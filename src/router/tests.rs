@@ -6,9 +6,9 @@ use futures_util::future::join_all;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use super::sim::{chat_ok, run, status, Reply, SimHttp, SimIdle};
 use super::*;
 use crate::ports::{Clock, HttpError, HttpRequest, KvStore, LocalFuture};
+use crate::testkit::sim::{chat_ok, run, status, Reply, SimHttp, SimIdle};
 use crate::testkit::{FakeClock, MemoryStore, SeededRng};
 use crate::vocab::{FallbackStep, LocalState, Source, Tier};
 

@@ -13,6 +13,7 @@ mod idle;
 mod lock;
 mod mirror;
 mod rng;
+pub mod sim;
 mod spawner;
 mod store;
 mod yielding;

@@ -1,4 +1,5 @@
-//! Virtual time for native tests of timeouts, backoff, batching and deadlines: `SimIdle::sleep` waits on a
+//! Virtual time for native tests of timeouts, backoff, batching and deadlines (the router's tests and the
+//! pre-generation replay in `tests/replay`): `SimIdle::sleep` waits on a
 //! `FakeClock`, and `run` advances the clock to the next timer whenever every future is blocked. Nothing real
 //! waits; latencies come out exact.
 use std::cell::{Cell, RefCell};
