@@ -11,6 +11,7 @@ pub mod bank;
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod event_log;
 pub mod flags;
 pub mod lifecycle;
 pub mod metrics;

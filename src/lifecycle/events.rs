@@ -1,7 +1,5 @@
 //! Events of the model's lifecycle, for a game to read (`Runtime::take_model_events`): an update found, its
 //! download, its shadow check, the swap, a rollback, a failure with its reason.
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 
 use serde::Serialize;
 
@@ -68,37 +66,13 @@ impl ModelEvent {
     }
 }
 
-const CAPACITY: usize = 256;
-
-/// A bounded queue of events; the oldest are dropped (and counted) when nobody reads them.
-#[derive(Debug, Default)]
-pub struct EventLog {
-    events: RefCell<VecDeque<ModelEvent>>,
-    dropped: Cell<u64>,
-}
-
-impl EventLog {
-    pub fn push(&self, event: ModelEvent) {
-        let mut events = self.events.borrow_mut();
-        if events.len() == CAPACITY {
-            events.pop_front();
-            self.dropped.set(self.dropped.get() + 1);
-        }
-        events.push_back(event);
-    }
-
-    pub fn take(&self) -> Vec<ModelEvent> {
-        self.events.borrow_mut().drain(..).collect()
-    }
-
-    pub fn dropped(&self) -> u64 {
-        self.dropped.get()
-    }
-}
+/// The model lifecycle's bounded queue of its events (`crate::event_log`).
+pub type EventLog = crate::event_log::EventLog<ModelEvent>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event_log::CAPACITY;
 
     #[test]
     fn each_event_is_tagged_with_its_vocabulary_word_and_the_log_is_bounded() {

@@ -1,6 +1,4 @@
 //! Events a game can read with `ai.takeEvents()`: breaker transitions, budget alerts, misconfigured providers.
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
 
 use serde::Serialize;
 
@@ -43,37 +41,13 @@ pub enum RouterEvent {
     },
 }
 
-const CAPACITY: usize = 256;
-
-/// A bounded queue of events; the oldest are dropped (and counted) when nobody reads them.
-#[derive(Debug, Default)]
-pub struct EventLog {
-    events: RefCell<VecDeque<RouterEvent>>,
-    dropped: Cell<u64>,
-}
-
-impl EventLog {
-    pub fn push(&self, event: RouterEvent) {
-        let mut events = self.events.borrow_mut();
-        if events.len() == CAPACITY {
-            events.pop_front();
-            self.dropped.set(self.dropped.get() + 1);
-        }
-        events.push_back(event);
-    }
-
-    pub fn take(&self) -> Vec<RouterEvent> {
-        self.events.borrow_mut().drain(..).collect()
-    }
-
-    pub fn dropped(&self) -> u64 {
-        self.dropped.get()
-    }
-}
+/// The router's bounded queue of its events (`crate::event_log`).
+pub type EventLog = crate::event_log::EventLog<RouterEvent>;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event_log::CAPACITY;
 
     #[test]
     fn bounded_and_serialized_with_a_type_tag() {

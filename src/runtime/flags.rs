@@ -1,8 +1,7 @@
 //! The runtime's flags, experiments and rollouts (`crate::flags`): built from the config and the ports, the kept
 //! copy loaded at start, the document refreshed in a background task, and the `flagsChanged` and
 //! `experimentExposure` events queued for `takeEvents()` beside the router's.
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::cell::Cell;
 use std::rc::{Rc, Weak};
 
 use serde::Serialize;
@@ -11,6 +10,7 @@ use super::Runtime;
 use crate::config::flags::FlagValue;
 use crate::config::Config;
 use crate::error::Error;
+use crate::event_log::EventLog;
 use crate::flags::{Assignment, FlagChange, Flags, FlagsPorts, FlagsStatus, Refresh};
 use crate::ports::{Clock, IdleScheduler, KvStore, Ports};
 #[cfg(test)]
@@ -31,30 +31,10 @@ pub enum FlagsEvent {
     ExperimentExposure { experiment: String, variant: String, index: u32, at_ms: f64 },
 }
 
-/// Events nobody reads are dropped oldest first past this, as the router's are.
-const CAPACITY: usize = 256;
-
-#[derive(Default)]
-struct Queue {
-    events: RefCell<VecDeque<FlagsEvent>>,
-    dropped: Cell<u64>,
-}
-
-impl Queue {
-    fn push(&self, event: FlagsEvent) {
-        let mut events = self.events.borrow_mut();
-        if events.len() >= CAPACITY {
-            events.pop_front();
-            self.dropped.set(self.dropped.get() + 1);
-        }
-        events.push_back(event);
-    }
-}
-
 /// The flags and their event queue, shared with the background task.
 pub(super) struct RuntimeFlags {
     flags: Rc<Flags>,
-    queue: Rc<Queue>,
+    queue: Rc<EventLog<FlagsEvent>>,
     clock: Rc<dyn Clock>,
     refresh_ms: u32,
     has_url: bool,
@@ -94,7 +74,7 @@ impl RuntimeFlags {
     }
 
     pub fn take_events(&self) -> Vec<FlagsEvent> {
-        self.queue.events.borrow_mut().drain(..).collect()
+        self.queue.take()
     }
 
     pub fn status(&self) -> FlagsStatus {
@@ -104,7 +84,7 @@ impl RuntimeFlags {
 
 async fn refresh_loop(
     flags: Weak<Flags>,
-    queue: Weak<Queue>,
+    queue: Weak<EventLog<FlagsEvent>>,
     clock: Rc<dyn Clock>,
     idle: Rc<dyn IdleScheduler>,
     refresh_ms: u32,
@@ -131,7 +111,7 @@ impl Drop for Saving {
     }
 }
 
-fn push_changes(queue: &Queue, refresh: Refresh, at_ms: f64) {
+fn push_changes(queue: &EventLog<FlagsEvent>, refresh: Refresh, at_ms: f64) {
     if !refresh.changes.is_empty() {
         queue.push(FlagsEvent::FlagsChanged { changes: refresh.changes, at_ms });
     }
