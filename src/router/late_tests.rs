@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use serde_json::{json, Value};
 
+use super::tests::FakeLocal;
 use super::*;
 use crate::error::Error;
 use crate::ports::{Clock, HttpRequest, LocalFuture};
@@ -37,23 +38,6 @@ impl ResponseSource for Cache {
         lines.retain(|(k, _)| *k != req.context.player_text);
         lines.push((req.context.player_text.clone(), text.to_string()));
         Box::pin(async {})
-    }
-}
-
-struct Local;
-
-impl LocalResponder for Local {
-    fn capabilities(&self) -> LocalCapabilities {
-        LocalCapabilities {
-            available: true,
-            emotional_capacity_head: true,
-            tension_building: true,
-            max_complexity: 0.6,
-        }
-    }
-
-    fn respond<'a>(&'a self, _req: &'a GenerateRequest) -> LocalFuture<'a, Result<LocalLine, LocalError>> {
-        Box::pin(async { Ok(LocalLine { text: "Hmph. Maybe later.".into(), model: "local-v1".into() }) })
     }
 }
 
@@ -103,7 +87,8 @@ fn waited(r: &GenerateResult) -> bool {
 #[test]
 fn a_slow_cloud_answers_from_local_at_wait_ms_and_the_late_line_is_the_next_hit() {
     let f = fx(json!({}), true, slow_cloud);
-    f.router.set_local_responder(Some(Rc::new(Local)));
+    let local = FakeLocal { delay_ms: 0, idle: f.idle.clone(), text: "Hmph. Maybe later.".into() };
+    f.router.set_local_responder(Some(Rc::new(local)));
     let r = req(json!({}));
     let first = run(&f.idle, f.router.generate(&r));
     assert_eq!((first.source, first.latency_ms), (Source::Local, 3_000.0), "{first:?}");

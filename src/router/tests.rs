@@ -267,10 +267,11 @@ fn a_line_that_fails_quality_is_retried_on_the_next_better_model_a_bounded_numbe
     assert_eq!(r.source, Source::Template);
 }
 
-struct FakeLocal {
-    delay_ms: u32,
-    idle: SimIdle,
-    text: String,
+/// A local model on virtual time: answers `text` after `delay_ms` (also used by `late_tests`).
+pub(super) struct FakeLocal {
+    pub(super) delay_ms: u32,
+    pub(super) idle: SimIdle,
+    pub(super) text: String,
 }
 
 impl LocalResponder for FakeLocal {
