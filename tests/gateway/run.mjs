@@ -1,10 +1,11 @@
-// The gateway scenario: the packed package (pkg/, built by scripts/build-pkg) in headless Chromium, with a real
+// The gateway scenario. First tests/gateway/check-config.py checks both LiteLLM configs (the real one only against
+// a capture server on loopback: no provider can be reached here). Then the packed package (pkg/, built by scripts/build-pkg) in headless Chromium, with a real
 // LiteLLM proxy (gateway/litellm-mock.yaml, from the venv scripts/setup makes) as its OpenAI-compatible cloud
 // endpoint. Everything listens on 127.0.0.1 only. Checks: a costed cloud line comes through the proxy; a 429 storm
 // and a 500 storm each end in local or template lines and open the breaker; a slow model answers late and fills
 // the cache. The proxy is stopped (by its PID) whatever happens.
 // Usage: node tests/gateway/run.mjs   (env: GATEWAY_PORT 8831, GATEWAY_PAGE_PORT 8832, GATEWAY_VENV, CHROMIUM)
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -39,6 +40,14 @@ function stopProxy() {
   if (!proxy || proxy.exitCode !== null || proxy.signalCode !== null) return;
   // Its own process group (detached below): the proxy and anything it started, nothing else.
   try { process.kill(-proxy.pid, 'SIGTERM'); } catch {}
+}
+// Stops it and waits (bounded) for it to go; one that ignores SIGTERM is killed.
+async function stopProxyAndWait() {
+  if (!proxy) return;
+  stopProxy();
+  const gone = () => proxy.exitCode !== null || proxy.signalCode !== null;
+  for (let i = 0; i < 100 && !gone(); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!gone()) try { process.kill(-proxy.pid, 'SIGKILL'); } catch {}
 }
 process.on('exit', stopProxy);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopProxy(); process.exit(1); });
@@ -111,6 +120,15 @@ const key = `sk-test-${crypto.randomBytes(24).toString('hex')}`;
 let browser = null;
 let server = null;
 try {
+  const python = path.join(venv, 'bin', 'python');
+  const cfg = spawnSync(python, [path.join('tests', 'gateway', 'check-config.py')], { cwd: root, encoding: 'utf8' });
+  const cfgLines = `${cfg.stdout ?? ''}`.split('\n').filter((l) => /^(ok  |FAIL)/.test(l));
+  for (const l of cfgLines) console.log(`     config: ${l}`);
+  check(cfg.status === 0 && cfgLines.length > 0 && !cfgLines.some((l) => l.startsWith('FAIL')),
+    `gateway/litellm.yaml and gateway/litellm-mock.yaml load in LiteLLM, serve the runtime's model ids and send ` +
+    `each role to its provider with its key` +
+    (cfg.status === 0 ? '' : ` (exit ${cfg.status}: ${(cfg.error?.message ?? cfg.stderr ?? '').slice(-2000)})`));
+
   const upAfter = await startProxy(key);
   console.log(`LiteLLM proxy up on 127.0.0.1:${proxyPort} after ${upAfter.toFixed(1)} s (log: ${path.relative(root, proxyLogPath)})`);
   // The repository root: the page (tests/gateway/) and the packed package (/pkg/) on one origin.
@@ -153,8 +171,7 @@ try {
     `slow model: the same request again is the proxy's line, from the cache (${s.again?.source}: ${JSON.stringify(s.again?.text)})`);
 
   // What the proxy saw is what the runtime says it sent.
-  stopProxy();
-  await new Promise((r) => (proxy.exitCode !== null || proxy.signalCode !== null ? r() : proxy.once('exit', r)));
+  await stopProxyAndWait();
   const seen = proxyCounts();
   const sent = {
     ok: c.httpRequests + s.httpRequests,
@@ -172,7 +189,7 @@ try {
 } finally {
   await browser?.close().catch(() => {});
   server?.close();
-  stopProxy();
+  await stopProxyAndWait();
 }
 
 console.log(`gateway: ${passed} passed, ${failed} failed`);

@@ -24,7 +24,9 @@ const pick = (r) => ({
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // One runtime whose flash, pro and claude are all `model` at the proxy (null: the runtime's default model ids).
-async function runtime(namespace, gateway, model, cloud = {}) {
+// The player waits for the cloud as long as the cloud step may take (cloud.cloudTimeoutMs, 10 s), so a slow first
+// answer on a busy machine is not turned into a late fill; the slow model's part sets its own waitMs.
+async function runtime(namespace, gateway, model, cloud = { waitMs: 10_000 }) {
   const models = model ? { flash: { model }, pro: { model }, claude: { model } } : {};
   return UnwrittenAI.create({
     namespace,
