@@ -55,6 +55,10 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopProxy(); pr
 async function startProxy(key) {
   const bin = path.join(venv, 'bin', 'litellm');
   if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run scripts/setup (it makes the gateway venv)`);
+  const url = `http://127.0.0.1:${proxyPort}/health/liveliness`;
+  // Something already answering there (a proxy left over) would be checked instead of ours.
+  const taken = await fetch(url).then(() => true, () => false);
+  if (taken) throw new Error(`port ${proxyPort} is already in use: stop what listens there or set GATEWAY_PORT`);
   const log = fs.openSync(proxyLogPath, 'w');
   proxy = spawn(bin, ['--config', 'gateway/litellm-mock.yaml', '--host', '127.0.0.1', '--port', String(proxyPort)], {
     cwd: root,
@@ -70,7 +74,6 @@ async function startProxy(key) {
     },
   });
   fs.closeSync(log);
-  const url = `http://127.0.0.1:${proxyPort}/health/liveliness`;
   const started = Date.now();
   // Bounded: it answers in 5-10 s on these machines, slower under load.
   while (Date.now() - started < 180_000) {
