@@ -1,9 +1,10 @@
 // The gateway scenario. First tests/gateway/check-config.py checks both LiteLLM configs (the real one only against
-// a capture server on loopback: no provider can be reached here). Then the packed package (pkg/, built by scripts/build-pkg) in headless Chromium, with a real
-// LiteLLM proxy (gateway/litellm-mock.yaml, from the venv scripts/setup makes) as its OpenAI-compatible cloud
-// endpoint. Everything listens on 127.0.0.1 only. Checks: a costed cloud line comes through the proxy; a 429 storm
-// and a 500 storm each end in local or template lines and open the breaker; a slow model answers late and fills
-// the cache. The proxy is stopped (by its PID) whatever happens.
+// a capture server on loopback: no provider can be reached here). Then the packed package (pkg/, built by
+// scripts/build-pkg) runs in headless Chromium with a real LiteLLM proxy (gateway/litellm-mock.yaml, from the venv
+// scripts/setup makes) as its OpenAI-compatible cloud endpoint. Everything listens on 127.0.0.1 only. Checks: a
+// costed cloud line comes through the proxy; a 429 storm and a 500 storm each end in local or template lines and
+// open the breaker; a slow model answers late and fills the cache. The proxy is stopped (by its PID) whatever
+// happens.
 // Usage: node tests/gateway/run.mjs   (env: GATEWAY_PORT 8831, GATEWAY_PAGE_PORT 8832, GATEWAY_VENV, CHROMIUM)
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
