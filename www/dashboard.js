@@ -111,9 +111,12 @@ export function createDashboard() {
       return `${g} ${d.pass ?? 0}/${d.throttle ?? 0}/${d.block ?? 0}`;
     };
     $('pregen').replaceChildren(
-      row(['predicted', 'made: local/cloud', 'ready', 'served', 'wasted', 'warm-ups', 'cut short'], true),
-      row([String(p.candidates), `${p.generatedLocal}/${p.generatedCloud}`, String(p.pending), String(p.served),
-        String(p.expiredUnused), String(p.warmups), String(p.interrupted)]),
+      row(['lines predicted', String(p.candidates)]),
+      row(['made while idle (local / cloud)', `${p.generatedLocal} / ${p.generatedCloud}`]),
+      row(['ready, not asked for yet', String(p.pending)]),
+      row(['served from the cache', String(p.served)]),
+      row(['expired unused', String(p.expiredUnused)]),
+      row(['warm-ups (cut short by a gate)', `${p.warmups} (${p.interrupted})`]),
     );
     $('pregen').dataset.pending = String(p.pending);
     $('pregen').dataset.served = String(p.served);

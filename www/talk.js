@@ -112,6 +112,7 @@ export function createTalk(ai, { onCharacterChanged, onSaid }) {
     const a = await ai.analyze(text);
     const [neg, neu, pos] = a.sentiment.probs;
     $('reading').replaceChildren(
+      el('p', 'said', `“${text}”`),
       el('h4', '', `sentiment: ${a.sentiment.label} · ${a.latencyMs.toFixed(1)} ms`),
       bar('negative', neg), bar('neutral', neu), bar('positive', pos),
       el('h4', '', 'personality of the speaker'),

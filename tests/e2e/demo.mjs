@@ -197,7 +197,9 @@ export async function runDemoScenario(browser, { url, mockUrl, modelsUrl, outDir
       };
       let note = await release('none');
       const updated = await attr('#model-facts', 'data-version');
-      check(/updated/.test(note) && updated !== before && /swapped in/.test(await text('#model-progress-text')),
+      // The progress line follows the lifecycle's events, which the page polls (takeEvents).
+      const swapped = await until(async () => /swapped in/.test(await text('#model-progress-text')), 5_000);
+      check(/updated/.test(note) && updated !== before && Boolean(swapped),
         `7. a published release is downloaded, verified, shadow-checked and swapped in (${before} → ${updated}: ${note})`);
       note = await release('shadow');
       check(/failed .*shadow/.test(note) && (await attr('#model-facts', 'data-version')) === updated,
