@@ -4,6 +4,8 @@
 // URL parameters:
 //   ?cloud=<base URL>    any OpenAI-compatible gateway (e.g. a LiteLLM proxy's http://127.0.0.1:4000/v1) instead of
 //                        the mock cloud; the fault switches then stay off (they drive the mock only)
+//   ?key=<key>           the gateway's key, sent as the provider's apiKey (an Authorization header), e.g. a LiteLLM
+//                        proxy's test key; a URL lands in the browser's history, so never a real one
 //   ?models=<base URL>   the model server (scripts/static-server.mjs models); its live/manifest.json is the release
 //   ?timings=design      the package's own defaults (5-minute monitor window, 60 s breaker cooldown, 2 s idle)
 //                        instead of the demo's short ones, which let a minute of play show alerts and recovery
@@ -25,6 +27,7 @@ export const mockUrl = params.get('cloud') ? null : MOCK_URL.replace(/\/$/, '');
 export const cloudUrl = params.get('cloud') || `${MOCK_URL.replace(/\/$/, '')}/v1`;
 export const modelsUrl = withSlash(params.get('models') || MODELS_URL);
 export const designTimings = params.get('timings') === 'design';
+const gatewayKey = params.get('key');
 
 // The demo's timings: a monitor window of 10 s instead of 5 minutes, a report every second, an alert from 3
 // samples, a breaker that opens after 3 failures and probes again after 4 s, pre-generation that checks every
@@ -39,13 +42,24 @@ const DEMO_TIMINGS = {
 /** How often the dashboard asks for a report (onReport), ms. */
 export const reportEveryMs = designTimings ? 5_000 : DEMO_TIMINGS.monitor.reportEveryMs;
 
+/** The config as the page shows it: the key, if any, left out. */
+export function shownConfig(config) {
+  const shown = structuredClone(config);
+  if (shown.cloud.providers.gateway.apiKey) shown.cloud.providers.gateway.apiKey = '(from ?key=, not shown)';
+  return shown;
+}
+
 /** The config for UnwrittenAI.create; `manifestUrl` is the model release the page found (or null: bundled). */
 export function runtimeConfig(manifestUrl) {
   const config = {
     namespace: NAMESPACE,
     // onDemand: the page calls loadModel() itself, right after create(), to show the download's progress.
     model: { strategy: 'onDemand', ...(manifestUrl ? { manifestUrl } : {}) },
-    cloud: { providers: { gateway: { kind: 'openai', baseUrl: cloudUrl, batch: !params.get('cloud') } } },
+    cloud: {
+      providers: {
+        gateway: { kind: 'openai', baseUrl: cloudUrl, batch: !params.get('cloud'), ...(gatewayKey ? { apiKey: gatewayKey } : {}) },
+      },
+    },
     // Where each cached line lives, made visible: the warmer is off, so every hit shows the tier it really came
     // from, and localStorage keeps only lines worth 0.9 or more (the package's default is 0.3), so a story line
     // (0.7) asked again after a reload is found in IndexedDB rather than in localStorage. Other tiers: defaults.

@@ -4,7 +4,7 @@
 import init, { UnwrittenAI } from 'unwritten-ai';
 import { installSimulatedBattery } from './battery.js';
 import {
-  NAMESPACE, PLAYER_ID, SCENE, cloudUrl, designTimings, mockUrl, modelsUrl, reportEveryMs, runtimeConfig,
+  NAMESPACE, PLAYER_ID, SCENE, cloudUrl, designTimings, mockUrl, modelsUrl, reportEveryMs, runtimeConfig, shownConfig,
 } from './config.js';
 import { createControls, showProgress } from './controls.js';
 import { createDashboard } from './dashboard.js';
@@ -65,7 +65,7 @@ async function main() {
   await init();
   const manifestUrl = await findRelease();
   const config = runtimeConfig(manifestUrl);
-  $('config-json').textContent = JSON.stringify(config, null, 2);
+  $('config-json').textContent = JSON.stringify(shownConfig(config), null, 2);
   $('where').textContent = `cloud: ${cloudUrl}${mockUrl ? ' (the mock cloud)' : ''} · model: ${manifestUrl ?? 'bundled in the package'}` +
     ` · timings: ${designTimings ? "the package's defaults" : 'the demo\'s short ones (?timings=design for the defaults)'}`;
   const ai = await UnwrittenAI.create(config);
