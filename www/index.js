@@ -1,114 +1,128 @@
+// The demo page: a village (village.js) where the player talks to characters (talk.js), a live dashboard of the
+// runtime (dashboard.js), and switches that make things go wrong (controls.js). Everything the page shows comes
+// from the package's public API; text from the model or the cloud is only ever set as textContent.
 import init, { UnwrittenAI } from 'unwritten-ai';
+import { installSimulatedBattery } from './battery.js';
+import {
+  NAMESPACE, PLAYER_ID, SCENE, cloudUrl, designTimings, mockUrl, modelsUrl, reportEveryMs, runtimeConfig, shownConfig,
+} from './config.js';
+import { createControls, showProgress } from './controls.js';
+import { createDashboard } from './dashboard.js';
+import { createTalk } from './talk.js';
+import { createVillage } from './village.js';
 
 const $ = (id) => document.getElementById(id);
+const EVENT_POLL_MS = 300;
+const KEEP_EVENTS = 40;
 
 function setStatus(state, text) {
   $('status').dataset.state = state;
   $('status').textContent = text;
 }
 
-function tierText(t) {
-  return t.state === 'unavailable' ? `unavailable (${t.reason})` : t.state;
+/** The model release to follow: the model server's live/manifest.json, else the model bundled in the package. */
+async function findRelease() {
+  const url = `${modelsUrl}live/manifest.json`;
+  try {
+    const r = await fetch(url, { cache: 'no-store' });
+    if (r.ok) return url;
+  } catch {
+    // no model server: the bundled model serves
+  }
+  return null;
 }
 
-function row(name, value) {
-  const tr = document.createElement('tr');
-  const th = document.createElement('th');
-  const td = document.createElement('td');
-  th.textContent = name;
-  td.textContent = value;
-  tr.append(th, td);
-  return tr;
+/** One line for the event log. */
+function describe(e) {
+  switch (e.type) {
+    case 'alert': return `ALERT ${e.metric}: ${round(e.value)} past ${e.threshold} (target ${e.target})`;
+    case 'alertCleared': return `cleared ${e.metric}: ${round(e.value)} back within ${e.target}`;
+    case 'breakerStateChanged': return `breaker ${e.provider}: ${e.from} → ${e.to}`;
+    case 'batteryChanged': return `battery ${e.low ? 'low' : 'ok'} (${e.level == null ? '?' : Math.round(e.level * 100)} %)`;
+    case 'budgetAlert': case 'budgetExceeded': return `${e.type}: $${e.spentUsd.toFixed(4)} of $${e.budgetUsd}`;
+    case 'modelDownloadProgress': return `model ${e.version}: ${e.loaded} of ${e.total} bytes`;
+    case 'modelUpdateAvailable': return `model update available: ${e.version} (serving ${e.current})`;
+    case 'modelShadowResult': return `shadow check of ${e.version}: ${e.result.passed ? 'passed' : `failed (${e.result.reason})`}`;
+    case 'modelUpdated': return `model updated ${e.from} → ${e.to}`;
+    case 'modelRollback': return `model rolled back ${e.from} → ${e.to} (${e.reason})`;
+    case 'modelUpdateFailed': return `model update ${e.version ?? ''} failed: ${e.reason} — ${e.message}`;
+    default: return e.type;
+  }
+}
+
+const round = (v) => (Math.abs(v) >= 10 ? Math.round(v) : Math.round(v * 1000) / 1000);
+
+function log(text, kind = 'note') {
+  const li = document.createElement('li');
+  li.dataset.kind = kind;
+  li.textContent = `${new Date().toLocaleTimeString()}  ${text}`;
+  $('events').prepend(li);
+  while ($('events').children.length > KEEP_EVENTS) $('events').lastElementChild.remove();
 }
 
 async function main() {
+  installSimulatedBattery();
   await init();
-  // The demo command starts scripts/mock-cloud.mjs; ?cloud=<base URL> points the page at another gateway.
-  const cloud = new URLSearchParams(location.search).get('cloud') || 'http://127.0.0.1:8787/v1';
-  const ai = await UnwrittenAI.create({
-    namespace: 'demo',
-    cloud: { providers: { gateway: { kind: 'openai', baseUrl: cloud, batch: true } } },
-  });
-  window.ai = ai; // for poking at from the console
-  const m = ai.metrics();
+  const manifestUrl = await findRelease();
+  const config = runtimeConfig(manifestUrl);
+  $('config-json').textContent = JSON.stringify(shownConfig(config), null, 2);
+  $('where').textContent = `cloud: ${cloudUrl}${mockUrl ? ' (the mock cloud)' : ''} · model: ${manifestUrl ?? 'bundled in the package'}` +
+    ` · timings: ${designTimings ? "the package's defaults" : 'the demo\'s short ones (?timings=design for the defaults)'}`;
+  const ai = await UnwrittenAI.create(config);
+  window.ai = ai; // to poke at from the console
   $('version').textContent = ai.version();
-  $('facts').replaceChildren(
-    row('start', `${m.startMs.toFixed(1)} ms`),
-    row('localStorage', tierText(m.storage.localStorage)),
-    row('IndexedDB', tierText(m.storage.indexedDb)),
-    row('network', m.device.effectiveType ?? 'unknown'),
-    row('battery', m.device.batteryLevel == null ? 'unknown' : `${Math.round(m.device.batteryLevel * 100)} %`),
-    row('storage', m.device.storageQuotaBytes == null ? 'unknown'
-      : `${(m.device.storageUsageBytes / 1e6).toFixed(1)} MB used of ${(m.device.storageQuotaBytes / 1e6).toFixed(0)} MB`),
-  );
-  $('metrics').textContent = JSON.stringify(m, null, 2);
-  setStatus('ready', 'ready');
-  setUpGenerate(ai);
-  await setUpModel(ai);
-}
+  setStatus('ready', `ready in ${ai.metrics().startMs.toFixed(0)} ms`);
 
-const TRAITS = ['openness', 'conscientiousness', 'extraversion', 'agreeableness', 'neuroticism'];
+  const dashboard = createDashboard();
+  const refresh = (m) => dashboard.show(m, false);
+  ai.observe({ type: 'player', playerId: PLAYER_ID });
+  ai.observe({ type: 'scene', scene: SCENE });
 
-async function setUpModel(ai) {
-  const status = $('model-status');
-  const show = (s) => {
-    status.dataset.state = s.state;
-    status.textContent = s.state === 'ready'
-      ? `${s.name} ${s.version} ready (from ${s.origin}, ${s.loadMs.toFixed(0)} ms)`
-      : s.state === 'failed' ? `${s.errorName}: ${s.error}` : s.state;
-  };
-  show(ai.modelStatus());
-  try {
-    show(await ai.loadModel((loaded, total) => {
-      $('model-progress').value = total ? loaded / total : 0;
-      status.textContent = `loading ${(loaded / 1e6).toFixed(2)} MB${total ? ` of ${(total / 1e6).toFixed(2)} MB` : ''}`;
-    }));
-    $('model-progress').value = 1;
-  } catch (err) {
-    show(ai.modelStatus());
-    console.warn(err);
-    return;
-  }
-  const analyze = async () => {
-    const a = await ai.analyze($('analyze-input').value);
-    const pct = (x) => `${Math.round(x * 100)} %`;
-    $('analysis').replaceChildren(
-      row('sentiment', `${a.sentiment.label} (neg ${pct(a.sentiment.probs[0])}, neu ${pct(a.sentiment.probs[1])}, pos ${pct(a.sentiment.probs[2])})`),
-      row('relationship', a.relationship.toFixed(2)),
-      ...a.personality.map((p, i) => row(TRAITS[i], p.toFixed(2))),
-      row('latency', `${a.latencyMs.toFixed(2)} ms`),
-    );
-    $('analysis').dataset.label = a.sentiment.label;
-  };
-  $('analyze-form').addEventListener('submit', (e) => {
-    e.preventDefault();
-    analyze().catch((err) => console.error(err));
+  const onInput = () => ai.observe({ type: 'input' });
+  const village = createVillage($('map'), {
+    onMove: (player, nearby) => {
+      ai.observe({ type: 'position', x: player.x, y: player.y });
+      ai.observe({ type: 'charactersNearby', characters: nearby });
+    },
+    onSelect: (c) => talk.showCharacter(c),
+    onInput,
   });
-  await analyze();
+  const talk = createTalk(ai, {
+    // A new personality is news to pre-generation: the greeting it prepares must carry it.
+    onCharacterChanged: () => ai.observe({ type: 'charactersNearby', characters: village.nearby() }),
+    onSaid: () => refresh(ai.metrics()),
+  });
+  $('line').addEventListener('keydown', onInput);
+  ai.observe({ type: 'charactersNearby', characters: village.nearby() });
+
+  const controls = createControls(ai, { manifestUrl, refresh, log });
+  setInterval(() => {
+    for (const e of ai.takeEvents()) {
+      controls.onEvent(e);
+      if (e.type !== 'modelDownloadProgress') log(describe(e), e.type);
+    }
+  }, EVENT_POLL_MS);
+  ai.onReport((m) => dashboard.show(m, true), reportEveryMs);
+  dashboard.show(ai.metrics(), true);
+
+  // The model: downloaded (and verified) now, with a progress bar; kept in IndexedDB for the next start.
+  $('model-progress-text').textContent = 'loading the model…';
+  try {
+    const s = await ai.loadModel((loaded, total) => showProgress(loaded, total, 'downloading the model'));
+    const bar = $('model-progress');
+    bar.max = 1;
+    bar.value = 1;
+    $('model-progress-text').textContent = `${s.name} ${s.version} ready from ${s.origin} in ${Math.round(s.loadMs)} ms`;
+    $('model-progress-text').dataset.state = 'ready';
+  } catch (err) {
+    $('model-progress-text').textContent = `no local model (${err.name}: ${err.message}); lines come from the cloud and templates`;
+    $('model-progress-text').dataset.state = 'failed';
+  }
+  refresh(ai.metrics());
+  log(`${NAMESPACE}: runtime ${ai.version()} started; walk with the arrow keys or click the map`);
 }
 
 main().catch((err) => {
   setStatus('error', `${err.name}: ${err.message}`);
   console.error(err);
 });
-
-function setUpGenerate(ai) {
-  $('generate-form').addEventListener('submit', async (e) => {
-    e.preventDefault();
-    const r = await ai.generate({
-      type: 'dialogue',
-      npc: { id: 'brenna', name: 'Brenna', personality: 'gruff, loyal blacksmith' },
-      context: { playerText: $('generate-input').value, scene: 'the forge' },
-      importance: Number($('generate-importance').value),
-    });
-    $('generate-line').textContent = `Brenna: "${r.text}"`;
-    $('generate-facts').replaceChildren(
-      row('source', r.model && r.source === 'cloud' ? `cloud (${r.model})` : r.source),
-      row('model', r.model ?? ''),
-      row('latency', `${r.latencyMs.toFixed(1)} ms`),
-      row('cost', `$${r.costUsd.toFixed(6)}`),
-      row('fallbacks', r.fallbacks.map((f) => `${f.model ?? f.step}: ${f.reason} (${f.detail})`).join('; ') || 'none'),
-    );
-    $('generate-line').dataset.source = r.source;
-  });
-}

@@ -1,10 +1,14 @@
 // End-to-end: the demo page (served by webpack-dev-server, as the demo command does) and the consumer game
 // (built from the packed tarball) in Debian's Chromium via playwright-core. Fails on any console error.
-// Usage: node tests/e2e/run.mjs   (after scripts/build-pkg and the consumer build)
+// Usage: node tests/e2e/run.mjs [--demo-only]   (after scripts/build-pkg and the consumer build)
+// The mock cloud and the model server must be running at UNWRITTEN_MOCK_URL and UNWRITTEN_MODELS_URL (as
+// scripts/test starts them; default 127.0.0.1:8787 and :8788); E2E_DEMO_PORT is the demo page's port (8181).
+// --demo-only runs the demo page's scenario alone (no consumer build needed).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { runDemoScenario } from './demo.mjs';
 import { launchFirefox } from './firefox.mjs';
 import { serve } from '../../scripts/static-server.mjs';
 
@@ -13,6 +17,10 @@ const outDir = path.join(root, 'target', 'e2e');
 fs.mkdirSync(outDir, { recursive: true });
 // The package version every page must report.
 const expected = JSON.parse(fs.readFileSync(path.join(root, 'pkg', 'package.json'), 'utf8')).version;
+
+const MOCK_URL = (process.env.UNWRITTEN_MOCK_URL || 'http://127.0.0.1:8787').replace(/\/$/, '');
+const MODELS_URL = (process.env.UNWRITTEN_MODELS_URL || 'http://127.0.0.1:8788/').replace(/\/?$/, '/');
+const demoOnly = process.argv.includes('--demo-only');
 
 const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -205,36 +213,16 @@ function checkCrash(crashText) {
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
 const demo = await startDemoServer(Number(process.env.E2E_DEMO_PORT || 8181));
 try {
-  // 1. The demo page initialises the runtime.
-  const { context, page, problems } = await openPage(browser, demo.url, '#status:not([data-state="loading"])');
-  const state = await page.getAttribute('#status', 'data-state');
-  const status = await page.textContent('#status');
-  check(state === 'ready', `demo status is ready (got ${state}: ${status})`);
-  const version = await page.textContent('#version');
-  check(version === expected, `demo shows version ${expected} (got ${version})`);
-  const metrics = JSON.parse((await page.textContent('#metrics')) || '{}');
-  check(metrics.storage?.indexedDb?.state === 'available', 'IndexedDB tier available in the demo');
-  check(metrics.storage?.localStorage?.state === 'available', 'localStorage tier available in the demo');
-  await page.waitForSelector('#model-status[data-state="ready"], #model-status[data-state="failed"]', { timeout: 60_000 }).catch(() => {});
-  check((await page.getAttribute('#model-status', 'data-state')) === 'ready',
-    `bundled model loaded in the demo (${await page.textContent('#model-status')})`);
-  await page.waitForSelector('#analysis[data-label]', { timeout: 30_000 }).catch(() => {});
-  check((await page.getAttribute('#analysis', 'data-label')) === 'negative', 'demo analyses the hostile line as negative');
-  await page.fill('#analyze-input', 'Thank you so much, you saved my life!');
-  await page.click('#analyze-button');
-  await page.waitForSelector('#analysis[data-label="positive"]', { timeout: 10_000 }).catch(() => {});
-  check((await page.getAttribute('#analysis', 'data-label')) === 'positive', 'a grateful line typed into the demo reads as positive');
-  await page.click('#generate-button');
-  await page.waitForSelector('#generate-line[data-source]', { timeout: 20_000 }).catch(() => {});
-  const source = await page.getAttribute('#generate-line', 'data-source');
-  const line = await page.textContent('#generate-line');
-  check(Boolean(source) && line.length > 10, `demo generate() answered (source ${source}: ${line})`);
-  check(problems.length === 0, `no console errors on the demo page ${problems.join(' | ')}`);
-  const shot = path.join(outDir, 'demo.png');
-  await page.screenshot({ path: shot, fullPage: true });
-  check(fs.statSync(shot).size > 1000, `screenshot saved to ${path.relative(root, shot)}`);
-  await context.close();
+  // 1. The demo page's scenario (tests/e2e/demo.mjs): local and cloud lines, a breaker and an alert, a
+  // pre-generated greeting, IndexedDB after a reload.
+  await runDemoScenario(browser, { url: demo.url, mockUrl: MOCK_URL, modelsUrl: MODELS_URL, outDir, check, version: expected });
+  if (!demoOnly) await consumerAndCrashPages();
+} finally {
+  await browser.close();
+  try { process.kill(-demo.child.pid); } catch {}
+}
 
+async function consumerAndCrashPages() {
   // 2. The consumer game (tests/consumer/src), built from the packed tarball, uses every public method of
   // UnwrittenAI and reports the outcome of each in #out. Vocabulary words (labels, states, tiers, error names) are
   // compared only with `out.expected`, which the game copies from tests/consumer/src/expect.ts: update them there.
@@ -274,9 +262,6 @@ try {
     await ff.close();
   }
   server.close();
-} finally {
-  await browser.close();
-  try { process.kill(-demo.child.pid); } catch {}
 }
 
 console.log(failures === 0 ? 'e2e: all checks passed' : `e2e: ${failures} check(s) failed`);
