@@ -1,7 +1,7 @@
 // Our runtime through its public API, as a game starts it: import, create with the bundled model, first
 // analysis; then (window.play) 200 analyses and 50 generate() calls, one per frame, against the mock cloud.
 // ?worker=1 / ?worker=0 passes `worker: true/false` (absent: the option is not passed, for packages without it).
-import init, { UnwrittenAI } from 'unwritten-ai';
+import init, * as pkg from 'unwritten-ai';
 import { FIRST, longTasks, play, sleep } from './common.js';
 
 const q = new URLSearchParams(location.search);
@@ -16,7 +16,7 @@ const SETTLE_MS = Number(q.get('settle') ?? 2000);
     cloud: { providers: { gateway: { kind: 'openai', baseUrl: q.get('cloud') } }, localTimeoutMs: 2000 },
   };
   if (q.has('worker')) config.worker = q.get('worker') === '1';
-  const ai = await UnwrittenAI.create(config);
+  const ai = await pkg.UnwrittenAI.create(config);
   const tCreate = performance.now();
   const first = await ai.analyze(FIRST);
   const tFirst = performance.now();
@@ -47,7 +47,28 @@ const SETTLE_MS = Number(q.get('settle') ?? 2000);
         sources[r.source] = (sources[r.source] ?? 0) + 1;
       }),
     });
-    return { ...out, sources };
+    // What the worker adds to a call: bare round trips (no runtime work), timed one after another.
+    let roundTrip = null;
+    if (pkg.__roundTrip?.(ai)) {
+      const times = [];
+      for (let i = 0; i < 200; i++) {
+        const s = performance.now();
+        await pkg.__roundTrip(ai);
+        times.push(performance.now() - s);
+      }
+      times.sort((x, y) => x - y);
+      // And one per frame, as a game's calls come: the worker's thread has gone to sleep in between.
+      const framed = [];
+      for (let i = 0; i < 100; i++) {
+        await new Promise((r) => requestAnimationFrame(r));
+        const s = performance.now();
+        await pkg.__roundTrip(ai);
+        framed.push(performance.now() - s);
+      }
+      framed.sort((x, y) => x - y);
+      roundTrip = { p50: times[100], p95: times[190], framedP50: framed[50], framedP95: framed[95] };
+    }
+    return { ...out, sources, roundTrip };
   };
   document.title = 'done';
 })().catch((e) => {

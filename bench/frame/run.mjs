@@ -6,7 +6,7 @@
 // analyze p50/p95/p99 from the page's side, for ours (main thread, and the worker when the package has one) and
 // onnxruntime-web with env.wasm.proxy off and on. Not a test: timings are printed, never asserted.
 //
-//   node bench/frame/run.mjs [--rounds 3] [--analyses 200] [--generates 50] [--settle-ms 2000] [--mock-port 8861]
+//   node bench/frame/run.mjs [--engines oursWorker,ours,ort,ortProxy] [--rounds 3] [--analyses 200] [--generates 50] [--settle-ms 2000] [--mock-port 8861]
 //
 // Needs pkg/ (scripts/build-pkg) and starts its own servers: the static site (random port) and
 // scripts/mock-cloud.mjs on --mock-port. Each round gives every engine a fresh browser context: the cold start,
@@ -86,12 +86,15 @@ const browser = await chromium.launch({
     '--disable-component-update', '--disable-sync'],
 });
 
-const engines = [
+const allEngines = [
   ...(hasWorker ? [{ key: 'oursWorker', name: 'ours, worker', page: `/ours/?worker=1&cloud=${encodeURIComponent(cloud)}` }] : []),
   { key: 'ours', name: hasWorker ? 'ours, worker: false' : 'ours (main thread)', page: `/ours/?${hasWorker ? 'worker=0&' : ''}cloud=${encodeURIComponent(cloud)}` },
   { key: 'ort', name: 'ort-web, proxy off', page: '/ort/?proxy=0' },
   { key: 'ortProxy', name: 'ort-web, proxy on', page: '/ort/?proxy=1' },
 ];
+// --engines oursWorker,ours: only some columns (quicker while working on one).
+const only = arg('--engines', null)?.split(',');
+const engines = only ? allEngines.filter((e) => only.includes(e.key)) : allEngines;
 
 async function round(engine) {
   const ctx = await browser.newContext();
@@ -154,8 +157,8 @@ for (const e of engines) {
   console.log(`${e.name}: long tasks (ms) per round, cold ${tasks('cold')}, warm ${tasks('warm')}, play ${rs.map((r) => `[${r.play.longTasks.all.join(' ')}]`).join(' ')}`);
   console.log(`  phases (ms, median) cold: ${['init', 'create', 'first'].map((k) => `${k} ${f(med(e.key, (r) => r.cold.phases[k]))}`).join(', ')}; warm: ${['init', 'create', 'first'].map((k) => `${k} ${f(med(e.key, (r) => r.warm.phases[k]))}`).join(', ')}; model from ${rs[0].cold.modelFrom} / ${rs[0].warm.modelFrom}${rs[0].play.sources ? `; generate sources ${JSON.stringify(rs[0].play.sources)}` : ''}`);
 }
-if (hasWorker) {
-  const rt = med('oursWorker', (r) => r.play.analyze.p50) - med('ours', (r) => r.play.analyze.p50);
-  console.log(`\nworker round trip: analyze p50 with the worker minus without: ${f(rt, 3)} ms`);
+if (results.oursWorker) {
+  const rt = results.ours ? med('oursWorker', (r) => r.play.analyze.p50) - med('ours', (r) => r.play.analyze.p50) : NaN;
+  console.log(`\nworker round trip (message there and back, no work): p50 ${f(med('oursWorker', (r) => r.play.roundTrip.p50), 3)} ms, p95 ${f(med('oursWorker', (r) => r.play.roundTrip.p95), 3)} ms back to back; one per frame p50 ${f(med('oursWorker', (r) => r.play.roundTrip.framedP50), 3)} ms, p95 ${f(med('oursWorker', (r) => r.play.roundTrip.framedP95), 3)} ms; analyze p50 with the worker minus without: ${f(rt, 3)} ms`);
 }
 fs.writeFileSync(path.join(out, 'results.json'), JSON.stringify({ engines, results }, null, 1));
