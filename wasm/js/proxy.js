@@ -259,10 +259,20 @@ export class WorkerRuntime {
     if (this.worker !== null && this.starting === null) return;
     if (this.starting === null) {
       const reason = this.crash;
-      this.starting = this.start().then(() => {
-        this.starting = null;
-        this.events.push({ type: 'runtimeRestarted', reason, atMs: Date.now() });
-      });
+      this.starting = this.start().then(
+        () => {
+          this.starting = null;
+          this.events.push({ type: 'runtimeRestarted', reason, atMs: Date.now() });
+        },
+        (e) => {
+          // The next call tries again.
+          this.starting = null;
+          const w = this.worker;
+          this.worker = null;
+          w?.terminate();
+          throw e;
+        },
+      );
     }
     await this.starting;
   }
