@@ -171,7 +171,7 @@ export class UnwrittenAI {
       config = rest;
     }
     if (useWorker) {
-      const proxy = new WorkerRuntime(config, { module: await compile(), assets: MODEL_ASSETS });
+      const proxy = new WorkerRuntime(config, { module: compile(), assets: MODEL_ASSETS });
       try {
         await proxy.start();
       } catch (e) {

@@ -76,6 +76,7 @@ function localStorageOrNull() {
 }
 
 export class WorkerRuntime {
+  /** `module`: the compiled WebAssembly.Module, or a promise of it. */
   constructor(config, { module, assets }) {
     this.config = config;
     this.module = module;
@@ -129,15 +130,19 @@ export class WorkerRuntime {
       this.onReady = resolve;
       this.onBootFailed = reject;
     });
+    // Awaited below; a death before then must not count as an unhandled rejection.
+    ready.catch(() => {});
     w.onmessage = (ev) => this.receive(w, ev.data);
     w.onerror = (ev) => {
       ev.preventDefault?.();
       this.died(w, ev.message || 'the worker failed');
     };
     w.onmessageerror = () => this.died(w, 'a message from the worker could not be read');
+    // The worker's script loads while the module finishes compiling here.
+    const module = await this.module;
     w.postMessage({
       t: 'init',
-      module: this.module,
+      module,
       assets: this.assets,
       storage,
       idle: typeof globalThis.requestIdleCallback === 'function',
