@@ -24,12 +24,15 @@ const entry = fs
 if (/__[A-Z]+_FILE__/.test(entry)) throw new Error('wasm/js/index.js: a model file placeholder was not filled in');
 fs.writeFileSync(path.join(pkgDir, 'index.js'), entry);
 fs.copyFileSync(path.join(entryDir, 'index.d.ts'), path.join(pkgDir, 'index.d.ts'));
+// The worker mode (`worker: true`): the main thread's proxy and the worker's entry, which index.js starts with
+// `new Worker(new URL('./worker.js', import.meta.url))` so bundlers emit it with no configuration.
+for (const f of ['proxy.js', 'worker.js']) fs.copyFileSync(path.join(entryDir, f), path.join(pkgDir, f));
 
 manifest.main = 'index.js';
 manifest.module = 'index.js';
 manifest.types = 'index.d.ts';
-manifest.files = [...new Set([...(manifest.files || []), 'index.js', 'index.d.ts', 'model/'])];
-manifest.sideEffects = ['./index.js', './unwritten_ai.js', './snippets/*'];
+manifest.files = [...new Set([...(manifest.files || []), 'index.js', 'index.d.ts', 'proxy.js', 'worker.js', 'model/'])];
+manifest.sideEffects = ['./index.js', './worker.js', './unwritten_ai.js', './snippets/*'];
 fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
 fs.copyFileSync(path.resolve(import.meta.dirname, '..', 'README.md'), path.join(pkgDir, 'README.md'));
 console.log(`pkg/ ready: ${manifest.name}@${manifest.version}`);

@@ -1,5 +1,9 @@
 /** Options of `UnwrittenAI.create`. Every field is optional; unknown fields are rejected (`InvalidConfig`). */
 export interface UnwrittenConfig {
+  /** Run the runtime in a dedicated Web Worker (model, inference, storage work off the main thread). Default false.
+   *  Experimental: cacheKey, canonicalRequest, isEnabled, getFlag, variant and inRollout throw
+   *  NotSupportedInWorker; modelStatus, metrics and cacheStats are the worker's state as of its last message. */
+  worker?: boolean;
   /** Prefix of storage keys and of the IndexedDB name: 1-32 of a-z 0-9 - _. Default "unwritten". */
   namespace?: string;
   /** The local model. */
@@ -521,7 +525,10 @@ export type RouterEvent =
 
 /** What `takeEvents()` returns, oldest first within each kind: the router's events, then flag changes and
  *  experiment exposures, then the model lifecycle's events, then the monitor's alerts raised and cleared. */
-export type UnwrittenEvent = RouterEvent | FlagsEvent | ModelEvent | AlertEvent;
+export type UnwrittenEvent = RouterEvent | FlagsEvent | ModelEvent | AlertEvent | WorkerEvent;
+
+/** worker: true only: the runtime's worker died and the next call started a fresh one on the same config. */
+export type WorkerEvent = { type: "runtimeRestarted"; reason: string | null; atMs: number };
 
 /** The model lifecycle's events (`takeEvents()`, after the flags' ones). */
 export type ModelEvent =

@@ -18,7 +18,16 @@ async fn await_call(target: &JsValue, method: &str) -> Option<JsValue> {
 async fn snapshot() -> DeviceSnapshot {
     let mut s = DeviceSnapshot::default();
     let Some(navigator) = global_get("navigator") else { return s };
-    if let Some(battery) = await_call(&navigator, "getBattery").await {
+    // A worker has no getBattery (Chromium) and no document: its host bridges the main thread's.
+    let host = global_get(super::HOST);
+    let battery = match await_call(&navigator, "getBattery").await {
+        Some(b) => Some(b),
+        None => match &host {
+            Some(h) => await_call(h, "getBattery").await,
+            None => None,
+        },
+    };
+    if let Some(battery) = battery {
         s.battery_level = get(&battery, "level").and_then(|v| v.as_f64());
         s.charging = get(&battery, "charging").and_then(|v| v.as_bool());
     }
@@ -26,7 +35,7 @@ async fn snapshot() -> DeviceSnapshot {
         s.effective_type = get(&conn, "effectiveType").and_then(|v| v.as_string());
         s.save_data = get(&conn, "saveData").and_then(|v| v.as_bool());
     }
-    if let Some(document) = global_get("document") {
+    if let Some(document) = global_get("document").or(host) {
         s.visibility = get(&document, "visibilityState").and_then(|v| v.as_string()).map(|v| match v.as_str() {
             "hidden" => Visibility::Hidden,
             _ => Visibility::Visible,

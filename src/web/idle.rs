@@ -23,7 +23,8 @@ pub(super) async fn sleep_ms(mut ms: u32) {
     }
 }
 
-/// `requestIdleCallback` where the browser has it (not Safari), else a short timer; `sleep` is a timer.
+/// `requestIdleCallback` where the browser has it (not Safari; in the package's worker, the main thread's through
+/// its host), else a short timer; `sleep` is a timer.
 #[derive(Default)]
 pub struct WebIdle;
 
@@ -46,7 +47,7 @@ async fn request_idle(ric: js_sys::Function, timeout_ms: u32) -> Option<f64> {
 impl IdleScheduler for WebIdle {
     fn idle(&self, timeout_ms: u32) -> LocalFuture<'_, f64> {
         Box::pin(async move {
-            let ric = super::global_get("requestIdleCallback").and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+            let ric = super::global_or_host("requestIdleCallback").and_then(|f| f.dyn_into::<js_sys::Function>().ok());
             if let Some(ric) = ric {
                 if let Some(remaining) = request_idle(ric, timeout_ms).await {
                     return remaining.min(MAX_IDLE_MS);

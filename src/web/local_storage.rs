@@ -29,15 +29,18 @@ fn is_quota_error(e: &JsValue) -> bool {
 }
 
 impl LocalStorageStore {
-    /// Opens `globalThis.localStorage`. Fails with `Unavailable` where there is none (workers) or where reading
-    /// it throws (storage disabled, sandboxed iframe).
+    /// Opens `globalThis.localStorage`, or in the package's worker the main thread's mirrored one. Fails with
+    /// `Unavailable` where there is neither or where reading it throws (storage disabled, sandboxed iframe).
     pub fn open(prefix: &str) -> Result<Self, StoreError> {
-        let window: web_sys::Window = js_sys::global().dyn_into().map_err(|_| unavailable("no window (worker?)"))?;
-        let storage = window
-            .local_storage()
-            .map_err(|e| unavailable(super::describe(&e)))?
-            .ok_or_else(|| unavailable("window.localStorage is null"))?;
-        Ok(LocalStorageStore { storage, prefix: prefix.to_string() })
+        // Read through Reflect, not `window.local_storage()`: a worker has no Window, and its host's mirror is a
+        // plain object with the Storage methods.
+        let global = js_sys::global();
+        let own = js_sys::Reflect::get(&global, &JsValue::from_str("localStorage"))
+            .map_err(|e| unavailable(super::describe(&e)))?;
+        let storage =
+            if own.is_undefined() || own.is_null() { super::global_or_host("localStorage") } else { Some(own) }
+                .ok_or_else(|| unavailable("no localStorage (a worker without the package's host?)"))?;
+        Ok(LocalStorageStore { storage: storage.unchecked_into(), prefix: prefix.to_string() })
     }
 
     fn full_key(&self, key: &str) -> String {

@@ -35,6 +35,16 @@ fn global_get(name: &str) -> Option<JsValue> {
     get(&js_sys::global(), name)
 }
 
+/// What a worker lacks and the package's worker host (`wasm/js/worker.js`) bridges from the main thread: an
+/// object at `globalThis.__unwrittenHost` with `localStorage` (a mirror of the namespace's keys), `getBattery()`,
+/// `visibilityState` and `requestIdleCallback`. On a window the browser's own are used.
+const HOST: &str = "__unwrittenHost";
+
+/// The global `name`, else the worker host's bridged `name`.
+fn global_or_host(name: &str) -> Option<JsValue> {
+    global_get(name).or_else(|| get(&global_get(HOST)?, name))
+}
+
 /// `target[name]`, if present and not undefined/null. Never throws.
 fn get(target: &JsValue, name: &str) -> Option<JsValue> {
     js_sys::Reflect::get(target, &JsValue::from_str(name)).ok().filter(|v| !v.is_undefined() && !v.is_null())

@@ -3,9 +3,12 @@
 // the whole page) never leaves a call hanging or a later call failing obscurely. Every pending and later call on
 // a runtime of the trapped instance rejects (or throws) an Error named "RuntimeCrashed", and
 // `UnwrittenAI.create()` afterwards starts on a fresh instance of the same module. Storage outlives the crash.
+// With `worker: true` in the config, the runtime runs in a dedicated Web Worker instead (proxy.js, worker.js), and
+// this thread only compiles the module (off-thread in browsers) and hands it over.
 // finish-pkg.mjs copies this file into pkg/ and fills in the model file names.
 import __wbg_init, * as glue from './unwritten_ai.js';
 import * as self from './index.js';
+import { WorkerRuntime } from './proxy.js';
 
 const WASM_URL = new URL('./unwritten_ai_bg.wasm', import.meta.url);
 // The bundled model: the bundler emits these files and turns each URL into the address it serves them at.
@@ -82,8 +85,29 @@ function hook() {
   hooked = true;
 }
 
+// The compiled module, shared by this thread's instance and every worker's (a WebAssembly.Module is posted to a
+// worker without a copy). Compiling is off the main thread; instantiating (and the module's start function) is
+// the part that is not, so it waits until a main-thread runtime is created.
+let compiling = null;
+function compile() {
+  compiling ??= (async () => {
+    const response = fetch(WASM_URL);
+    try {
+      return await WebAssembly.compileStreaming(response);
+    } catch (e) {
+      // A server that does not say application/wasm: compile the bytes instead.
+      if (!(e instanceof TypeError)) throw e;
+      return WebAssembly.compile(await (await response).arrayBuffer());
+    }
+  })().catch((e) => {
+    compiling = null;
+    throw e;
+  });
+  return compiling;
+}
+
 function boot() {
-  booting ??= __wbg_init({ module_or_path: WASM_URL }).then(
+  booting ??= compile().then((module) => __wbg_init({ module_or_path: module })).then(
     () => hook(),
     (e) => {
       booting = null;
@@ -133,6 +157,31 @@ export class UnwrittenAI {
   }
 
   static async create(config) {
+    // `worker` is this entry's option, not the module's: taken out before the config goes on.
+    let useWorker = false;
+    if (config !== null && typeof config === 'object' && 'worker' in config) {
+      const { worker, ...rest } = config;
+      if (worker !== undefined && typeof worker !== 'boolean') {
+        const err = new Error(`worker: expected true or false, got ${typeof worker}`);
+        err.name = 'InvalidConfig';
+        err.field = 'worker';
+        throw err;
+      }
+      useWorker = worker === true;
+      config = rest;
+    }
+    if (useWorker) {
+      const proxy = new WorkerRuntime(config, { module: compile(), assets: MODEL_ASSETS });
+      try {
+        await proxy.start();
+      } catch (e) {
+        proxy.free();
+        throw e;
+      }
+      const facade = Object.create(UnwrittenAI.prototype);
+      runtimes.set(facade, { proxy });
+      return facade;
+    }
     await boot();
     if (!hooked) {
       // A trap, and the swap to a fresh instance failed then: try again.
@@ -148,11 +197,18 @@ export class UnwrittenAI {
 
   /** Releases storage connections; later calls reject with `Disposed`. Safe to call twice, and after a crash. */
   dispose() {
+    const proxy = runtimes.get(this)?.proxy;
+    if (proxy) return proxy.dispose();
     const rt = inner(this);
     if (rt !== null) call(() => rt.dispose());
   }
 
   free() {
+    const proxy = runtimes.get(this)?.proxy;
+    if (proxy) {
+      runtimes.delete(this);
+      return proxy.free();
+    }
     const rt = inner(this);
     runtimes.delete(this);
     if (rt !== null) call(() => rt.free());
@@ -170,6 +226,8 @@ const FORWARDED = [
 for (const name of FORWARDED) {
   Object.defineProperty(UnwrittenAI.prototype, name, {
     value: function (...args) {
+      const proxy = runtimes.get(this)?.proxy;
+      if (proxy) return ASYNC.has(name) ? proxy.call(name, args) : proxy[name](...args);
       const rt = inner(this);
       if (rt === null) {
         const err = crashedError(runtimes.get(this).generation);
@@ -194,14 +252,22 @@ if (Symbol.dispose) UnwrittenAI.prototype[Symbol.dispose] = UnwrittenAI.prototyp
  * exports. `UnwrittenAI.create()` waits for it too, so calling init() is optional.
  */
 export default async function init() {
-  await boot();
+  await compile();
   return self;
 }
 
-/** For the package's crash tests only: traps the instance ("sync" or "async"). */
-export function __forceTrap(kind) {
+/** For the package's crash tests only: traps the instance ("sync" or "async"); with `ai` of `worker: true`, its
+ * worker's instance. */
+export function __forceTrap(kind, ai) {
+  const proxy = ai === undefined ? undefined : runtimes.get(ai)?.proxy;
+  if (proxy) return proxy.call('__forceTrap', [kind]);
   return boot().then(() => call(() => glue.__forceTrap(kind)));
 }
 
+/** For the package's benchmark only: one message to `ai`'s worker and back (worker: true), else undefined. */
+export function __roundTrip(ai) {
+  return runtimes.get(ai)?.proxy?.ping();
+}
+
 // Start fetching and compiling now; a failure surfaces from init() or create(), which retry.
-boot().catch(() => {});
+compile().catch(() => {});

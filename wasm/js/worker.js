@@ -1,0 +1,258 @@
+// The worker host (issue 18): one runtime of the package in a dedicated Web Worker, driven by the main thread's
+// proxy (proxy.js). The module's instantiation, the model's download, verification and build, inference and
+// pre-generation all run here, so none of them is a main-thread task.
+//
+// What a worker lacks, the proxy bridges from the main thread into `globalThis.__unwrittenHost`, which the Rust
+// adapters (src/web/) read when the worker has no global of their own: `localStorage` (a mirror of the
+// namespace's keys; writes go back to the real one), `getBattery()`, `visibilityState` and `requestIdleCallback`.
+// The memory tier's JS copy lives on the main thread: every change to the worker's copy is sent there, and the
+// hits served there come back with the next call.
+import __wbg_init, * as glue from './unwritten_ai.js';
+
+const post = (m) => self.postMessage(m);
+let rt = null;
+let front = null;
+// Per-call snapshots of the state the proxy serves synchronously (modelStatus, metrics, cacheStats, events).
+let dead = false;
+// The proxy's onReport ids -> the runtime's.
+const reports = new Map();
+
+// ---- the bridge (see src/web/mod.rs `HOST`)
+const host = { visibilityState: 'visible' };
+self.__unwrittenHost = host;
+let battery = null;
+host.getBattery = () => (battery === null ? undefined : Promise.resolve(battery));
+
+// localStorage: the namespace's keys as the main thread had them at boot, kept in step by 'storage' messages
+// (other tabs' writes). Writes apply here at once and are sent to the real storage. The quota is the main
+// thread's estimate of what the origin has left; a write the real storage refuses anyway is reported back and
+// dropped here too.
+function mirrorStorage({ entries, room }) {
+  const map = new Map(entries);
+  let left = room;
+  const size = (k, v) => (k.length + v.length) * 2;
+  return {
+    _map: map,
+    get length() {
+      return map.size;
+    },
+    key(i) {
+      return [...map.keys()][i] ?? null;
+    },
+    getItem(k) {
+      return map.get(String(k)) ?? null;
+    },
+    setItem(k, v) {
+      k = String(k);
+      v = String(v);
+      const old = map.get(k);
+      const grow = size(k, v) - (old === undefined ? 0 : size(k, old));
+      if (grow > left) throw new DOMException('the main thread estimates the localStorage quota is used up', 'QuotaExceededError');
+      left -= grow;
+      map.set(k, v);
+      post({ t: 'ls', key: k, value: v });
+    },
+    removeItem(k) {
+      k = String(k);
+      const old = map.get(k);
+      if (old === undefined) return;
+      left += size(k, old);
+      map.delete(k);
+      post({ t: 'ls', key: k, value: null });
+    },
+  };
+}
+
+// requestIdleCallback answered by the main thread's: the deadline is sent as an absolute time (the two threads'
+// performance.now() start at different origins).
+let idleIds = 0;
+const idleWaiting = new Map();
+function bridgeIdle() {
+  host.requestIdleCallback = (callback, options) => {
+    const id = ++idleIds;
+    idleWaiting.set(id, callback);
+    post({ t: 'ric', id, timeout: options?.timeout });
+    return id;
+  };
+}
+
+// ---- the memory tier's copy on the main thread
+function mirrorFront(f) {
+  const set = f._set.bind(f);
+  const remove = f._remove.bind(f);
+  const clear = f._clear.bind(f);
+  f._set = (key, text, expiresAt) => {
+    set(key, text, expiresAt);
+    post({ t: 'front', op: 'set', key, text, expiresAt });
+  };
+  f._remove = (key) => {
+    remove(key);
+    post({ t: 'front', op: 'remove', key });
+  };
+  f._clear = () => {
+    clear();
+    post({ t: 'front', op: 'clear' });
+  };
+}
+
+// Hits served by the main thread's copy, counted as the worker's copy counts its own (front.js `get`).
+function applyHits(hits) {
+  if (!front || !hits) return;
+  for (let i = 0; i + 1 < hits.length; i += 2) {
+    const e = front._entries.get(hits[i]);
+    if (e === undefined) continue;
+    if (e.hits === 0) front._used.push(e);
+    e.hits += hits[i + 1];
+  }
+}
+
+// The state the proxy serves synchronously. `full`: metrics() and cacheStats() too, which cost a few hundred µs
+// to build and copy; after an analyze or generate they follow the reply in a message of their own, so the call's
+// round trip does not wait for them.
+const LIGHT = ['modelStatus', 'takeEvents'];
+const FULL = ['modelStatus', 'metrics', 'cacheStats', 'takeEvents'];
+const HOT = new Set(['analyze', 'analyzeBatch', 'generate']);
+let statePosted = null;
+function postStateSoon() {
+  statePosted ??= setTimeout(() => {
+    statePosted = null;
+    if (!dead && rt !== null) post({ t: 'state', state: snapshot(true) });
+  }, 0);
+}
+
+function snapshot(full = true) {
+  if (rt === null) return null;
+  const s = {};
+  for (const k of full ? FULL : LIGHT) {
+    try {
+      s[k] = rt[k]();
+    } catch (e) {
+      s[k] = { error: errorOf(e) };
+    }
+  }
+  return s;
+}
+
+function errorOf(e) {
+  if (e instanceof Error) return { name: e.name, message: e.message, field: e.field };
+  return { name: 'Error', message: String(e) };
+}
+
+// The instance trapped: nothing of it may run again. The proxy rejects what is pending and terminates us.
+function crashed(message) {
+  if (dead) return;
+  dead = true;
+  post({ t: 'crash', message: String(message).slice(0, 500) });
+}
+
+// Callbacks cross as { __cb: id }: the worker's stand-in posts each call to the main thread.
+function revive(args) {
+  return args.map((a) =>
+    a !== null && typeof a === 'object' && typeof a.__cb === 'number'
+      ? (...xs) => post({ t: 'cb', cb: a.__cb, args: xs })
+      : a,
+  );
+}
+
+async function call({ id, method, args, hits }) {
+  if (dead) return;
+  applyHits(hits);
+  try {
+    let value;
+    if (method === 'create') {
+      rt = await glue.UnwrittenAI.create(args[0]);
+      front = rt.memoryCache();
+      mirrorFront(front);
+      // What the copy holds already (the warm entries read at start).
+      for (const [key, e] of front._entries) post({ t: 'front', op: 'set', key, text: e.text, expiresAt: e.expiresAt });
+      value = rt.version();
+    } else if (method === '__forceTrap') {
+      value = await glue.__forceTrap(args[0]);
+    } else {
+      value = await rt[method](...revive(args));
+    }
+    const hot = HOT.has(method);
+    post({ t: 'reply', id, ok: true, value, state: snapshot(!hot) });
+    if (hot) postStateSoon();
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError) {
+      crashed(e.message);
+      return;
+    }
+    post({ t: 'reply', id, ok: false, error: errorOf(e), state: snapshot() });
+  }
+}
+
+// Events and reports can come without a call (background work): the proxy gets the state on a timer too.
+let timer = null;
+
+self.onmessage = async (ev) => {
+  const m = ev.data;
+  switch (m.t) {
+    case 'init':
+      try {
+        if (m.storage) host.localStorage = mirrorStorage(m.storage);
+        if (m.idle) bridgeIdle();
+        host.visibilityState = m.visibilityState;
+        battery = m.battery;
+        await __wbg_init({ module_or_path: m.module });
+        glue.setDefaultModelAssets(...m.assets);
+        glue.setCrashHandler(crashed);
+        timer = setInterval(postStateSoon, m.stateEveryMs);
+        post({ t: 'ready' });
+      } catch (e) {
+        post({ t: 'bootFailed', error: errorOf(e) });
+      }
+      break;
+    case 'ping':
+      post({ t: 'pong', id: m.id });
+      break;
+    case 'call':
+      await call(m);
+      break;
+    case 'fire':
+      // Sync methods with no answer the game waits for (observe, offReport, dispose): run, report only a trap.
+      if (dead || rt === null) break;
+      applyHits(m.hits);
+      try {
+        if (m.method === 'onReport') {
+          const cb = m.args[0].__cbId;
+          reports.set(cb, rt.onReport((metrics) => post({ t: 'cb', cb, args: [metrics] }), m.args[1]));
+        } else if (m.method === 'offReport') {
+          if (reports.has(m.args[0])) rt.offReport(reports.get(m.args[0]));
+          reports.delete(m.args[0]);
+        } else {
+          rt[m.method](...revive(m.args));
+        }
+      } catch (e) {
+        if (e instanceof WebAssembly.RuntimeError) crashed(e.message);
+      }
+      break;
+    case 'hits':
+      applyHits(m.hits);
+      break;
+    case 'idle': {
+      const cb = idleWaiting.get(m.id);
+      idleWaiting.delete(m.id);
+      const deadline = m.deadline;
+      cb?.({ didTimeout: m.didTimeout, timeRemaining: () => Math.max(0, deadline - (performance.timeOrigin + performance.now())) });
+      break;
+    }
+    case 'storage': {
+      const map = host.localStorage?._map;
+      if (!map) break;
+      if (m.key === null) map.clear();
+      else if (m.value === null) map.delete(m.key);
+      else map.set(m.key, m.value);
+      break;
+    }
+    case 'host':
+      if ('visibilityState' in m) host.visibilityState = m.visibilityState;
+      if ('battery' in m) battery = m.battery;
+      break;
+    case 'stop':
+      clearInterval(timer);
+      break;
+    default:
+  }
+};
