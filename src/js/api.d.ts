@@ -528,7 +528,7 @@ export type RouterEvent =
 export type UnwrittenEvent = RouterEvent | FlagsEvent | ModelEvent | AlertEvent | WorkerEvent;
 
 /** worker: true only: the runtime's worker died and the next call started a fresh one on the same config. */
-export type WorkerEvent = { type: "runtimeRestarted"; reason: string | null; atMs: number };
+export type WorkerEvent = { type: WorkerEventType; reason: string | null; atMs: number };
 
 /** The model lifecycle's events (`takeEvents()`, after the flags' ones). */
 export type ModelEvent =
@@ -791,7 +791,10 @@ export type ModelEventType = "modelUpdateAvailable" | "modelDownloadProgress" | 
   | "modelRollback" | "modelUpdateFailed";
 /** Names of the errors this package throws or rejects with (`err.name`). */
 export type UnwrittenErrorName = "InvalidConfig" | "InvalidRequest" | "StorageError" | "NetworkError" | "Disposed"
-  | "ModelIntegrityError" | "ModelLoadError" | "ModelNotReady" | "InferenceError" | "RuntimeCrashed";
+  | "ModelIntegrityError" | "ModelLoadError" | "ModelNotReady" | "InferenceError" | "RuntimeCrashed"
+  | "NotSupportedInWorker";
+/** The `type` of a worker-mode event. */
+export type WorkerEventType = "runtimeRestarted";
 /** The `type` of an `observe()` event. */
 export type ObserveType = "position" | "charactersNearby" | "conversation" | "scene" | "clock" | "criticalMoment"
   | "input" | "player";
