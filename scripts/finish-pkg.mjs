@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-const pkgDir = path.resolve(import.meta.dirname, '..', 'pkg');
+// The package directory: pkg/, or pkg-onnx-full/ for `scripts/build-pkg --features onnx-full`.
+const pkgDir = path.resolve(import.meta.dirname, '..', process.argv[2] || 'pkg');
 const manifestPath = path.join(pkgDir, 'package.json');
 const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
 
@@ -35,4 +36,4 @@ manifest.files = [...new Set([...(manifest.files || []), 'index.js', 'index.d.ts
 manifest.sideEffects = ['./index.js', './worker.js', './unwritten_ai.js', './snippets/*'];
 fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
 fs.copyFileSync(path.resolve(import.meta.dirname, '..', 'README.md'), path.join(pkgDir, 'README.md'));
-console.log(`pkg/ ready: ${manifest.name}@${manifest.version}`);
+console.log(`${path.basename(pkgDir)}/ ready: ${manifest.name}@${manifest.version}`);
