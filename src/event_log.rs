@@ -11,18 +11,24 @@ pub const CAPACITY: usize = 256;
 pub struct EventLog<T> {
     events: RefCell<VecDeque<T>>,
     dropped: Cell<u64>,
+    capacity: usize,
 }
 
 impl<T> Default for EventLog<T> {
     fn default() -> Self {
-        EventLog { events: RefCell::default(), dropped: Cell::default() }
+        EventLog::with_capacity(CAPACITY)
     }
 }
 
 impl<T> EventLog<T> {
+    /// A queue that keeps at most `capacity` events (at least one).
+    pub fn with_capacity(capacity: usize) -> Self {
+        EventLog { events: RefCell::default(), dropped: Cell::default(), capacity: capacity.max(1) }
+    }
+
     pub fn push(&self, event: T) {
         let mut events = self.events.borrow_mut();
-        if events.len() >= CAPACITY {
+        if events.len() >= self.capacity {
             events.pop_front();
             self.dropped.set(self.dropped.get() + 1);
         }

@@ -114,6 +114,8 @@ vocabulary! {
         Aborted = "aborted",
         /// The player's wait (`waitMs`) ran out; the cloud call goes on in the background to fill the cache.
         WaitMs = "waitMs",
+        /// A built-in flag turned the step off (`useLocalAi`, `cloudFallback`).
+        Disabled = "disabled",
     }
 
     /// A circuit breaker's state.
@@ -312,6 +314,8 @@ vocabulary! {
         Cloud = "cloud",
         Template = "template",
         Analyze = "analyze",
+        /// Lines pre-generated while the player was idle (not the player's lines).
+        Pregen = "pregen",
     }
 
     /// The `type` of an event a game passes to `observe()` (pre-generation, `src/pregen/event.rs`).

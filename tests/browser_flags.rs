@@ -122,3 +122,53 @@ async fn an_experiment_gives_a_player_one_variant_in_every_runtime_and_one_expos
     assert_eq!(to_json(&b.variant("no-such-experiment".into()).unwrap()), Value::Null);
     b.dispose();
 }
+
+async fn cloud_ai(namespace: &str, flags: Value) -> UnwrittenAI {
+    let cloud = json!({"providers": {"gateway": {"kind": "openai", "baseUrl": format!("{MOCK}/v1")}}});
+    let config = json!({"namespace": namespace, "storage": {"indexedDb": false}, "model": {"strategy": "cloudOnly"},
+                        "cloud": cloud, "flags": flags, "pregen": {"gates": {"idle": false}, "checkIntervalMs": 200}});
+    UnwrittenAI::create(Some(js(&config).unchecked_into())).await.unwrap()
+}
+
+async fn generate(ai: &UnwrittenAI, player_text: &str) -> Value {
+    let req = json!({"npc": {"id": "bram", "name": "Bram"}, "context": {"playerText": player_text}, "importance": 0.9});
+    to_json(&ai.generate(js(&req).unchecked_into()).await.unwrap().into())
+}
+
+fn enabled_gate(ai: &UnwrittenAI, decision: &str) -> u64 {
+    let m = to_json(&ai.metrics().unwrap().into());
+    m["pregen"]["gates"]["enabled"][decision].as_u64().unwrap_or(0)
+}
+
+/// Waits (bounded) for the pre-generation loop to count one more decision at its `enabled` gate.
+async fn next_check(ai: &UnwrittenAI, decision: &str) -> bool {
+    let before = enabled_gate(ai, decision);
+    for _ in 0..50 {
+        unwritten_ai::ports::IdleScheduler::sleep(&unwritten_ai::web::WebIdle, 100).await;
+        if enabled_gate(ai, decision) > before {
+            return true;
+        }
+    }
+    false
+}
+
+#[wasm_bindgen_test]
+async fn a_remote_document_turns_the_cloud_and_pregeneration_off_and_on_without_a_restart() {
+    mock("/__reset", Some(json!({}))).await;
+    mock("/flags", Some(json!({"doc": {"flags": {"cloudFallback": false, "enablePregeneration": false}}}))).await;
+    let a = cloud_ai(&unique("steer"), json!({"url": format!("{MOCK}/flags"), "refreshMs": 0})).await;
+    assert_eq!(refresh(&a).await["outcome"], "updated");
+    let off = generate(&a, "Any work?").await;
+    assert_eq!(off["source"], "template", "{off}");
+    assert!(off["fallbacks"].to_string().contains("\"disabled\""), "{off}");
+    assert_eq!(mock("/__stats", None).await["chat"], 0, "no cloud call");
+    assert!(next_check(&a, "block").await, "the loop pauses at its enabled gate");
+
+    mock("/flags", Some(json!({"doc": {"flags": {}}}))).await;
+    assert_eq!(refresh(&a).await["outcome"], "updated");
+    let on = generate(&a, "Any news?").await;
+    assert_eq!(on["source"], "cloud", "{on}");
+    assert_eq!(mock("/__stats", None).await["chat"], 1);
+    assert!(next_check(&a, "pass").await, "and works again at its next check");
+    a.dispose();
+}

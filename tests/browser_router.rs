@@ -301,3 +301,31 @@ async fn dispose_aborts_the_calls_in_flight() {
     assert_eq!(aborted, 1, "the hanging request was cancelled, not left open");
     assert_eq!(stat("chat").await, 1, "no retry after dispose");
 }
+
+/// A cloud slower than `waitMs`: the player gets a line at the wait, the cloud call goes on in the background and
+/// its line lands in the cache, so the same request is then a hit (`metrics().router.lateFills` counts it).
+#[wasm_bindgen_test]
+async fn a_cloud_slower_than_wait_ms_answers_at_once_and_its_late_line_is_the_next_hit() {
+    reset(json!({"latencyMs": 2_500})).await;
+    let ns = format!("rt-late-{}", (js_sys::Math::random() * 1e12) as u64);
+    let ai = ai(&ns, json!({"waitMs": 500})).await;
+    let req = request(0.7, "Any work at the forge?");
+    let first = generate(&ai, &req).await;
+    assert!(matches!(first["source"].as_str(), Some("local" | "template")), "{first}");
+    assert!(reasons(&first).contains("\"waitMs\""), "{first}");
+    assert_eq!(first["cached"], false);
+    let late = |ai: &UnwrittenAI| to_json(&ai.metrics().unwrap().into())["router"]["lateFills"].clone();
+    assert_eq!(late(&ai)["started"], 1);
+    // The late line lands when the mock answers (2.5 s); wait for it, bounded.
+    for _ in 0..100 {
+        if late(&ai)["stored"] == 1 {
+            break;
+        }
+        WebIdle.sleep(100).await;
+    }
+    assert_eq!((late(&ai)["stored"].clone(), late(&ai)["failed"].clone()), (json!(1), json!(0)), "{}", late(&ai));
+    let second = generate(&ai, &req).await;
+    assert_eq!((second["cached"].clone(), second["source"].clone()), (json!(true), json!("memory")), "{second}");
+    assert_eq!(stat("chat").await, 1, "the second answer cost no call");
+    reset(json!({})).await;
+}

@@ -257,19 +257,19 @@ impl ResponseCache {
         }
     }
 
-    fn put_memory(&self, sk: &str, text: &str, importance: f64, now: f64) {
+    fn put_memory(&self, sk: &str, text: &str, importance: f64, now: f64, ttl_ms: f64) {
         let mut memory = self.memory.borrow_mut();
         if importance < self.config.memory.min_importance {
             memory.remove(sk);
             return;
         }
-        let entry = MemEntry { text: text.into(), expires_at: now + self.config.memory.ttl_ms };
+        let entry = MemEntry { text: text.into(), expires_at: now + self.config.memory.ttl_ms.min(ttl_ms) };
         memory.insert(sk.to_string(), entry, &mut self.counters.borrow_mut().evictions);
     }
 
     /// The writes for one entry, one per persistent tier that takes it; an older record of the same key in a
     /// tier that no longer takes it is deleted (else it could be served after the memory copy expires).
-    async fn plan_writes(&self, sk: &str, text: &str, importance: f64, now: f64) -> Vec<(Tier, Write)> {
+    async fn plan_writes(&self, sk: &str, text: &str, importance: f64, now: f64, ttl_ms: f64) -> Vec<(Tier, Write)> {
         let mut out = Vec::new();
         let mut packed = None;
         for t in self.up_tiers() {
@@ -286,7 +286,8 @@ impl ResponseCache {
                 c.stored_bytes += p.payload_len() as u64;
                 p
             });
-            let expires_at = now + t.config.ttl_ms;
+            // The record carries the time, so a reload and every later promotion keep the entry's own TTL.
+            let expires_at = now + t.config.ttl_ms.min(ttl_ms);
             let w = Write { key: sk.to_string(), bytes: p.record(expires_at, importance, 0), expires_at, hits: 0 };
             out.push((t.tier, w));
         }
@@ -304,17 +305,25 @@ impl ResponseCache {
     /// Stores `text` under `key`: in memory always, in localStorage if `importance >= 0.3`, in IndexedDB if
     /// `>= 0.7` (the configured thresholds). Never fails: a tier that cannot take it is skipped and counted.
     pub async fn put(&self, key: &CacheKey, text: &str, importance: f64) {
+        self.put_for(key, text, importance, None).await;
+    }
+
+    /// [`ResponseCache::put`] kept at most `ttl_ms` in any tier (a pre-generated line lives as long as its
+    /// prediction: a greeting 5 min, a time-of-day line 1-3 h), never longer than the tier's own TTL. A TTL that
+    /// is not a positive number is the tier's.
+    pub async fn put_for(&self, key: &CacheKey, text: &str, importance: f64, ttl_ms: Option<f64>) {
         if self.closed.get() {
             return;
         }
+        let ttl_ms = ttl_ms.filter(|t| *t > 0.0).unwrap_or(f64::INFINITY);
         self.apply_broadcasts();
         // Before anything is evicted, the hits the mirror served count for LRU order.
         self.absorb_mirror_hits();
         let importance = sanitize(importance);
         let sk = self.storage_key(key);
         let now = self.clock.wall_ms();
-        self.put_memory(&sk, text, importance, now);
-        for (tier, w) in self.plan_writes(&sk, text, importance, now).await {
+        self.put_memory(&sk, text, importance, now, ttl_ms);
+        for (tier, w) in self.plan_writes(&sk, text, importance, now, ttl_ms).await {
             if let Some(t) = self.tier(tier) {
                 t.write(w, &self.counters).await;
             }
@@ -334,8 +343,8 @@ impl ResponseCache {
         for e in entries {
             let importance = sanitize(e.importance);
             let sk = self.storage_key(&e.key);
-            self.put_memory(&sk, &e.text, importance, now);
-            for (tier, w) in self.plan_writes(&sk, &e.text, importance, now).await {
+            self.put_memory(&sk, &e.text, importance, now, f64::INFINITY);
+            for (tier, w) in self.plan_writes(&sk, &e.text, importance, now, f64::INFINITY).await {
                 let name = if tier == Tier::IndexedDb { "idb" } else { "ls" };
                 per_tier.entry(name).or_default().push(w);
             }

@@ -12,6 +12,7 @@ use crate::ports::{DeviceSnapshot, KvStore};
 use crate::testkit::{BroadcastHub, FakeClock, FakeMirror, MemoryStore, StoreFault};
 
 mod robust;
+mod ttl;
 
 const MIN: f64 = 60_000.0;
 const DAY: f64 = 24.0 * 60.0 * MIN;

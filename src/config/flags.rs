@@ -122,16 +122,18 @@ pub struct BuiltinFlag {
 pub fn builtin_flags(cloud: &CloudConfig) -> [BuiltinFlag; 9] {
     use FlagKind::*;
     let flag = |name, kind, default| BuiltinFlag { name, kind, default };
+    // One source for the defaults: the values the runtime steers by when no flag says otherwise.
+    let s = super::steering::Steering::from_config(cloud);
     [
-        flag("useLocalAi", Bool, FlagValue::Bool(true)),
-        flag("localAiThreshold", Unit, FlagValue::Number(0.3)),
-        flag("enablePregeneration", Bool, FlagValue::Bool(true)),
-        flag("cloudFallback", Bool, FlagValue::Bool(true)),
-        flag("useCache", Bool, FlagValue::Bool(true)),
-        flag("preferLocal", Bool, FlagValue::Bool(cloud.prefer_local)),
-        flag("costThresholdUsd", NonNegative, FlagValue::Number(cloud.cost_threshold_usd)),
-        flag("qualityThreshold", Unit, FlagValue::Number(cloud.quality_threshold)),
-        flag("minImportance", Unit, FlagValue::Number(cloud.min_importance)),
+        flag("useLocalAi", Bool, FlagValue::Bool(s.use_local_ai)),
+        flag("localAiThreshold", Unit, FlagValue::Number(s.local_ai_threshold)),
+        flag("enablePregeneration", Bool, FlagValue::Bool(s.enable_pregeneration)),
+        flag("cloudFallback", Bool, FlagValue::Bool(s.cloud_fallback)),
+        flag("useCache", Bool, FlagValue::Bool(s.use_cache)),
+        flag("preferLocal", Bool, FlagValue::Bool(s.prefer_local)),
+        flag("costThresholdUsd", NonNegative, FlagValue::Number(s.cost_threshold_usd)),
+        flag("qualityThreshold", Unit, FlagValue::Number(s.quality_threshold)),
+        flag("minImportance", Unit, FlagValue::Number(s.min_importance)),
     ]
 }
 

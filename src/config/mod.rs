@@ -11,6 +11,7 @@ pub mod flags;
 mod model;
 pub mod monitor;
 pub mod pregen;
+pub mod steering;
 
 pub use cloud::CloudConfig;
 pub use flags::FlagsConfig;

@@ -764,7 +764,7 @@ export type FallbackStep = "cache" | "local" | "cloud";
 /** Why a step was passed over. */
 export type FallbackReason = "timeout" | "absent" | "error" | "quality" | "notConfigured" | "lowImportance"
   | "lowBattery" | "breakerOpen" | "overBudget" | "deadline" | "config" | "rateLimited" | "server" | "client"
-  | "network" | "malformed" | "aborted" | "waitMs";
+  | "network" | "malformed" | "aborted" | "waitMs" | "disabled";
 export type BreakerState = "closed" | "open" | "halfOpen";
 /** Whether `generate()` has a local step. */
 export type LocalState = "absent" | "ready";
@@ -818,4 +818,5 @@ export type MonitorMetric = "localLatency" | "cloudLatency" | "cacheHitRate" | "
 /** A monitor alert event: raised, or cleared once the figure is back within its target. */
 export type AlertType = "alert" | "alertCleared";
 /** What the monitor times: a `generate()` line by its source (`cloud`: every cloud model), or `analyze()`. */
-export type LatencySource = "memory" | "localStorage" | "indexedDb" | "local" | "cloud" | "template" | "analyze";
+export type LatencySource = "memory" | "localStorage" | "indexedDb" | "local" | "cloud" | "template" | "analyze"
+  | "pregen";

@@ -9,11 +9,12 @@
 //! - After a raise, the same figure raises no other alert for `alertRepeatMs`, even if it cleared in between;
 //!   a figure still over its line when that time has passed raises then. So every `alertCleared` follows one
 //!   `alert` of its figure, and events come in pairs.
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use crate::config::monitor::Line;
+use crate::event_log::EventLog;
 use crate::vocab::{AlertKind, Metric};
 
 /// An alert raised or cleared (delivered by `take_alerts`; active ones are in the snapshot).
@@ -58,11 +59,17 @@ struct State {
     last_raised_ms: Option<f64>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AlertBook {
     states: BTreeMap<Metric, State>,
-    pending: VecDeque<AlertEvent>,
-    dropped: u64,
+    /// The one bounded queue type of `takeEvents()`.
+    pending: EventLog<AlertEvent>,
+}
+
+impl Default for AlertBook {
+    fn default() -> Self {
+        AlertBook { states: BTreeMap::new(), pending: EventLog::with_capacity(MAX_PENDING) }
+    }
 }
 
 impl AlertBook {
@@ -99,17 +106,13 @@ impl AlertBook {
             _ => None,
         };
         if let Some(e) = fired {
-            if self.pending.len() == MAX_PENDING {
-                self.pending.pop_front();
-                self.dropped += 1;
-            }
-            self.pending.push_back(e);
+            self.pending.push(e);
         }
     }
 
     /// The events since the last call, oldest first.
     pub fn take(&mut self) -> Vec<AlertEvent> {
-        self.pending.drain(..).collect()
+        self.pending.take()
     }
 
     /// The alerts raised and not cleared, each as it was raised.
@@ -123,6 +126,6 @@ impl AlertBook {
 
     /// Events dropped because nobody took them.
     pub fn dropped(&self) -> u64 {
-        self.dropped
+        self.pending.dropped()
     }
 }

@@ -55,6 +55,9 @@ pub enum Key {
     Cloud(String),
     Template,
     Analyze,
+    /// A line pre-generated while the player was idle: timed on its own, never one of the player's lines (so
+    /// neither the local share nor the hit rate counts it); its failed steps count in the error rate.
+    Pregen,
 }
 
 impl Key {
@@ -79,6 +82,7 @@ impl Key {
             Key::Cloud(_) => LatencySource::Cloud,
             Key::Template => LatencySource::Template,
             Key::Analyze => LatencySource::Analyze,
+            Key::Pregen => LatencySource::Pregen,
         }
     }
 
@@ -87,7 +91,7 @@ impl Key {
         match self {
             Key::Memory | Key::LocalStorage | Key::IndexedDb | Key::Local => Some(true),
             Key::Cloud(_) | Key::Template => Some(false),
-            Key::Analyze => None,
+            Key::Analyze | Key::Pregen => None,
         }
     }
 }

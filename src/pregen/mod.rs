@@ -14,6 +14,7 @@ use std::rc::Rc;
 
 use serde_json::Value;
 
+use crate::config::steering::{Steering, SteeringSource};
 use crate::config::{Config, PregenConfig};
 use crate::error::Error;
 use crate::ports::{Clock, DeviceSnapshot, KvStore};
@@ -67,12 +68,13 @@ struct State {
 pub struct Pregen {
     cfg: PregenConfig,
     daily_budget_usd: f64,
-    cloud_min_importance: f64,
     clock: Rc<dyn Clock>,
     store: Option<Rc<dyn KvStore>>,
     key: String,
     state: RefCell<State>,
     stopped: Cell<bool>,
+    /// The built-in flags (`enablePregeneration`, `useCache`, `minImportance`), read at each check.
+    steering: RefCell<Rc<dyn SteeringSource>>,
 }
 
 impl Pregen {
@@ -106,13 +108,23 @@ impl Pregen {
         Pregen {
             cfg: config.pregen.clone(),
             daily_budget_usd: config.cloud.budget.daily_usd,
-            cloud_min_importance: config.cloud.min_importance,
             clock,
             store,
             key,
             state: RefCell::new(state),
             stopped: Cell::new(false),
+            steering: RefCell::new(Rc::new(Steering::from_config(&config.cloud))),
         }
+    }
+
+    /// Where the built-in flags come from (the runtime's flags; the config's values until then).
+    pub fn set_steering(&self, steering: Rc<dyn SteeringSource>) {
+        *self.steering.borrow_mut() = steering;
+    }
+
+    fn steering(&self) -> Steering {
+        let source = self.steering.borrow().clone();
+        source.steering()
     }
 
     pub fn config(&self) -> &PregenConfig {
@@ -203,16 +215,19 @@ impl Pregen {
             player_id: s.player_id.as_deref(),
             nearby: &s.nearby,
         };
-        predict::predict(&s.history, &situation, &self.cfg, self.cloud_min_importance)
+        predict::predict(&s.history, &situation, &self.cfg, self.steering().min_importance)
     }
 
     /// The gates now; `count` adds the decisions to the metrics (the loop counts once per check).
     pub fn gates(&self, count: bool) -> Verdict {
         let now = self.clock.now_ms();
         let credit_usd = self.credit_usd();
+        // A flag pauses the loop (and a cache turned off by one would never serve what it makes).
+        let steer = self.steering();
+        let enabled = self.cfg.enabled && steer.enable_pregeneration && steer.use_cache;
         let mut s = self.state.borrow_mut();
         let inputs = gates::GateInputs {
-            enabled: self.cfg.enabled,
+            enabled,
             device: &s.device,
             idle_for_ms: now - s.last_input_ms,
             critical: s.critical,

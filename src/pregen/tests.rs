@@ -163,3 +163,22 @@ fn candidates_rank_by_benefit() {
     assert_eq!(order, ["c", "a", "b"]);
     assert!(c.windows(2).all(|w| w[0].benefit >= w[1].benefit));
 }
+
+#[test]
+fn the_enable_pregeneration_and_use_cache_flags_pause_the_loop_at_its_enabled_gate() {
+    use crate::config::steering::Steering;
+    use crate::vocab::{GateDecision, PregenGate};
+    let cfg = config(json!({"gates": {"idle": false}}));
+    let p = start(&cfg, &FakeClock::default(), None);
+    let cell = Rc::new(std::cell::Cell::new(Steering::from_config(&cfg.cloud)));
+    p.set_steering(cell.clone());
+    assert_eq!(p.gates(true).share, 1.0);
+    cell.set(Steering { enable_pregeneration: false, ..cell.get() });
+    assert_eq!(p.gates(true).blocked_by(), Some(PregenGate::Enabled));
+    cell.set(Steering { enable_pregeneration: true, use_cache: false, ..cell.get() });
+    assert_eq!(p.gates(true).blocked_by(), Some(PregenGate::Enabled), "nothing would read what it makes");
+    cell.set(Steering { use_cache: true, ..cell.get() });
+    assert_eq!(p.gates(true).share, 1.0, "on again at the next check, no restart");
+    let counted = &p.metrics().gates[&PregenGate::Enabled];
+    assert_eq!((counted[&GateDecision::Pass], counted[&GateDecision::Block]), (2, 2));
+}

@@ -23,6 +23,7 @@ use super::prompt::{self, Prompt};
 use super::request::{Fallback, GenerateRequest, GenerateResult};
 use super::{quality, templates, LocalResponder, ResponseSource};
 use crate::config::cloud::CloudConfig;
+use crate::config::steering::{Steering, SteeringSource};
 use crate::ports::{Clock, DeviceSnapshot, Http, IdleScheduler, KvStore, Rng, SharedLock, Spawner};
 use crate::router::breaker::BreakerSnapshot;
 use crate::vocab::{FallbackReason, FallbackStep, LocalState, Source};
@@ -103,6 +104,8 @@ pub struct Router {
     /// Shared with the late fills, which finish after their call.
     stats: Rc<RefCell<Stats>>,
     low_battery: Cell<bool>,
+    /// The built-in flags, read once per call (the config's values until the runtime plugs its flags in).
+    steering: RefCell<Rc<dyn SteeringSource>>,
 }
 
 /// Runs `fut` for at most `ms`; None (and `fut` dropped, aborting any fetch in it) when time runs out.
@@ -160,6 +163,7 @@ impl Router {
             spawner,
             stats: Rc::default(),
             low_battery: Cell::new(false),
+            steering: RefCell::new(Rc::new(Steering::from_config(cfg))),
         }
     }
 
@@ -179,6 +183,17 @@ impl Router {
 
     pub fn set_response_source(&self, cache: Option<Rc<dyn ResponseSource>>) {
         *self.cache.borrow_mut() = cache;
+    }
+
+    /// Where the built-in flags come from (`useLocalAi`, `cloudFallback`, `useCache`, the thresholds).
+    pub fn set_steering(&self, steering: Rc<dyn SteeringSource>) {
+        *self.steering.borrow_mut() = steering;
+    }
+
+    /// The built-in flags' values now.
+    pub fn steering(&self) -> Steering {
+        let source = self.steering.borrow().clone();
+        source.steering()
     }
 
     pub fn set_local_responder(&self, local: Option<Rc<dyn LocalResponder>>) {
@@ -206,13 +221,26 @@ impl Router {
         }
     }
 
+    /// (the day's spend, the daily budget), USD, cheaply: for the monitor, on every `takeEvents()`.
+    pub fn spend(&self) -> (f64, f64) {
+        self.cost.spend()
+    }
+
     /// Which model the matrix picks for `req` (exposed for tests and debugging).
     pub fn route(&self, req: &GenerateRequest, prompt: &Prompt) -> Route {
+        self.route_with(req, prompt, &self.steering())
+    }
+
+    fn route_with(&self, req: &GenerateRequest, prompt: &Prompt, s: &Steering) -> Route {
         let caps = self.local.borrow().as_ref().map(|l| l.capabilities()).unwrap_or_default();
         let needs = QualityNeeds::assess(&req.context);
         // On a low battery the local model is preferred whatever `preferLocal` says (the design's battery_aware).
-        let prefer_local = self.cfg.prefer_local || self.low_battery.get();
-        let policy = RoutingPolicy { prefer_local, cost_threshold_usd: self.cfg.cost_threshold_usd };
+        let prefer_local = s.prefer_local || self.low_battery.get();
+        let policy = RoutingPolicy {
+            prefer_local,
+            cost_threshold_usd: s.cost_threshold_usd,
+            local_threshold: s.local_ai_threshold,
+        };
         let input = estimate_tokens(&prompt.system) + estimate_tokens(&prompt.user);
         let claude = self.table.get(ModelKey::Claude).map_or(f64::INFINITY, |m| m.cost_usd(input, req.max_tokens));
         select_model(&needs, req.importance, &policy, &caps, claude)
@@ -234,10 +262,12 @@ impl Router {
         let deadline = t0 + f64::from(self.cfg.deadline_ms);
         let mut fallbacks = Vec::new();
         let prompt = prompt::build(req);
-        let route = self.route(req, &prompt);
+        // The flags are read once, here: one call sees one set of values.
+        let steer = self.steering();
+        let route = self.route_with(req, &prompt, &steer);
         self.stats.borrow_mut().calls += 1;
 
-        let cache = if use_cache { self.cache.borrow().clone() } else { None };
+        let cache = if use_cache && steer.use_cache { self.cache.borrow().clone() } else { None };
         if let Some(cache) = &cache {
             let budget = f64::from(self.cfg.local_timeout_ms).min(deadline - self.clock.now_ms());
             match within(self.idle.as_ref(), budget, cache.lookup(req)).await {
@@ -262,25 +292,35 @@ impl Router {
             }
         }
 
-        let steps =
-            if route.model == ModelKey::Local { [Step::Local, Step::Cloud] } else { [Step::Cloud, Step::Local] };
-        for step in steps {
-            let found = match step {
-                Step::Local => self.local_step(req, deadline, &mut fallbacks).await,
-                Step::Cloud => {
-                    let wait = Wait { t0, cache: cache.clone() };
-                    self.cloud_step(req, &prompt, route, deadline, wait, &mut fallbacks).await
-                }
-            };
-            if let Some(a) = found {
-                if let Some(cache) = &cache {
-                    if !a.shared {
-                        let budget = f64::from(self.cfg.local_timeout_ms);
-                        let _ = within(self.idle.as_ref(), budget, cache.store(req, &a.text, req.importance)).await;
+        let found = if route.model != ModelKey::Local && self.local_beside_cloud(req, &steer, t0, deadline, &cache) {
+            let wait = Wait { t0, cache: cache.clone() };
+            self.cloud_beside_local(req, &prompt, route, deadline, wait, &steer, &mut fallbacks).await
+        } else {
+            let steps =
+                if route.model == ModelKey::Local { [Step::Local, Step::Cloud] } else { [Step::Cloud, Step::Local] };
+            let mut found = None;
+            for step in steps {
+                found = match step {
+                    Step::Local => self.local_step(req, deadline, &steer, &mut fallbacks).await,
+                    Step::Cloud => {
+                        let wait = Wait { t0, cache: cache.clone() };
+                        self.cloud_step(req, &prompt, route, deadline, wait, &steer, &mut fallbacks).await
                     }
+                };
+                if found.is_some() {
+                    break;
                 }
-                return self.finish(a, false, t0, route, fallbacks);
             }
+            found
+        };
+        if let Some(a) = found {
+            if let Some(cache) = &cache {
+                if !a.shared {
+                    let budget = f64::from(self.cfg.local_timeout_ms);
+                    let _ = within(self.idle.as_ref(), budget, cache.store(req, &a.text, req.importance)).await;
+                }
+            }
+            return self.finish(a, false, t0, route, fallbacks);
         }
         let text = templates::line(req, self.rng.as_ref());
         let a = Attempt { text, source: Source::Template, model: None, cost_usd: 0.0, shared: false };
@@ -313,7 +353,17 @@ impl Router {
         note_fallback(&self.stats, fallbacks, step, model, reason, detail.into());
     }
 
-    async fn local_step(&self, req: &GenerateRequest, deadline: f64, fallbacks: &mut Vec<Fallback>) -> Option<Attempt> {
+    pub(super) async fn local_step(
+        &self,
+        req: &GenerateRequest,
+        deadline: f64,
+        steer: &Steering,
+        fallbacks: &mut Vec<Fallback>,
+    ) -> Option<Attempt> {
+        if !steer.use_local_ai {
+            self.fell_back(fallbacks, FallbackStep::Local, None, FallbackReason::Disabled, "flag useLocalAi is off");
+            return None;
+        }
         let Some(local) = self.local.borrow().clone() else {
             self.fell_back(fallbacks, FallbackStep::Local, None, FallbackReason::Absent, "no local model loaded");
             return None;
@@ -330,7 +380,7 @@ impl Router {
             }
             Some(Ok(line)) => {
                 let verdict = quality::validate(&line.text, req);
-                if verdict.score >= self.cfg.quality_threshold {
+                if verdict.score >= steer.quality_threshold {
                     let model = Some(line.model);
                     return Some(Attempt {
                         text: line.text,

@@ -1,6 +1,7 @@
 //! The cloud step as a future that owns what it needs, so that when the player's wait (`waitMs`) runs out it can
 //! go on in the background (a late fill) and put its line in the cache for the next identical request.
 use std::cell::RefCell;
+use std::pin::pin;
 use std::rc::Rc;
 
 use serde::Serialize;
@@ -8,6 +9,7 @@ use serde::Serialize;
 use futures_util::future::{select, Either};
 
 use super::{note_fallback, within, Attempt, Router, Stats, LATE_FILL};
+use crate::config::steering::Steering;
 use crate::ports::{Clock, IdleScheduler, LocalFuture};
 use crate::router::cloud::{CallError, Cloud};
 use crate::router::matrix::{ModelKey, ModelSpec, Route};
@@ -162,6 +164,7 @@ impl Router {
         up.into_iter().chain(down).collect()
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn cloud_step(
         &self,
         req: &GenerateRequest,
@@ -169,9 +172,10 @@ impl Router {
         route: Route,
         deadline: f64,
         wait: Wait,
+        steer: &Steering,
         fallbacks: &mut Vec<Fallback>,
     ) -> Option<Attempt> {
-        if !self.cloud_allowed(req, fallbacks) {
+        if !self.cloud_allowed(req, steer, fallbacks) {
             return None;
         }
         let specs = self.candidates(route).into_iter().filter_map(|key| self.table.get(key).map(|s| (key, s.clone())));
@@ -180,7 +184,7 @@ impl Router {
             cloud: self.cloud.clone(),
             specs: specs.filter(|(_, s)| self.cloud.has_provider(&s.provider)).collect(),
             max_models: 1 + self.cfg.max_quality_retries as usize,
-            quality_threshold: self.cfg.quality_threshold,
+            quality_threshold: steer.quality_threshold,
             cloud_timeout_ms: self.cfg.cloud_timeout_ms,
             idle: self.idle.clone(),
             clock: self.clock.clone(),
@@ -189,7 +193,7 @@ impl Router {
         };
         let req_rc = Rc::new(req.clone());
         let step: CloudFuture = Box::pin(run.run(req_rc.clone(), prompt.clone(), deadline));
-        let wait_ms = f64::from(req.wait_ms.unwrap_or(self.cfg.wait_ms));
+        let wait_ms = self.wait_ms(req);
         let wait_at = wait.t0 + wait_ms;
         // A late fill needs somewhere to run and somewhere to put its line; a wait past the deadline is no wait.
         let late = match (&self.spawner, wait.cache) {
@@ -228,15 +232,73 @@ impl Router {
         }
     }
 
-    /// The checks before any cloud call: a provider, the importance, the battery.
-    fn cloud_allowed(&self, req: &GenerateRequest, fallbacks: &mut Vec<Fallback>) -> bool {
+    fn wait_ms(&self, req: &GenerateRequest) -> f64 {
+        f64::from(req.wait_ms.unwrap_or(self.cfg.wait_ms))
+    }
+
+    /// Whether the player may stop waiting for the cloud at `waitMs` and take the local line: then the local
+    /// answer is started beside the cloud call, so it is ready when the wait runs out rather than computed after.
+    pub(super) fn local_beside_cloud(
+        &self,
+        req: &GenerateRequest,
+        steer: &Steering,
+        t0: f64,
+        deadline: f64,
+        cache: &Option<Rc<dyn ResponseSource>>,
+    ) -> bool {
+        // Only a local model that is there: one that is not would only fail, or start a load, earlier.
+        steer.use_local_ai
+            && self.local.borrow().as_ref().is_some_and(|l| l.capabilities().available)
+            && self.spawner.is_some()
+            && cache.is_some()
+            && t0 + self.wait_ms(req) < deadline
+    }
+
+    /// The cloud step with the local step running beside it: the cloud's line if it has one in time, else the
+    /// local one (already made, or being made). The local step's fallbacks follow the cloud's, as in sequence.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn cloud_beside_local(
+        &self,
+        req: &GenerateRequest,
+        prompt: &Prompt,
+        route: Route,
+        deadline: f64,
+        wait: Wait,
+        steer: &Steering,
+        fallbacks: &mut Vec<Fallback>,
+    ) -> Option<Attempt> {
+        let mut local_noted = Vec::new();
+        let found = {
+            let cloud = pin!(self.cloud_step(req, prompt, route, deadline, wait, steer, fallbacks));
+            let local = pin!(self.local_step(req, deadline, steer, &mut local_noted));
+            match select(cloud, local).await {
+                // The local line was not needed: its work is dropped, and so are its notes.
+                Either::Left((Some(a), _)) => return Some(a),
+                Either::Left((None, local)) => local.await,
+                Either::Right((line, cloud)) => match cloud.await {
+                    Some(a) => return Some(a),
+                    None => line,
+                },
+            }
+        };
+        fallbacks.append(&mut local_noted);
+        found
+    }
+
+    /// The checks before any cloud call: the `cloudFallback` flag, a provider, the importance, the battery.
+    fn cloud_allowed(&self, req: &GenerateRequest, steer: &Steering, fallbacks: &mut Vec<Fallback>) -> bool {
+        if !steer.cloud_fallback {
+            let why = "flag cloudFallback is off";
+            self.fell_back(fallbacks, FallbackStep::Cloud, None, FallbackReason::Disabled, why);
+            return false;
+        }
         if !self.cloud.is_configured() {
             let why = "no cloud provider configured";
             self.fell_back(fallbacks, FallbackStep::Cloud, None, FallbackReason::NotConfigured, why);
             return false;
         }
-        if req.importance <= self.cfg.min_importance {
-            let why = format!("importance {} <= cloud.minImportance {}", req.importance, self.cfg.min_importance);
+        if req.importance <= steer.min_importance {
+            let why = format!("importance {} <= minImportance {}", req.importance, steer.min_importance);
             self.fell_back(fallbacks, FallbackStep::Cloud, None, FallbackReason::LowImportance, why);
             return false;
         }

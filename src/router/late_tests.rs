@@ -13,17 +13,17 @@ use crate::testkit::sim::{chat_ok, run, Reply, SimHttp, SimIdle};
 use crate::testkit::{FakeClock, FakeSpawner, MemoryStore, SeededRng};
 use crate::vocab::{FallbackReason, Source, Tier};
 
-struct Fx {
-    idle: SimIdle,
-    http: Rc<SimHttp>,
-    spawner: FakeSpawner,
-    cache: Rc<Cache>,
-    router: Router,
+pub(super) struct Fx {
+    pub idle: SimIdle,
+    pub http: Rc<SimHttp>,
+    pub spawner: FakeSpawner,
+    pub cache: Rc<Cache>,
+    pub router: Router,
 }
 
 #[derive(Default)]
-struct Cache {
-    lines: RefCell<Vec<(String, String)>>,
+pub(super) struct Cache {
+    pub lines: RefCell<Vec<(String, String)>>,
 }
 
 impl ResponseSource for Cache {
@@ -41,7 +41,7 @@ impl ResponseSource for Cache {
     }
 }
 
-fn fx(cloud: Value, spawner: bool, handler: impl Fn(&HttpRequest, u64) -> Reply + 'static) -> Fx {
+pub(super) fn fx(cloud: Value, spawner: bool, handler: impl Fn(&HttpRequest, u64) -> Reply + 'static) -> Fx {
     let mut v = json!({"providers": {"gateway": {"kind": "openai", "baseUrl": "https://mock/v1"}}});
     if let (Some(o), Some(e)) = (v.as_object_mut(), cloud.as_object()) {
         o.extend(e.clone());
@@ -67,7 +67,7 @@ fn fx(cloud: Value, spawner: bool, handler: impl Fn(&HttpRequest, u64) -> Reply 
 }
 
 /// Importance 0.7 routes to pro: the cloud step comes first.
-fn req(extra: Value) -> GenerateRequest {
+pub(super) fn req(extra: Value) -> GenerateRequest {
     let mut v =
         json!({"npc": {"id": "bram", "name": "Bram"}, "context": {"playerText": "Any work?"}, "importance": 0.7});
     if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
@@ -177,4 +177,37 @@ fn a_bad_wait_ms_is_an_invalid_request_naming_it() {
     }
     let max = json!({"npc": {"id": "a", "name": "A"}, "waitMs": 2_147_483_647u64});
     assert_eq!(GenerateRequest::parse(max).unwrap().wait_ms, Some(2_147_483_647));
+}
+
+#[test]
+fn the_local_line_is_made_beside_the_cloud_call_and_is_ready_at_wait_ms() {
+    // 150 ms of local work: made after the wait it would reach the player at 3,150 ms.
+    let f = fx(json!({}), true, slow_cloud);
+    let local = FakeLocal { delay_ms: 150, idle: f.idle.clone(), text: "Hmph. Maybe later.".into() };
+    f.router.set_local_responder(Some(Rc::new(local)));
+    let r = run(&f.idle, f.router.generate(&req(json!({}))));
+    assert_eq!((r.source, r.latency_ms), (Source::Local, 3_000.0), "{r:?}");
+    assert_eq!(r.fallbacks.last().map(|f| f.reason), Some(FallbackReason::WaitMs), "cloud first, then local");
+    run(&f.idle, f.spawner.take(LATE_FILL).expect("a late fill"));
+    assert_eq!(f.router.metrics().late_fills.stored, 1);
+
+    // A cloud in time wins; the local line made beside it is dropped, not stored.
+    let quick = |_: &HttpRequest, _: u64| Reply::After(300.0, Ok(chat_ok("Aye. Ask Marta at the mill.", 100, 20)));
+    let f = fx(json!({}), true, quick);
+    let local = FakeLocal { delay_ms: 10, idle: f.idle.clone(), text: "Hmph. Maybe later.".into() };
+    f.router.set_local_responder(Some(Rc::new(local)));
+    let r = run(&f.idle, f.router.generate(&req(json!({}))));
+    assert_eq!((r.source, r.latency_ms, r.fallbacks.len()), (Source::Cloud, 300.0, 0), "{r:?}");
+    assert_eq!(
+        f.cache.lines.borrow().iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(),
+        ["Aye. Ask Marta at the mill."]
+    );
+
+    // A cloud that fails fast falls to the local line as before.
+    let failing = |_: &HttpRequest, _: u64| Reply::After(100.0, Ok(crate::testkit::sim::status(401, None)));
+    let f = fx(json!({}), true, failing);
+    let local = FakeLocal { delay_ms: 150, idle: f.idle.clone(), text: "Hmph. Maybe later.".into() };
+    f.router.set_local_responder(Some(Rc::new(local)));
+    let r = run(&f.idle, f.router.generate(&req(json!({}))));
+    assert_eq!((r.source, r.latency_ms), (Source::Local, 150.0), "{r:?}");
 }

@@ -8,7 +8,7 @@
 //! | `high`         | importance >= 6, or crisis                            | pro                                          |
 //! | `mediumHigh`   | importance >= 4, or evolution moment, or tension      | local if preferLocal and local can handle it, else flash |
 //! | `authenticity` | emotional capacity < 5                                | local if preferLocal and local has a capacity head, else flash |
-//! | `basic`        | overall complexity < 0.3                              | local                                        |
+//! | `basic`        | overall complexity < localAiThreshold (0.3)           | local                                        |
 //! | `default`      | otherwise                                             | flash                                        |
 //!
 //! "Local can handle it": a local model is present, no dramatic irony, it has a capacity head when the character's
@@ -212,6 +212,8 @@ pub fn can_local_handle(needs: &QualityNeeds, local: &LocalCapabilities) -> bool
 pub struct RoutingPolicy {
     pub prefer_local: bool,
     pub cost_threshold_usd: f64,
+    /// The `basic` row's complexity bound (the `localAiThreshold` flag, 0.3).
+    pub local_threshold: f64,
 }
 
 /// The design's `selectModel`. `claude_cost_usd` is Claude's worst-case cost for this request.
@@ -239,7 +241,7 @@ pub fn select_model(
         let local_ok = policy.prefer_local && local.available && local.emotional_capacity_head;
         return route(if local_ok { ModelKey::Local } else { ModelKey::Flash }, Rule::Authenticity);
     }
-    if needs.overall_complexity < 0.3 {
+    if needs.overall_complexity < policy.local_threshold {
         return route(ModelKey::Local, Rule::Basic);
     }
     route(ModelKey::Flash, Rule::Default)
@@ -269,7 +271,7 @@ mod tests {
     }
 
     fn pick(c: &Context, importance: f64, local: &LocalCapabilities, claude_cost: f64) -> (ModelKey, Rule) {
-        let policy = RoutingPolicy { prefer_local: true, cost_threshold_usd: 0.01 };
+        let policy = RoutingPolicy { prefer_local: true, cost_threshold_usd: 0.01, local_threshold: 0.3 };
         let r = select_model(&QualityNeeds::assess(c), importance, &policy, local, claude_cost);
         (r.model, r.rule)
     }
@@ -338,7 +340,7 @@ mod tests {
 
     #[test]
     fn prefer_local_off_never_picks_local_for_medium_rows() {
-        let policy = RoutingPolicy { prefer_local: false, cost_threshold_usd: 0.01 };
+        let policy = RoutingPolicy { prefer_local: false, cost_threshold_usd: 0.01, local_threshold: 0.3 };
         let needs = QualityNeeds::assess(&ctx(|c| c.needs_tension = true));
         assert_eq!(select_model(&needs, 0.5, &policy, &TRAINED, 0.0).model, Flash);
     }

@@ -26,6 +26,8 @@ mod budget_tests;
 #[cfg(test)]
 mod late_tests;
 #[cfg(test)]
+mod steering_tests;
+#[cfg(test)]
 mod tests;
 
 pub use crate::config::cloud::CloudConfig;

@@ -8,10 +8,11 @@ use serde::Serialize;
 
 use super::Runtime;
 use crate::config::flags::FlagValue;
+use crate::config::steering::{Steering, SteeringSource};
 use crate::config::Config;
 use crate::error::Error;
 use crate::event_log::EventLog;
-use crate::flags::{Assignment, FlagChange, Flags, FlagsPorts, FlagsStatus, Refresh};
+use crate::flags::{Assignment, Flag, FlagChange, Flags, FlagsPorts, FlagsStatus, Refresh};
 use crate::ports::{Clock, IdleScheduler, KvStore, Ports};
 #[cfg(test)]
 use crate::vocab::VariantReason;
@@ -77,8 +78,53 @@ impl RuntimeFlags {
         self.queue.take()
     }
 
+    /// The built-in flags as the router and pre-generation read them, at each decision.
+    pub fn steering(&self, config: &Config) -> Rc<dyn SteeringSource> {
+        Rc::new(FlagSteering { flags: self.flags.clone(), defaults: Steering::from_config(&config.cloud) })
+    }
+
     pub fn status(&self) -> FlagsStatus {
         self.flags.status()
+    }
+}
+
+/// The built-in flags read from the flags (document, else config, else built-in); a value of the wrong kind, which
+/// validation keeps out, would fall back to the default.
+struct FlagSteering {
+    flags: Rc<Flags>,
+    defaults: Steering,
+}
+
+impl FlagSteering {
+    fn bool(&self, name: &str, default: bool) -> bool {
+        match self.flags.get(name) {
+            Some(Flag { value: FlagValue::Bool(v), .. }) => v,
+            _ => default,
+        }
+    }
+
+    fn number(&self, name: &str, default: f64) -> f64 {
+        match self.flags.get(name) {
+            Some(Flag { value: FlagValue::Number(v), .. }) if v.is_finite() => v,
+            _ => default,
+        }
+    }
+}
+
+impl SteeringSource for FlagSteering {
+    fn steering(&self) -> Steering {
+        let d = self.defaults;
+        Steering {
+            use_local_ai: self.bool("useLocalAi", d.use_local_ai),
+            local_ai_threshold: self.number("localAiThreshold", d.local_ai_threshold),
+            enable_pregeneration: self.bool("enablePregeneration", d.enable_pregeneration),
+            cloud_fallback: self.bool("cloudFallback", d.cloud_fallback),
+            use_cache: self.bool("useCache", d.use_cache),
+            prefer_local: self.bool("preferLocal", d.prefer_local),
+            cost_threshold_usd: self.number("costThresholdUsd", d.cost_threshold_usd),
+            quality_threshold: self.number("qualityThreshold", d.quality_threshold),
+            min_importance: self.number("minImportance", d.min_importance),
+        }
     }
 }
 
@@ -289,6 +335,25 @@ mod tests {
         rt.dispose();
         assert_eq!(rt.is_enabled("useLocalAi"), Err(Error::Disposed));
         assert_eq!(block_on(rt.refresh_flags()).map(|r| r.outcome), Err(Error::Disposed));
+    }
+
+    #[test]
+    fn a_refreshed_document_steers_the_router_and_pauses_pregeneration_at_once() {
+        let f = Fixture::new();
+        let rt = f.start(json!({"url": URL, "refreshMs": 0}));
+        let before = rt.router.steering();
+        assert!(before.cloud_fallback && before.use_cache && before.use_local_ai);
+        assert_eq!(rt.pregen.gates(false).blocked_by(), Some(crate::vocab::PregenGate::Idle), "not yet idle");
+        f.serve(json!({"flags": {"cloudFallback": false, "enablePregeneration": false, "minImportance": 0.2,
+                                 "localAiThreshold": 0.5, "qualityThreshold": 0.6}}));
+        block_on(f.spawner.take(FLAGS_REFRESH).unwrap());
+        let after = rt.router.steering();
+        assert!(!after.cloud_fallback && after.use_cache && after.use_local_ai && !after.enable_pregeneration);
+        assert_eq!((after.min_importance, after.local_ai_threshold, after.quality_threshold), (0.2, 0.5, 0.6));
+        assert_eq!(rt.pregen.gates(false).blocked_by(), Some(crate::vocab::PregenGate::Enabled));
+        let r = block_on(rt.generate(json!({"npc": {"id": "a", "name": "A"}, "importance": 0.9}))).unwrap();
+        let reasons: Vec<_> = r.fallbacks.iter().map(|f| f.reason.as_str()).collect();
+        assert!(reasons.contains(&"disabled"), "{reasons:?}");
     }
 
     #[test]

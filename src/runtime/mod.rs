@@ -82,7 +82,8 @@ pub struct Runtime {
     model: Rc<ModelHost>,
     router: Rc<Router>,
     flags: flags::RuntimeFlags,
-    monitor: RefCell<Monitor>,
+    /// Shared with the pre-generation backend, which feeds it the lines it makes.
+    monitor: Rc<RefCell<Monitor>>,
     /// The game's `onReport` subscriptions.
     reports: report::ReportsCell,
     pregen: Rc<Pregen>,
@@ -179,6 +180,10 @@ impl Runtime {
         let ((storage, device, cache, router, flags, pregen), model) = join(rest, model_task).await;
         drop(signals);
         router.set_response_source(Some(cache.clone()));
+        // The built-in flags steer the router and pre-generation, read at each decision (a refresh applies at once).
+        let steering = flags.steering(&config);
+        router.set_steering(steering.clone());
+        pregen.set_steering(steering);
         router.set_device(&device);
         pregen.set_device(device.clone());
         // The local step: replies retrieved from the model's response bank (never a template passed off as local).

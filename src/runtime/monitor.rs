@@ -32,7 +32,9 @@ fn failed(reason: FallbackReason) -> bool {
         | R::Deadline
         | R::Aborted
         // The call goes on (a late fill); a failure there is not the player's line.
-        | R::WaitMs => false,
+        | R::WaitMs
+        // A flag turned the step off.
+        | R::Disabled => false,
     }
 }
 
@@ -51,6 +53,15 @@ fn feed_line(m: &mut Monitor, r: &GenerateResult) {
     m.record(&Key::of_line(r.source, r.model.as_deref()), r.latency_ms);
 }
 
+/// Records a line made by pre-generation under its own key (`Key::Pregen`): its latency, and each step that
+/// failed on the way (a provider error during pre-generation is still an error).
+pub(super) fn feed_pregen(m: &mut Monitor, r: &GenerateResult) {
+    for _ in r.fallbacks.iter().filter(|f| failed(f.reason)) {
+        m.record_error(&Key::Pregen);
+    }
+    m.record(&Key::Pregen, r.latency_ms);
+}
+
 /// A battery reading for the drain: none while the page is hidden, since the drain counts only the time the
 /// runtime works.
 fn feed_device(m: &mut Monitor, d: &DeviceSnapshot) {
@@ -59,10 +70,10 @@ fn feed_device(m: &mut Monitor, d: &DeviceSnapshot) {
 }
 
 /// The monitor of a new runtime, with the device as read at start.
-pub(super) fn start(config: &Config, clock: Rc<dyn Clock>, device: &DeviceSnapshot) -> RefCell<Monitor> {
+pub(super) fn start(config: &Config, clock: Rc<dyn Clock>, device: &DeviceSnapshot) -> Rc<RefCell<Monitor>> {
     let mut m = Monitor::new(config.monitor.clone(), clock);
     feed_device(&mut m, device);
-    RefCell::new(m)
+    Rc::new(RefCell::new(m))
 }
 
 impl Runtime {
@@ -77,9 +88,10 @@ impl Runtime {
         feed_device(&mut self.monitor.borrow_mut(), device);
     }
 
+    /// Cheap (no metrics snapshot): `takeEvents()` calls it every time, often every frame.
     fn note_spend(&self) {
-        let cost = self.router.metrics().cost;
-        self.monitor.borrow_mut().record_spend(cost.spent_usd, cost.daily_budget_usd);
+        let (spent_usd, daily_budget_usd) = self.router.spend();
+        self.monitor.borrow_mut().record_spend(spent_usd, daily_budget_usd);
     }
 
     /// `model.analyze(text)`, timed. Only a call that found the model ready is timed: a wait for a load is not

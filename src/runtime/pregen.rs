@@ -1,5 +1,6 @@
 //! The runtime's pre-generation (`crate::pregen`): the backend it generates through (`generate()`'s cache key,
 //! cache and chain), the loop as a background task, `observe()`, and the cache hits it is told about.
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures_util::FutureExt;
@@ -8,6 +9,7 @@ use serde_json::Value;
 use super::{cache_key, Runtime, PREGEN_LOOP};
 use crate::cache::{CacheKey, ResponseCache};
 use crate::error::Error;
+use crate::metrics::Monitor;
 use crate::ports::LocalFuture;
 use crate::pregen::{self, Generated, Job, Moment, PregenBackend};
 use crate::router::{GenerateRequest, GenerateResult, Router};
@@ -17,8 +19,8 @@ use crate::vocab::Source;
 pub(super) struct RuntimeBackend {
     pub cache: Rc<ResponseCache>,
     pub router: Rc<Router>,
-    /// `cloud.minImportance`: a request at or below it never reaches the cloud.
-    pub min_importance: f64,
+    /// Told of every line made, as pre-generation's own source (`Key::Pregen`).
+    pub monitor: Rc<RefCell<Monitor>>,
 }
 
 impl PregenBackend for RuntimeBackend {
@@ -37,14 +39,16 @@ impl PregenBackend for RuntimeBackend {
             if !job.cloud {
                 // The chain's own rule keeps a request at or below cloud.minImportance off the cloud; the key
                 // ignores importance, so the line is still the one the game's request will find.
-                req.importance = req.importance.min(self.min_importance);
+                // The `minImportance` flag (else `cloud.minImportance`), read now.
+                req.importance = req.importance.min(self.router.steering().min_importance);
             }
             let line = self.router.generate_uncached(&req).await;
+            super::monitor::feed_pregen(&mut self.monitor.borrow_mut(), &line);
             if !matches!(line.source, Source::Local | Source::Cloud) {
                 // A template is no better than what the game would get anyway; keeping it would hide the model.
                 return Err(format!("no model line ({})", line.source));
             }
-            self.cache.put(&cache_key(&req), &line.text, job.importance).await;
+            self.cache.put_for(&cache_key(&req), &line.text, job.importance, Some(job.ttl_ms)).await;
             Ok(Generated { cloud: line.source == Source::Cloud, cost_usd: line.cost_usd })
         })
     }
@@ -66,11 +70,8 @@ impl Runtime {
         if !self.config.pregen.enabled {
             return;
         }
-        let backend = RuntimeBackend {
-            cache: self.cache.clone(),
-            router: self.router.clone(),
-            min_importance: self.config.cloud.min_importance,
-        };
+        let backend =
+            RuntimeBackend { cache: self.cache.clone(), router: self.router.clone(), monitor: self.monitor.clone() };
         let task = pregen::run(Rc::downgrade(&self.pregen), Rc::new(backend), self.ports.idle.clone());
         self.ports.spawner.spawn(PREGEN_LOOP, Box::pin(task));
     }

@@ -109,6 +109,10 @@ fn an_idle_player_near_a_character_finds_the_greeting_made_ahead_of_time() {
     assert_eq!((m.pregen.generated_local, m.pregen.generated_cloud, m.pregen.pending), (1, 0, 1));
     assert_eq!((m.cache.misses, m.cache.hits.memory), (0, 0), "the loop's looks are no player lookups");
     assert_eq!(m.pregen.gates[&crate::vocab::PregenGate::Idle][&crate::vocab::GateDecision::Block], 1);
+    // The monitor times the line as pre-generation's own, not as a line the player got.
+    use crate::vocab::LatencySource;
+    assert_eq!(m.monitor.latency.get(&LatencySource::Pregen).map(|l| l.total.count), Some(1));
+    assert!(!m.monitor.latency.contains_key(&LatencySource::Local), "{:?}", m.monitor.latency.keys());
 
     let line = block_on(g.rt.generate(ann_greets())).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((line.cached, line.source), (true, Source::Memory));

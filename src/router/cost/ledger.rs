@@ -149,6 +149,16 @@ impl Book {
         self.mirror.borrow().clone()
     }
 
+    /// The spend booked on `day` in this tab's view, without copying the ledger (read on hot paths).
+    pub fn spent_on(&self, day: i64) -> f64 {
+        let m = self.mirror.borrow();
+        if m.day == day {
+            m.spent_usd
+        } else {
+            0.0
+        }
+    }
+
     /// A dropped reservation's settlement: in the view now, in the store at the next change.
     pub fn abandon(&self, s: Settlement) {
         self.mirror.borrow_mut().settle(&s);

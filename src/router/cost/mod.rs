@@ -294,6 +294,12 @@ impl CostTracker {
         booked
     }
 
+    /// (the day's spend, the daily budget), USD: what `snapshot` says, without building it.
+    pub fn spend(&self) -> (f64, f64) {
+        let (_, day) = self.inner.now();
+        (self.inner.book.spent_on(day), self.inner.cfg.daily_usd)
+    }
+
     pub fn snapshot(&self) -> CostSnapshot {
         let (now, day) = self.inner.now();
         let l = self.inner.book.mirror().on(day);
