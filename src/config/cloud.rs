@@ -143,6 +143,9 @@ pub struct ModelOverrides {
     pub claude: ModelOverride,
 }
 
+/// A thinking allowance beyond this is a mistake (it would reserve dollars per call), not a setting.
+pub const MAX_THINKING_TOKENS: u32 = 8_192;
+
 /// Any field left out keeps the built-in value (see `router::matrix::ModelTable`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -153,6 +156,8 @@ pub struct ModelOverride {
     pub output_usd_per_mtok: Option<f64>,
     pub latency_ms: Option<u32>,
     pub quality: Option<f64>,
+    /// Output tokens the model may think for before its line (default: 128 for pro, 0 otherwise).
+    pub thinking_tokens: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -250,6 +255,11 @@ impl CloudConfig {
                         format!("got {v}; use a price >= 0")
                     })?;
                 }
+            }
+            if let Some(t) = m.thinking_tokens {
+                check(t <= MAX_THINKING_TOKENS, &format!("cloud.models.{name}.thinkingTokens"), || {
+                    format!("got {t}; use 0..{MAX_THINKING_TOKENS}")
+                })?;
             }
             if let Some(q) = m.quality {
                 check(unit(q), &format!("cloud.models.{name}.quality"), || format!("got {q}; use 0..1"))?;
@@ -360,5 +370,13 @@ mod tests {
         assert_eq!(field(json!({"cloud": {"waitMs": 2_147_483_648u64}})), "cloud.waitMs");
         assert_eq!(field(json!({"cloud": {"waitMs": -5}})), "cloud.waitMs");
         assert_eq!(field(json!({"cloud": {"batch": {"maxSize": 0}}})), "cloud.batch.maxSize");
+        assert_eq!(
+            field(json!({"cloud": {"models": {"pro": {"thinkingTokens": 9_000}}}})),
+            "cloud.models.pro.thinkingTokens"
+        );
+        assert_eq!(
+            field(json!({"cloud": {"models": {"pro": {"thinkingTokens": -1}}}})),
+            "cloud.models.pro.thinkingTokens"
+        );
     }
 }

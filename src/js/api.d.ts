@@ -404,6 +404,8 @@ export interface ModelOverride {
   outputUsdPerMtok?: number;
   latencyMs?: number;
   quality?: number;
+  /** Output tokens a thinking model may spend before its line (0..8192; default 128 for pro, 0 otherwise). */
+  thinkingTokens?: number;
 }
 
 export interface CloudConfig {

@@ -96,6 +96,12 @@ fn a_call_cancelled_at_its_step_deadline_books_its_prompt_in_the_store_at_once()
 }
 
 /// Prompt tokens as a byte-level BPE can count them at worst: one per UTF-8 byte of the messages, and the framing.
+/// The output limit the request asked for (the line plus the model's thinking room): the most it can be billed.
+fn max_output(req: &HttpRequest) -> u32 {
+    let body: Value = serde_json::from_str(req.body.as_deref().unwrap_or("{}")).unwrap_or_default();
+    body["max_tokens"].as_u64().map_or(0, |n| n as u32)
+}
+
 fn worst_case_usage(req: &HttpRequest) -> u32 {
     let body: Value = serde_json::from_str(req.body.as_deref().unwrap_or("{}")).unwrap_or_default();
     let messages = body["messages"].as_array().cloned().unwrap_or_default();
@@ -131,7 +137,7 @@ fn a_prompt_in_any_script_reserves_at_least_what_it_can_cost() {
 
 #[test]
 fn two_runtimes_on_one_record_never_book_more_than_the_daily_budget_together() {
-    let budget = 0.01;
+    let budget = 0.02;
     let idle = SimIdle::new(FakeClock::default());
     let memory = Rc::new(MemoryStore::new("localStorage"));
     let store: Rc<dyn KvStore> = Rc::new(YieldingStore(memory.clone()));
@@ -139,7 +145,7 @@ fn two_runtimes_on_one_record_never_book_more_than_the_daily_budget_together() {
     // The gateway reports the most a reservation allows, and some report more.
     let reply = |req: &HttpRequest, n: u64| {
         let input = worst_case_usage(req) + if n % 3 == 0 { 10_000 } else { 0 };
-        Reply::After(100.0 + (n % 5) as f64 * 40.0, Ok(chat_ok("Aye, there's work.", input, 150)))
+        Reply::After(100.0 + (n % 5) as f64 * 40.0, Ok(chat_ok("Aye, there's work.", input, max_output(req))))
     };
     let cloud = json!({"budget": {"dailyUsd": budget}});
     let a = tab(cloud.clone(), store.clone(), Some(&lock), &idle, Rc::new(SimHttp::new(&idle, reply)), 1);

@@ -242,7 +242,10 @@ impl Router {
             local_threshold: s.local_ai_threshold,
         };
         let input = estimate_tokens(&prompt.system) + estimate_tokens(&prompt.user);
-        let claude = self.table.get(ModelKey::Claude).map_or(f64::INFINITY, |m| m.cost_usd(input, req.max_tokens));
+        let claude = self
+            .table
+            .get(ModelKey::Claude)
+            .map_or(f64::INFINITY, |m| m.cost_usd(input, m.output_bound(req.max_tokens)));
         select_model(&needs, req.importance, &policy, &caps, claude)
     }
 

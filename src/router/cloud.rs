@@ -282,6 +282,7 @@ impl Inner {
         self.stats.borrow_mut().calls += 1;
         // The most the provider can bill (a bound for every script, see cost/tokens.rs): reserved, and the cap
         // of what a settlement books.
+        let prompt = &prompt.for_thinking(spec.thinking_tokens);
         let input_bound = prompt_token_bound(&prompt.system, &prompt.user);
         let worst = spec.cost_usd(input_bound, prompt.max_tokens);
         let mut attempt = 0;

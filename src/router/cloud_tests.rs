@@ -33,7 +33,7 @@ fn a_call_dropped_before_it_ends_leaves_no_single_flight_entry() {
     let (cloud, cfg) = cloud(http.clone(), &idle);
     let table = ModelTable::from_config(&cfg);
     let spec = table.get(ModelKey::Flash).unwrap();
-    let prompt = Prompt { system: "s".into(), user: "u".into(), max_tokens: 10, json: false };
+    let prompt = Prompt { system: "s".into(), user: "u".into(), max_tokens: 10, json: false, thinking_tokens: 0 };
     for round in 0..3 {
         {
             let first = pin!(cloud.call(spec, &prompt, None, 5_000.0));
@@ -55,7 +55,7 @@ fn a_call_that_ends_leaves_no_single_flight_entry() {
     let (cloud, cfg) = cloud(http, &idle);
     let table = ModelTable::from_config(&cfg);
     let spec = table.get(ModelKey::Flash).unwrap();
-    let prompt = Prompt { system: "s".into(), user: "u".into(), max_tokens: 10, json: false };
+    let prompt = Prompt { system: "s".into(), user: "u".into(), max_tokens: 10, json: false, thinking_tokens: 0 };
     let line = run(&idle, cloud.call(spec, &prompt, None, 5_000.0)).unwrap();
     assert_eq!(line.text, "Aye.");
     assert_eq!(cloud.in_flight_len(), 0);

@@ -60,9 +60,18 @@ pub struct ModelSpec {
     pub latency_ms: u32,
     pub quality: f64,
     pub max_complexity: f64,
+    /// Output tokens the model may spend thinking before its line. Gemini 2.5 Pro cannot turn thinking off (its
+    /// least budget is 128) and bills thoughts as output, so without this room an 80-token line comes back empty
+    /// and the budget's worst case is too low. Flash gets 0 (thinking off).
+    pub thinking_tokens: u32,
 }
 
 impl ModelSpec {
+    /// The most output a call asking for `max_tokens` of line can be billed for: the line plus the thinking room.
+    pub fn output_bound(&self, max_tokens: u32) -> u32 {
+        max_tokens.saturating_add(self.thinking_tokens)
+    }
+
     /// Cost of a call with these token counts, USD.
     pub fn cost_usd(&self, input_tokens: u32, output_tokens: u32) -> f64 {
         (f64::from(input_tokens) * self.input_usd_per_mtok + f64::from(output_tokens) * self.output_usd_per_mtok)
@@ -90,6 +99,7 @@ fn spec(key: ModelKey, provider: &str, model: &str, prices: (f64, f64), latency_
         latency_ms,
         quality,
         max_complexity,
+        thinking_tokens: if key == ModelKey::Pro { 128 } else { 0 },
     }
 }
 
@@ -121,6 +131,7 @@ impl ModelTable {
                 m.output_usd_per_mtok = over.output_usd_per_mtok.unwrap_or(m.output_usd_per_mtok);
                 m.latency_ms = over.latency_ms.unwrap_or(m.latency_ms);
                 m.quality = over.quality.unwrap_or(m.quality);
+                m.thinking_tokens = over.thinking_tokens.unwrap_or(m.thinking_tokens);
             }
         }
         table
@@ -343,6 +354,16 @@ mod tests {
         let policy = RoutingPolicy { prefer_local: false, cost_threshold_usd: 0.01, local_threshold: 0.3 };
         let needs = QualityNeeds::assess(&ctx(|c| c.needs_tension = true));
         assert_eq!(select_model(&needs, 0.5, &policy, &TRAINED, 0.0).model, Flash);
+    }
+
+    #[test]
+    fn pro_gets_thinking_room_in_its_worst_case_and_a_config_can_change_it() {
+        let t = ModelTable::design();
+        let (flash, pro) = (t.get(Flash).unwrap(), t.get(Pro).unwrap());
+        assert_eq!((flash.output_bound(80), pro.output_bound(80)), (80, 208));
+        let cloud: CloudConfig =
+            serde_json::from_value(serde_json::json!({"models": {"pro": {"thinkingTokens": 512}}})).unwrap();
+        assert_eq!(ModelTable::from_config(&cloud).get(Pro).unwrap().output_bound(80), 592);
     }
 
     #[test]

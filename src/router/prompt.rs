@@ -8,6 +8,17 @@ pub struct Prompt {
     pub user: String,
     pub max_tokens: u32,
     pub json: bool,
+    /// Of `max_tokens`, how many a thinking model may spend before it writes (0: none, and thinking is turned off
+    /// where the provider allows it). Set per model by the cloud client (`ModelSpec::thinking_tokens`).
+    pub thinking_tokens: u32,
+}
+
+impl Prompt {
+    /// This prompt as sent to a model that may think for `thinking` tokens first: the room for the line stays
+    /// `max_tokens`, so the output limit (and the budget's worst case) grows by the thinking allowance.
+    pub fn for_thinking(&self, thinking: u32) -> Prompt {
+        Prompt { max_tokens: self.max_tokens.saturating_add(thinking), thinking_tokens: thinking, ..self.clone() }
+    }
 }
 
 fn wanted(kind: ResponseType) -> &'static str {
@@ -67,7 +78,7 @@ pub fn build(req: &GenerateRequest) -> Prompt {
     } else {
         user.push_str(&format!("The player says: \"{}\"", c.player_text));
     }
-    Prompt { system, user, max_tokens: req.max_tokens, json: req.format == Format::Json }
+    Prompt { system, user, max_tokens: req.max_tokens, json: req.format == Format::Json, thinking_tokens: 0 }
 }
 
 #[cfg(test)]

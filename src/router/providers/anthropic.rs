@@ -50,7 +50,8 @@ mod tests {
     #[test]
     fn request_and_response_shapes() {
         let a = Anthropic { base: "https://api/v1".into(), key: Some("k".into()) };
-        let prompt = Prompt { system: "sys".into(), user: "usr".into(), max_tokens: 64, json: false };
+        let prompt =
+            Prompt { system: "sys".into(), user: "usr".into(), max_tokens: 64, json: false, thinking_tokens: 0 };
         let req = a.request("claude-3-5-sonnet-latest", &prompt, 1000);
         assert_eq!(req.url, "https://api/v1/messages");
         assert!(req.headers.contains(&("x-api-key".into(), "k".into())));

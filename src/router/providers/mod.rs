@@ -167,7 +167,7 @@ mod tests {
 
     #[test]
     fn the_key_goes_only_in_a_header_and_never_in_the_url_or_body() {
-        let prompt = Prompt { system: "s".into(), user: "u".into(), max_tokens: 10, json: false };
+        let prompt = Prompt { system: "s".into(), user: "u".into(), max_tokens: 10, json: false, thinking_tokens: 0 };
         for kind in [ProviderKind::Openai, ProviderKind::Gemini, ProviderKind::Anthropic] {
             let cfg =
                 ProviderConfig { kind, base_url: "https://x/v1/".into(), api_key: Some("sk-123".into()), batch: false };
@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn a_request_debugged_or_logged_shows_header_names_but_never_the_key() {
-        let prompt = Prompt { system: "s".into(), user: "u".into(), max_tokens: 10, json: false };
+        let prompt = Prompt { system: "s".into(), user: "u".into(), max_tokens: 10, json: false, thinking_tokens: 0 };
         for kind in [ProviderKind::Openai, ProviderKind::Gemini, ProviderKind::Anthropic] {
             let cfg =
                 ProviderConfig { kind, base_url: "https://x/v1".into(), api_key: Some("sk-123".into()), batch: false };

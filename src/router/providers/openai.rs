@@ -92,7 +92,8 @@ mod tests {
 
     #[test]
     fn request_and_response_shapes() {
-        let prompt = Prompt { system: "sys".into(), user: "usr".into(), max_tokens: 42, json: true };
+        let prompt =
+            Prompt { system: "sys".into(), user: "usr".into(), max_tokens: 42, json: true, thinking_tokens: 0 };
         let req = p().request("gpt-4o-mini", &prompt, 1000);
         assert_eq!(req.url, "http://g/v1/chat/completions");
         assert!(req.headers.contains(&("authorization".into(), "Bearer k".into())));
