@@ -77,6 +77,11 @@ impl RuntimeFlags {
         self.queue.take()
     }
 
+    /// The flags, for the parts the runtime plugs them into (a staged model release's audience).
+    pub fn shared(&self) -> Rc<Flags> {
+        self.flags.clone()
+    }
+
     pub fn status(&self) -> FlagsStatus {
         self.flags.status()
     }
