@@ -174,6 +174,8 @@ vocabulary! {
         RuntimeTooOld = "runtimeTooOld",
         /// This version was rolled back on this device; it is not installed again.
         RolledBack = "rolledBack",
+        /// Its manifest's `rollout` stages it to a share of players, and this player is not among them yet.
+        OutsideRollout = "outsideRollout",
     }
 
     /// Why the auto-update gate holds an available update.

@@ -779,7 +779,7 @@ export type BankState = "none" | "idle" | "loading" | "ready" | "failed";
 export type UpdateState = "none" | "checking" | "current" | "refused" | "deferred" | "downloading" | "verifying"
   | "updated" | "failed";
 /** Why the server's manifest is not an update. */
-export type UpdateRejection = "older" | "sameVersion" | "otherChannel" | "runtimeTooOld" | "rolledBack";
+export type UpdateRejection = "older" | "sameVersion" | "otherChannel" | "runtimeTooOld" | "rolledBack" | "outsideRollout";
 /** Why the auto-update gate holds an available update. */
 export type UpdateDeferral = "disabled" | "metered" | "lowBattery";
 /** Why an update failed (`modelUpdateFailed`'s `reason`). */

@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::delivery::{fetch_and_load, fetch_bank, LocalModel};
 use super::events::{EventLog, ModelEvent};
 use super::fetcher::Fetcher;
+use super::rollout::Audience;
 use super::shadow::ShadowResult;
 pub(super) use super::slot::{LoadFuture, Slot};
 use super::strategy::{ModelConfig, ModelUrls, Strategy};
@@ -118,6 +119,8 @@ pub struct ModelHost {
     lock: Option<Rc<dyn SharedLock>>,
     /// Gives the page a turn between the shadow check's inferences.
     idle: Option<Rc<dyn IdleScheduler>>,
+    /// Places this player in a staged release's rollout (the runtime's flags); none: only 100 % stages reach it.
+    pub(super) audience: RefCell<Option<Rc<dyn Audience>>>,
 }
 
 /// The shared lock's name: one for every namespace, as the kept versions share one database per namespace and a
@@ -152,6 +155,7 @@ impl ModelHost {
             busy: Cell::new(false),
             lock: None,
             idle: None,
+            audience: RefCell::default(),
         }
     }
 
@@ -167,6 +171,11 @@ impl ModelHost {
             Some(idle) => idle.sleep(0),
             None => Box::pin(async {}),
         }
+    }
+
+    /// Who this player is for a release's `rollout` (set by the runtime once its flags are loaded).
+    pub fn set_audience(&self, audience: Rc<dyn Audience>) {
+        *self.audience.borrow_mut() = Some(audience);
     }
 
     /// Updates and rollbacks take `lock` (shared with the game's other tabs) while they change the kept versions.

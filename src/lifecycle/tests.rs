@@ -243,3 +243,25 @@ fn a_body_larger_than_expected_is_refused_as_it_streams_not_after() {
     let read = dl.delivered(&format!("{BASE}manifest.json"));
     assert!(read <= 1 << 20, "read {read} bytes of a manifest");
 }
+
+#[test]
+fn a_host_that_cannot_place_its_player_takes_a_staged_release_only_at_100_percent() {
+    let (json, m, onnx, _) = committed();
+    let (dl, store) = kept_2_1_0();
+    let h = running(&dl, &store);
+    let onnx = same_graph_other_bytes(&onnx);
+    dl.serve(&format!("{BASE}model-2.2.0.onnx"), &onnx);
+    let stage = |percentage: f64| {
+        let mut manifest: serde_json::Value = serde_json::from_str(&json).unwrap();
+        manifest["version"] = "2.2.0".into();
+        (manifest["file"], manifest["bytes"]) = ("model-2.2.0.onnx".into(), onnx.len().into());
+        manifest["sha256"] = sha256_hex(&onnx).into();
+        manifest["rollout"] = serde_json::json!({ "percentage": percentage });
+        dl.serve(&format!("{BASE}manifest.json"), manifest.to_string().as_bytes());
+        block_on(h.check_for_update()).unwrap()
+    };
+    let status = stage(99.0);
+    assert_eq!(status.update_rejection.map(|r| r.as_str()), Some("outsideRollout"), "{status:?}");
+    assert_eq!(status.version.as_deref(), Some(m.version.as_str()));
+    assert_eq!(stage(100.0).version.as_deref(), Some("2.2.0"));
+}

@@ -10,6 +10,7 @@ use super::fetcher::ManifestFetch;
 use super::host::{ModelHost, Seen, UpdateStatus};
 use super::keep::{self, Pointer};
 use super::release;
+use super::rollout;
 use crate::error::Error;
 use crate::model::Manifest;
 use crate::ports::{DeviceSnapshot, KvStore};
@@ -104,10 +105,10 @@ impl ModelHost {
         };
         let fresh = seen.as_ref().is_none_or(|s| s.text != text);
         *self.seen.borrow_mut() = Some(Seen { etag: etag.clone(), text: text.clone() });
-        if text == running.manifest_json {
+        if text == running.manifest_json || rollout::same_release(&text, &running.manifest_json) {
             return self.set_update(UpdateStatus::at(UpdateState::Current, None));
         }
-        let offered = match Manifest::parse(&text) {
+        let (offered, staged) = match Manifest::parse(&text).and_then(|m| rollout::staged(&text).map(|s| (m, s))) {
             Ok(m) => m,
             Err(e) => return self.fail(None, UpdateFailure::Manifest, &e.into()),
         };
@@ -115,7 +116,14 @@ impl ModelHost {
         blocked.extend(pointer.iter().flat_map(|p| p.blocked.iter().cloned()));
         let channels = &self.config.update.channels;
         if let Err(rejection) = release::judge(current, &offered, channels, crate::VERSION, &blocked) {
-            return self.refuse(offered, current, rejection, fresh);
+            return self.refuse(offered, current, rejection, None, fresh);
+        }
+        if let Some(staged) = staged {
+            let audience = self.audience.borrow().clone();
+            if !rollout::admitted(audience, &offered, staged).await {
+                let why = format!("it is rolled out to {} % of players so far, not yet to this one", staged.percentage);
+                return self.refuse(offered, current, UpdateRejection::OutsideRollout, Some(why), fresh);
+            }
         }
         let deferred = gate.and_then(|d| release::gate(d, &self.config.update));
         if fresh || deferred.is_none() {
@@ -136,13 +144,23 @@ impl ModelHost {
         self.install(running, offered, text, etag, pointer, store.as_ref()).await;
     }
 
-    fn refuse(&self, offered: Manifest, current: &Manifest, rejection: UpdateRejection, fresh: bool) {
+    /// Records a manifest that is not (or not yet) an update; `why` says more than the rejection's word.
+    fn refuse(
+        &self,
+        offered: Manifest,
+        current: &Manifest,
+        rejection: UpdateRejection,
+        why: Option<String>,
+        fresh: bool,
+    ) {
         let mut status = UpdateStatus::at(UpdateState::Refused, Some(offered.version.clone()));
         status.rejection = Some(rejection);
         self.set_update(status);
-        // Once per manifest: a server that keeps serving a downgrade is not news at every check.
+        // Once per manifest: a server that keeps serving a downgrade, or a stage this player is outside, is not news
+        // at every check.
         if fresh {
-            let message = format!("version {} is not an update of {}: {rejection}", offered.version, current.version);
+            let why = why.unwrap_or_else(|| rejection.to_string());
+            let message = format!("version {} is not an update of {}: {why}", offered.version, current.version);
             self.events.push(ModelEvent::ModelUpdateFailed {
                 version: Some(offered.version),
                 reason: UpdateFailure::Refused,

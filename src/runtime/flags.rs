@@ -83,6 +83,11 @@ impl RuntimeFlags {
         Rc::new(FlagSteering { flags: self.flags.clone(), defaults: Steering::from_config(&config.cloud) })
     }
 
+    /// The flags, for the parts the runtime plugs them into (a staged model release's audience).
+    pub fn shared(&self) -> Rc<Flags> {
+        self.flags.clone()
+    }
+
     pub fn status(&self) -> FlagsStatus {
         self.flags.status()
     }

@@ -188,6 +188,8 @@ impl Runtime {
         pregen.set_device(device.clone());
         // The local step: replies retrieved from the model's response bank (never a template passed off as local).
         router.set_local_responder(Some(Rc::new(BankResponder::new(model.clone()))));
+        // A staged model release reaches the players the flags' rollout bucket holds.
+        model.set_audience(model_api::audience(flags.shared()));
         let start_ms = ports.clock.now_ms() - started_at_ms;
         let monitor = monitor::start(&config, ports.clock.clone(), &device);
         let rt = Runtime {

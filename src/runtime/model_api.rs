@@ -1,7 +1,33 @@
-//! The model lifecycle's typed methods: `checkForModelUpdate()`, `rollbackModel()`, and its events.
+//! The model lifecycle's typed methods: `checkForModelUpdate()`, `rollbackModel()`, and its events; and the flags
+//! as the audience of a staged release (its manifest's `rollout`).
+use std::rc::Rc;
+
 use super::Runtime;
 use crate::error::Error;
-use crate::lifecycle::{ModelEvent, ModelStatus};
+use crate::flags::Flags;
+use crate::lifecycle::{Audience, ModelEvent, ModelStatus};
+use crate::ports::LocalFuture;
+
+/// The flags' player id and rollout bucket (those of `inRollout()`), for a model release's `rollout`.
+struct FlagsAudience(Rc<Flags>);
+
+impl Audience for FlagsAudience {
+    fn admits<'a>(&'a self, key: &'a str, percentage: f64) -> LocalFuture<'a, bool> {
+        Box::pin(async move {
+            let inside = self.0.in_rollout(key, percentage);
+            // An anonymous id made just now is written, so the next start places this player the same; a failed
+            // write costs only that (as for `inRollout()`).
+            if self.0.unsaved() {
+                let _ = self.0.save_assignments().await;
+            }
+            inside
+        })
+    }
+}
+
+pub(super) fn audience(flags: Rc<Flags>) -> Rc<dyn Audience> {
+    Rc::new(FlagsAudience(flags))
+}
 
 impl Runtime {
     /// Asks the model's server for a newer version now and, if there is one, downloads, verifies, shadow-checks

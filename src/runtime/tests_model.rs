@@ -13,6 +13,7 @@ use crate::testkit::{
     model_files_network, models_dir, FakeClock, FakeDevice, FakeDownloader, FakeSpawner, MemoryStore, ScriptedHttp,
     SeededRng,
 };
+use crate::vocab::UpdateRejection::OutsideRollout;
 use crate::vocab::UpdateState;
 
 /// Sleeps end at once `left` times, then never: a periodic task runs that many rounds and then waits. A sleep of 0
@@ -84,6 +85,11 @@ impl Fixture {
 
     /// Serves release 2.2.0: the committed graph under other bytes (it passes the shadow check).
     fn publish_2_2_0(&self) {
+        self.publish_2_2_0_with(|_| {});
+    }
+
+    /// [`Fixture::publish_2_2_0`], its manifest edited by `edit`.
+    fn publish_2_2_0_with(&self, edit: impl FnOnce(&mut serde_json::Value)) {
         let dir = models_dir();
         let mut m: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(format!("{dir}/manifest.json")).unwrap()).unwrap();
@@ -92,6 +98,7 @@ impl Fixture {
         self.downloader.serve("models/model-2.2.0.onnx", &onnx);
         m["version"] = "2.2.0".into();
         (m["file"], m["bytes"], m["sha256"]) = ("model-2.2.0.onnx".into(), onnx.len().into(), sha256_hex(&onnx).into());
+        edit(&mut m);
         self.downloader.serve("models/manifest.json", m.to_string().as_bytes());
     }
 }
@@ -141,4 +148,72 @@ fn a_warm_start_checks_within_the_gate_and_a_periodic_check_installs_later() {
     assert_eq!(f.slept.get(), 3_600_000);
     let status = rt.model_status().unwrap();
     assert_eq!((status.update, status.version.as_deref()), (UpdateState::Updated, Some("2.2.0")));
+}
+
+/// One player id in each band of the design's stages (bucket under 5, 5-10, 10-25, 25-50, 50-100 %) for `key`.
+fn a_player_per_stage(key: &str, stages: &[f64]) -> Vec<String> {
+    let band = |id: &str| stages.iter().position(|s| crate::flags::in_rollout(key, *s, id));
+    let mut ids: Vec<Option<String>> = vec![None; stages.len()];
+    for i in 0..10_000 {
+        let id = format!("player-{i}");
+        if let Some(b) = band(&id).filter(|b| ids[*b].is_none()) {
+            ids[b] = Some(id);
+        }
+    }
+    ids.into_iter().map(|id| id.unwrap()).collect()
+}
+
+#[test]
+fn a_staged_release_reaches_only_the_players_in_its_bucket_and_raising_it_never_drops_one() {
+    let stages = [5.0, 10.0, 25.0, 50.0, 100.0];
+    let players = a_player_per_stage("unwritten-character@2.2.0", &stages);
+    let runtimes: Vec<(Fixture, Runtime)> = players
+        .iter()
+        .map(|id| {
+            let f = Fixture::new();
+            let rt = f.start(|c| c.flags.player_id = Some(id.clone()));
+            (f, rt)
+        })
+        .collect();
+    for (stage, percentage) in stages.iter().enumerate() {
+        for (band, (f, rt)) in runtimes.iter().enumerate() {
+            f.publish_2_2_0_with(|m| m["rollout"] = serde_json::json!({ "percentage": percentage }));
+            let status = block_on(rt.check_for_model_update()).unwrap();
+            let events = rt.take_model_events().unwrap();
+            let at = format!("player {} (band {band}) at {percentage} %", players[band]);
+            if band <= stage {
+                // In from its stage on: installed then, and a later stage of the same release is no news.
+                assert_eq!(status.version.as_deref(), Some("2.2.0"), "{at}: {status:?}");
+                let want = if band == stage { UpdateState::Updated } else { UpdateState::Current };
+                assert_eq!(status.update, want, "{at}");
+                assert!(events.iter().all(|e| e.kind().as_str() != "modelUpdateFailed"), "{at}: {events:?}");
+            } else {
+                assert_eq!(status.version.as_deref(), Some("2.1.0"), "{at}: stays on the running version");
+                assert_eq!((status.update, status.update_rejection), (UpdateState::Refused, Some(OutsideRollout)));
+                let failed: Vec<_> = events.iter().filter(|e| e.kind().as_str() == "modelUpdateFailed").collect();
+                assert_eq!(failed.len(), 1, "{at}: told once: {events:?}");
+                let again = block_on(rt.check_for_model_update()).unwrap();
+                assert_eq!(again.update_rejection, Some(OutsideRollout));
+                assert!(rt.take_model_events().unwrap().is_empty(), "{at}: not told again for the same manifest");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_staged_gate_uses_the_flags_player_id_and_bucket() {
+    // The same player as `inRollout()` sees it: the configured id, else the anonymous one the flags keep.
+    let f = Fixture::new();
+    let rt = f.start(|_| {});
+    let inside = rt.flags.shared().in_rollout("unwritten-character@2.2.0", 30.0);
+    f.publish_2_2_0_with(|m| m["rollout"] = serde_json::json!({ "percentage": 30 }));
+    let status = block_on(rt.check_for_model_update()).unwrap();
+    let want = if inside { (Some("2.2.0"), None) } else { (Some("2.1.0"), Some(OutsideRollout)) };
+    assert_eq!((status.version.as_deref(), status.update_rejection), want, "{status:?}");
+    let f = Fixture::new();
+    let rt = f.start(|_| {});
+    f.publish_2_2_0_with(|m| m["rollout"] = serde_json::json!({ "percentage": "all" }));
+    let status = block_on(rt.check_for_model_update()).unwrap();
+    assert_eq!(status.update_failure.map(|r| r.as_str()), Some("manifest"), "{status:?}");
+    assert!(status.update_error.unwrap().contains("rollout.percentage"));
 }
