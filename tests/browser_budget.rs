@@ -59,10 +59,11 @@ async fn two_runtimes_in_one_page_never_book_more_than_the_daily_budget_together
     // A fresh namespace: the day's spend persists in localStorage between runs.
     let ns = format!("budget-{}", (js_sys::Math::random() * 1e12) as u64);
     // Output tokens only, and dear: what a call books is close to what it reserves (30 tokens, $0.03), so two
-    // runtimes that each kept their own $0.10 would together book well over it.
+    // runtimes that each kept their own $0.10 would together book well over it. The mock does not think, so pro
+    // gets no thinking room (it would make each reservation $0.158, over the whole budget).
     let budget = 0.1;
     let cloud = json!({"budget": {"dailyUsd": budget},
-                       "models": {"pro": {"inputUsdPerMtok": 0.0, "outputUsdPerMtok": 1000.0}}});
+                       "models": {"pro": {"inputUsdPerMtok": 0.0, "outputUsdPerMtok": 1000.0, "thinkingTokens": 0}}});
     let (a, b) = (ai(&ns, &cloud).await, ai(&ns, &cloud).await);
     let request = |i: usize| {
         json!({"type": "dialogue", "npc": {"id": "bram", "name": "Bram", "personality": "gruff smith"},
