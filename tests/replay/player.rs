@@ -190,13 +190,17 @@ pub fn replay(trace: &Trace, pregen_on: bool) -> Report {
     let pregen = Rc::new(run(&idle, Pregen::start(&cfg, rc_clock.clone(), Some(ls.clone()))));
 
     let call = |v: Value| {
-        let (game, pregen, origins) = (&game, &pregen, &origins);
+        let (game, pregen, origins, idle) = (&game, &pregen, &origins, &idle);
         async move {
             let req = GenerateRequest::parse(v).expect("a trace's request parses");
             let key = cache_key(&req).id();
             let r = game.generate(&req).await;
             if std::env::var_os("REPLAY_DEBUG").is_some() {
-                println!("call {} {} {} {:?} cached {}", key, req.npc.id, req.kind, req.context.player_text, r.cached);
+                let day = (idle.clock.now_ms() - trace.header.start_wall_ms) / 86_400_000.0;
+                println!(
+                    "call {} {} {} {:?} cached {} source {} day {day:.3}",
+                    key, req.npc.id, req.kind, req.context.player_text, r.cached, r.source
+                );
             }
             if r.cached {
                 pregen.served(&key);
