@@ -156,7 +156,8 @@ impl Rates {
 }
 
 /// The likelihood that `line` is still to come in a conversation where `last` was just said: the weighted share
-/// of earlier conversations holding `last` that went on to `line`, the character's own pulled toward everyone's.
+/// of earlier conversations holding `last` that went on to `line` (with one conversation's worth of doubt), the
+/// character's own pulled toward everyone's.
 pub fn next_rate(convs: &[Conversation], character: &str, last: &Line, line: &Line, prior_weight: f64) -> f64 {
     let share = |own: bool| {
         let (mut with, mut went_on) = (0.0, 0.0);
@@ -171,11 +172,33 @@ pub fn next_rate(convs: &[Conversation], character: &str, last: &Line, line: &Li
         (with, went_on)
     };
     let (all_with, all_on) = share(false);
-    let prior = if all_with > 0.0 { all_on / all_with } else { 0.0 };
+    // One conversation's worth of doubt: a sequence seen once is a coin toss, not a certainty (a rate of 1 from
+    // one conversation sent lines to the cloud that were never asked for).
+    let prior = all_on / (all_with + 1.0);
     let (own_with, own_on) = share(true);
     let denominator = own_with + prior_weight;
     if denominator <= 0.0 {
         return 0.0;
     }
     ((own_on + prior_weight * prior) / denominator).clamp(0.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conv(character: &str, lines: &[&str]) -> Conversation {
+        let lines = lines.iter().map(|t| (ResponseType::Question, t.to_string())).collect();
+        Conversation { character: character.into(), lines, start_ms: 0.0, end_ms: 0.0, hour: None, weight: 1.0 }
+    }
+
+    #[test]
+    fn a_sequence_seen_once_is_a_coin_toss_not_a_certainty() {
+        let (a, b) = ((ResponseType::Question, "a".to_string()), (ResponseType::Question, "b".to_string()));
+        let once = [conv("x", &["a", "b"])];
+        assert_eq!(next_rate(&once, "y", &a, &b, 3.0), 0.5, "below the 0.7 that sends a line to the cloud");
+        let often: Vec<Conversation> = (0..9).map(|_| conv("x", &["a", "b"])).collect();
+        assert!((next_rate(&often, "y", &a, &b, 3.0) - 0.9).abs() < 1e-9, "9 of 9: 9/10");
+        assert_eq!(next_rate(&[], "y", &a, &b, 3.0), 0.0);
+    }
 }

@@ -106,7 +106,8 @@ fn habits_predict_a_new_character_and_the_conversation_goes_on() {
     let c = p.candidates();
     assert!(find(&c, "newcomer", ResponseType::Question, Some("Rumours")).is_none(), "already said");
     let next = find(&c, "newcomer", ResponseType::Question, Some("directions")).unwrap();
-    assert!(next.confidence > 0.9, "{next:?}");
+    // 4 of 4 earlier conversations went on to it, with one conversation's worth of doubt: 4/5.
+    assert!((next.confidence - 0.8).abs() < 0.01, "{next:?}");
 }
 
 #[test]

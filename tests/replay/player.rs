@@ -86,7 +86,8 @@ impl PregenBackend for Backend {
             if !matches!(r.source, Source::Local | Source::Cloud) {
                 return Err(format!("no model line ({})", r.source));
             }
-            self.cache.put(&cache_key(&req), &r.text, job.importance).await;
+            // As the runtime stores it (src/runtime/pregen.rs): for the prediction's TTL.
+            self.cache.put_for(&cache_key(&req), &r.text, job.importance, Some(job.ttl_ms)).await;
             self.origins.borrow_mut().insert(job.key.clone(), r.source);
             self.made.borrow_mut().push((job.key.clone(), job.source));
             if std::env::var_os("REPLAY_DEBUG").is_some() {
@@ -190,13 +191,17 @@ pub fn replay(trace: &Trace, pregen_on: bool) -> Report {
     let pregen = Rc::new(run(&idle, Pregen::start(&cfg, rc_clock.clone(), Some(ls.clone()))));
 
     let call = |v: Value| {
-        let (game, pregen, origins) = (&game, &pregen, &origins);
+        let (game, pregen, origins, idle) = (&game, &pregen, &origins, &idle);
         async move {
             let req = GenerateRequest::parse(v).expect("a trace's request parses");
             let key = cache_key(&req).id();
             let r = game.generate(&req).await;
             if std::env::var_os("REPLAY_DEBUG").is_some() {
-                println!("call {} {} {} {:?} cached {}", key, req.npc.id, req.kind, req.context.player_text, r.cached);
+                let day = (idle.clock.now_ms() - trace.header.start_wall_ms) / 86_400_000.0;
+                println!(
+                    "call {} {} {} {:?} cached {} source {} day {day:.3}",
+                    key, req.npc.id, req.kind, req.context.player_text, r.cached, r.source
+                );
             }
             if r.cached {
                 pregen.served(&key);
@@ -259,7 +264,10 @@ pub fn replay(trace: &Trace, pregen_on: bool) -> Report {
 
     let hit_keys: HashSet<&str> = calls.iter().filter(|c| c.cached).map(|c| c.key.as_str()).collect();
     let made = backend.made.borrow();
-    let wasted = made.iter().filter(|(k, _)| !hit_keys.contains(k.as_str())).count();
+    // Per generation, as the product counts it: a line regenerated after its TTL and served once is one used and
+    // one wasted, not two used (the key alone would hide the regenerations).
+    let pregen_metrics = pregen.metrics();
+    let wasted = made.len().saturating_sub(pregen_metrics.used as usize);
     let mut by_source: BTreeMap<CandidateSource, (usize, usize)> = BTreeMap::new();
     for (k, source) in made.iter() {
         let e = by_source.entry(*source).or_default();
@@ -269,7 +277,6 @@ pub fn replay(trace: &Trace, pregen_on: bool) -> Report {
     let mut latencies: Vec<f64> = calls.iter().map(|c| c.latency_ms).collect();
     latencies.sort_by(f64::total_cmp);
     let n = calls.len().max(1) as f64;
-    let pregen_metrics = pregen.metrics();
     let cloud_calls = *cloud.calls.borrow();
     Report {
         calls: calls.len(),
