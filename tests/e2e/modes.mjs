@@ -1,0 +1,110 @@
+// End-to-end, both modes: the consumer game's modes page (tests/consumer/src/modes.ts, built from the packed
+// tarball) runs the public-API cases with `worker: false` and with `worker: true`, in headless Chromium and
+// Firefox, and this file fails on any failed case. The hostile-input cases note the error (name, field) of every
+// bad call; the two modes must agree on them. In Chromium, worker mode must start its worker from a script the
+// bundler emitted into the served directory.
+// Usage: node tests/e2e/modes.mjs [--dist tests/consumer/dist] [--label webpack] [--browsers chromium,firefox]
+//        [--modes main,worker] [--only text]
+// with the mock cloud at UNWRITTEN_MOCK_URL and the model server at UNWRITTEN_MODELS_URL (scripts/test).
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { launchChromium, readOutChromium } from './browsers.mjs';
+import { launchFirefox } from './firefox.mjs';
+import { serve } from '../../scripts/static-server.mjs';
+
+const root = path.resolve(import.meta.dirname, '..', '..');
+const { values: opt } = parseArgs({
+  options: {
+    dist: { type: 'string', default: path.join(root, 'tests', 'consumer', 'dist') },
+    label: { type: 'string', default: 'webpack' },
+    browsers: { type: 'string', default: 'chromium,firefox' },
+    modes: { type: 'string', default: 'main,worker' },
+    only: { type: 'string' },
+  },
+});
+const MOCK = process.env.UNWRITTEN_MOCK_URL || 'http://127.0.0.1:8787';
+const MODELS = process.env.UNWRITTEN_MODELS_URL || 'http://127.0.0.1:8788/';
+// The whole page (every case, one after another); a case that hangs fails in the page after 90 s.
+const PAGE_LIMIT_MS = 30 * 60_000;
+
+let failures = 0;
+function check(ok, where, what) {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} [${where}] ${what}`);
+  if (!ok) failures += 1;
+}
+
+/** Checks one run's report; returns its hostile notes by case name. */
+function checkRun(where, got) {
+  check(got.state === 'done', where, `the modes page ran to the end (${got.state}${got.state === 'done' ? '' : `: ${got.text.slice(0, 500)}`})`);
+  let report = {};
+  try {
+    report = JSON.parse(got.text);
+  } catch {}
+  const results = report.results ?? [];
+  if (opt.only === undefined) check(results.length === report.total && results.length >= 40, where, `${results.length} of ${report.total} cases ran`);
+  for (const r of results) check(r.ok, where, `${r.name}${r.ok ? '' : `: ${r.error}`} (${r.ms} ms)`);
+  return new Map(results.filter((r) => r.note !== undefined).map((r) => [r.name, r.note]));
+}
+
+/** The hostile cases must see the same (name, field) for every bad call in both modes. */
+function compareModes(where, notes) {
+  if (!notes.main || !notes.worker) return;
+  for (const [name, main] of notes.main) {
+    const worker = notes.worker.get(name);
+    if (worker === undefined) continue;
+    const differ = main.filter((m, i) => JSON.stringify(m) !== JSON.stringify(worker[i]));
+    check(differ.length === 0 && main.length === worker.length, where,
+      `${name}: the same errors in both modes${differ.length ? ` (main ${JSON.stringify(differ)} vs worker ${JSON.stringify(differ.map((m) => worker.find((w) => w[0] === m[0])))})` : ''}`);
+  }
+}
+
+const url = (base, mode) => {
+  const q = new URLSearchParams({ worker: mode === 'worker' ? '1' : '0', mock: MOCK, models: MODELS });
+  if (opt.only !== undefined) q.set('only', opt.only);
+  return `${base}/modes.html?${q}`;
+};
+
+const dist = path.resolve(opt.dist);
+const server = await serve(dist);
+const base = `http://127.0.0.1:${server.address().port}`;
+const modes = opt.modes.split(',');
+try {
+  for (const browser of opt.browsers.split(',')) {
+    const notes = {};
+    if (browser === 'chromium') {
+      const chromium = await launchChromium();
+      try {
+        for (const mode of modes) {
+          const where = `${opt.label} chromium ${mode}`;
+          const context = await chromium.newContext();
+          const workers = [];
+          context.on('page', (p) => p.on('worker', (w) => workers.push(w.url())));
+          const got = await readOutChromium(context, url(base, mode), PAGE_LIMIT_MS);
+          notes[mode] = checkRun(where, got);
+          if (mode === 'worker') {
+            const emitted = workers.filter((u) => u.startsWith(base) && fs.existsSync(path.join(dist, new URL(u).pathname)));
+            check(emitted.length > 0, where, `the worker runs a script the bundler emitted (${[...new Set(workers)].join(', ') || 'no worker'})`);
+          }
+          await context.close();
+        }
+      } finally {
+        await chromium.close();
+      }
+    } else if (browser === 'firefox') {
+      const ff = await launchFirefox();
+      try {
+        for (const mode of modes) notes[mode] = checkRun(`${opt.label} firefox ${mode}`, await ff.readOut(url(base, mode), PAGE_LIMIT_MS));
+      } finally {
+        await ff.close();
+      }
+    } else {
+      throw new Error(`--browsers: unknown browser ${browser}`);
+    }
+    compareModes(`${opt.label} ${browser}`, notes);
+  }
+} finally {
+  server.close();
+}
+console.log(failures === 0 ? `e2e modes (${opt.label}): all checks passed` : `e2e modes (${opt.label}): ${failures} check(s) failed`);
+process.exit(failures === 0 ? 0 : 1);
