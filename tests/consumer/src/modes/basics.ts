@@ -1,6 +1,6 @@
 // create(), the config's guards, version, metrics, refreshDevice, events, reports and dispose (tests/browser.rs and
 // the consumer's index page, through the public API).
-import type { UnwrittenMetrics } from 'unwritten-ai';
+import { UnwrittenAI, type UnwrittenMetrics } from 'unwritten-ai';
 import { type Case, ENV, sleep } from './harness';
 
 const VERSION = /^\d+\.\d+\.\d+/;
@@ -39,7 +39,7 @@ export const BASICS: Case[] = [
       t.ok(e.message.includes('a-z, 0-9'), e.message);
       await t.rejects(() => t.create({ storage: { localStorage: 'yes' } } as never), 'InvalidConfig', 'localStorage "yes"', 'storage.localStorage');
       await t.rejects(() => t.create({ model: { stallTimeoutMs: 5 } }), 'InvalidConfig', 'stallTimeoutMs 5', 'model.stallTimeoutMs');
-      await t.rejects(() => t.create({ worker: 'yes' } as never), 'InvalidConfig', "worker: 'yes'", 'worker');
+      await t.rejects(() => UnwrittenAI.create({ worker: 'yes' } as never), 'InvalidConfig', "worker: 'yes'", 'worker');
     },
   },
   {
@@ -47,12 +47,13 @@ export const BASICS: Case[] = [
     async run(t) {
       const ai = await t.create({ namespace: t.ns(), storage: { indexedDb: false } });
       t.eq(ai.metrics().storage.indexedDb.state, 'disabled', 'indexedDb disabled');
+      const k = ai.cacheKey({ type: 'greeting', character: 'bram' });
       ai.dispose();
       ai.dispose();
       await t.rejects(() => ai.metrics(), 'Disposed', 'metrics() after dispose');
       await t.rejects(() => ai.cacheStats(), 'Disposed', 'cacheStats() after dispose');
       await t.rejects(() => ai.generate({ npc: { id: 'a', name: 'A' } }), 'Disposed', 'generate() after dispose');
-      await t.rejects(() => ai.cacheGet('x'), 'Disposed', 'cacheGet() after dispose');
+      await t.rejects(() => ai.cacheGet(k), 'Disposed', 'cacheGet() after dispose');
     },
   },
   {

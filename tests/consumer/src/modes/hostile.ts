@@ -32,6 +32,7 @@ async function hostile(t: T) {
   t.note = seen;
   /** `call` fails with `name` naming `field` (a prefix when it ends with "*"). */
   const expect = async (what: string, call: () => unknown, name: string, field: string) => {
+    before = stored(t.ns());
     const c = await t.fails(call);
     seen.push([what, c?.name ?? 'resolved', c?.field ?? null]);
     t.ok(c !== null, `${what}: expected ${name}, it did not fail`);
@@ -146,9 +147,8 @@ export const HOSTILE: Case[] = [
       await expect('analyzeBatch(42)', () => ai.analyzeBatch(42 as never), 'InvalidRequest', 'texts');
       await expect('analyzeBatch([1])', () => ai.analyzeBatch([1] as never), 'InvalidRequest', 'texts[0]');
       await expect('cachePutMany([null])', () => ai.cachePutMany([null] as never), 'InvalidRequest', 'entries[0]');
-      await expect('loadModel(42)', () => ai.loadModel(42 as never), 'InvalidRequest', 'onProgress');
       await expect('onReport(cb, NaN)', () => ai.onReport(() => {}, Number.NaN), 'InvalidRequest', 'everyMs');
-      await expect('isEnabled(Symbol)', () => ai.isEnabled(Symbol('x') as never), 'InvalidRequest', 'name');
+      await expect('isEnabled(Symbol)', () => ai.isEnabled(Symbol('x') as never), 'InvalidRequest', 'flag');
       await expect('getFlag({})', () => ai.getFlag({} as never), 'InvalidRequest', 'name');
       await expect('variant(42)', () => ai.variant(42 as never), 'InvalidRequest', 'experiment');
       await expect('inRollout(null)', () => ai.inRollout(null as never), 'InvalidRequest', 'key');

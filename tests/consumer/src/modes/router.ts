@@ -18,19 +18,19 @@ export const ROUTER: Case[] = [
     name: 'router: a healthy cloud answers with a costed model line',
     async run(t) {
       await resetMock();
-      const ai = await t.create({ namespace: t.ns(), storage: noIdb, cloud: t.cloud() });
+      const ai = await t.create({ namespace: t.ns(), storage: noIdb, model: { strategy: 'cloudOnly' }, cloud: t.cloud() });
       const r = await ai.generate(request(0.7, 'Any work?'));
       t.eq([r.source, r.model, r.route, r.cached], ['cloud', 'gemini-2.5-pro', 'high', false], 'source, model, route');
       t.ok(r.costUsd > 0 && r.text.length > 0, `cost ${r.costUsd}, text ${r.text}`);
       t.eq(await stat('chat'), 1, 'one chat call');
-      t.ok(ai.metrics().router.cost.spentUsd > 0, 'spend in the metrics');
+      t.ok((await ai.refreshDevice()).router.cost.spentUsd > 0, 'spend in the metrics');
     },
   },
   {
     name: 'router: a hanging cloud is aborted at its timeout and a template answers',
     async run(t) {
       await resetMock({ hangRate: 1 });
-      const ai = await t.create({ namespace: t.ns(), storage: noIdb, cloud: t.cloud({ cloudTimeoutMs: 300 }) });
+      const ai = await t.create({ namespace: t.ns(), storage: noIdb, model: { strategy: 'cloudOnly' }, cloud: t.cloud({ cloudTimeoutMs: 300 }) });
       const r = await ai.generate(request(0.7, 'Hello?'));
       t.eq(r.source, 'template', `source (${reasons(r)})`);
       t.ok(reasons(r).includes('timed out'), reasons(r));
@@ -41,7 +41,7 @@ export const ROUTER: Case[] = [
     name: 'router: server errors are retried, then fall back',
     async run(t) {
       await resetMock({ errorRate: 1, errorStatus: 502 });
-      const ai = await t.create({ namespace: t.ns(), storage: noIdb, cloud: t.cloud({ maxRetries: 1, backoffBaseMs: 20 }) });
+      const ai = await t.create({ namespace: t.ns(), storage: noIdb, model: { strategy: 'cloudOnly' }, cloud: t.cloud({ maxRetries: 1, backoffBaseMs: 20 }) });
       const r = await ai.generate(request(0.7, 'Hi'));
       t.eq(r.source, 'template', 'source');
       t.ok(reasons(r).includes('502'), reasons(r));
@@ -52,7 +52,7 @@ export const ROUTER: Case[] = [
     name: 'router: a rate limit is retried after Retry-After, then falls back',
     async run(t) {
       await resetMock({ status429RetryAfter: 1 });
-      const ai = await t.create({ namespace: t.ns(), storage: noIdb, cloud: t.cloud({ maxRetries: 1 }) });
+      const ai = await t.create({ namespace: t.ns(), storage: noIdb, model: { strategy: 'cloudOnly' }, cloud: t.cloud({ maxRetries: 1 }) });
       const r = await ai.generate(request(0.7, 'Hi'));
       t.eq(r.source, 'template', 'source');
       t.ok(reasons(r).includes('429'), reasons(r));
@@ -63,12 +63,12 @@ export const ROUTER: Case[] = [
     name: 'router: malformed answers and an offline cloud fall back with their reasons',
     async run(t) {
       await resetMock({ malformedRate: 1 });
-      const a = await t.create({ namespace: t.ns('a'), storage: noIdb, cloud: t.cloud({ maxRetries: 0 }) });
+      const a = await t.create({ namespace: t.ns('a'), storage: noIdb, model: { strategy: 'cloudOnly' }, cloud: t.cloud({ maxRetries: 0 }) });
       const r = await a.generate(request(0.7, 'Hi'));
       t.eq(r.source, 'template', 'malformed: source');
       t.ok(reasons(r).includes('malformed'), reasons(r));
       await resetMock({ offline: true });
-      const b = await t.create({ namespace: t.ns('b'), storage: noIdb, cloud: t.cloud({ maxRetries: 0 }) });
+      const b = await t.create({ namespace: t.ns('b'), storage: noIdb, model: { strategy: 'cloudOnly' }, cloud: t.cloud({ maxRetries: 0 }) });
       const o = await b.generate(request(0.7, 'Hi'));
       t.eq(o.source, 'template', 'offline: source');
       t.ok(reasons(o).includes('network'), reasons(o));
@@ -78,12 +78,12 @@ export const ROUTER: Case[] = [
     name: 'router: a refusal is retried on a better model',
     async run(t) {
       await resetMock({ refusalRate: 1 });
-      const ai = await t.create({ namespace: t.ns(), storage: noIdb, cloud: t.cloud({ maxQualityRetries: 1 }) });
+      const ai = await t.create({ namespace: t.ns(), storage: noIdb, model: { strategy: 'cloudOnly' }, cloud: t.cloud({ maxQualityRetries: 1 }) });
       const r = await ai.generate(request(0.7, 'Hi'));
       t.eq(r.source, 'template', 'every model refuses');
       t.eq(r.fallbacks.map((f) => f.model ?? f.step), ['gemini-2.5-pro', 'claude-3-5-sonnet-latest', 'local'], 'steps');
       t.eq(await stat('refused'), 2, 'refusals');
-      t.eq(ai.metrics().router.qualityRetries, 2, 'qualityRetries');
+      t.eq((await ai.refreshDevice()).router.qualityRetries, 2, 'qualityRetries');
     },
   },
   {
@@ -91,18 +91,18 @@ export const ROUTER: Case[] = [
     async run(t) {
       await resetMock({ errorRate: 1 });
       const ai = await t.create({
-        namespace: t.ns(), storage: noIdb,
+        namespace: t.ns(), storage: noIdb, model: { strategy: 'cloudOnly' },
         cloud: t.cloud({ maxRetries: 0, breaker: { failureThreshold: 3, resetTimeoutMs: 400 } }),
       });
       for (let i = 0; i < 3; i++) t.eq((await ai.generate(request(0.7, `try ${i}`))).source, 'template', `try ${i}`);
-      t.eq(ai.metrics().router.breakers.gateway?.state, 'open', 'open');
+      t.eq((await ai.refreshDevice()).router.breakers.gateway?.state, 'open', 'open');
       t.ok(reasons(await ai.generate(request(0.7, 'once more'))).includes('breaker'), 'skipped while open');
       t.eq(await stat('chat'), 3, 'no request while open');
       await mock('/__faults', { errorRate: 0 });
       await sleep(450);
       const r = await ai.generate(request(0.7, 'recovered?'));
       t.eq([r.source, r.model], ['cloud', 'gemini-2.5-pro'], 'recovered');
-      t.eq(ai.metrics().router.breakers.gateway?.state, 'closed', 'closed');
+      t.eq((await ai.refreshDevice()).router.breakers.gateway?.state, 'closed', 'closed');
       const moves = ai.takeEvents().flatMap((e) => (e.type === 'breakerStateChanged' ? [`${e.from}>${e.to}`] : []));
       t.eq(moves, ['closed>open', 'open>halfOpen', 'halfOpen>closed'], 'breakerStateChanged events');
     },
@@ -151,7 +151,7 @@ export const ROUTER: Case[] = [
   {
     name: 'router: malformed requests are InvalidRequest naming the field',
     async run(t) {
-      const ai = await t.create({ namespace: t.ns(), storage: noIdb, cloud: t.cloud() });
+      const ai = await t.create({ namespace: t.ns(), storage: noIdb, model: { strategy: 'cloudOnly' }, cloud: t.cloud() });
       await t.rejects(() => ai.generate({ npc: { id: 'a', name: 'A' }, importance: 7 }), 'InvalidRequest', 'importance 7', 'importance');
       await t.rejects(() => ai.generate({ npc: { id: 'a' } } as never), 'InvalidRequest', 'no npc.name', 'npc.name');
       await t.rejects(() => ai.generate({ npc: { id: 'a', name: 'A' }, maxTokns: 9 } as never), 'InvalidRequest', 'maxTokns', 'maxTokns');
@@ -162,14 +162,14 @@ export const ROUTER: Case[] = [
     name: 'router: a cloud slower than waitMs answers at once; its late line is the next hit',
     async run(t) {
       await resetMock({ latencyMs: 2500 });
-      const ai = await t.create({ namespace: t.ns(), storage: noIdb, cloud: t.cloud({ waitMs: 500 }) });
+      const ai = await t.create({ namespace: t.ns(), storage: noIdb, model: { strategy: 'cloudOnly' }, cloud: t.cloud({ waitMs: 500 }) });
       const req = request(0.7, 'Any work at the forge?');
       const first = await ai.generate(req);
       t.ok(['local', 'template'].includes(first.source), `first from ${first.source}`);
       t.ok(reasons(first).includes('"waitMs"'), reasons(first));
       t.eq(first.cached, false, 'not cached');
-      t.eq(ai.metrics().router.lateFills.started, 1, 'a late fill started');
-      // metrics() in worker mode is the last state the worker sent: a call brings a fresh one.
+      // refreshDevice() answers fresh metrics in either mode; worker mode's metrics() is the state the worker last sent.
+      t.eq((await ai.refreshDevice()).router.lateFills.started, 1, 'a late fill started');
       const late = await t.until(async () => (await ai.refreshDevice()).router.lateFills, (l) => l.stored === 1, 10_000);
       t.eq([late.stored, late.failed], [1, 0], 'the late line was stored');
       const second = await ai.generate(req);
@@ -182,7 +182,7 @@ export const ROUTER: Case[] = [
     name: 'router: dispose() during a call rejects it Disposed and aborts the request',
     async run(t) {
       await resetMock({ hangRate: 1 });
-      const ai = await t.create({ namespace: t.ns(), storage: noIdb, cloud: t.cloud() });
+      const ai = await t.create({ namespace: t.ns(), storage: noIdb, model: { strategy: 'cloudOnly' }, cloud: t.cloud() });
       const call = t.fails(() => ai.generate(request(0.7, 'Still there?')));
       await sleep(300);
       ai.dispose();
