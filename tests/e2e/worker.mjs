@@ -59,7 +59,8 @@ function checkWorker(text) {
   check(o.dispose?.call === w.disposed && o.dispose?.sync === w.disposed, `after dispose() calls reject or throw ${w.disposed} (${JSON.stringify(o.dispose)})`);
 }
 
-const server = await serve(path.join(root, 'tests', 'consumer', 'dist'));
+// E2E_CONSUMER_DIST: the consumer built by another bundler (scripts/test runs the Vite build too).
+const server = await serve(process.env.E2E_CONSUMER_DIST || path.join(root, 'tests', 'consumer', 'dist'));
 const url = `http://127.0.0.1:${server.address().port}/worker.html`;
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
 try {

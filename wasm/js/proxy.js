@@ -86,6 +86,46 @@ function localStorageOrNull() {
   }
 }
 
+// Where in a call's arguments the value sits that cannot be sent to the worker (a function or symbol where data
+// was expected, a getter that throws, nesting deeper than is sent), named as the main thread's runtime names a
+// request's member (`field`): so a bad argument gives the same error in both modes.
+const ARGS = {
+  generate: ['(request)'], observe: ['(event)'], canonicalRequest: ['(moment)'], analyze: ['text'],
+  analyzeBatch: ['texts'], cacheGet: ['key'], cachePut: ['key', 'text', 'importance'], cachePutMany: ['entries'],
+  cacheInvalidate: ['player'], onReport: ['callback', 'everyMs'],
+};
+const MAX_DEPTH = 32;
+function unsendableField(method, args) {
+  const names = ARGS[method] ?? [];
+  const seen = new Set();
+  const join = (at, k, index) => (index ? `${at}[${k}]` : at === '' || at.startsWith('(') ? k : `${at}.${k}`);
+  const find = (v, at, depth) => {
+    if (typeof v === 'function' || typeof v === 'symbol') return at;
+    if (v === null || typeof v !== 'object' || seen.has(v)) return null;
+    if (depth >= MAX_DEPTH) return at;
+    seen.add(v);
+    const index = Array.isArray(v);
+    for (const k of Object.keys(v)) {
+      let x;
+      try {
+        x = v[k];
+      } catch {
+        return join(at, k, index);
+      }
+      const found = find(x, join(at, k, index), depth + 1);
+      if (found !== null) return found;
+    }
+    return null;
+  };
+  for (let i = 0; i < args.length; i++) {
+    // A function argument crosses as a callback id (wrap()); only data can fail to be sent.
+    if (typeof args[i] === 'function') continue;
+    const found = find(args[i], names[i] ?? '', 0);
+    if (found !== null) return found === '' ? undefined : found;
+  }
+  return undefined;
+}
+
 export class WorkerRuntime {
   /** `module`: the compiled WebAssembly.Module, or a promise of it. */
   constructor(config, { module, assets }) {
@@ -331,7 +371,9 @@ export class WorkerRuntime {
       } catch (e) {
         this.pending.delete(id);
         // Not structured-cloneable (a function or symbol where data was expected).
-        reject(named(method === 'create' ? 'InvalidConfig' : 'InvalidRequest', `${method}: an argument cannot be sent to the worker (${e.message})`));
+        const field = unsendableField(method, args);
+        const what = field === undefined ? 'an argument' : `request field \`${field}\``;
+        reject(named(method === 'create' ? 'InvalidConfig' : 'InvalidRequest', `${method}: ${what} cannot be sent to the worker (${e.message})`, field));
       }
     });
   }
@@ -372,7 +414,8 @@ export class WorkerRuntime {
     try {
       this.worker.postMessage({ t: 'fire', method, args: this.wrap(args), hits: this.front._takeHits() });
     } catch (e) {
-      throw named('InvalidRequest', `${method}: an argument cannot be sent to the worker (${e.message})`);
+      const field = unsendableField(method, args);
+      throw named('InvalidRequest', `${method}: an argument cannot be sent to the worker (${e.message})`, field);
     }
   }
 
