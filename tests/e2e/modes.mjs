@@ -47,8 +47,6 @@ const KNOWN_IN_WORKER = new Map([
   ['canonicalRequest: a moment becomes the same generate() request every time', SYNC],
   ['hostile: numbers that are not numbers and values that are not data are named', SYNC],
   ['hostile: huge texts are capped and a prototype is never read', SYNC],
-  ['budget: two runtimes of one namespace never book more than the daily budget together',
-    "each worker's localStorage is a copy taken at its start: two runtimes of one page do not see each other's ledger writes"],
   ['observe: a bad event is InvalidRequest and counted as rejected',
     'observe() is sent to the worker and not waited for: a bad event is counted, not thrown'],
   ['hostile: every other method refuses bad arguments by name',

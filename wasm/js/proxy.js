@@ -268,6 +268,10 @@ export class WorkerRuntime {
           w.postMessage({ t: 'storage', key: m.key, value: this.ls.getItem(m.key) });
         }
         break;
+      case 'lsGet':
+        // The worker's copy asks for a key as the real storage holds it (the budget's record, under its lock).
+        w.postMessage({ t: 'storage', id: m.id, key: m.key, value: this.ls?.getItem(m.key) ?? null });
+        break;
       case 'ric': {
         const answer = (deadline) =>
           w.postMessage({ t: 'idle', id: m.id, didTimeout: deadline.didTimeout, deadline: performance.timeOrigin + performance.now() + deadline.timeRemaining() });

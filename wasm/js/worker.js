@@ -72,8 +72,30 @@ function mirrorStorage({ entries, room }) {
       map.delete(k);
       post({ t: 'ls', key: k, value: null });
     },
+    // The key as the real storage holds it now (src/web/local_storage.rs `get_latest`): the budget's record is
+    // read this way under its Web Lock, since another runtime's write (another worker of this page, which fires
+    // no storage event here, or another tab's event still on its way) may not have reached this copy yet.
+    latest(k) {
+      k = String(k);
+      const id = ++latestIds;
+      return new Promise((resolve) => {
+        // The main thread answers within a task; if it cannot (it is gone), this copy is what there is.
+        const timer = setTimeout(() => {
+          latestWaiting.delete(id);
+          resolve();
+        }, LATEST_LIMIT_MS);
+        latestWaiting.set(id, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        post({ t: 'lsGet', id, key: k });
+      });
+    },
   };
 }
+let latestIds = 0;
+const latestWaiting = new Map();
+const LATEST_LIMIT_MS = 1000;
 
 // requestIdleCallback answered by the main thread's: the deadline is sent as an absolute time (the two threads'
 // performance.now() start at different origins).
@@ -254,10 +276,16 @@ self.onmessage = async (ev) => {
     }
     case 'storage': {
       const map = host.localStorage?._map;
-      if (!map) break;
-      if (m.key === null) map.clear();
-      else if (m.value === null) map.delete(m.key);
-      else map.set(m.key, m.value);
+      if (map) {
+        if (m.key === null) map.clear();
+        else if (m.value === null) map.delete(m.key);
+        else map.set(m.key, m.value);
+      }
+      // The answer to a `latest(key)`.
+      if (m.id !== undefined) {
+        latestWaiting.get(m.id)?.();
+        latestWaiting.delete(m.id);
+      }
       break;
     }
     case 'host':
