@@ -49,19 +49,25 @@ impl JsFlagsMirror {
 
     #[wasm_bindgen(js_name = isEnabled)]
     pub fn is_enabled(&self, flag: JsValue) -> Result<bool, JsValue> {
-        Ok(self.inner.is_enabled(&name_arg(&flag, "flag")?))
+        let flag = name_arg(&flag, "flag")?;
+        self.inner.check_alive()?;
+        Ok(self.inner.is_enabled(&flag))
     }
 
     #[wasm_bindgen(js_name = getFlag)]
     pub fn get_flag(&self, name: JsValue) -> Result<JsValue, JsValue> {
-        match self.inner.get_flag(&name_arg(&name, "name")?) {
+        let name = name_arg(&name, "name")?;
+        self.inner.check_alive()?;
+        match self.inner.get_flag(&name) {
             Some(value) => to_js(&value),
             None => Ok(JsValue::UNDEFINED),
         }
     }
 
     pub fn variant(&self, experiment: JsValue) -> Result<JsValue, JsValue> {
-        match self.inner.variant(&name_arg(&experiment, "experiment")?) {
+        let experiment = name_arg(&experiment, "experiment")?;
+        self.inner.check_alive()?;
+        match self.inner.variant(&experiment) {
             Some(assignment) => to_js(&assignment),
             None => Ok(JsValue::UNDEFINED),
         }
@@ -69,7 +75,14 @@ impl JsFlagsMirror {
 
     #[wasm_bindgen(js_name = inRollout)]
     pub fn in_rollout(&self, key: JsValue) -> Result<JsValue, JsValue> {
-        Ok(self.inner.in_rollout(&name_arg(&key, "key")?).map_or(JsValue::UNDEFINED, JsValue::from_bool))
+        let key = name_arg(&key, "key")?;
+        self.inner.check_alive()?;
+        Ok(self.inner.in_rollout(&key).map_or(JsValue::UNDEFINED, JsValue::from_bool))
+    }
+
+    /// The proxy's runtime was disposed: reads throw `Disposed` after their argument checks, as with worker: false.
+    pub fn dispose(&self) {
+        self.inner.dispose();
     }
 
     /// The `experimentExposure` events queued here, for `takeEvents()`.

@@ -30,6 +30,8 @@ pub struct FlagsMirror {
     unconfirmed: RefCell<Vec<(u64, String)>>,
     /// Reads not yet handed to the worker.
     outbox: RefCell<Vec<(u64, String)>>,
+    /// The proxy's runtime was disposed: reads throw `Disposed`, after their argument checks, as the runtime's do.
+    disposed: Cell<bool>,
 }
 
 impl FlagsMirror {
@@ -44,6 +46,7 @@ impl FlagsMirror {
             seq: Cell::new(seq),
             unconfirmed: RefCell::default(),
             outbox: RefCell::default(),
+            disposed: Cell::new(false),
         };
         mirror.flags.restore(parse(snapshot)?);
         Ok(mirror)
@@ -57,6 +60,19 @@ impl FlagsMirror {
         self.flags.restore(parse(snapshot)?);
         for (_, experiment) in self.unconfirmed.borrow().iter() {
             self.flags.variant(experiment);
+        }
+        Ok(())
+    }
+
+    /// After this, [`FlagsMirror::check_alive`] says `Disposed`.
+    pub fn dispose(&self) {
+        self.disposed.set(true);
+    }
+
+    /// `Runtime::check_alive` for the copy: the caller checks the argument first, then this, then reads.
+    pub fn check_alive(&self) -> Result<(), Error> {
+        if self.disposed.get() {
+            return Err(Error::Disposed);
         }
         Ok(())
     }
@@ -311,6 +327,9 @@ mod tests {
         let mirror = mirror_of(&side);
         assert!(mirror.update(Some("nope"), 0).is_err());
         assert!(mirror.is_enabled("useLocalAi"), "a refused update leaves the copy as it was");
+        assert_eq!(mirror.check_alive(), Ok(()));
+        mirror.dispose();
+        assert_eq!(mirror.check_alive(), Err(Error::Disposed));
         side.rt.dispose();
         assert_eq!(side.rt.flags_snapshot(), Err(Error::Disposed));
         assert_eq!(side.rt.replay_variant("exp1"), Err(Error::Disposed));

@@ -65,6 +65,8 @@ function checkWorker(text) {
   check(c.restarted === 1 && c.afterAnalyze === w.grateful && [w.memorySource, 'localStorage', 'indexedDb', w.localSource].includes(c.afterTrap),
     `the next call starts a fresh worker, reported once as runtimeRestarted; it answers (generate from ${c.afterTrap}, analyze ${c.afterAnalyze})`);
   check(o.dispose?.call === w.disposed && o.dispose?.sync === w.disposed, `after dispose() calls reject or throw ${w.disposed} (${JSON.stringify(o.dispose)})`);
+  check(Array.isArray(o.dispose?.sixDiffer) && o.dispose.sixDiffer.length === 0 && o.dispose?.canonical === true && o.dispose?.flag?.name === w.disposed,
+    `after dispose() the six sync methods answer as a disposed worker: false runtime (flags throw ${w.disposed}, canonicalRequest answers) (${JSON.stringify(o.dispose)})`);
 }
 
 const server = await serve(path.join(root, 'tests', 'consumer', 'dist'));

@@ -407,8 +407,8 @@ export class WorkerRuntime {
     return this.localSide.run(() => this.localSide.glue.cacheKeyOf(parts));
   }
 
+  // No Disposed check: with worker: false it is a pure function that answers after dispose() too.
   canonicalRequest(moment) {
-    this.alive_();
     return this.localSide.run(() => this.localSide.glue.canonicalRequestOf(moment));
   }
 
@@ -442,9 +442,10 @@ export class WorkerRuntime {
     if (this.freed || this.disposed) throw named('Disposed', 'this runtime was disposed');
   }
 
+  // Disposed is the copy's to throw, after the argument checks, so bad input gets the name worker: false gives.
   read(f) {
-    this.alive_();
     const copy = this.flags();
+    if (this.disposed || this.freed) copy.dispose();
     return this.localSide.run(() => f(copy));
   }
 

@@ -171,6 +171,13 @@ async function main() {
   ai.dispose();
   const disposedCall = await failure(() => ai.generate(greeting));
   const disposedSync = await failure(() => ai.metrics());
+  // The six after dispose(), as a disposed worker: false runtime answers them (canonicalRequest still does).
+  const disposedLocal = await UnwrittenAI.create({ ...config, worker: false });
+  disposedLocal.dispose();
+  const disposedSix = SYNC_CALLS.filter(([, f]) => JSON.stringify(outcome(() => f(ai))) !== JSON.stringify(outcome(() => f(disposedLocal))))
+    .map(([what]) => what);
+  const disposedCanonical = outcome(() => ai.canonicalRequest({ character: { id: 'bram' }, responseType: 'greeting', topic: 'hello' }));
+  disposedLocal.free();
 
   return {
     expected: { words: WORDS },
@@ -193,7 +200,13 @@ async function main() {
     metrics: { namespace: m.namespace, version: m.version, modelState: m.model.state },
     sync,
     crash: { trap: trap?.name ?? null, pending: pendingOutcome, afterTrap: afterTrap.source, restarted, afterAnalyze: afterAnalyze.sentiment.label },
-    dispose: { call: disposedCall?.name ?? null, sync: disposedSync?.name ?? null },
+    dispose: {
+      call: disposedCall?.name ?? null,
+      sync: disposedSync?.name ?? null,
+      sixDiffer: disposedSix,
+      canonical: 'ok' in disposedCanonical,
+      flag: outcome(() => ai.isEnabled('useLocalAi')),
+    },
   };
 }
 
