@@ -199,6 +199,8 @@ export class UnwrittenAI {
       glue.__freshInstance();
       hook();
     }
+    // tract's registrations, once per instance (wasm/src/lib.rs): only a runtime on this thread needs them.
+    call(() => glue.__runCtors());
     const made = generation;
     const rt = await call(() => glue.UnwrittenAI.create(config));
     const facade = Object.create(UnwrittenAI.prototype);

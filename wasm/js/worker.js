@@ -246,6 +246,7 @@ self.onmessage = async (ev) => {
         host.visibilityState = m.visibilityState;
         battery = m.battery;
         await __wbg_init({ module_or_path: m.module });
+        glue.__runCtors();
         glue.setDefaultModelAssets(...m.assets);
         glue.setCrashHandler(crashed);
         timer = setInterval(postStateSoon, m.stateEveryMs);
