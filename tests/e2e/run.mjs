@@ -205,6 +205,16 @@ function checkCrash(crashText) {
   }
   rejectsCrashed('a trap inside a call', crash.syncTrap);
   rejectsCrashed('generate() on the runtime of the second trapped instance', crash.afterSync?.generate);
+  // worker: true, and the worker closed with no error event (crash.ts silentDeath): the proxy's watchdog.
+  const s = crash.silent ?? {};
+  check(typeof s.before === 'string', `worker mode: the runtime answered before its worker was closed (${s.before})`);
+  rejectsCrashed('worker mode: the call that closed the worker silently', s.closed);
+  rejectsCrashed('worker mode: a call sent to the silently closed worker', s.pending);
+  check(s.after?.settled === 'resolved' && s.label === crash.expected?.label,
+    `worker mode: the next call works on a fresh worker (${s.after?.settled}, ${s.label})`);
+  check(s.restarts === 1 && /no message/.test(s.reason ?? ''),
+    `worker mode: one runtimeRestarted event, saying why (${s.restarts}: ${s.reason})`);
+  check(s.mainThread === 'InvalidRequest', `__forceTrap('silent') without a worker is refused (${s.mainThread})`);
 }
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -235,9 +245,10 @@ async function consumerAndCrashPages() {
   check(c.problems.length === 0, `no console errors in the consumer game ${c.problems.join(' | ')}`);
   await c.context.close();
 
-  // 3. The crash page (tests/consumer/src/crash.ts) traps the WebAssembly instance on purpose, twice.
+  // 3. The crash page (tests/consumer/src/crash.ts) traps the WebAssembly instance on purpose, twice, then closes a
+  // runtime's worker with no error event.
   const k = await openPage(browser, `${consumerUrl}crash.html`, '#out:not([data-state="loading"])');
-  await k.page.waitForSelector('#out:not([data-state="loading"])', { timeout: 120_000 }).catch(() => {});
+  await k.page.waitForSelector('#out:not([data-state="loading"])', { timeout: 240_000 }).catch(() => {});
   const crashState = await k.page.getAttribute('#out', 'data-state');
   const crashText = (await k.page.textContent('#out')) || '';
   check(crashState === 'done', `crash page ran to the end (${crashState}${crashState === 'done' ? '' : `: ${crashText}`})`);
@@ -251,7 +262,7 @@ async function consumerAndCrashPages() {
     const game = await ff.readOut(consumerUrl, 300_000);
     check(game.state === 'done', `consumer game ran to the end (${game.state}${game.state === 'done' ? '' : `: ${game.text}`})`);
     checkGame(game.text);
-    const trapped = await ff.readOut(`${consumerUrl}crash.html`, 180_000);
+    const trapped = await ff.readOut(`${consumerUrl}crash.html`, 300_000);
     check(trapped.state === 'done',
       `crash page ran to the end (${trapped.state}${trapped.state === 'done' ? '' : `: ${trapped.text}`})`);
     checkCrash(trapped.text);

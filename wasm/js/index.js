@@ -257,10 +257,15 @@ export default async function init() {
 }
 
 /** For the package's crash tests only: traps the instance ("sync" or "async"); with `ai` of `worker: true`, its
- * worker's instance. */
+ * worker's instance, or ("silent") closes its worker with no error event, as a browser kills one. */
 export function __forceTrap(kind, ai) {
   const proxy = ai === undefined ? undefined : runtimes.get(ai)?.proxy;
   if (proxy) return proxy.call('__forceTrap', [kind]);
+  if (kind === 'silent') {
+    const err = new Error('__forceTrap("silent", ai): only a runtime created with worker: true has a worker to close');
+    err.name = 'InvalidRequest';
+    return Promise.reject(err);
+  }
   return boot().then(() => call(() => glue.__forceTrap(kind)));
 }
 

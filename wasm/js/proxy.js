@@ -7,11 +7,22 @@
 //
 // If the worker dies (a trap, out of memory, terminated), every pending call rejects with RuntimeCrashed; the next
 // call starts a fresh worker with the same config (storage is where it was) and `takeEvents()` reports
-// { type: "runtimeRestarted", reason, atMs }.
+// { type: "runtimeRestarted", reason, atMs }. A worker the browser ends without an error event (closed, killed for
+// memory) goes quiet: the worker posts something at least every BEAT_MS, so a silence of DEAD_AFTER_MS while a
+// call or the boot is waiting on it means it is gone.
 
 import { unsendableField } from './unsendable.js';
 
 const STATE_EVERY_MS = 250;
+// How long a worker with calls waiting on it may stay silent before it is declared dead. Its heartbeat (worker.js,
+// every 1 s) only stops while it runs one synchronous task: the longest legitimate one is the model build from
+// bytes, 70-300 ms on our 2-core machines (docs/performance.md), and an analyzeBatch() of 64 texts, about 0.2 s.
+// 10 s leaves 30x for slower devices and a loaded machine, and is still a bounded wait for the game. An
+// analyzeBatch() runs its texts in one task (up to 1024 of them, 2.3 ms each at 128 tokens here): it gets
+// QUIET_PER_TEXT_MS more per text, 10x what a text takes on our machines.
+const DEAD_AFTER_MS = 10_000;
+const QUIET_PER_TEXT_MS = 25;
+const WATCH_EVERY_MS = 1000;
 // Bounds the events kept for takeEvents() (the core's own queues hold 256 each).
 const MAX_EVENTS = 1024;
 
@@ -142,6 +153,7 @@ export class WorkerRuntime {
     w.onmessageerror = () => this.died(w, 'a message from the worker could not be read');
     // The worker's script loads while the module finishes compiling here.
     const module = await this.module;
+    this.watch(w);
     w.postMessage({
       t: 'init',
       module,
@@ -179,8 +191,10 @@ export class WorkerRuntime {
 
   receive(w, m) {
     if (w !== this.worker) return;
+    this.heardAt = performance.now();
     switch (m.t) {
       case 'ready':
+        this.booted = true;
         this.onReady();
         break;
       case 'bootFailed':
@@ -249,8 +263,30 @@ export class WorkerRuntime {
     }
   }
 
+  // The watchdog: a worker closed or killed without an error event only goes quiet (see DEAD_AFTER_MS).
+  watch(w) {
+    clearInterval(this.watchdog);
+    this.booted = false;
+    this.heardAt = performance.now();
+    let tickAt = this.heardAt;
+    this.watchdog = setInterval(() => {
+      const now = performance.now();
+      // A late tick means this thread was busy (or throttled): the worker's messages may be queued behind it, so
+      // judge on the next tick, after they have been read.
+      const late = now - tickAt > 2 * WATCH_EVERY_MS;
+      tickAt = now;
+      const waiting = this.pending.size > 0 || !this.booted;
+      let allowed = DEAD_AFTER_MS;
+      for (const call of this.pending.values()) allowed = Math.max(allowed, DEAD_AFTER_MS + (call.quietMs ?? 0));
+      if (!late && waiting && now - this.heardAt > allowed) {
+        this.died(w, `no message from it for ${Math.round((now - this.heardAt) / 1000)} s with calls waiting: closed or killed by the browser`);
+      }
+    }, WATCH_EVERY_MS);
+  }
+
   died(w, message) {
     if (w !== this.worker) return;
+    clearInterval(this.watchdog);
     this.worker = null;
     this.starting = null;
     this.crash = String(message);
@@ -289,7 +325,9 @@ export class WorkerRuntime {
     if (w === null) return Promise.reject(named('RuntimeCrashed', 'the worker is gone'));
     const id = ++this.ids;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      // The watchdog's extra patience for a call that keeps the worker busy in one task.
+      const quietMs = method === 'analyzeBatch' && Array.isArray(args[0]) ? Math.min(args[0].length, 1024) * QUIET_PER_TEXT_MS : 0;
+      this.pending.set(id, { resolve, reject, quietMs });
       try {
         w.postMessage({ t: 'call', id, method, args: this.wrap(args), hits: this.front._takeHits() });
       } catch (e) {
@@ -410,6 +448,7 @@ export class WorkerRuntime {
     this.dispose();
     this.freed = true;
     for (const [target, type, fn] of this.listeners) target.removeEventListener(type, fn);
+    clearInterval(this.watchdog);
     const w = this.worker;
     this.worker = null;
     // After the dispose message: the worker closes its storage connections first.

@@ -9,13 +9,25 @@
 // hits served there come back with the next call.
 import __wbg_init, * as glue from './unwritten_ai.js';
 
-const post = (m) => self.postMessage(m);
+// When the worker last posted: the heartbeat below fills silences only.
+let postedAt = 0;
+const post = (m) => {
+  postedAt = performance.now();
+  self.postMessage(m);
+};
 let rt = null;
 let front = null;
 // Per-call snapshots of the state the proxy serves synchronously (modelStatus, metrics, cacheStats, events).
 let dead = false;
 // The proxy's onReport ids -> the runtime's.
 const reports = new Map();
+
+// The heartbeat: the proxy declares a worker that stays silent with calls waiting dead (a worker the browser closes
+// or kills for memory fires no error event). It runs from the start, so a long boot is not mistaken for a death.
+const BEAT_MS = 1000;
+setInterval(() => {
+  if (performance.now() - postedAt >= BEAT_MS) post({ t: 'beat' });
+}, BEAT_MS);
 
 // ---- the bridge (see src/web/mod.rs `HOST`)
 const host = { visibilityState: 'visible' };
@@ -167,6 +179,8 @@ async function call({ id, method, args, hits }) {
       for (const [key, e] of front._entries) post({ t: 'front', op: 'set', key, text: e.text, expiresAt: e.expiresAt });
       value = rt.version();
     } else if (method === '__forceTrap') {
+      // "silent": the worker ends as a browser ends it for memory, with no error event and no reply.
+      if (args[0] === 'silent') return self.close();
       value = await glue.__forceTrap(args[0]);
     } else {
       value = await rt[method](...revive(args));
