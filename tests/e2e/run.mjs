@@ -23,7 +23,6 @@ const MOCK_URL = (process.env.UNWRITTEN_MOCK_URL || 'http://127.0.0.1:8787').rep
 const MODELS_URL = (process.env.UNWRITTEN_MODELS_URL || 'http://127.0.0.1:8788/').replace(/\/?$/, '/');
 const demoOnly = process.argv.includes('--demo-only');
 
-
 let failures = 0;
 // The browser the checks that follow are about.
 let where = 'chromium';

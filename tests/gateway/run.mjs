@@ -22,7 +22,6 @@ const proxyPort = Number(process.env.GATEWAY_PORT || 8831);
 const pagePort = Number(process.env.GATEWAY_PAGE_PORT || 8832);
 const proxyLogPath = path.join(outDir, 'proxy.log');
 
-
 let passed = 0;
 let failed = 0;
 function check(ok, what) {

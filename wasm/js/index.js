@@ -3,8 +3,9 @@
 // the whole page) never leaves a call hanging or a later call failing obscurely. Every pending and later call on
 // a runtime of the trapped instance rejects (or throws) an Error named "RuntimeCrashed", and
 // `UnwrittenAI.create()` afterwards starts on a fresh instance of the same module. Storage outlives the crash.
-// With `worker: true` in the config, the runtime runs in a dedicated Web Worker instead (proxy.js, worker.js), and
-// this thread only compiles the module (off-thread in browsers) and hands it over.
+// With `worker: true` in the config, the runtime runs in a dedicated Web Worker instead (proxy.js, worker.js): this
+// thread compiles the module (off-thread in browsers), hands it over, and instantiates it too, for the sync
+// methods the proxy answers here (cacheKey, canonicalRequest, the flag reads).
 // finish-pkg.mjs copies this file into pkg/ and fills in the model file names.
 import __wbg_init, * as glue from './unwritten_ai.js';
 import * as self from './index.js';
@@ -87,7 +88,7 @@ function hook() {
 
 // The compiled module, shared by this thread's instance and every worker's (a WebAssembly.Module is posted to a
 // worker without a copy). Compiling is off the main thread; instantiating (and the module's start function) is
-// the part that is not, so it waits until a main-thread runtime is created.
+// the part that is not, so it waits until a runtime is created (worker mode: for its sync methods).
 let compiling = null;
 function compile() {
   compiling ??= (async () => {
@@ -115,6 +116,16 @@ function boot() {
     },
   );
   return booting;
+}
+
+// Worker mode's sync methods run on this thread's instance (proxy.js): instantiated while the worker starts, so
+// they answer as soon as create() resolves, with the same code and errors as worker: false.
+function localSide() {
+  return boot().then(() => ({
+    glue,
+    run: call,
+    generation: () => generation,
+  }));
 }
 
 // Calls into the module: a sync trap becomes RuntimeCrashed, a promise is tracked until it settles.
@@ -171,7 +182,7 @@ export class UnwrittenAI {
       config = rest;
     }
     if (useWorker) {
-      const proxy = new WorkerRuntime(config, { module: compile(), assets: MODEL_ASSETS });
+      const proxy = new WorkerRuntime(config, { module: compile(), assets: MODEL_ASSETS, local: localSide() });
       try {
         await proxy.start();
       } catch (e) {

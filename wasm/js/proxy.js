@@ -1,7 +1,9 @@
 // The main-thread side of `worker: true` (issue 18): a runtime that lives in a dedicated Web Worker (worker.js),
 // behind the same methods. Async methods are one message each way. The sync ones are answered here, from what the
 // worker sends with every reply and every STATE_EVERY_MS: modelStatus(), metrics(), cacheStats(), the events
-// (takeEvents()), and the memory tier's copy (memoryCache(), cacheGetSync()). observe(), offReport() and dispose()
+// (takeEvents()), and the memory tier's copy (memoryCache(), cacheGetSync()). cacheKey(), canonicalRequest() and the
+// flag reads (isEnabled, getFlag, variant, inRollout) run here on this thread's instance of the module, the flags
+// on a copy of the worker's (FlagsMirror, src/runtime/flags_mirror.rs). observe(), offReport() and dispose()
 // are sent and not waited for. The worker also gets what it lacks from here: the namespace's localStorage keys
 // (and every write back), battery, visibility and idle callbacks.
 //
@@ -89,11 +91,16 @@ function localStorageOrNull() {
 }
 
 export class WorkerRuntime {
-  /** `module`: the compiled WebAssembly.Module, or a promise of it. */
-  constructor(config, { module, assets }) {
+  /** `module`: the compiled WebAssembly.Module, or a promise of it. `local`: a promise of this thread's instance
+   * of it (index.js `localSide`), which answers the sync methods. */
+  constructor(config, { module, assets, local }) {
     this.config = config;
     this.module = module;
     this.assets = assets;
+    this.local = local;
+    // The worker's flags, copied here (src/runtime/flags_mirror.rs), and the last read number sent to the worker.
+    this.flagsCopy = null;
+    this.flagsSent = 0;
     this.front = new FrontCopy();
     this.events = [];
     this.state = null;
@@ -111,6 +118,8 @@ export class WorkerRuntime {
 
   // ---- the worker's life
   async start() {
+    // A new worker's reads count from 0 again: its copy is made from its create reply (below).
+    this.flagsCopy = null;
     const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'unwritten-ai' });
     this.worker = w;
     this.crash = null;
@@ -166,6 +175,11 @@ export class WorkerRuntime {
     });
     await ready;
     this.versionText = await this.send('create', [this.config]);
+    // The create reply carried the first flags snapshot: the sync methods answer from the moment create() resolves.
+    this.flagsSent = 0;
+    this.flagsCopy = null;
+    this.localSide = await this.local;
+    this.flags();
   }
 
   // Window events the worker needs: other tabs' storage writes, visibility.
@@ -253,14 +267,24 @@ export class WorkerRuntime {
     }
   }
 
+  queue(events) {
+    if (!Array.isArray(events) || events.length === 0) return;
+    this.events.push(...events);
+    if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
+  }
+
   take(state) {
     if (!state) return;
     this.state = { ...this.state, ...state };
-    const ev = state.takeEvents;
-    if (Array.isArray(ev) && ev.length) {
-      this.events.push(...ev);
-      if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
+    if (this.flagsCopy !== null && typeof state.flagsSeq === 'number') {
+      try {
+        this.localSide.run(() => this.flagsCopy.copy.update(state.flags, state.flagsSeq));
+      } catch {
+        // This thread's instance trapped meanwhile: the next read rebuilds the copy from this.state.flags.
+        this.flagsCopy = null;
+      }
     }
+    this.queue(state.takeEvents);
   }
 
   // The watchdog: a worker closed or killed without an error event only goes quiet (see DEAD_AFTER_MS).
@@ -419,6 +443,64 @@ export class WorkerRuntime {
     return this.memoryCache().get(key);
   }
 
+  // ---- the sync methods computed on this thread (issue 18): pure functions of their argument, and the flags
+  // read from the copy of the worker's. The same Rust code as worker: false answers them, with the same errors.
+  cacheKey(parts) {
+    this.alive_();
+    return this.localSide.run(() => this.localSide.glue.cacheKeyOf(parts));
+  }
+
+  canonicalRequest(moment) {
+    this.alive_();
+    return this.localSide.run(() => this.localSide.glue.canonicalRequestOf(moment));
+  }
+
+  isEnabled(flag) {
+    return this.read((c) => c.isEnabled(flag));
+  }
+
+  getFlag(name) {
+    return this.read((c) => c.getFlag(name));
+  }
+
+  inRollout(key) {
+    return this.read((c) => c.inRollout(key));
+  }
+
+  // A first exposure is queued here, and the read goes to the worker, which keeps and stores the same assignment.
+  variant(experiment) {
+    return this.read((c) => {
+      const a = c.variant(experiment);
+      this.queue(c.takeEvents());
+      const out = c.takeOutbox();
+      if (out !== undefined) {
+        this.flagsSent = c.seq();
+        for (const [seq, name] of out) this.worker?.postMessage({ t: 'flags', seq, experiment: name });
+      }
+      return a;
+    });
+  }
+
+  alive_() {
+    if (this.freed || this.disposed) throw named('Disposed', 'this runtime was disposed');
+  }
+
+  read(f) {
+    this.alive_();
+    const copy = this.flags();
+    return this.localSide.run(() => f(copy));
+  }
+
+  // The copy lives in this thread's instance: rebuilt from the last snapshot if a trap replaced that instance.
+  flags() {
+    const side = this.localSide;
+    if (this.flagsCopy === null || this.flagsCopy.generation !== side.generation()) {
+      const copy = side.run(() => new side.glue.FlagsMirror(this.config, this.state.flags, this.flagsSent));
+      this.flagsCopy = { copy, generation: side.generation() };
+    }
+    return this.flagsCopy.copy;
+  }
+
   observe(event) {
     this.fire('observe', [event]);
   }
@@ -456,10 +538,3 @@ export class WorkerRuntime {
   }
 }
 
-// Sync methods that compute from the runtime's own state (cache keys, flags and experiments): a worker's runtime
-// cannot answer them within the call, so in worker mode they throw, by name, rather than answer stale.
-for (const name of ['cacheKey', 'canonicalRequest', 'isEnabled', 'getFlag', 'variant', 'inRollout']) {
-  WorkerRuntime.prototype[name] = function () {
-    throw named('NotSupportedInWorker', `${name}() is synchronous and not yet served by worker mode: create the runtime with worker: false to use it`);
-  };
-}

@@ -17,7 +17,7 @@ const post = (m) => {
 };
 let rt = null;
 let front = null;
-// Per-call snapshots of the state the proxy serves synchronously (modelStatus, metrics, cacheStats, events).
+// Per-call snapshots of the state the proxy serves synchronously (modelStatus, metrics, cacheStats, events, flags).
 let dead = false;
 // The proxy's onReport ids -> the runtime's.
 const reports = new Map();
@@ -132,9 +132,23 @@ function postStateSoon() {
   }, 0);
 }
 
+// The flags' state for the main thread's copy (proxy.js `flags()`): sent when it changed, with the number of the
+// last read from that copy replayed here.
+let flagsSeq = 0;
+let flagsSent = null;
+
 function snapshot(full = true) {
   if (rt === null) return null;
-  const s = {};
+  const s = { flagsSeq };
+  try {
+    const f = rt.__flagsSnapshot();
+    if (f !== flagsSent) {
+      s.flags = f;
+      flagsSent = f;
+    }
+  } catch {
+    // Disposed: the proxy refuses the reads itself.
+  }
   for (const k of full ? FULL : LIGHT) {
     try {
       s[k] = rt[k]();
@@ -244,6 +258,16 @@ self.onmessage = async (ev) => {
       break;
     case 'hits':
       applyHits(m.hits);
+      break;
+    case 'flags':
+      // A variant() the main thread's copy answered: the same assignment kept and stored here, no second event.
+      if (dead || rt === null) break;
+      try {
+        rt.__replayVariant(m.experiment);
+      } catch (e) {
+        if (e instanceof WebAssembly.RuntimeError) crashed(e.message);
+      }
+      flagsSeq = m.seq;
       break;
     case 'idle': {
       const cb = idleWaiting.get(m.id);
