@@ -55,12 +55,7 @@ impl Flags {
     pub fn restore(&self, snapshot: FlagsSnapshot) {
         let mut state = self.state.borrow_mut();
         state.remote = snapshot.document.map(|d| Remote {
-            doc: Document {
-                flags: d.flags,
-                experiments: d.experiments,
-                rollouts: d.rollouts,
-                ..Document::default()
-            },
+            doc: Document { flags: d.flags, experiments: d.experiments, rollouts: d.rollouts, ..Document::default() },
             etag: None,
             fetched_at_ms: 0.0,
         });
