@@ -524,6 +524,8 @@ export class WorkerRuntime {
     if (this.disposed || this.freed) return;
     this.worker?.postMessage({ t: 'fire', method: 'dispose', args: [] });
     this.disposed = true;
+    // As on the main thread: a view taken from memoryCache() serves nothing once its runtime is disposed.
+    this.front._entries.clear();
   }
 
   free() {
