@@ -254,7 +254,7 @@ mod tests {
         mirror.update(Some(&side.rt.flags_snapshot().unwrap()), mirror.seq()).unwrap();
         answers(&side, &mirror);
         assert_eq!(mirror.get_flag("npcMood"), Some(FlagValue::Text("grumpy".into())));
-        let (copy, own) = (mirror.variant("exp0").unwrap(), side.rt.variant("exp0").unwrap());
+        let (copy, own) = (mirror.variant("exp0").unwrap(), side.rt.variant("exp0").unwrap().unwrap());
         assert_eq!((copy.variant, copy.reason), (own.variant, own.reason), "re-assigned at version 2 on both sides");
     }
 
@@ -268,7 +268,7 @@ mod tests {
         for i in 0..40 {
             let name = format!("exp{i}");
             let copy = mirror.variant(&name).unwrap();
-            let own = side.rt.variant(&name).unwrap();
+            let own = side.rt.variant(&name).unwrap().unwrap();
             assert_eq!(copy, own, "{name}: the same assignment, reason and first exposure");
         }
         let own: Vec<_> = side.rt.take_events().unwrap().into_iter().map(|e| json!(e)).collect();
