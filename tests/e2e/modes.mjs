@@ -30,27 +30,13 @@ const PAGE_LIMIT_MS = 30 * 60_000;
 
 // Cases known to fail in worker mode, each with the reason; a listed case that fails is reported as KNOWN, and one
 // that passes fails the run until it leaves this list (so the list only shrinks as worker mode catches up).
-const SYNC = 'the six sync methods throw NotSupportedInWorker (helper branch worker-sync)';
 const KNOWN_IN_WORKER = new Map([
-  ['create: a disabled tier is reported; dispose() makes later calls Disposed', SYNC],
-  ['cache: keys validated, put/get/getSync, unicode whole, stats', SYNC],
-  ['cache: importance places entries in tiers; cachePutMany; entries counted', SYNC],
-  ['cache: a new runtime finds what the last one cached (IndexedDB warm, localStorage hit)', SYNC],
-  ['cache: memoryCache() serves on this thread, follows eviction, other runtimes, clear and dispose', SYNC],
-  ['cache: cacheInvalidate(player) removes that player only', SYNC],
-  ['cache: clearCache empties every tier', SYNC],
-  ['flags: a remote document overrides defaults, is revalidated, and its last good copy survives', SYNC],
-  ['flags: an experiment gives a player one variant in every runtime, one exposure per session', SYNC],
-  ['flags: rollouts from the config and from the remote document', SYNC],
-  ['pregen: an idle player near a character finds the greeting made ahead of time', SYNC],
-  ['pregen: input keeps the loop waiting, then a critical moment blocks it until it ends', SYNC],
-  ['canonicalRequest: a moment becomes the same generate() request every time', SYNC],
-  ['hostile: numbers that are not numbers and values that are not data are named', SYNC],
-  ['hostile: huge texts are capped and a prototype is never read', SYNC],
+  ['cache: keys validated, put/get/getSync, unicode whole, stats',
+    "cacheGetSync() misses on the main thread's memory copy are not sent to the worker: syncMisses stays 0"],
   ['observe: a bad event is InvalidRequest and counted as rejected',
     'observe() is sent to the worker and not waited for: a bad event is counted, not thrown'],
   ['hostile: every other method refuses bad arguments by name',
-    'onReport() is sent and not waited for: a bad everyMs is not thrown (then the sync methods)'],
+    'onReport() is sent and not waited for: a bad everyMs is not thrown'],
 ]);
 let known = 0;
 

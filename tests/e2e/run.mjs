@@ -11,6 +11,7 @@ import { chromium } from 'playwright-core';
 import { runDemoScenario } from './demo.mjs';
 import { launchFirefox } from './firefox.mjs';
 import { serve } from '../../scripts/static-server.mjs';
+import { CHROMIUM_ARGS } from './browsers.mjs';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const outDir = path.join(root, 'target', 'e2e');
@@ -21,11 +22,6 @@ const expected = JSON.parse(fs.readFileSync(path.join(root, 'pkg', 'package.json
 const MOCK_URL = (process.env.UNWRITTEN_MOCK_URL || 'http://127.0.0.1:8787').replace(/\/$/, '');
 const MODELS_URL = (process.env.UNWRITTEN_MODELS_URL || 'http://127.0.0.1:8788/').replace(/\/?$/, '/');
 const demoOnly = process.argv.includes('--demo-only');
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 let failures = 0;
 // The browser the checks that follow are about.

@@ -7,13 +7,10 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { launchFirefox } from './firefox.mjs';
 import { serve } from '../../scripts/static-server.mjs';
+import { CHROMIUM_ARGS } from './browsers.mjs';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const expected = JSON.parse(fs.readFileSync(path.join(root, 'pkg', 'package.json'), 'utf8')).version;
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 let failures = 0;
 let where = 'chromium';

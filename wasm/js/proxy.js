@@ -13,6 +13,8 @@
 // memory) goes quiet: the worker posts something at least every BEAT_MS, so a silence of DEAD_AFTER_MS while a
 // call or the boot is waiting on it means it is gone.
 
+import { unsendableField } from './unsendable.js';
+
 const STATE_EVERY_MS = 250;
 // How long a worker with calls waiting on it may stay silent before it is declared dead. Its heartbeat (worker.js,
 // every 1 s) only stops while it runs one synchronous task: the longest legitimate one is the model build from
@@ -86,46 +88,6 @@ function localStorageOrNull() {
   } catch {
     return null;
   }
-}
-
-// Where in a call's arguments the value sits that cannot be sent to the worker (a function or symbol where data
-// was expected, a getter that throws, nesting deeper than is sent), named as the main thread's runtime names a
-// request's member (`field`): so a bad argument gives the same error in both modes.
-const ARGS = {
-  generate: ['(request)'], observe: ['(event)'], canonicalRequest: ['(moment)'], analyze: ['text'],
-  analyzeBatch: ['texts'], cacheGet: ['key'], cachePut: ['key', 'text', 'importance'], cachePutMany: ['entries'],
-  cacheInvalidate: ['player'], onReport: ['callback', 'everyMs'],
-};
-const MAX_DEPTH = 32;
-function unsendableField(method, args) {
-  const names = ARGS[method] ?? [];
-  const seen = new Set();
-  const join = (at, k, index) => (index ? `${at}[${k}]` : at === '' || at.startsWith('(') ? k : `${at}.${k}`);
-  const find = (v, at, depth) => {
-    if (typeof v === 'function' || typeof v === 'symbol') return at;
-    if (v === null || typeof v !== 'object' || seen.has(v)) return null;
-    if (depth >= MAX_DEPTH) return at;
-    seen.add(v);
-    const index = Array.isArray(v);
-    for (const k of Object.keys(v)) {
-      let x;
-      try {
-        x = v[k];
-      } catch {
-        return join(at, k, index);
-      }
-      const found = find(x, join(at, k, index), depth + 1);
-      if (found !== null) return found;
-    }
-    return null;
-  };
-  for (let i = 0; i < args.length; i++) {
-    // A function argument crosses as a callback id (wrap()); only data can fail to be sent.
-    if (typeof args[i] === 'function') continue;
-    const found = find(args[i], names[i] ?? '', 0);
-    if (found !== null) return found === '' ? undefined : found;
-  }
-  return undefined;
 }
 
 export class WorkerRuntime {
@@ -567,6 +529,8 @@ export class WorkerRuntime {
     if (this.disposed || this.freed) return;
     this.worker?.postMessage({ t: 'fire', method: 'dispose', args: [] });
     this.disposed = true;
+    // As on the main thread: a view taken from memoryCache() serves nothing once its runtime is disposed.
+    this.front._entries.clear();
   }
 
   free() {
