@@ -13,7 +13,7 @@ export const FLAGS: Case[] = [
     async run(t) {
       const doc = { flags: { useLocalAi: false, npcMood: 'grim' } };
       await mock('/flags', { doc });
-      const flags: FlagsConfig = { url: `${ENV.mock}/flags`, defaults: { npcMood: 'calm' }, refreshMs: 0 };
+      const flags: FlagsConfig = { url: `${ENV.mock}/flags?for=${t.ns()}`, defaults: { npcMood: 'calm' }, refreshMs: 0 };
       const config = { namespace: t.ns(), storage: noIdb, model: { strategy: 'cloudOnly' as const }, flags };
       const a = await t.create(config);
       t.eq((await a.refreshFlags()).outcome, 'updated', 'first refresh');
@@ -62,7 +62,7 @@ export const FLAGS: Case[] = [
     async run(t) {
       await mock('/flags', { doc: { rollouts: [{ key: 'half-on', percentage: 100 }] } });
       const flags: FlagsConfig = {
-        url: `${ENV.mock}/flags`, refreshMs: 0, playerId: 'player-7',
+        url: `${ENV.mock}/flags?for=${t.ns()}`, refreshMs: 0, playerId: 'player-7',
         rollouts: [{ key: 'all', percentage: 100 }, { key: 'none', percentage: 0 }, { key: 'half-on', percentage: 0 }],
       };
       const ai = await t.create({ namespace: t.ns(), storage: noIdb, model: { strategy: 'cloudOnly' }, flags });
@@ -79,7 +79,7 @@ export const FLAGS: Case[] = [
       await mock('/flags', { doc: { flags: { cloudFallback: false, enablePregeneration: false } } });
       const a = await t.create({
         namespace: t.ns(), storage: noIdb, model: { strategy: 'cloudOnly' }, cloud: t.cloud(),
-        flags: { url: `${ENV.mock}/flags`, refreshMs: 0 }, pregen: { gates: { idle: false }, checkIntervalMs: 200 },
+        flags: { url: `${ENV.mock}/flags?for=${t.ns()}`, refreshMs: 0 }, pregen: { gates: { idle: false }, checkIntervalMs: 200 },
       });
       const gate = (d: 'block' | 'pass') => a.metrics().pregen.gates.enabled?.[d] ?? 0;
       const req = (text: string) => ({ npc: { id: 'bram', name: 'Bram' }, context: { playerText: text }, importance: 0.9 });
