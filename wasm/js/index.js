@@ -87,8 +87,8 @@ function hook() {
 }
 
 // The compiled module, shared by this thread's instance and every worker's (a WebAssembly.Module is posted to a
-// worker without a copy). Compiling is off the main thread; instantiating (and the module's start function) is
-// the part that is not, so it waits until a runtime is created (worker mode: for its sync methods).
+// worker without a copy). Compiling is off the main thread; instantiating is the part that is not, so it waits
+// until a runtime is created (worker mode: for its sync methods, without tract's registrations, `__runCtors`).
 let compiling = null;
 function compile() {
   compiling ??= (async () => {
