@@ -34,7 +34,10 @@ impl Runtime {
     pub fn check_report(every_ms: Option<f64>, active: usize) -> Result<(), Error> {
         if let Some(every) = every_ms {
             if !every.is_finite() || !(MIN_REPORT_MS..=f64::from(i32::MAX)).contains(&every) {
-                return Err(Error::invalid_request("everyMs", format!("expected ms from {MIN_REPORT_MS} to 2147483647")));
+                return Err(Error::invalid_request(
+                    "everyMs",
+                    format!("expected ms from {MIN_REPORT_MS} to 2147483647"),
+                ));
             }
         }
         if active >= MAX_REPORTS {
