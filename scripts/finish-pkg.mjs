@@ -26,13 +26,15 @@ if (/__[A-Z]+_FILE__/.test(entry)) throw new Error('wasm/js/index.js: a model fi
 fs.writeFileSync(path.join(pkgDir, 'index.js'), entry);
 fs.copyFileSync(path.join(entryDir, 'index.d.ts'), path.join(pkgDir, 'index.d.ts'));
 // The worker mode (`worker: true`): the main thread's proxy and the worker's entry, which index.js starts with
-// `new Worker(new URL('./worker.js', import.meta.url))` so bundlers emit it with no configuration.
-for (const f of ['proxy.js', 'unsendable.js', 'worker.js']) fs.copyFileSync(path.join(entryDir, f), path.join(pkgDir, f));
+// `new Worker(new URL('./worker.js', import.meta.url))` so bundlers emit it with no configuration, and the modules
+// they import.
+const JS_FILES = ['proxy.js', 'front_copy.js', 'host.js', 'watch.js', 'unsendable.js', 'worker.js'];
+for (const f of JS_FILES) fs.copyFileSync(path.join(entryDir, f), path.join(pkgDir, f));
 
 manifest.main = 'index.js';
 manifest.module = 'index.js';
 manifest.types = 'index.d.ts';
-manifest.files = [...new Set([...(manifest.files || []), 'index.js', 'index.d.ts', 'proxy.js', 'unsendable.js', 'worker.js', 'model/'])];
+manifest.files = [...new Set([...(manifest.files || []), 'index.js', 'index.d.ts', ...JS_FILES, 'model/'])];
 manifest.sideEffects = ['./index.js', './worker.js', './unwritten_ai.js', './snippets/*'];
 fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
 fs.copyFileSync(path.resolve(import.meta.dirname, '..', 'README.md'), path.join(pkgDir, 'README.md'));

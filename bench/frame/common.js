@@ -20,6 +20,7 @@ export function longTasks(from, to) {
     total: tasks.reduce((a, t) => a + t.duration, 0),
     longest: tasks.reduce((a, t) => Math.max(a, t.duration), 0),
     all: tasks.map((t) => Math.round(t.duration)),
+    startedAt: tasks.map((t) => Math.round(t.start)),
   };
 }
 

@@ -122,7 +122,9 @@ async function round(engine) {
 
 const results = Object.fromEntries(engines.map((e) => [e.key, []]));
 for (let r = 0; r < ROUNDS; r++) {
-  for (const engine of engines) {
+  // Each round starts with the next engine: the first page of a round ran slower (the last round's contexts still
+  // closing), which favoured whichever engine came second.
+  for (const engine of [...engines.slice(r % engines.length), ...engines.slice(0, r % engines.length)]) {
     results[engine.key].push(await round(engine));
     process.stderr.write('.');
   }
@@ -156,10 +158,19 @@ for (const e of engines) {
   const tasks = (phase) => rs.map((r) => `[${r[phase].longTasks.all.join(' ')}]`).join(' ');
   console.log(`${e.name}: long tasks (ms) per round, cold ${tasks('cold')}, warm ${tasks('warm')}, play ${rs.map((r) => `[${r.play.longTasks.all.join(' ')}]`).join(' ')}`);
   console.log(`  slowest analyses (call #, ms) per round: ${rs.map((r) => `[${r.play.analyze.slowest?.join(', ')}]`).join(' ')}`);
+  if (rs[0].cold.model) {
+    console.log(`  model (ms, median) cold: read ${f(med(e.key, (r) => r.cold.model.readMs))}, build ${f(med(e.key, (r) => r.cold.model.buildMs))}; warm: read ${f(med(e.key, (r) => r.warm.model.readMs))}, build ${f(med(e.key, (r) => r.warm.model.buildMs))}`);
+  }
+  for (const phase of ['cold', 'warm']) {
+    if (!rs[0][phase].marks) continue;
+    // Worker mode's start, step by step (ms from navigation, medians), with where the long tasks began.
+    const steps = Object.keys(rs[0][phase].marks);
+    console.log(`  ${phase} start steps (ms from navigation): ${steps.map((k) => `${k} ${f(med(e.key, (r) => r[phase].marks[k]))}`).join(', ')}; long tasks began at ${rs.map((r) => `[${r[phase].longTasks.startedAt.join(' ')}]`).join(' ')}`);
+  }
   console.log(`  phases (ms, median) cold: ${['init', 'create', 'first'].map((k) => `${k} ${f(med(e.key, (r) => r.cold.phases[k]))}`).join(', ')}; warm: ${['init', 'create', 'first'].map((k) => `${k} ${f(med(e.key, (r) => r.warm.phases[k]))}`).join(', ')}; model from ${rs[0].cold.modelFrom} / ${rs[0].warm.modelFrom}${rs[0].play.sources ? `; generate sources ${JSON.stringify(rs[0].play.sources)}` : ''}`);
 }
 if (results.oursWorker) {
   const rt = results.ours ? med('oursWorker', (r) => r.play.analyze.p50) - med('ours', (r) => r.play.analyze.p50) : NaN;
-  console.log(`\nworker round trip (message there and back, no work): p50 ${f(med('oursWorker', (r) => r.play.roundTrip.p50), 3)} ms, p95 ${f(med('oursWorker', (r) => r.play.roundTrip.p95), 3)} ms back to back; one per frame p50 ${f(med('oursWorker', (r) => r.play.roundTrip.framedP50), 3)} ms, p95 ${f(med('oursWorker', (r) => r.play.roundTrip.framedP95), 3)} ms; analyze p50 with the worker minus without: ${f(rt, 3)} ms`);
+  console.log(`\nworker round trip (message there and back, no work): p50 ${f(med('oursWorker', (r) => r.play.roundTrip.p50), 3)} ms, p95 ${f(med('oursWorker', (r) => r.play.roundTrip.p95), 3)} ms back to back; one per frame (from requestAnimationFrame) p50 ${f(med('oursWorker', (r) => r.play.roundTrip.framedP50), 3)} ms, p95 ${f(med('oursWorker', (r) => r.play.roundTrip.framedP95), 3)} ms; 16 ms apart from a task p50 ${f(med('oursWorker', (r) => r.play.roundTrip.spacedP50), 3)} ms, p95 ${f(med('oursWorker', (r) => r.play.roundTrip.spacedP95), 3)} ms; analyze p50 with the worker minus without: ${f(rt, 3)} ms`);
 }
 fs.writeFileSync(path.join(out, 'results.json'), JSON.stringify({ engines, results }, null, 1));

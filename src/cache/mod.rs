@@ -189,6 +189,12 @@ impl ResponseCache {
         }
     }
 
+    /// Counts `n` misses of a synchronous lookup made elsewhere (worker mode's main-thread copy).
+    pub fn count_sync_misses(&self, n: u64) {
+        let mut c = self.counters.borrow_mut();
+        c.sync_misses = c.sync_misses.saturating_add(n);
+    }
+
     /// Looks `key` up in memory, then localStorage, then IndexedDB, and promotes a hit to the faster tiers.
     /// Never fails: a tier that errs is a miss there.
     pub async fn get(&self, key: &CacheKey) -> Option<Hit> {

@@ -66,6 +66,16 @@ impl UnwrittenAI {
         Ok(self.rt.cache_get_sync(&text_arg(&key, "key")?)?.map(|h| h.text.to_string()))
     }
 
+    /// Worker mode only (`wasm/js/worker.js`): `n` misses of the main thread's copy of the memory tier.
+    #[wasm_bindgen(js_name = __countSyncMisses)]
+    pub fn count_sync_misses(&self, n: f64) -> Result<(), JsValue> {
+        // A count from our own proxy; a bad one is dropped rather than trusted.
+        if n.is_finite() && n >= 1.0 {
+            self.rt.count_sync_misses(n.min(1e9) as u64)?;
+        }
+        Ok(())
+    }
+
     /// Stores a response. `importance` (0..1, default 0.5) picks the tiers: memory always, localStorage from 0.3,
     /// IndexedDB from 0.7. Never rejects because of storage; rejects with `InvalidRequest` if `text` is not a
     /// string or `importance` is outside 0..1.

@@ -6,10 +6,11 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
-use super::convert::{json_of, object_json, to_js, Arg};
+use super::convert::{json_of, object_json, text_arg, to_js, Arg};
 use super::flags::name_arg;
-use super::types::{CacheKeyPartsArg, ConfigArg, GenerateRequestValue, MomentArg};
+use super::types::{CacheKeyPartsArg, ConfigArg, GenerateRequestValue, MomentArg, ObserveEventArg};
 use super::unwritten::parse_config;
+use crate::error::Error;
 use crate::runtime::{FlagsMirror, Runtime};
 use crate::web::WebClock;
 
@@ -24,6 +25,30 @@ pub fn cache_key_of(parts: CacheKeyPartsArg) -> Result<String, JsValue> {
 pub fn canonical_request_of(moment: MomentArg) -> Result<GenerateRequestValue, JsValue> {
     let json = object_json(moment.into(), "(moment)", "{ character: { id }, responseType, topic }")?;
     Ok(to_js(&Runtime::canonical_request(json)?)?.into())
+}
+
+/// `observe(event)`'s checks, on the main thread: throws `InvalidRequest` for what is not an object (as
+/// `observe` does before it reaches the runtime), then `Disposed` when `disposed`; returns the refusal of an
+/// object that is not a valid event, not thrown, since the worker must count it as rejected first.
+#[wasm_bindgen(js_name = checkObserveEvent)]
+pub fn check_observe_event(event: ObserveEventArg, disposed: bool) -> Result<JsValue, JsValue> {
+    let json = object_json(event.into(), "(event)", "{ type: \"input\" }")?;
+    if disposed {
+        return Err(Error::Disposed.into());
+    }
+    Ok(Runtime::check_event(json).err().map_or(JsValue::UNDEFINED, JsValue::from))
+}
+
+/// `onReport(callback, everyMs)`'s checks of `everyMs` and of the number of reports running (`active`).
+#[wasm_bindgen(js_name = checkReport)]
+pub fn check_report(every_ms: Option<f64>, active: u32) -> Result<(), JsValue> {
+    Ok(Runtime::check_report(every_ms, active as usize)?)
+}
+
+/// `cacheGetSync(key)`'s check of its key.
+#[wasm_bindgen(js_name = checkCacheKey)]
+pub fn check_cache_key(#[wasm_bindgen(unchecked_param_type = "string")] key: JsValue) -> Result<(), JsValue> {
+    Ok(Runtime::check_key(&text_arg(&key, "key")?)?)
 }
 
 /// The main thread's copy of a worker runtime's flags (see `crate::runtime::FlagsMirror`).

@@ -60,6 +60,17 @@ impl Runtime {
         Ok(self.cache()?.get_memory(&key))
     }
 
+    /// Whether `key` is a key string, without a runtime (worker mode's `cacheGetSync` runs on the main thread).
+    pub fn check_key(key: &str) -> Result<(), Error> {
+        CacheKey::parse_id(key).map(|_| ())
+    }
+
+    /// Misses served by worker mode's main-thread copy of the memory tier, counted as `syncMisses` here.
+    pub fn count_sync_misses(&self, n: u64) -> Result<(), Error> {
+        self.cache()?.count_sync_misses(n);
+        Ok(())
+    }
+
     /// Stores a text; `importance` (0..1, default 0.5) picks the tiers. Never fails because of storage.
     pub fn cache_put(
         &self,

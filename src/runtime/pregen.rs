@@ -11,7 +11,7 @@ use crate::cache::{CacheKey, ResponseCache};
 use crate::error::Error;
 use crate::metrics::Monitor;
 use crate::ports::LocalFuture;
-use crate::pregen::{self, Generated, Job, Moment, PregenBackend};
+use crate::pregen::{self, Generated, Job, Moment, ObserveEvent, PregenBackend};
 use crate::router::{GenerateRequest, GenerateResult, Router};
 use crate::vocab::Source;
 
@@ -81,6 +81,12 @@ impl Runtime {
     pub fn observe(&self, event: Value) -> Result<(), Error> {
         self.check_alive()?;
         self.pregen.observe_json(event)
+    }
+
+    /// Whether `event` is a valid `observe()` event, without a runtime: worker mode checks it on the main thread so
+    /// a bad one throws there as with `worker: false`.
+    pub fn check_event(event: Value) -> Result<(), Error> {
+        ObserveEvent::parse(event).map(|_| ())
     }
 
     /// The one `generate()` request for a predicted moment (`ai.canonicalRequest(moment)`): the game sends this

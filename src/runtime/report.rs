@@ -29,22 +29,34 @@ impl Reports {
 }
 
 impl Runtime {
+    /// Whether a report of `every_ms` (`None`: the config's default) may start beside `active` others: the rule
+    /// `start_reports` applies, also checked on the main thread in worker mode, so both modes throw alike.
+    pub fn check_report(every_ms: Option<f64>, active: usize) -> Result<(), Error> {
+        if let Some(every) = every_ms {
+            if !every.is_finite() || !(MIN_REPORT_MS..=f64::from(i32::MAX)).contains(&every) {
+                return Err(Error::invalid_request(
+                    "everyMs",
+                    format!("expected ms from {MIN_REPORT_MS} to 2147483647"),
+                ));
+            }
+        }
+        if active >= MAX_REPORTS {
+            return Err(Error::invalid_request(
+                "onReport",
+                format!("at most {MAX_REPORTS} reports at once: stop one with offReport(id) first"),
+            ));
+        }
+        Ok(())
+    }
+
     /// Calls `sink` with `metrics()` every `every_ms` (default `monitor.reportEveryMs`), after re-reading the device
     /// so the battery drain has its samples, until `stop_reports(id)` or `dispose()`. Returns the id.
     pub fn start_reports(self: &Rc<Self>, every_ms: Option<f64>, sink: ReportSink) -> Result<u32, Error> {
         self.check_alive()?;
         let every = every_ms.unwrap_or(f64::from(self.config.monitor.report_every_ms));
-        if !every.is_finite() || !(MIN_REPORT_MS..=f64::from(i32::MAX)).contains(&every) {
-            return Err(Error::invalid_request("everyMs", format!("expected ms from {MIN_REPORT_MS} to 2147483647")));
-        }
         let id = {
             let mut reports = self.reports.borrow_mut();
-            if reports.active.len() >= MAX_REPORTS {
-                return Err(Error::invalid_request(
-                    "onReport",
-                    format!("at most {MAX_REPORTS} reports at once: stop one with offReport(id) first"),
-                ));
-            }
+            Self::check_report(Some(every), reports.active.len())?;
             reports.next_id = reports.next_id.wrapping_add(1);
             let id = reports.next_id;
             reports.active.push(id);

@@ -14,6 +14,8 @@ pub const MODEL_FILES: &str = "modelFiles";
 /// Pre-generation (`crate::pregen::run`): checks its gates every `pregen.checkIntervalMs` and fills the cache
 /// with predicted lines while the player is idle. Not started when `pregen.enabled` is off.
 pub const PREGEN_LOOP: &str = "pregenLoop";
+/// The longest the response bank waits for idle time after the model is ready.
+const BANK_IDLE_WAIT_MS: u32 = 500;
 /// Asks for a newer model version every `model.update.checkIntervalMs` (when set), within the gate.
 pub const MODEL_UPDATES: &str = "modelUpdates";
 
@@ -48,12 +50,17 @@ impl Runtime {
     /// The response bank (and the model first) in a task of its own, so the download goes on while no
     /// `generate()` call waits for it; the outcome is in `modelStatus().responseBank` and `.update`.
     pub(super) fn spawn_model_files(&self) {
-        let (model, device) = (self.model.clone(), self.ports.device.clone());
+        let (model, device, idle) = (self.model.clone(), self.ports.device.clone(), self.ports.idle.clone());
         self.ports.spawner.spawn(
             MODEL_FILES,
             Box::pin(async move {
-                // Outcomes are recorded in the model status. The update check runs after the bank, off the path of
-                // the first lines.
+                // The bank's verification and parse are one synchronous stretch (about 1 MB of JSON, tens of ms):
+                // after the model, in idle time, so the game's first calls (a worker's first analyze()) do not
+                // queue behind it. Outcomes are recorded in the model status. The update check runs after the
+                // bank, off the path of the first lines.
+                if model.loaded().await.is_ok() {
+                    idle.idle(BANK_IDLE_WAIT_MS).await;
+                }
                 let _ = model.bank().await;
                 let snapshot = device.snapshot().await;
                 model.start_check(&snapshot).await;

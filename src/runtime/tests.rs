@@ -287,6 +287,12 @@ fn cache_calls_check_their_arguments_before_any_storage_work() {
     block_on(rt.cache_put_many(many)).unwrap();
     assert!(f.local.ops() + f.idb.ops() > ops);
     assert_eq!(rt.cache_get_sync(&key).unwrap().map(|h| h.text.to_string()), Some("Morning.".into()));
+    // Worker mode checks keys on the main thread by the same rule, and counts that copy's misses here.
+    assert_eq!(Runtime::check_key("nope").map_err(field), Err("key".into()));
+    assert!(Runtime::check_key(&key).is_ok());
+    let misses = rt.cache_stats().unwrap().sync_misses;
+    rt.count_sync_misses(3).unwrap();
+    assert_eq!(rt.cache_stats().unwrap().sync_misses, misses + 3);
     block_on(rt.cache_invalidate("p-1")).unwrap();
     assert!(block_on(rt.cache_get(&key).unwrap()).is_none());
     block_on(rt.clear_cache()).unwrap();
@@ -332,9 +338,14 @@ fn reports_come_every_period_until_stopped_and_bad_arguments_are_refused_by_fiel
         Err(Error::InvalidRequest { field, .. }) => field,
         other => panic!("{other:?}"),
     };
+    let checked = |r: Result<(), Error>| field(r.map(|()| 0));
     for bad in [f64::NAN, 999.0, f64::INFINITY, -1.0, 3e9] {
         assert_eq!(field(rt.start_reports(Some(bad), Box::new(|_| {}))), "everyMs");
+        // Worker mode's main-thread check is the same rule.
+        assert_eq!(checked(Runtime::check_report(Some(bad), 0)), "everyMs");
     }
+    assert!(Runtime::check_report(None, MAX_REPORTS - 1).is_ok());
+    assert_eq!(checked(Runtime::check_report(Some(1000.0), MAX_REPORTS)), "onReport");
     // The sink stops its own report after the third: the fake idle's sleeps end at once.
     let seen: Rc<RefCell<Vec<f64>>> = Rc::default();
     let weak = Rc::downgrade(&rt);

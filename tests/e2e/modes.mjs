@@ -31,12 +31,6 @@ const PAGE_LIMIT_MS = 30 * 60_000;
 // Cases known to fail in worker mode, each with the reason; a listed case that fails is reported as KNOWN, and one
 // that passes fails the run until it leaves this list (so the list only shrinks as worker mode catches up).
 const KNOWN_IN_WORKER = new Map([
-  ['cache: keys validated, put/get/getSync, unicode whole, stats',
-    "cacheGetSync() misses on the main thread's memory copy are not sent to the worker: syncMisses stays 0"],
-  ['observe: a bad event is InvalidRequest and counted as rejected',
-    'observe() is sent to the worker and not waited for: a bad event is counted, not thrown'],
-  ['hostile: every other method refuses bad arguments by name',
-    'onReport() is sent and not waited for: a bad everyMs is not thrown'],
 ]);
 let known = 0;
 

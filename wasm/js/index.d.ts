@@ -7,3 +7,5 @@ export default function init(): Promise<typeof import('./index')>;
 export function __forceTrap(kind: 'sync' | 'async' | 'silent', ai?: import('./unwritten_ai').UnwrittenAI): Promise<never>;
 /** For the package's benchmark (bench/frame): one message to the runtime's worker and back (worker: true). */
 export function __roundTrip(ai: import('./unwritten_ai').UnwrittenAI): Promise<void> | undefined;
+/** For the package's benchmark (bench/frame): when each step of a worker runtime's start ended, in ms from the page's time origin. */
+export function __bootMarks(ai: import('./unwritten_ai').UnwrittenAI): Record<string, number> | undefined;

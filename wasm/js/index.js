@@ -287,5 +287,10 @@ export function __roundTrip(ai) {
   return runtimes.get(ai)?.proxy?.ping();
 }
 
+/** For the package's benchmark only: when each step of `ai`'s worker start ended (ms from the page's time origin). */
+export function __bootMarks(ai) {
+  return runtimes.get(ai)?.proxy?.marks ?? undefined;
+}
+
 // Start fetching and compiling now; a failure surfaces from init() or create(), which retry.
 compile().catch(() => {});

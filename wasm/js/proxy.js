@@ -1,30 +1,22 @@
 // The main-thread side of `worker: true` (issue 18): a runtime that lives in a dedicated Web Worker (worker.js),
 // behind the same methods. Async methods are one message each way. The sync ones are answered here, from what the
 // worker sends with every reply and every STATE_EVERY_MS: modelStatus(), metrics(), cacheStats(), the events
-// (takeEvents()), and the memory tier's copy (memoryCache(), cacheGetSync()). cacheKey(), canonicalRequest() and the
-// flag reads (isEnabled, getFlag, variant, inRollout) run here on this thread's instance of the module, the flags
-// on a copy of the worker's (FlagsMirror, src/runtime/flags_mirror.rs). observe(), offReport() and dispose()
-// are sent and not waited for. The worker also gets what it lacks from here: the namespace's localStorage keys
-// (and every write back), battery, visibility and idle callbacks.
+// (takeEvents()), and the memory tier's copy (front_copy.js: memoryCache(), cacheGetSync()). cacheKey(),
+// canonicalRequest() and the flag reads (isEnabled, getFlag, variant, inRollout) run here on this thread's instance
+// of the module, the flags on a copy of the worker's (FlagsMirror, src/runtime/flags_mirror.rs). observe() and
+// onReport() check their arguments with that instance too, then are sent and not waited for, as are offReport() and
+// dispose(). The worker gets what it lacks from the page through host.js.
 //
 // If the worker dies (a trap, out of memory, terminated), every pending call rejects with RuntimeCrashed; the next
-// call starts a fresh worker with the same config (storage is where it was) and `takeEvents()` reports
-// { type: "runtimeRestarted", reason, atMs }. A worker the browser ends without an error event (closed, killed for
-// memory) goes quiet: the worker posts something at least every BEAT_MS, so a silence of DEAD_AFTER_MS while a
-// call or the boot is waiting on it means it is gone.
+// call starts a fresh worker with the same config (storage is where it was, reports run again) and `takeEvents()`
+// reports { type: "runtimeRestarted", reason, atMs }. A worker the browser ends silently is caught by watch.js.
 
+import { FrontCopy } from './front_copy.js';
+import { PageHost } from './host.js';
+import { DeathWatch, quietMsOf } from './watch.js';
 import { unsendableField } from './unsendable.js';
 
 const STATE_EVERY_MS = 250;
-// How long a worker with calls waiting on it may stay silent before it is declared dead. Its heartbeat (worker.js,
-// every 1 s) only stops while it runs one synchronous task: the longest legitimate one is the model build from
-// bytes, 70-300 ms on our 2-core machines (docs/performance.md), and an analyzeBatch() of 64 texts, about 0.2 s.
-// 10 s leaves 30x for slower devices and a loaded machine, and is still a bounded wait for the game. An
-// analyzeBatch() runs its texts in one task (up to 1024 of them, 2.3 ms each at 128 tokens here): it gets
-// QUIET_PER_TEXT_MS more per text, 10x what a text takes on our machines.
-const DEAD_AFTER_MS = 10_000;
-const QUIET_PER_TEXT_MS = 25;
-const WATCH_EVERY_MS = 1000;
 // Bounds the events kept for takeEvents() (the core's own queues hold 256 each).
 const MAX_EVENTS = 1024;
 
@@ -35,60 +27,6 @@ function named(name, message, field) {
   return err;
 }
 const revive = (e) => named(e.name, e.message, e.field);
-
-// The memory tier's copy on the main thread (as src/web/front.js, fed by the worker's messages).
-class FrontCopy {
-  constructor() {
-    this._entries = new Map();
-    this._hits = new Map();
-  }
-
-  get(key) {
-    const e = this._entries.get(key);
-    if (e === undefined) return undefined;
-    if (e.expiresAt <= Date.now()) {
-      this._entries.delete(key);
-      return undefined;
-    }
-    this._hits.set(key, (this._hits.get(key) ?? 0) + 1);
-    return e.text;
-  }
-
-  has(key) {
-    const e = this._entries.get(key);
-    return e !== undefined && e.expiresAt > Date.now();
-  }
-
-  get size() {
-    return this._entries.size;
-  }
-
-  _takeHits() {
-    if (this._hits.size === 0) return undefined;
-    const out = [];
-    for (const [k, n] of this._hits) out.push(k, n);
-    this._hits.clear();
-    return out;
-  }
-}
-
-// What the origin's localStorage can still take, in bytes of UTF-16 (browsers allow about 5 MiB per origin).
-function storageRoom(storage) {
-  let used = 0;
-  for (let i = 0; i < storage.length; i++) {
-    const k = storage.key(i);
-    used += (k.length + (storage.getItem(k)?.length ?? 0)) * 2;
-  }
-  return Math.max(0, 5 * 1024 * 1024 * 2 - used);
-}
-
-function localStorageOrNull() {
-  try {
-    return globalThis.localStorage ?? null;
-  } catch {
-    return null;
-  }
-}
 
 export class WorkerRuntime {
   /** `module`: the compiled WebAssembly.Module, or a promise of it. `local`: a promise of this thread's instance
@@ -106,6 +44,9 @@ export class WorkerRuntime {
     this.state = null;
     this.pending = new Map();
     this.callbacks = new Map();
+    // The reports running (onReport), id -> everyMs: held to the same limit as worker: false, and started again
+    // in a fresh worker.
+    this.reports = new Map();
     this.ids = 0;
     this.disposed = false;
     this.freed = false;
@@ -113,41 +54,27 @@ export class WorkerRuntime {
     this.starting = null;
     this.crash = null;
     this.versionText = '';
-    this.listeners = [];
+    this.host = new PageHost((m) => this.worker?.postMessage(m));
+  }
+
+  // Where start-up time goes (bench/frame): each step's end, in ms from this page's time origin.
+  mark(steps) {
+    this.marks ??= {};
+    for (const [k, v] of Object.entries(steps)) this.marks[k] = Math.round((v - performance.timeOrigin) * 10) / 10;
   }
 
   // ---- the worker's life
   async start() {
+    this.marks = null;
+    this.mark({ start: performance.timeOrigin + performance.now() });
     // A new worker's reads count from 0 again: its copy is made from its create reply (below).
     this.flagsCopy = null;
+    this.front._reset();
     const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'unwritten-ai' });
     this.worker = w;
     this.crash = null;
-    const ns = typeof this.config?.namespace === 'string' ? this.config.namespace : 'unwritten';
-    const prefix = `${ns}:`;
-    const ls = this.config?.storage?.localStorage === false ? null : localStorageOrNull();
-    let storage;
-    if (ls !== null) {
-      const entries = [];
-      for (let i = 0; i < ls.length; i++) {
-        const k = ls.key(i);
-        if (k !== null && k.startsWith(prefix)) entries.push([k, ls.getItem(k)]);
-      }
-      storage = { entries, room: storageRoom(ls) };
-    }
-    let battery = null;
-    try {
-      const b = await navigator.getBattery?.();
-      if (b) {
-        battery = { level: b.level, charging: b.charging };
-        const update = () => this.worker?.postMessage({ t: 'host', battery: { level: b.level, charging: b.charging } });
-        b.addEventListener('levelchange', update);
-        b.addEventListener('chargingchange', update);
-      }
-    } catch {
-      // No battery signal: the runtime reads it as unknown.
-    }
-    this.listen(ls, prefix);
+    this.host.stop();
+    const host = this.host.start(this.config);
     const ready = new Promise((resolve, reject) => {
       this.onReady = resolve;
       this.onBootFailed = reject;
@@ -162,50 +89,25 @@ export class WorkerRuntime {
     w.onmessageerror = () => this.died(w, 'a message from the worker could not be read');
     // The worker's script loads while the module finishes compiling here.
     const module = await this.module;
+    this.mark({ compiled: performance.timeOrigin + performance.now() });
     this.watch(w);
-    w.postMessage({
-      t: 'init',
-      module,
-      assets: this.assets,
-      storage,
-      idle: typeof globalThis.requestIdleCallback === 'function',
-      visibilityState: globalThis.document?.visibilityState ?? 'visible',
-      battery,
-      stateEveryMs: STATE_EVERY_MS,
-    });
+    w.postMessage({ t: 'init', module, assets: this.assets, ...(await host), stateEveryMs: STATE_EVERY_MS });
     await ready;
+    this.mark({ ready: performance.timeOrigin + performance.now() });
     this.versionText = await this.send('create', [this.config]);
+    this.mark({ createReply: performance.timeOrigin + performance.now() });
     // The create reply carried the first flags snapshot: the sync methods answer from the moment create() resolves.
     this.flagsSent = 0;
     this.flagsCopy = null;
     this.localSide = await this.local;
     this.flags();
-  }
-
-  // Window events the worker needs: other tabs' storage writes, visibility.
-  listen(ls, prefix) {
-    for (const [target, type, fn] of this.listeners) target.removeEventListener(type, fn);
-    this.listeners = [];
-    const add = (target, type, fn) => {
-      if (!target?.addEventListener) return;
-      target.addEventListener(type, fn);
-      this.listeners.push([target, type, fn]);
-    };
-    if (ls !== null) {
-      add(globalThis, 'storage', (e) => {
-        if (e.storageArea !== ls || (e.key !== null && !e.key.startsWith(prefix))) return;
-        this.worker?.postMessage({ t: 'storage', key: e.key, value: e.newValue });
-      });
-    }
-    add(globalThis.document, 'visibilitychange', () => {
-      this.worker?.postMessage({ t: 'host', visibilityState: document.visibilityState });
-    });
-    this.ls = ls;
+    this.mark({ mainInstance: performance.timeOrigin + performance.now() });
+    for (const [id, everyMs] of this.reports) this.fire('onReport', [{ __cbId: id }, everyMs]);
   }
 
   receive(w, m) {
     if (w !== this.worker) return;
-    this.heardAt = performance.now();
+    this.watchdog?.heard();
     switch (m.t) {
       case 'ready':
         this.booted = true;
@@ -215,6 +117,7 @@ export class WorkerRuntime {
         this.onBootFailed(revive(m.error));
         break;
       case 'reply': {
+        if (m.marks) this.mark(m.marks);
         this.take(m.state);
         const call = this.pending.get(m.id);
         if (!call) break;
@@ -227,33 +130,18 @@ export class WorkerRuntime {
         this.pending.get(m.id)?.resolve();
         this.pending.delete(m.id);
         break;
-      case 'state':
+      case 'state': {
         this.take(m.state);
+        // Hits and misses served here since the last call: the worker's stats and reports take them in too.
+        const hits = this.front._takeHits();
+        if (hits !== undefined) w.postMessage({ t: 'hits', hits });
         break;
+      }
       case 'front':
         if (m.op === 'set') this.front._entries.set(m.key, { text: m.text, expiresAt: m.expiresAt });
         else if (m.op === 'remove') this.front._entries.delete(m.key);
         else this.front._entries.clear();
         break;
-      case 'ls':
-        try {
-          if (m.value === null) this.ls.removeItem(m.key);
-          else this.ls.setItem(m.key, m.value);
-        } catch {
-          // Refused (quota): the worker's copy must say what the real storage holds.
-          w.postMessage({ t: 'storage', key: m.key, value: this.ls.getItem(m.key) });
-        }
-        break;
-      case 'lsGet':
-        // The worker's copy asks for a key as the real storage holds it (the budget's record, under its lock).
-        w.postMessage({ t: 'storage', id: m.id, key: m.key, value: this.ls?.getItem(m.key) ?? null });
-        break;
-      case 'ric': {
-        const answer = (deadline) =>
-          w.postMessage({ t: 'idle', id: m.id, didTimeout: deadline.didTimeout, deadline: performance.timeOrigin + performance.now() + deadline.timeRemaining() });
-        requestIdleCallback(answer, m.timeout === undefined ? undefined : { timeout: m.timeout });
-        break;
-      }
       case 'cb':
         try {
           this.callbacks.get(m.cb)?.(...m.args);
@@ -268,6 +156,7 @@ export class WorkerRuntime {
         this.died(w, m.message);
         break;
       default:
+        this.host.handle(w, m);
     }
   }
 
@@ -291,30 +180,24 @@ export class WorkerRuntime {
     this.queue(state.takeEvents);
   }
 
-  // The watchdog: a worker closed or killed without an error event only goes quiet (see DEAD_AFTER_MS).
+  // The watchdog: a worker closed or killed without an error event only goes quiet (watch.js).
   watch(w) {
-    clearInterval(this.watchdog);
+    this.watchdog?.stop();
     this.booted = false;
-    this.heardAt = performance.now();
-    let tickAt = this.heardAt;
-    this.watchdog = setInterval(() => {
-      const now = performance.now();
-      // A late tick means this thread was busy (or throttled): the worker's messages may be queued behind it, so
-      // judge on the next tick, after they have been read.
-      const late = now - tickAt > 2 * WATCH_EVERY_MS;
-      tickAt = now;
-      const waiting = this.pending.size > 0 || !this.booted;
-      let allowed = DEAD_AFTER_MS;
-      for (const call of this.pending.values()) allowed = Math.max(allowed, DEAD_AFTER_MS + (call.quietMs ?? 0));
-      if (!late && waiting && now - this.heardAt > allowed) {
-        this.died(w, `no message from it for ${Math.round((now - this.heardAt) / 1000)} s with calls waiting: closed or killed by the browser`);
-      }
-    }, WATCH_EVERY_MS);
+    this.watchdog = new DeathWatch(
+      () => {
+        if (this.booted && this.pending.size === 0) return undefined;
+        let quietMs = 0;
+        for (const call of this.pending.values()) quietMs = Math.max(quietMs, call.quietMs ?? 0);
+        return quietMs;
+      },
+      (message) => this.died(w, message),
+    );
   }
 
   died(w, message) {
     if (w !== this.worker) return;
-    clearInterval(this.watchdog);
+    this.watchdog?.stop();
     this.worker = null;
     this.starting = null;
     this.crash = String(message);
@@ -354,7 +237,7 @@ export class WorkerRuntime {
     const id = ++this.ids;
     return new Promise((resolve, reject) => {
       // The watchdog's extra patience for a call that keeps the worker busy in one task.
-      const quietMs = method === 'analyzeBatch' && Array.isArray(args[0]) ? Math.min(args[0].length, 1024) * QUIET_PER_TEXT_MS : 0;
+      const quietMs = quietMsOf(method, args);
       this.pending.set(id, { resolve, reject, quietMs });
       try {
         w.postMessage({ t: 'call', id, method, args: this.wrap(args), hits: this.front._takeHits() });
@@ -428,8 +311,16 @@ export class WorkerRuntime {
     return this.snapshotOf('metrics');
   }
 
+  // The worker's last stats, plus what this thread's copy served or missed that they do not hold yet.
   cacheStats() {
-    return this.snapshotOf('cacheStats');
+    const s = this.snapshotOf('cacheStats');
+    const heard = this.state?.fromMain;
+    if (!s || !heard) return s;
+    return {
+      ...s,
+      hits: { ...s.hits, memory: s.hits.memory + Math.max(0, this.front._served - heard.served) },
+      syncMisses: s.syncMisses + Math.max(0, this.front._missed - heard.missed),
+    };
   }
 
   takeEvents() {
@@ -442,9 +333,13 @@ export class WorkerRuntime {
     return this.front;
   }
 
+  // The key checked by the same Rust code as worker: false; a miss counted as syncMisses, as there.
   cacheGetSync(key) {
-    if (typeof key !== 'string') throw named('InvalidRequest', `key: expected a string, got ${typeof key}`, 'key');
-    return this.memoryCache().get(key);
+    const side = this.localSide;
+    side.run(() => side.glue.checkCacheKey(key));
+    const text = this.memoryCache().get(key);
+    if (text === undefined) this.front._missed += 1;
+    return text;
   }
 
   // ---- the sync methods computed on this thread (issue 18): pure functions of their argument, and the flags
@@ -506,13 +401,29 @@ export class WorkerRuntime {
     return this.flagsCopy.copy;
   }
 
+  // Checked here as well as in the worker (a few µs), so a bad event throws in the game's call as with worker:
+  // false; the worker still gets it, to count it as rejected in metrics().pregen.
   observe(event) {
+    const side = this.localSide;
+    const refused = side.run(() => side.glue.checkObserveEvent(event, this.disposed || this.freed));
+    if (refused !== undefined) {
+      try {
+        this.fire('observe', [event]);
+      } catch {
+        // It cannot be posted: refused here all the same.
+      }
+      throw refused;
+    }
     this.fire('observe', [event]);
   }
 
   onReport(callback, everyMs) {
     if (typeof callback !== 'function') throw named('InvalidRequest', 'callback: expected a function (metrics) => void', 'callback');
+    this.alive_();
+    const side = this.localSide;
+    side.run(() => side.glue.checkReport(everyMs, this.reports.size));
     const id = ++this.ids;
+    this.reports.set(id, everyMs);
     this.callbacks.set(id, callback);
     this.fire('onReport', [{ __cbId: id }, everyMs]);
     return id;
@@ -520,7 +431,7 @@ export class WorkerRuntime {
 
   offReport(id) {
     if (this.freed || this.disposed) throw named('Disposed', 'this runtime was disposed');
-    const known = typeof id === 'number' && this.callbacks.delete(id);
+    const known = typeof id === 'number' && this.reports.delete(id) && this.callbacks.delete(id);
     if (known) this.fire('offReport', [id]);
     return known;
   }
@@ -536,8 +447,8 @@ export class WorkerRuntime {
   free() {
     this.dispose();
     this.freed = true;
-    for (const [target, type, fn] of this.listeners) target.removeEventListener(type, fn);
-    clearInterval(this.watchdog);
+    this.host.stop();
+    this.watchdog?.stop();
     const w = this.worker;
     this.worker = null;
     // After the dispose message: the worker closes its storage connections first.

@@ -9,6 +9,11 @@
 // hits served there come back with the next call.
 import __wbg_init, * as glue from './unwritten_ai.js';
 
+// When each step of the boot ended, in ms since the epoch: sent with the create reply (proxy.js `marks`), for the
+// frame benchmark's account of where worker mode's start-up time goes.
+const at = () => performance.timeOrigin + performance.now();
+const marks = { workerScript: at() };
+
 // When the worker last posted: the heartbeat below fills silences only.
 let postedAt = 0;
 const post = (m) => {
@@ -129,14 +134,26 @@ function mirrorFront(f) {
   };
 }
 
-// Hits served by the main thread's copy, counted as the worker's copy counts its own (front.js `get`).
+// Hits served by the main thread's copy, counted as the worker's copy counts its own (front.js `get`), and its
+// cacheGetSync() misses (a running total). `fromMain`: the totals heard, sent with the stats (proxy cacheStats()).
+const fromMain = { served: 0, missed: 0 };
 function applyHits(hits) {
   if (!front || !hits) return;
-  for (let i = 0; i + 1 < hits.length; i += 2) {
-    const e = front._entries.get(hits[i]);
+  const served = hits.served;
+  for (let i = 0; i + 1 < served.length; i += 2) {
+    fromMain.served += served[i + 1];
+    const e = front._entries.get(served[i]);
     if (e === undefined) continue;
     if (e.hits === 0) front._used.push(e);
-    e.hits += hits[i + 1];
+    e.hits += served[i + 1];
+  }
+  if (hits.missed > fromMain.missed) {
+    try {
+      rt.__countSyncMisses(hits.missed - fromMain.missed);
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) crashed(e.message);
+    }
+    fromMain.missed = hits.missed;
   }
 }
 
@@ -171,6 +188,8 @@ function snapshot(full = true) {
   } catch {
     // Disposed: the proxy refuses the reads itself.
   }
+  // With the stats they are in (a light state has none).
+  if (full) s.fromMain = { ...fromMain };
   for (const k of full ? FULL : LIGHT) {
     try {
       s[k] = rt[k]();
@@ -208,7 +227,9 @@ async function call({ id, method, args, hits }) {
   try {
     let value;
     if (method === 'create') {
+      marks.createStart = at();
       rt = await glue.UnwrittenAI.create(args[0]);
+      marks.created = at();
       front = rt.memoryCache();
       mirrorFront(front);
       // What the copy holds already (the warm entries read at start).
@@ -222,7 +243,7 @@ async function call({ id, method, args, hits }) {
       value = await rt[method](...revive(args));
     }
     const hot = HOT.has(method);
-    post({ t: 'reply', id, ok: true, value, state: snapshot(!hot) });
+    post({ t: 'reply', id, ok: true, value, state: snapshot(!hot), marks: method === 'create' ? marks : undefined });
     if (hot) postStateSoon();
   } catch (e) {
     if (e instanceof WebAssembly.RuntimeError) {
@@ -240,13 +261,16 @@ self.onmessage = async (ev) => {
   const m = ev.data;
   switch (m.t) {
     case 'init':
+      marks.workerInit = at();
       try {
         if (m.storage) host.localStorage = mirrorStorage(m.storage);
         if (m.idle) bridgeIdle();
         host.visibilityState = m.visibilityState;
         battery = m.battery;
         await __wbg_init({ module_or_path: m.module });
+        marks.workerInstantiated = at();
         glue.__runCtors();
+        marks.workerCtors = at();
         glue.setDefaultModelAssets(...m.assets);
         glue.setCrashHandler(crashed);
         timer = setInterval(postStateSoon, m.stateEveryMs);

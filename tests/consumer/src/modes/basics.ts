@@ -82,6 +82,13 @@ export const BASICS: Case[] = [
       await sleep(2300);
       t.eq(got.length, n, 'no report after offReport');
       await t.rejects(() => ai.onReport('no' as never), 'InvalidRequest', 'onReport("no")', 'callback');
+      // At most 8 at once, in the call (worker mode checks on the main thread); offReport makes room again.
+      const ids = Array.from({ length: 8 }, () => ai.onReport(() => {}, 60_000));
+      await t.rejects(() => ai.onReport(() => {}, 60_000), 'InvalidRequest', 'a ninth onReport', 'onReport');
+      t.eq(ai.offReport(ids[0]), true, 'offReport makes room');
+      const again = ai.onReport(() => {}, 60_000);
+      t.ok(typeof again === 'number', 'and a report starts again');
+      for (const i of [...ids.slice(1), again]) ai.offReport(i);
     },
   },
   {

@@ -55,6 +55,7 @@ export const HOSTILE: Case[] = [
       await expect('cacheInvalidate(42)', () => ai.cacheInvalidate(42 as never), 'InvalidRequest', 'player');
       await expect('cacheGet(42)', () => ai.cacheGet(42 as never), 'InvalidRequest', 'key');
       await expect('cacheGetSync({})', () => ai.cacheGetSync({} as never), 'InvalidRequest', 'key');
+      await expect('cacheGetSync("nope")', () => ai.cacheGetSync('nope'), 'InvalidRequest', 'key');
       await expect('cachePut(42, text)', () => ai.cachePut(42 as never, 'x'), 'InvalidRequest', 'key');
       await expect('analyze(42)', () => ai.analyze(42 as never), 'InvalidRequest', 'text');
       await expect('generate("hi")', () => ai.generate('hi' as never), 'InvalidRequest', '(request)');
