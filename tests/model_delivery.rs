@@ -99,7 +99,7 @@ fn a_newer_version_found_after_the_start_is_checked_and_swapped_in_and_kept() {
     block_on(first.bank()).unwrap();
     let old_bank = m.response_bank.clone().unwrap();
     // The next patch release: the same model and vocabulary, a new response bank under a new name.
-    let patch = releases().next_patch.as_str();
+    let patch = releases().unwrap().next_patch.as_str();
     let mut bank = std::fs::read(format!("{}/{}", unwritten_ai::testkit::models_dir(), old_bank.file)).unwrap();
     bank.extend_from_slice(b"\n");
     dl.serve(&format!("{BASE}bank-{patch}.json"), &bank);
@@ -154,7 +154,7 @@ fn an_update_that_fails_its_check_keeps_nothing_and_the_kept_version_stays() {
     block_on(host(Strategy::FirstLaunch, &dl, &store).bank()).unwrap();
     let kept_state = block_on(store.get("model/state")).unwrap();
     // The next release names a model file whose bytes are not the ones served.
-    let next = releases().next.as_str();
+    let next = releases().unwrap().next.as_str();
     let mut bad = onnx.clone();
     bad[5000] ^= 1;
     dl.serve(&format!("{BASE}model-{next}.onnx"), &bad);

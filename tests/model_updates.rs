@@ -24,19 +24,19 @@ const BASE: &str = "https://cdn.test/models/";
 
 /// The committed model's version, and releases relative to it (see [`releases`]).
 fn current() -> &'static str {
-    &releases().current
+    &releases().unwrap().current
 }
 
 fn next() -> &'static str {
-    &releases().next
+    &releases().unwrap().next
 }
 
 fn beta() -> &'static str {
-    &releases().next_beta
+    &releases().unwrap().next_beta
 }
 
 fn older() -> &'static str {
-    &releases().older
+    &releases().unwrap().older
 }
 
 fn committed() -> (String, Manifest, Vec<u8>, Vec<u8>) {

@@ -17,7 +17,7 @@ const BASE: &str = "https://cdn.test/models/";
 
 /// The release after the committed one (relative to it, so a model bump keeps these tests true).
 fn next() -> &'static str {
-    &releases().next
+    &releases().unwrap().next
 }
 
 /// A [`MemoryStore`] that, once told to, refuses the `n`th put from then on and every put after it with

@@ -18,11 +18,11 @@ use crate::vocab::UpdateState;
 
 /// The committed model's version and the next release (relative to it, so a model bump keeps these tests true).
 fn current() -> &'static str {
-    &releases().current
+    &releases().unwrap().current
 }
 
 fn next() -> &'static str {
-    &releases().next
+    &releases().unwrap().next
 }
 
 /// Sleeps end at once `left` times, then never: a periodic task runs that many rounds and then waits. A sleep of 0

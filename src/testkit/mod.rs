@@ -79,26 +79,28 @@ pub struct Releases {
     pub older: String,
 }
 
-/// [`Releases`] of the committed model, read once.
-pub fn releases() -> &'static Releases {
-    static RELEASES: std::sync::OnceLock<Releases> = std::sync::OnceLock::new();
-    RELEASES.get_or_init(|| {
-        let path = format!("{}/manifest.json", models_dir());
-        let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let manifest = crate::model::Manifest::parse(&json).unwrap_or_else(|e| panic!("{path}: {e}"));
-        let v = manifest.semver().unwrap_or_else(|e| panic!("{path}: {e}"));
-        let (major, minor, patch) = (v.major, v.minor, v.patch);
-        let older = match (minor, patch) {
-            (0, 0) => format!("{}.0.0", major.checked_sub(1).expect("the committed model is above 0.0.x")),
-            (0, p) => format!("{major}.0.{}", p - 1),
-            (m, _) => format!("{major}.{}.0", m - 1),
-        };
-        Releases {
-            current: v.to_string(),
-            next: format!("{major}.{}.0", minor + 1),
-            next_patch: format!("{major}.{minor}.{}", patch + 1),
-            next_beta: format!("{major}.{}.0-beta.1", minor + 1),
-            older,
-        }
+/// [`Releases`] of the committed model, read once (an error names the manifest and what is wrong with it).
+pub fn releases() -> Result<&'static Releases, String> {
+    static RELEASES: std::sync::OnceLock<Result<Releases, String>> = std::sync::OnceLock::new();
+    RELEASES.get_or_init(read_releases).as_ref().map_err(Clone::clone)
+}
+
+fn read_releases() -> Result<Releases, String> {
+    let path = format!("{}/manifest.json", models_dir());
+    let json = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    let manifest = crate::model::Manifest::parse(&json).map_err(|e| format!("{path}: {e}"))?;
+    let v = manifest.semver().map_err(|e| format!("{path}: {e}"))?;
+    let (major, minor, patch) = (v.major, v.minor, v.patch);
+    let older = match (minor, patch) {
+        (0, 0) => format!("{}.0.0", major.checked_sub(1).ok_or(format!("{path}: no release below {v}"))?),
+        (0, p) => format!("{major}.0.{}", p - 1),
+        (m, _) => format!("{major}.{}.0", m - 1),
+    };
+    Ok(Releases {
+        current: v.to_string(),
+        next: format!("{major}.{}.0", minor + 1),
+        next_patch: format!("{major}.{minor}.{}", patch + 1),
+        next_beta: format!("{major}.{}.0-beta.1", minor + 1),
+        older,
     })
 }
