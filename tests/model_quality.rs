@@ -180,7 +180,11 @@ fn a_variable_length_plan_takes_1_to_max_ids_and_refuses_the_rest() {
 
 /// Each held-out line's score on its own trait, with its pole (+1 high, -1 low): `models/eval/personality_heldout.jsonl`.
 fn trait_line_scores(a: &Analyzer) -> Vec<(usize, f32, i64)> {
-    jsonl("personality_heldout.jsonl")
+    trait_line_scores_in(a, "personality_heldout.jsonl")
+}
+
+fn trait_line_scores_in(a: &Analyzer, file: &str) -> Vec<(usize, f32, i64)> {
+    jsonl(file)
         .iter()
         .map(|r| {
             let t = r["trait"].as_u64().unwrap() as usize;
@@ -233,6 +237,70 @@ fn personality_ranks_and_spreads_held_out_trait_lines_as_the_card_says() {
         let side = |k: i64| mean(scores.iter().filter(|s| s.0 == t && s.2 == k).map(|s| s.1 as f64));
         assert!(side(1) - side(-1) > 0.05, "trait {t}: high {} vs low {}", side(1), side(-1));
     }
+}
+
+/// The second held-out set was written by another procedure (minimal pairs: for each of 8 game scenes, a high-pole
+/// and a low-pole reply per trait; see MODEL_CARD.md), so the figures do not rest on one author's phrasing.
+#[test]
+fn personality_ranks_and_spreads_scene_pair_lines_as_the_card_says() {
+    let a = analyzer();
+    let e = &expected()["personality_heldout_scenes"];
+    let file = e["file"].as_str().unwrap();
+    let scores = trait_line_scores_in(&a, file);
+    assert_eq!(scores.len() as u64, e["n"].as_u64().unwrap());
+    let (pw, spread) = (pairwise(&scores), mean(scores.iter().map(|s| (s.1 as f64 - 0.5).abs())));
+    let (want_pw, want_spread) = (e["pairwise"].as_f64().unwrap(), e["spread"].as_f64().unwrap());
+    // Same scene, same trait: does the high-pole reply score above the low-pole one?
+    let rows = jsonl(file);
+    let own = |scene: &str, t: usize, key: i64| {
+        let i = rows
+            .iter()
+            .position(|r| {
+                r["scene"] == scene && r["trait"].as_u64() == Some(t as u64) && r["key"].as_i64() == Some(key)
+            })
+            .unwrap();
+        scores[i].1
+    };
+    let scenes: std::collections::BTreeSet<&str> = rows.iter().map(|r| r["scene"].as_str().unwrap()).collect();
+    let pairs: Vec<(&str, usize)> = scenes.iter().flat_map(|s| (0..5).map(move |t| (*s, t))).collect();
+    let won = pairs.iter().filter(|(s, t)| own(s, *t, 1) > own(s, *t, -1)).count();
+    println!(
+        "personality scene pairs: pairwise {:.1} % (card {:.1} %), spread {spread:.3} (card {want_spread:.3}), \
+         same-scene high above low {won} of {}",
+        pw * 100.0,
+        want_pw * 100.0,
+        pairs.len()
+    );
+    assert_eq!(pairs.len() as u64, e["same_scene_pairs"].as_u64().unwrap());
+    assert!(pw >= want_pw - 0.01, "pairwise {pw} fell below {want_pw}");
+    assert!(spread >= want_spread - 0.005, "spread {spread} fell below {want_spread}");
+    // One pair of slack: tract and onnxruntime round differently, and a near-tie may flip.
+    assert!(won as u64 + 1 >= e["same_scene_high_above_low"].as_u64().unwrap(), "{won} same-scene pairs ranked right");
+}
+
+/// Neutral lines written per scene by the second procedure: the card states their relationship bias (2.2.0 reads
+/// them as slightly warm, the target mean |score| < 0.1 is not met); this keeps the committed model at the card.
+#[test]
+fn neutral_scene_lines_read_as_the_card_says() {
+    let a = analyzer();
+    let e = &expected()["neutral_lines_scenes"];
+    let got: Vec<_> = jsonl(e["file"].as_str().unwrap())
+        .iter()
+        .map(|r| a.analyze(r["text"].as_str().unwrap(), &|| 0.0).unwrap())
+        .collect();
+    assert_eq!(got.len() as u64, e["n"].as_u64().unwrap());
+    let rel_mean = mean(got.iter().map(|g| g.relationship as f64));
+    let rel_abs = mean(got.iter().map(|g| (g.relationship as f64).abs()));
+    let pers = mean(got.iter().flat_map(|g| g.personality.iter().map(|p| (*p as f64 - 0.5).abs())));
+    println!(
+        "neutral scene lines: relationship mean {rel_mean:.3}, mean |r| {rel_abs:.3}, personality |p - 0.5| {pers:.3}"
+    );
+    let (want_mean, want_abs) =
+        (e["relationship_mean"].as_f64().unwrap(), e["relationship_mean_abs"].as_f64().unwrap());
+    assert!(rel_mean.abs() <= want_mean.abs() + 0.005, "relationship mean {rel_mean}, the card says {want_mean}");
+    assert!(rel_abs <= want_abs + 0.005, "mean |relationship| {rel_abs} rose above the card's {want_abs}");
+    let want_pers = e["personality_mean_abs_from_half"].as_f64().unwrap();
+    assert!(pers <= want_pers + 0.005, "neutral lines read {pers} from 0.5, the card says {want_pers}");
 }
 
 #[test]
