@@ -11,10 +11,15 @@ float32 initializers, so the graph, its operators, the 4-bit encoder and every o
   `data/personality_calib.jsonl` (hand-written trait lines, key +1 -> 1, key -1 -> 0) plus
   `data/neutral_calib.jsonl` (neutral small talk, soft target 0.5 for every trait). a_t > 0 is enforced, so the
   ranking of lines within a trait is the trained one; a scale is all that is fitted.
-* relationship: br += d, d chosen so the mean relationship on `data/neutral_calib.jsonl` is 0 (bisection).
+* relationship: relationship = tanh(s * q + d) with q the trained pre-activation, folded into `Wr`/`br` (Wr *= s,
+  br = s * br + d; s > 0 keeps the ranking). s, d: weighted least squares of tanh(s q + d) against the hand-assigned
+  affinity of `data/game_train.jsonl` (the game training lines) and 0 for the neutral lines of
+  `data/neutral_calib.jsonl` and `data/neutral_calib_facts.jsonl` (20 more factual lines and 4 acknowledgements, used
+  for relationship only, so the personality fit is unchanged), each set weighted 1/2 in all. An offset alone (2.2.0's first calibration) centred short acknowledgements but
+  over-corrected longer factual lines; the scale lets neutral lines sit near 0 without moving hostile lines past it.
 
 The calibration lines are never used to train the encoder or any head before this step, and the test lines
-(`models/eval/personality_heldout.jsonl`, `models/eval/neutral_lines.jsonl`) are only measured, never fitted.
+(`models/eval/personality_heldout*.jsonl`, `models/eval/neutral_*lines*.jsonl`) are only measured, never fitted.
 Writes the new ONNX in place, `models/train/calibration.json` (fit + before/after figures), and refreshes
 `models/eval/expected.json` (sha256, reference outputs) and `models/manifest.json` (version, bytes, sha256).
 """
@@ -78,6 +83,23 @@ def fit_affine(z, y):
     return float(a), float(c)
 
 
+def fit_tanh_affine(q, y, w):
+    """Weighted least squares of tanh(s q + d) against y, by Gauss-Newton with step halving; s > 0."""
+    p = np.array([1.0, 0.0])
+    loss = lambda p: float((w * (np.tanh(p[0] * q + p[1]) - y) ** 2).sum())  # noqa: E731
+    for _ in range(200):
+        t = np.tanh(p[0] * q + p[1])
+        J = np.stack([q, np.ones_like(q)], 1) * (1 - t * t)[:, None]
+        step = np.linalg.solve((J.T * w) @ J + 1e-9 * np.eye(2), (J.T * w) @ (y - t))
+        k = 1.0
+        while loss(p + k * step) > loss(p) and k > 1e-6:
+            k /= 2
+        p = p + k * step
+        if np.abs(k * step).max() < 1e-12:
+            break
+    return max(float(p[0]), 1e-6), float(p[1])
+
+
 def pairwise(scores, keys):
     hi, lo = scores[keys > 0], scores[keys < 0]
     return float((hi[:, None] > lo[None, :]).mean() + 0.5 * (hi[:, None] == lo[None, :]).mean())
@@ -129,8 +151,12 @@ def main():
     neutral_t = [r["text"] for r in jsonl(os.path.join(MODELS, "eval", "neutral_lines.jsonl"))]
     game = jsonl(os.path.join(MODELS, "eval", "game_dialogue.jsonl"))
     sent = jsonl(os.path.join(MODELS, "eval", "sentiment_test.jsonl"))
-    calib_texts = {r["text"] for r in calib} | set(neutral_c)
-    assert not calib_texts & ({r["text"] for r in test} | set(neutral_t)), "calibration and test lines overlap"
+    neutral_r = neutral_c + [r["text"] for r in jsonl(os.path.join(HERE, "data", "neutral_calib_facts.jsonl"))]
+    calib_texts = {r["text"] for r in calib} | set(neutral_r)
+    others = ["personality_heldout_scenes.jsonl", "neutral_lines_scenes.jsonl", "neutral_player_lines.jsonl"]
+    test_texts = {r["text"] for r in test} | set(neutral_t) | {r["text"] for r in game}
+    test_texts |= {r["text"] for f in others for r in jsonl(os.path.join(MODELS, "eval", f))}
+    assert not calib_texts & test_texts, "calibration and test lines overlap"
 
     def measure(model_bytes):
         o_test, o_neu = run(model_bytes, wp, [r["text"] for r in test]), run(model_bytes, wp, neutral_t)
@@ -160,15 +186,17 @@ def main():
         Wp[:, t] *= fit[name]["a"]
         bp[t] = fit[name]["a"] * bp[t] + fit[name]["c"]
 
-    # Relationship offset: mean tanh(q + d) over the neutral calibration lines = 0.
-    q = np.arctanh(np.clip(o_cn["relationship"][:, 0], -0.999999, 0.999999))
-    lo, hi = -3.0, 3.0
-    for _ in range(80):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if np.tanh(q + mid).mean() < 0 else (lo, mid)
-    d = (lo + hi) / 2
-    br = numpy_helper.to_array(inits["br"]).copy() + np.float32(d)
-    for name, arr in [("Wp", Wp), ("bp", bp), ("br", br)]:
+    # Relationship scale and offset: tanh(s q + d) against game affinity and neutral 0, each set half the weight.
+    gtrain = jsonl(os.path.join(HERE, "data", "game_train.jsonl"))
+    o_gt = run(before_bytes, wp, [r["text"] for r in gtrain])
+    pre = lambda o: np.arctanh(np.clip(o["relationship"][:, 0], -0.999999, 0.999999))  # noqa: E731
+    q = np.concatenate([pre(o_gt), pre(run(before_bytes, wp, neutral_r))])
+    y = np.concatenate([[r["affinity"] for r in gtrain], np.zeros(len(neutral_r))])
+    wts = np.concatenate([np.full(len(gtrain), 0.5 / len(gtrain)), np.full(len(neutral_r), 0.5 / len(neutral_r))])
+    s_rel, d = fit_tanh_affine(q, y, wts)
+    Wr = numpy_helper.to_array(inits["Wr"]).copy() * np.float32(s_rel)
+    br = numpy_helper.to_array(inits["br"]).copy() * np.float32(s_rel) + np.float32(d)
+    for name, arr in [("Wp", Wp), ("bp", bp), ("Wr", Wr), ("br", br)]:
         inits[name].CopyFrom(numpy_helper.from_array(arr.astype(np.float32), name))
     after_bytes = model.SerializeToString()
     after = measure(after_bytes)
@@ -200,12 +228,14 @@ def main():
         json.dump(exp, f, indent=1)
         f.write("\n")
 
-    report = {"from": args.src, "to": args.dst, "personality_fit": fit, "relationship_offset": d,
+    report = {"from": args.src, "to": args.dst, "personality_fit": fit, "relationship_scale": s_rel,
+              "relationship_offset": d, "relationship_fit_lines": {"game_train": len(gtrain), "neutral": len(neutral_r)},
               "before": before, "after": after, "bytes": len(after_bytes), "sha256": sha}
     with open(os.path.join(HERE, "calibration.json"), "w") as f:
         json.dump(report, f, indent=1)
         f.write("\n")
-    print(json.dumps({k: report[k] for k in ["personality_fit", "relationship_offset", "bytes", "sha256"]}, indent=1))
+    print(json.dumps({k: report[k] for k in ["personality_fit", "relationship_scale", "relationship_offset", "bytes",
+                                             "sha256"]}, indent=1))
     for when in ["before", "after"]:
         r = report[when]
         print(when, json.dumps({"pairwise": r["personality_heldout"]["pairwise"],

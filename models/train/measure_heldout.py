@@ -6,11 +6,12 @@ per-trait pairwise (share of same-trait (high, low) pairs where the high line sc
 
 Without arguments it measures the held-out sets: `personality_heldout.jsonl` and `neutral_lines.jsonl` (hand-written,
 same author as the calibration lines), `personality_heldout_scenes.jsonl` and `neutral_lines_scenes.jsonl` (written
-per game scene by another procedure, see MODEL_CARD.md); for
+per game scene by another procedure) and `neutral_player_lines.jsonl` (a player's neutral questions), see
+MODEL_CARD.md; for
 lines with a `scene`, it also prints the share of (scene, trait) pairs whose high line scores above its low line.
 --model measures another ONNX file (e.g. an older version out of git) with the committed vocabulary.
 --write-expected stores the committed model's figures on the scene sets in `models/eval/expected.json`
-(`personality_heldout_scenes`, `neutral_lines_scenes`), which `tests/model_quality.rs` checks in Rust.
+(`personality_heldout_scenes`, `neutral_lines_scenes`, `neutral_player_lines`), which `tests/model_quality.rs` checks in Rust.
 """
 import json
 import os
@@ -39,7 +40,7 @@ def main():
     assert not (write and model_path), "--write-expected records the committed model only"
     files = args or [os.path.join(MODELS, "eval", f)
                              for f in ["personality_heldout.jsonl", "neutral_lines.jsonl", "personality_heldout_scenes.jsonl",
-                                       "neutral_lines_scenes.jsonl"]]
+                                       "neutral_lines_scenes.jsonl", "neutral_player_lines.jsonl"]]
     manifest = json.load(open(os.path.join(MODELS, "manifest.json")))
     model_bytes = open(model_path or os.path.join(MODELS, manifest["file"]), "rb").read()
     version = os.path.basename(model_path) if model_path else manifest["version"]
@@ -52,8 +53,8 @@ def main():
             fig = neutral_figures(out)
             print(f"{version} {name}: n {fig['n']}, relationship mean {fig['relationship_mean']:+.3f}, mean |rel| "
                   f"{fig['relationship_mean_abs']:.3f}, personality mean |p - 0.5| {fig['personality_mean_abs_from_half']:.3f}")
-            if write and "scenes" in name:
-                write_expected("neutral_lines_scenes", {"file": name, **fig})
+            if write and name != "neutral_lines.jsonl":  # calibrate.py writes that one's figures
+                write_expected(name.removesuffix(".jsonl"), {"file": name, **fig})
             continue
         fig = personality_figures(out, rows)
         print(f"{version} {name}: n {fig['n']}, pairwise {fig['pairwise'] * 100:.1f} %, "
