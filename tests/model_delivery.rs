@@ -9,7 +9,7 @@ use pollster::block_on;
 use unwritten_ai::lifecycle::{ModelHost, ModelUrls, Strategy};
 use unwritten_ai::model::Manifest;
 use unwritten_ai::ports::{DeviceSnapshot, KvStore};
-use unwritten_ai::testkit::{model_files_network, models_dir};
+use unwritten_ai::testkit::{model_files_network, models_dir, releases};
 use unwritten_ai::testkit::{FakeClock, FakeDownloader, MemoryStore};
 use unwritten_ai::vocab::ModelOrigin as Origin;
 
@@ -98,17 +98,19 @@ fn a_newer_version_found_after_the_start_is_checked_and_swapped_in_and_kept() {
     let first = host(Strategy::FirstLaunch, &dl, &store);
     block_on(first.bank()).unwrap();
     let old_bank = m.response_bank.clone().unwrap();
-    // 2.1.1: the same model and vocabulary, a new response bank under a new name.
+    // The next patch release: the same model and vocabulary, a new response bank under a new name.
+    let patch = releases().unwrap().next_patch.as_str();
     let mut bank = std::fs::read(format!("{}/{}", unwritten_ai::testkit::models_dir(), old_bank.file)).unwrap();
     bank.extend_from_slice(b"\n");
-    dl.serve(&format!("{BASE}bank-2.1.1.json"), &bank);
+    dl.serve(&format!("{BASE}bank-{patch}.json"), &bank);
     let sha = unwritten_ai::model::manifest::sha256_hex(&bank);
     dl.serve(
         &format!("{BASE}manifest.json"),
         &release(|m| {
-            m["version"] = "2.1.1".into();
+            m["version"] = patch.into();
             m["notes"] = "New replies.".into();
-            m["responseBank"] = serde_json::json!({ "file": "bank-2.1.1.json", "bytes": bank.len(), "sha256": sha });
+            m["responseBank"] =
+                serde_json::json!({ "file": format!("bank-{patch}.json"), "bytes": bank.len(), "sha256": sha });
         }),
     );
     let before = dl.downloads();
@@ -120,8 +122,8 @@ fn a_newer_version_found_after_the_start_is_checked_and_swapped_in_and_kept() {
     block_on(second.start_check(&DeviceSnapshot::default()));
     assert_eq!(dl.downloads(), before + 2, "the manifest and the one new file; model and vocabulary are kept");
     let status = second.status();
-    assert_eq!((status.update.as_str(), status.update_version.as_deref()), ("updated", Some("2.1.1")));
-    assert_eq!(status.version.as_deref(), Some("2.1.1"), "the new version serves at once");
+    assert_eq!((status.update.as_str(), status.update_version.as_deref()), ("updated", Some(patch)));
+    assert_eq!(status.version.as_deref(), Some(patch), "the new version serves at once");
     assert_eq!(status.backup_version.as_deref(), Some(m.version.as_str()));
     assert!(status.shadow.is_some_and(|s| s.passed), "checked beside the old one first");
     let kinds: Vec<&str> = second.take_events().iter().map(|e| e.kind().as_str()).collect();
@@ -137,7 +139,7 @@ fn a_newer_version_found_after_the_start_is_checked_and_swapped_in_and_kept() {
     dl.set_offline(true);
     let third = host(Strategy::FirstLaunch, &dl, &store);
     let bank3 = block_on(third.bank()).unwrap();
-    assert_eq!(third.status().version.as_deref(), Some("2.1.1"), "the next start uses the new version, offline");
+    assert_eq!(third.status().version.as_deref(), Some(patch), "the next start uses the new version, offline");
     assert!(bank3.len() > 1000);
     let status = block_on(third.check_for_update()).unwrap();
     assert_eq!(status.update_failure.map(|f| f.as_str()), Some("manifest"));
@@ -151,15 +153,16 @@ fn an_update_that_fails_its_check_keeps_nothing_and_the_kept_version_stays() {
     let (dl, store) = (network(), Rc::new(MemoryStore::new("indexedDB")));
     block_on(host(Strategy::FirstLaunch, &dl, &store).bank()).unwrap();
     let kept_state = block_on(store.get("model/state")).unwrap();
-    // 2.2.0 names a model file whose bytes are not the ones served.
+    // The next release names a model file whose bytes are not the ones served.
+    let next = releases().unwrap().next.as_str();
     let mut bad = onnx.clone();
     bad[5000] ^= 1;
-    dl.serve(&format!("{BASE}model-2.2.0.onnx"), &bad);
+    dl.serve(&format!("{BASE}model-{next}.onnx"), &bad);
     dl.serve(
         &format!("{BASE}manifest.json"),
         &release(|j| {
-            j["version"] = "2.2.0".into();
-            j["file"] = "model-2.2.0.onnx".into();
+            j["version"] = next.into();
+            j["file"] = format!("model-{next}.onnx").into();
             j["sha256"] = unwritten_ai::model::manifest::sha256_hex(b"not the bytes served").into();
         }),
     );
@@ -170,7 +173,7 @@ fn an_update_that_fails_its_check_keeps_nothing_and_the_kept_version_stays() {
     assert!(status.update_error.unwrap().contains("SHA-256"));
     assert_eq!(status.version.as_deref(), Some(m.version.as_str()), "the kept version serves");
     let blobs = block_on(store.keys("model/blob/")).unwrap();
-    assert_eq!(blobs.len(), 3, "the kept model, vocabulary and bank, nothing of 2.2.0: {blobs:?}");
+    assert_eq!(blobs.len(), 3, "the kept model, vocabulary and bank, nothing of {next}: {blobs:?}");
     assert_eq!(block_on(store.get("model/state")).unwrap(), kept_state);
 
     let before = dl.downloads();

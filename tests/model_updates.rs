@@ -16,9 +16,28 @@ use unwritten_ai::lifecycle::{ModelEvent, ModelHost, ModelStatus, ModelUrls, Str
 use unwritten_ai::model::manifest::sha256_hex;
 use unwritten_ai::model::{Analyzer, Manifest};
 use unwritten_ai::ports::{Clock, DeviceSnapshot, KvStore};
-use unwritten_ai::testkit::{model_files_network, models_dir, yield_now, FakeClock, FakeDownloader, MemoryStore};
+use unwritten_ai::testkit::{
+    model_files_network, models_dir, releases, yield_now, FakeClock, FakeDownloader, MemoryStore,
+};
 
 const BASE: &str = "https://cdn.test/models/";
+
+/// The committed model's version, and releases relative to it (see [`releases`]).
+fn current() -> &'static str {
+    &releases().unwrap().current
+}
+
+fn next() -> &'static str {
+    &releases().unwrap().next
+}
+
+fn beta() -> &'static str {
+    &releases().unwrap().next_beta
+}
+
+fn older() -> &'static str {
+    &releases().unwrap().older
+}
 
 fn committed() -> (String, Manifest, Vec<u8>, Vec<u8>) {
     let dir = models_dir();
@@ -35,7 +54,7 @@ fn host(dl: &Rc<FakeDownloader>, store: Rc<dyn KvStore>, config: &ModelConfig) -
         .with_config(config)
 }
 
-/// A returning player's start: 2.1.0 was kept by an earlier start, this one runs it (and its bank) from the store.
+/// A returning player's start: the committed release was kept by an earlier start, this one runs it (and its bank) from the store.
 fn running_with(config: &ModelConfig) -> (Rc<FakeDownloader>, Rc<MemoryStore>, ModelHost) {
     let (dl, store) = (Rc::new(model_files_network(BASE).unwrap()), Rc::new(MemoryStore::new("indexedDB")));
     block_on(host(&dl, store.clone(), config).bank()).unwrap();
@@ -97,11 +116,11 @@ fn word<T: std::fmt::Display>(w: Option<T>) -> Option<String> {
     w.map(|w| w.to_string())
 }
 
-/// The update failed with `reason`, and 2.1.0 still serves.
+/// The update failed with `reason`, and the committed release still serves.
 fn failed(status: &ModelStatus, reason: &str, h: &ModelHost) {
     assert_eq!(status.update.as_str(), "failed", "{status:?}");
     assert_eq!(word(status.update_failure).as_deref(), Some(reason), "{status:?}");
-    assert_eq!(status.version.as_deref(), Some("2.1.0"), "the running model serves");
+    assert_eq!(status.version.as_deref(), Some(current()), "the running model serves");
     assert!(block_on(h.analyze("Thank you, friend!")).is_ok());
 }
 
@@ -136,39 +155,39 @@ fn a_downgrade_an_equal_version_and_another_channel_are_refused_once_each() {
     let refused = |h: &ModelHost, why: &str| {
         let s = block_on(h.check_for_update()).unwrap();
         assert_eq!((s.update.as_str(), word(s.update_rejection).as_deref()), ("refused", Some(why)), "{s:?}");
-        assert_eq!(s.version.as_deref(), Some("2.1.0"));
+        assert_eq!(s.version.as_deref(), Some(current()));
     };
-    publish(&dl, "2.0.0", None, |_| {});
+    publish(&dl, older(), None, |_| {});
     refused(&h, "older");
     refused(&h, "older");
     let events = h.take_events();
     assert_eq!(kinds(&events), ["modelUpdateFailed"], "once per manifest, not at every check");
     assert!(matches!(&events[0], ModelEvent::ModelUpdateFailed { rejection: Some(r), .. } if r.as_str() == "older"));
-    publish(&dl, "2.1.0", None, |m| m["notes"] = "Same version, other text.".into());
+    publish(&dl, current(), None, |m| m["notes"] = "Same version, other text.".into());
     refused(&h, "sameVersion");
-    publish(&dl, "2.2.0-beta.1", Some(&other_bytes(&onnx)), |m| m["channel"] = "beta".into());
+    publish(&dl, beta(), Some(&other_bytes(&onnx)), |m| m["channel"] = "beta".into());
     refused(&h, "otherChannel");
     // A game that takes the beta channel installs it.
     let mut config = ModelConfig::default();
     config.update.channels = vec!["stable".into(), "beta".into()];
     let (dl, _, h) = running_with(&config);
-    publish(&dl, "2.2.0-beta.1", Some(&other_bytes(&onnx)), |m| m["channel"] = "beta".into());
+    publish(&dl, beta(), Some(&other_bytes(&onnx)), |m| m["channel"] = "beta".into());
     let s = block_on(h.check_for_update()).unwrap();
-    assert_eq!((s.version.as_deref(), s.channel.as_deref()), (Some("2.2.0-beta.1"), Some("beta")));
+    assert_eq!((s.version.as_deref(), s.channel.as_deref()), (Some(beta()), Some("beta")));
 }
 
 #[test]
 fn a_release_that_needs_a_newer_runtime_is_refused_naming_the_reason() {
     let (_, _, onnx, _) = committed();
     let (dl, _, h) = running();
-    publish(&dl, "2.2.0", Some(&other_bytes(&onnx)), |m| m["minRuntime"] = "99.0.0".into());
+    publish(&dl, next(), Some(&other_bytes(&onnx)), |m| m["minRuntime"] = "99.0.0".into());
     let before = dl.downloads();
     let s = block_on(h.check_for_update()).unwrap();
     assert_eq!(word(s.update_rejection).as_deref(), Some("runtimeTooOld"));
     assert_eq!(dl.downloads(), before + 1, "only the manifest: nothing is downloaded for it");
     let events = h.take_events();
     let ModelEvent::ModelUpdateFailed { message, .. } = &events[0] else { panic!("{events:?}") };
-    assert!(message.contains("2.2.0") && message.contains("runtimeTooOld"), "{message}");
+    assert!(message.contains(next()) && message.contains("runtimeTooOld"), "{message}");
 }
 
 #[test]
@@ -182,8 +201,8 @@ fn a_truncated_or_tampered_file_is_refused_and_nothing_of_it_is_kept() {
     for (what, served, message) in cases {
         let (dl, store, h) = running();
         // The manifest names `new`; the server sends `served`.
-        publish(&dl, "2.2.0", Some(&new), |_| {});
-        dl.serve(&format!("{BASE}model-2.2.0.onnx"), &served);
+        publish(&dl, next(), Some(&new), |_| {});
+        dl.serve(&format!("{BASE}model-{}.onnx", next()), &served);
         let status = block_on(h.check_for_update()).unwrap();
         failed(&status, "integrity", &h);
         assert!(status.update_error.unwrap().contains(message), "{what}");
@@ -195,11 +214,11 @@ fn a_truncated_or_tampered_file_is_refused_and_nothing_of_it_is_kept() {
 fn a_stalled_server_or_a_connection_that_keeps_dropping_fails_the_download() {
     let (_, _, onnx, _) = committed();
     let new = other_bytes(&onnx);
-    let model_url = format!("{BASE}model-2.2.0.onnx");
+    let model_url = format!("{BASE}model-{}.onnx", next());
     let (dl, store, h) = running();
     let clock = FakeClock::default();
     dl.set_clock(clock.clone());
-    publish(&dl, "2.2.0", Some(&new), |_| {});
+    publish(&dl, next(), Some(&new), |_| {});
     dl.stall(&model_url);
     let status = block_on(h.check_for_update()).unwrap();
     failed(&status, "download", &h);
@@ -207,7 +226,7 @@ fn a_stalled_server_or_a_connection_that_keeps_dropping_fails_the_download() {
     assert_eq!(clock.now_ms(), 15_000.0, "given up after the stall timeout");
 
     let (dl, _, h) = running();
-    publish(&dl, "2.2.0", Some(&new), |_| {});
+    publish(&dl, next(), Some(&new), |_| {});
     for at in [100_000, 100_000] {
         dl.drop_at(&model_url, at);
     }
@@ -220,12 +239,12 @@ fn a_stalled_server_or_a_connection_that_keeps_dropping_fails_the_download() {
 fn a_dropped_connection_is_resumed_with_range_and_the_update_installs() {
     let (_, _, onnx, _) = committed();
     let new = other_bytes(&onnx);
-    let model_url = format!("{BASE}model-2.2.0.onnx");
+    let model_url = format!("{BASE}model-{}.onnx", next());
     let (dl, _, h) = running();
-    publish(&dl, "2.2.0", Some(&new), |_| {});
+    publish(&dl, next(), Some(&new), |_| {});
     dl.drop_at(&model_url, 300_000);
     let status = block_on(h.check_for_update()).unwrap();
-    assert_eq!((status.update.as_str(), status.version.as_deref()), ("updated", Some("2.2.0")), "{status:?}");
+    assert_eq!((status.update.as_str(), status.version.as_deref()), ("updated", Some(next())), "{status:?}");
     assert_eq!(dl.offsets(&model_url), [0, 300_000], "resumed from the first byte missing");
     let progress: Vec<(u64, u64)> = h
         .take_events()
@@ -246,7 +265,7 @@ fn a_new_model_that_disagrees_fails_the_shadow_check_and_is_never_installed() {
     for text in ["Get out of here!", "You saved us all.", "Where is the inn?"] {
         block_on(h.analyze(text)).unwrap();
     }
-    publish(&dl, "2.2.0", Some(&neutral_leaning(&onnx)), |_| {});
+    publish(&dl, next(), Some(&neutral_leaning(&onnx)), |_| {});
     let status = block_on(h.check_for_update()).unwrap();
     failed(&status, "shadow", &h);
     let shadow = status.shadow.unwrap();
@@ -266,12 +285,12 @@ fn a_new_model_that_disagrees_fails_the_shadow_check_and_is_never_installed() {
     let mut config = ModelConfig::default();
     config.shadow.enabled = false;
     let (dl, _, h) = running_with(&config);
-    publish(&dl, "2.2.0", Some(&neutral_leaning(&onnx)), |_| {});
+    publish(&dl, next(), Some(&neutral_leaning(&onnx)), |_| {});
     let status = block_on(h.check_for_update()).unwrap();
-    assert_eq!((status.version.as_deref(), status.shadow), (Some("2.2.0"), None));
+    assert_eq!((status.version.as_deref(), status.shadow), (Some(next()), None));
 }
 
-/// Serves 2.2.0 with personality recalibrated (its bias raised), declared changed, and a validation set whose
+/// Serves the next release with personality recalibrated (its bias raised), declared changed, and a validation set whose
 /// labelled personality scores are `target`'s outputs.
 fn publish_recalibrated(dl: &FakeDownloader, target: &Analyzer, recalibrated: &[u8]) {
     let texts = ["I love meeting new people!", "I always plan ahead.", "Leave me alone.", "Everything scares me."];
@@ -280,11 +299,10 @@ fn publish_recalibrated(dl: &FakeDownloader, target: &Analyzer, recalibrated: &[
         .map(|t| json!({ "text": t, "personality": target.analyze(t, &|| 0.0).unwrap().personality }))
         .collect();
     let validation = serde_json::to_vec(&json!({ "samples": texts, "labelled": labelled })).unwrap();
-    dl.serve(&format!("{BASE}validation-2.2.0.json"), &validation);
-    publish(dl, "2.2.0", Some(recalibrated), |m| {
+    dl.serve(&format!("{BASE}validation-{}.json", next()), &validation);
+    publish(dl, next(), Some(recalibrated), |m| {
         m["changedOutputs"] = json!(["personality"]);
-        m["validation"] =
-            json!({ "file": "validation-2.2.0.json", "bytes": validation.len(), "sha256": sha256_hex(&validation) });
+        m["validation"] = json!({ "file": format!("validation-{}.json", next()), "bytes": validation.len(), "sha256": sha256_hex(&validation) });
     });
 }
 
@@ -301,7 +319,7 @@ fn an_output_changed_on_purpose_is_judged_on_the_releases_labelled_examples() {
     let (dl, _, h) = running();
     publish_recalibrated(&dl, &new, &recalibrated);
     let status = block_on(h.check_for_update()).unwrap();
-    assert_eq!(status.version.as_deref(), Some("2.2.0"), "{status:?}");
+    assert_eq!(status.version.as_deref(), Some(next()), "{status:?}");
     let shadow = status.shadow.unwrap();
     let p = &shadow.outputs[1];
     assert_eq!((p.name.as_str(), p.measure.as_str(), p.labelled), ("personality", "labelled", Some(4)));
@@ -328,7 +346,7 @@ fn the_swap_lets_calls_in_flight_finish_on_the_old_model_and_none_fails() {
     let h = host(&dl, Rc::new(unwritten_ai::testkit::YieldingStore(store)), &config);
     block_on(h.bank()).unwrap();
     let in_flight = block_on(h.loaded()).unwrap();
-    publish(&dl, "2.2.0", Some(&leaning), |_| {});
+    publish(&dl, next(), Some(&leaning), |_| {});
     let text = "Hand over the gold or you'll regret it.";
     let calls = (0..100).map(|i| {
         let h = &h;
@@ -340,7 +358,7 @@ fn the_swap_lets_calls_in_flight_finish_on_the_old_model_and_none_fails() {
         }
     });
     let (status, results) = block_on(join(h.check_for_update(), join_all(calls)));
-    assert_eq!(status.unwrap().version.as_deref(), Some("2.2.0"));
+    assert_eq!(status.unwrap().version.as_deref(), Some(next()));
     let mut new_manifest = m.clone();
     (new_manifest.bytes, new_manifest.sha256) = (leaning.len() as u64, sha256_hex(&leaning));
     let old = Analyzer::load(m, &onnx, &vocab).unwrap().analyze(text, &|| 0.0).unwrap().sentiment.probs;
@@ -359,26 +377,26 @@ fn rollback_model_goes_back_to_the_backup_and_never_reinstalls_that_version() {
     let (dl, store, h) = running();
     let err = block_on(h.rollback()).unwrap_err();
     assert_eq!(err.code().as_str(), "ModelNotReady", "no backup yet: {err}");
-    publish(&dl, "2.2.0", Some(&other_bytes(&onnx)), |_| {});
-    assert_eq!(block_on(h.check_for_update()).unwrap().version.as_deref(), Some("2.2.0"));
+    publish(&dl, next(), Some(&other_bytes(&onnx)), |_| {});
+    assert_eq!(block_on(h.check_for_update()).unwrap().version.as_deref(), Some(next()));
     h.take_events();
 
     let status = block_on(h.rollback()).unwrap();
-    assert_eq!((status.version.as_deref(), status.backup_version), (Some("2.1.0"), None));
+    assert_eq!((status.version.as_deref(), status.backup_version), (Some(current()), None));
     let events = h.take_events();
     assert!(
         matches!(&events[..], [ModelEvent::ModelRollback { from, to, reason, .. }]
-            if from == "2.2.0" && to == "2.1.0" && reason.as_str() == "command"),
+            if from == next() && to == current() && reason.as_str() == "command"),
         "{events:?}"
     );
     assert!(block_on(h.bank()).is_ok(), "the backup's bank serves again");
-    assert_eq!(blobs(&store), 3, "2.2.0's files are removed");
+    assert_eq!(blobs(&store), 3, "the newer release's files are removed");
     let again = block_on(h.check_for_update()).unwrap();
     assert_eq!(word(again.update_rejection).as_deref(), Some("rolledBack"));
     dl.set_offline(true);
-    let next = host(&dl, store.clone(), &ModelConfig::default());
-    block_on(next.load()).unwrap();
-    assert_eq!(next.status().version.as_deref(), Some("2.1.0"), "the next start runs the backup, offline");
+    let restarted = host(&dl, store.clone(), &ModelConfig::default());
+    block_on(restarted.load()).unwrap();
+    assert_eq!(restarted.status().version.as_deref(), Some(current()), "the next start runs the backup, offline");
     assert_eq!(block_on(h.rollback()).unwrap_err().code().as_str(), "ModelNotReady", "nothing left to go back to");
 }
 
@@ -387,16 +405,16 @@ fn a_start_whose_current_version_is_damaged_runs_the_backup_and_says_so() {
     let (_, _, onnx, _) = committed();
     let (dl, store, h) = running();
     let new = other_bytes(&onnx);
-    publish(&dl, "2.2.0", Some(&new), |_| {});
+    publish(&dl, next(), Some(&new), |_| {});
     block_on(h.check_for_update()).unwrap();
     block_on(store.put(&format!("model/blob/{}", sha256_hex(&new)), b"damaged")).unwrap();
     dl.set_offline(true);
-    let next = host(&dl, store.clone(), &ModelConfig::default());
-    block_on(next.load()).unwrap();
-    assert_eq!(next.status().version.as_deref(), Some("2.1.0"));
-    let events = next.take_events();
+    let restarted = host(&dl, store.clone(), &ModelConfig::default());
+    block_on(restarted.load()).unwrap();
+    assert_eq!(restarted.status().version.as_deref(), Some(current()));
+    let events = restarted.take_events();
     assert!(
-        matches!(&events[..], [ModelEvent::ModelRollback { from, reason, .. }] if from == "2.2.0" && reason.as_str() == "load"),
+        matches!(&events[..], [ModelEvent::ModelRollback { from, reason, .. }] if from == next() && reason.as_str() == "load"),
         "{events:?}"
     );
 }
@@ -405,7 +423,7 @@ fn a_start_whose_current_version_is_damaged_runs_the_backup_and_says_so() {
 fn the_auto_update_gate_defers_on_a_metered_link_and_a_low_battery_and_a_game_can_override_it() {
     let (_, _, onnx, _) = committed();
     let (dl, _, h) = running();
-    publish(&dl, "2.2.0", Some(&other_bytes(&onnx)), |m| m["notes"] = "Better replies.".into());
+    publish(&dl, next(), Some(&other_bytes(&onnx)), |m| m["notes"] = "Better replies.".into());
     let metered = DeviceSnapshot { save_data: Some(true), ..Default::default() };
     let before = dl.downloads();
     block_on(h.start_check(&metered));
@@ -415,7 +433,7 @@ fn the_auto_update_gate_defers_on_a_metered_link_and_a_low_battery_and_a_game_ca
     let events = h.take_events();
     assert!(
         matches!(&events[..], [ModelEvent::ModelUpdateAvailable { version, notes: Some(n), deferred: Some(d), .. }]
-            if version == "2.2.0" && n == "Better replies." && d.as_str() == "metered"),
+            if version == next() && n == "Better replies." && d.as_str() == "metered"),
         "{events:?}"
     );
     let low = DeviceSnapshot { battery_level: Some(0.2), charging: Some(false), ..Default::default() };
@@ -423,7 +441,7 @@ fn the_auto_update_gate_defers_on_a_metered_link_and_a_low_battery_and_a_game_ca
     assert_eq!(word(h.status().update_deferral).as_deref(), Some("lowBattery"));
     assert!(h.take_events().is_empty(), "the same release is announced once");
     // The game asks: the gate is the runtime's own restraint, not the game's.
-    assert_eq!(block_on(h.check_for_update()).unwrap().version.as_deref(), Some("2.2.0"));
+    assert_eq!(block_on(h.check_for_update()).unwrap().version.as_deref(), Some(next()));
 }
 
 #[test]
@@ -436,7 +454,7 @@ fn a_model_with_an_operator_the_loader_does_not_know_fails_naming_it() {
     let tanh = graph.node.iter_mut().find(|n| n.op_type == "Tanh").unwrap();
     tanh.op_type = op.into();
     let (dl, store, h) = running();
-    publish(&dl, "2.2.0", Some(&model.encode_to_vec()), |_| {});
+    publish(&dl, next(), Some(&model.encode_to_vec()), |_| {});
     let status = block_on(h.check_for_update()).unwrap();
     failed(&status, "build", &h);
     assert!(status.update_error.unwrap().contains(op), "the operator is named");

@@ -11,9 +11,14 @@ use super::{ModelHost, ModelUrls, Strategy};
 use crate::model::manifest::sha256_hex;
 use crate::model::Manifest;
 use crate::ports::{KvStore, LocalFuture, StoreError};
-use crate::testkit::{model_files_network, models_dir, FakeClock, FakeDownloader, MemoryStore};
+use crate::testkit::{model_files_network, models_dir, releases, FakeClock, FakeDownloader, MemoryStore};
 
 const BASE: &str = "https://cdn.test/models/";
+
+/// The release after the committed one (relative to it, so a model bump keeps these tests true).
+fn next() -> &'static str {
+    &releases().unwrap().next
+}
 
 /// A [`MemoryStore`] that, once told to, refuses the `n`th put from then on and every put after it with
 /// `QuotaExceeded` (a full disk stays full), or never finishes it (the tab is closed); reads and deletes work.
@@ -81,8 +86,8 @@ fn host(dl: &Rc<FakeDownloader>, store: &Rc<FillsUp>) -> ModelHost {
     ModelHost::new(Strategy::FirstLaunch, urls, dl.clone(), Some(store.clone()), Rc::new(FakeClock::default()))
 }
 
-/// The network and the store after a first start that kept the committed model (2.1.0) and its bank.
-fn kept_2_1_0() -> (Rc<FakeDownloader>, Rc<FillsUp>) {
+/// The network and the store after a first start that kept the committed model and its bank.
+fn kept_committed() -> (Rc<FakeDownloader>, Rc<FillsUp>) {
     let (dl, store) = (Rc::new(model_files_network(BASE).unwrap()), Rc::new(FillsUp::new()));
     block_on(host(&dl, &store).bank()).unwrap();
     (dl, store)
@@ -95,21 +100,21 @@ fn running(dl: &Rc<FakeDownloader>, store: &Rc<FillsUp>) -> ModelHost {
     h
 }
 
-/// Serves release 2.2.0 of the manifest: the committed one naming `onnx` (served as model-2.2.0.onnx) and, when
-/// given, `bank` (served as bank-2.2.0.json), each with its true size and SHA-256.
-fn publish_2_2_0(dl: &FakeDownloader, onnx: &[u8], bank: Option<&[u8]>) {
+/// Serves the next release of the manifest: the committed one naming `onnx` (served as model-{next}.onnx) and, when
+/// given, `bank` (served as bank-{next}.json), each with its true size and SHA-256.
+fn publish_next(dl: &FakeDownloader, onnx: &[u8], bank: Option<&[u8]>) {
     let (json, ..) = committed();
     let mut m: serde_json::Value = serde_json::from_str(&json).unwrap();
-    m["version"] = "2.2.0".into();
-    m["file"] = "model-2.2.0.onnx".into();
+    m["version"] = next().into();
+    m["file"] = format!("model-{}.onnx", next()).into();
     m["bytes"] = onnx.len().into();
     m["sha256"] = sha256_hex(onnx).into();
-    dl.serve(&format!("{BASE}model-2.2.0.onnx"), onnx);
+    dl.serve(&format!("{BASE}model-{}.onnx", next()), onnx);
     if let Some(bank) = bank {
-        m["responseBank"]["file"] = "bank-2.2.0.json".into();
+        m["responseBank"]["file"] = format!("bank-{}.json", next()).into();
         m["responseBank"]["bytes"] = bank.len().into();
         m["responseBank"]["sha256"] = sha256_hex(bank).into();
-        dl.serve(&format!("{BASE}bank-2.2.0.json"), bank);
+        dl.serve(&format!("{BASE}bank-{}.json", next()), bank);
     }
     dl.serve(&format!("{BASE}manifest.json"), &serde_json::to_vec_pretty(&m).unwrap());
 }
@@ -143,8 +148,8 @@ fn a_store_that_fills_up_during_an_update_keeps_the_old_version_serving_and_kept
     let (new_onnx, new_bank) = (same_graph_other_bytes(&onnx), [bank.as_slice(), b"\n"].concat());
     // The update writes two new files, the new manifest, then switches the pointer: four puts. Each one refused.
     for n in 1..=4 {
-        let (dl, store) = kept_2_1_0();
-        publish_2_2_0(&dl, &new_onnx, Some(&new_bank));
+        let (dl, store) = kept_committed();
+        publish_next(&dl, &new_onnx, Some(&new_bank));
         let h = running(&dl, &store);
         store.full_at_put(n);
         let status = block_on(h.check_for_update()).unwrap();
@@ -152,21 +157,25 @@ fn a_store_that_fills_up_during_an_update_keeps_the_old_version_serving_and_kept
         assert_eq!(status.update_failure.map(|f| f.as_str()), Some("storage"), "put {n}");
         assert_eq!(status.version.as_deref(), Some(m.version.as_str()), "put {n}: the old version serves");
         assert!(block_on(h.analyze("Hello")).is_ok(), "put {n}");
-        assert_eq!((keys(&store, "model/blob/"), keys(&store, "model/version/")), (3, 1), "put {n}: 2.2.0 removed");
+        assert_eq!(
+            (keys(&store, "model/blob/"), keys(&store, "model/version/")),
+            (3, 1),
+            "put {n}: the new release removed"
+        );
         store.heal();
         assert_eq!(offline_start(&dl, &store), (Some(m.version.clone()), true), "put {n}: the old version starts");
     }
     // With room for those four puts the update is installed, serves at once, and is what the next start runs.
-    let (dl, store) = kept_2_1_0();
-    publish_2_2_0(&dl, &new_onnx, Some(&new_bank));
+    let (dl, store) = kept_committed();
+    publish_next(&dl, &new_onnx, Some(&new_bank));
     let h = running(&dl, &store);
     store.full_at_put(5);
     let status = block_on(h.check_for_update()).unwrap();
-    assert_eq!((status.update.as_str(), status.version.as_deref()), ("updated", Some("2.2.0")), "{status:?}");
+    assert_eq!((status.update.as_str(), status.version.as_deref()), ("updated", Some(next())), "{status:?}");
     assert_eq!(status.backup_version.as_deref(), Some(m.version.as_str()));
     assert_eq!(keys(&store, "model/blob/"), 5, "both versions' model and bank, the vocabulary they share");
     store.heal();
-    assert_eq!(offline_start(&dl, &store), (Some("2.2.0".into()), true));
+    assert_eq!(offline_start(&dl, &store), (Some(next().into()), true));
 }
 
 #[test]
@@ -178,21 +187,18 @@ fn a_new_version_that_passes_its_checksum_but_does_not_build_is_not_installed() 
         ("empty", Vec::new()),
     ];
     for (what, bytes) in bad {
-        let (dl, store) = kept_2_1_0();
-        publish_2_2_0(&dl, &bytes, None);
+        let (dl, store) = kept_committed();
+        publish_next(&dl, &bytes, None);
         let h = running(&dl, &store);
         let status = block_on(h.check_for_update()).unwrap();
         assert_eq!(status.update_failure.map(|f| f.as_str()), Some("build"), "{what}");
         let err = status.update_error.unwrap();
-        assert!(
-            err.contains("2.2.0") && err.contains("does not build"),
-            "{what}: the message names the version: {err}"
-        );
+        assert!(err.contains(next()) && err.contains("does not build"), "{what}: the message names the version: {err}");
         assert_eq!(status.version.as_deref(), Some(m.version.as_str()), "{what}: the old version serves");
-        assert_eq!(keys(&store, "model/blob/"), 3, "{what}: nothing of 2.2.0 is kept");
+        assert_eq!(keys(&store, "model/blob/"), 3, "{what}: nothing of the new release is kept");
         assert_eq!(pointer(&store)["current"], m.version.as_str(), "{what}");
         let kept = block_on(store.get(&format!("model/version/{}", m.version))).unwrap();
-        assert_eq!(kept.as_deref(), Some(json.as_bytes()), "{what}: the kept manifest is still 2.1.0's");
+        assert_eq!(kept.as_deref(), Some(json.as_bytes()), "{what}: the kept manifest is still the committed one");
         let again = block_on(h.check_for_update()).unwrap();
         assert_eq!(again.update_rejection.map(|r| r.as_str()), Some("rolledBack"), "{what}: not fetched again");
         assert_eq!(offline_start(&dl, &store), (Some(m.version.clone()), true), "{what}: the old version runs");
@@ -204,8 +210,8 @@ fn a_tab_closed_midway_through_an_update_restarts_on_the_old_version_and_cleans_
     let (_, m, onnx, bank) = committed();
     let (new_onnx, new_bank) = (same_graph_other_bytes(&onnx), [bank.as_slice(), b"\n"].concat());
     for n in 1..=4 {
-        let (dl, store) = kept_2_1_0();
-        publish_2_2_0(&dl, &new_onnx, Some(&new_bank));
+        let (dl, store) = kept_committed();
+        publish_next(&dl, &new_onnx, Some(&new_bank));
         let h = running(&dl, &store);
         store.hang_at_put(n);
         // The update runs until its `n`th write, which never ends: the tab is closed there.
@@ -217,7 +223,7 @@ fn a_tab_closed_midway_through_an_update_restarts_on_the_old_version_and_cleans_
         assert_eq!(pointer(&store)["current"], m.version.as_str());
         // The next check removes what the closed tab left, then installs the update afresh.
         let status = block_on(restarted.check_for_update()).unwrap();
-        assert_eq!(status.version.as_deref(), Some("2.2.0"), "put {n}: {status:?}");
+        assert_eq!(status.version.as_deref(), Some(next()), "put {n}: {status:?}");
         assert_eq!((keys(&store, "model/blob/"), keys(&store, "model/version/")), (5, 2), "put {n}");
     }
 }
@@ -247,14 +253,14 @@ fn a_body_larger_than_expected_is_refused_as_it_streams_not_after() {
 #[test]
 fn a_host_that_cannot_place_its_player_takes_a_staged_release_only_at_100_percent() {
     let (json, m, onnx, _) = committed();
-    let (dl, store) = kept_2_1_0();
+    let (dl, store) = kept_committed();
     let h = running(&dl, &store);
     let onnx = same_graph_other_bytes(&onnx);
-    dl.serve(&format!("{BASE}model-2.2.0.onnx"), &onnx);
+    dl.serve(&format!("{BASE}model-{}.onnx", next()), &onnx);
     let stage = |percentage: f64| {
         let mut manifest: serde_json::Value = serde_json::from_str(&json).unwrap();
-        manifest["version"] = "2.2.0".into();
-        (manifest["file"], manifest["bytes"]) = ("model-2.2.0.onnx".into(), onnx.len().into());
+        manifest["version"] = next().into();
+        (manifest["file"], manifest["bytes"]) = (format!("model-{}.onnx", next()).into(), onnx.len().into());
         manifest["sha256"] = sha256_hex(&onnx).into();
         manifest["rollout"] = serde_json::json!({ "percentage": percentage });
         dl.serve(&format!("{BASE}manifest.json"), manifest.to_string().as_bytes());
@@ -263,5 +269,5 @@ fn a_host_that_cannot_place_its_player_takes_a_staged_release_only_at_100_percen
     let status = stage(99.0);
     assert_eq!(status.update_rejection.map(|r| r.as_str()), Some("outsideRollout"), "{status:?}");
     assert_eq!(status.version.as_deref(), Some(m.version.as_str()));
-    assert_eq!(stage(100.0).version.as_deref(), Some("2.2.0"));
+    assert_eq!(stage(100.0).version.as_deref(), Some(next()));
 }

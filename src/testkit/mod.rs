@@ -63,3 +63,44 @@ pub fn model_host(strategy: crate::lifecycle::Strategy) -> Result<crate::lifecyc
     let store: std::rc::Rc<dyn crate::ports::KvStore> = std::rc::Rc::new(MemoryStore::new("indexedDB"));
     Ok(crate::lifecycle::ModelHost::new(strategy, urls, dl, Some(store), std::rc::Rc::new(FakeClock::default())))
 }
+
+/// Release numbers relative to the committed model's version (`models/manifest.json`), so fixtures that publish "a
+/// newer release", "a downgrade" or "a beta of the next release" keep meaning that when the committed model moves on.
+pub struct Releases {
+    /// The committed model's version: what a start keeps and runs.
+    pub current: String,
+    /// The next minor release (2.1.0 -> 2.2.0).
+    pub next: String,
+    /// The next patch release (2.1.0 -> 2.1.1).
+    pub next_patch: String,
+    /// A pre-release of [`Releases::next`] (2.2.0-beta.1): newer than the committed one, older than `next`.
+    pub next_beta: String,
+    /// A release below the committed one (2.1.0 -> 2.0.0): a downgrade.
+    pub older: String,
+}
+
+/// [`Releases`] of the committed model, read once (an error names the manifest and what is wrong with it).
+pub fn releases() -> Result<&'static Releases, String> {
+    static RELEASES: std::sync::OnceLock<Result<Releases, String>> = std::sync::OnceLock::new();
+    RELEASES.get_or_init(read_releases).as_ref().map_err(Clone::clone)
+}
+
+fn read_releases() -> Result<Releases, String> {
+    let path = format!("{}/manifest.json", models_dir());
+    let json = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    let manifest = crate::model::Manifest::parse(&json).map_err(|e| format!("{path}: {e}"))?;
+    let v = manifest.semver().map_err(|e| format!("{path}: {e}"))?;
+    let (major, minor, patch) = (v.major, v.minor, v.patch);
+    let older = match (minor, patch) {
+        (0, 0) => format!("{}.0.0", major.checked_sub(1).ok_or(format!("{path}: no release below {v}"))?),
+        (0, p) => format!("{major}.0.{}", p - 1),
+        (m, _) => format!("{major}.{}.0", m - 1),
+    };
+    Ok(Releases {
+        current: v.to_string(),
+        next: format!("{major}.{}.0", minor + 1),
+        next_patch: format!("{major}.{minor}.{}", patch + 1),
+        next_beta: format!("{major}.{}.0-beta.1", minor + 1),
+        older,
+    })
+}
