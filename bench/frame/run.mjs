@@ -83,7 +83,9 @@ const cloud = `http://127.0.0.1:${MOCK_PORT}/v1`;
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
+    '--disable-component-update', '--disable-sync',
+    // Extra flags for an experiment, e.g. BENCH_CHROMIUM_ARGS='--js-flags=--wasm-caching-threshold=2000000000'.
+    ...(process.env.BENCH_CHROMIUM_ARGS ? process.env.BENCH_CHROMIUM_ARGS.split(' ') : [])],
 });
 
 const allEngines = [
