@@ -214,6 +214,12 @@ export interface PregenMetrics {
   servedBySource: Partial<Record<CandidateSource, number>>;
   /** Pre-generated lines served at least once. */
   used: number;
+  /** `generate()` calls that joined a pre-generation of their line in flight (counted in `served` too) rather
+   * than start a second one; that waited their `waitMs` for one in vain; that wanted the cloud and found only a
+   * local-only one, so went their own way. */
+  joined: number;
+  joinTimedOut: number;
+  joinDeclined: number;
   /** Pre-generated lines whose TTL passed unserved (waste). */
   expiredUnused: number;
   /** Pre-generated lines within their TTL, not served yet. */

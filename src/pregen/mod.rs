@@ -36,6 +36,7 @@ mod tests_loop;
 pub use event::{CharacterRef, Nearby, ObserveEvent};
 pub use gates::{metered, GateCounts, Verdict};
 pub use metrics::PregenMetrics;
+
 pub use moment::{canonical_request, Character, Moment};
 pub use predict::{Candidate, Situation};
 pub use run::{run, Generated, Job, PregenBackend};
@@ -43,6 +44,14 @@ pub use run::{run, Generated, Job, PregenBackend};
 use history::{History, Interaction};
 use metrics::LiveLines;
 use patterns::day_of;
+
+/// How a game call that met a pre-generation of its line in flight ended (see [`Pregen::join`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinOutcome {
+    Served,
+    TimedOut,
+    Declined,
+}
 
 /// What pre-generation knows now.
 struct State {
@@ -200,6 +209,18 @@ impl Pregen {
         s.live.served(key, now, &mut s.metrics);
     }
 
+    /// The runtime's report of a game call for `key` that met a pre-generation of its line in flight
+    /// (`runtime/inflight.rs`): it joined it, waited `waitMs` in vain, or declined a local-only one.
+    pub fn join(&self, key: &str, outcome: JoinOutcome) {
+        let now = self.clock.now_ms();
+        let s = &mut *self.state.borrow_mut();
+        match outcome {
+            JoinOutcome::Served => s.live.joined(key, now, &mut s.metrics),
+            JoinOutcome::TimedOut => s.metrics.join_timed_out += 1,
+            JoinOutcome::Declined => s.metrics.join_declined += 1,
+        }
+    }
+
     /// Whether `key` is a pre-generated line still within its TTL.
     pub fn is_live(&self, key: &str) -> bool {
         self.state.borrow().live.contains(key, self.clock.now_ms())
@@ -334,6 +355,6 @@ impl Pregen {
             s.metrics.spend_total_usd += result.cost_usd;
             s.dirty = true;
         }
-        s.live.insert(job.key.clone(), job.source, now + job.ttl_ms);
+        s.live.insert(job.key.clone(), job.source, now + job.ttl_ms, &mut s.metrics);
     }
 }

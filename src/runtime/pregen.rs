@@ -6,12 +6,13 @@ use std::rc::Rc;
 use futures_util::FutureExt;
 use serde_json::Value;
 
+use super::inflight::{self, Found, InFlightLines, Joined};
 use super::{cache_key, Runtime, PREGEN_LOOP};
 use crate::cache::{CacheKey, ResponseCache};
 use crate::error::Error;
 use crate::metrics::Monitor;
 use crate::ports::LocalFuture;
-use crate::pregen::{self, Generated, Job, Moment, PregenBackend};
+use crate::pregen::{self, Generated, Job, JoinOutcome, Moment, PregenBackend};
 use crate::router::{GenerateRequest, GenerateResult, Router};
 use crate::vocab::Source;
 
@@ -19,6 +20,8 @@ use crate::vocab::Source;
 pub(super) struct RuntimeBackend {
     pub cache: Rc<ResponseCache>,
     pub router: Rc<Router>,
+    /// Where each generation is joinable by the game's call for the same line while it runs.
+    pub in_flight: Rc<InFlightLines>,
     /// Told of every line made, as pre-generation's own source (`Key::Pregen`).
     pub monitor: Rc<RefCell<Monitor>>,
 }
@@ -42,7 +45,9 @@ impl PregenBackend for RuntimeBackend {
                 // The `minImportance` flag (else `cloud.minImportance`), read now.
                 req.importance = req.importance.min(self.router.steering().min_importance);
             }
-            let line = self.router.generate_uncached(&req).await;
+            let (router, chain_req) = (self.router.clone(), req.clone());
+            let chain = Box::pin(async move { router.generate_uncached(&chain_req).await });
+            let line = self.in_flight.run(&job.key, job.cloud, chain).await;
             super::monitor::feed_pregen(&mut self.monitor.borrow_mut(), &line);
             if !matches!(line.source, Source::Local | Source::Cloud) {
                 // A template is no better than what the game would get anyway; keeping it would hide the model.
@@ -70,8 +75,12 @@ impl Runtime {
         if !self.config.pregen.enabled {
             return;
         }
-        let backend =
-            RuntimeBackend { cache: self.cache.clone(), router: self.router.clone(), monitor: self.monitor.clone() };
+        let backend = RuntimeBackend {
+            cache: self.cache.clone(),
+            router: self.router.clone(),
+            in_flight: self.in_flight.clone(),
+            monitor: self.monitor.clone(),
+        };
         let task = pregen::run(Rc::downgrade(&self.pregen), Rc::new(backend), self.ports.idle.clone());
         self.ports.spawner.spawn(PREGEN_LOOP, Box::pin(task));
     }
@@ -87,6 +96,33 @@ impl Runtime {
     /// for the moment, so a pre-generated line is found under the same key.
     pub fn canonical_request(moment: Value) -> Result<Value, Error> {
         Ok(pregen::canonical_request(&Moment::parse(moment)?))
+    }
+
+    /// `generate()`'s line: when a pre-generation of it is in flight, the call joins it within its `waitMs`
+    /// (`inflight.rs`), else, or when that gives no line, the router's chain with the wait that is left.
+    pub(super) async fn line_for(&self, mut req: GenerateRequest) -> GenerateResult {
+        let key = cache_key(&req).id();
+        match self.in_flight.find(&key, self.router.wants_cloud(&req)) {
+            Found::None => {}
+            Found::Declined => self.pregen.join(&key, JoinOutcome::Declined),
+            Found::Line(line) => {
+                let (t0, wait_ms) = (self.ports.clock.now_ms(), self.router.wait_ms(&req));
+                match inflight::join(self.ports.idle.as_ref(), line, wait_ms).await {
+                    Joined::Line(line) => {
+                        self.pregen.join(&key, JoinOutcome::Served);
+                        return GenerateResult { latency_ms: self.ports.clock.now_ms() - t0, ..line };
+                    }
+                    Joined::NoLine => {}
+                    Joined::TimedOut => {
+                        self.pregen.join(&key, JoinOutcome::TimedOut);
+                        // The player has waited for the cloud already: the chain answers at once with what it has
+                        // on the device, and lets its cloud call (which shares the one in flight) fill the cache.
+                        req.wait_ms = Some(0);
+                    }
+                }
+            }
+        }
+        self.router.generate(&req).await
     }
 
     /// A line `generate()` gave from the cache may be a pre-generated one: pre-generation counts it as served.
