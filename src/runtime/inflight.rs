@@ -168,7 +168,10 @@ mod tests {
         let (made, joined) = run(&idle, both(gen, game));
         assert_eq!((made.source, made.cost_usd), (Source::Cloud, 0.002), "the generation keeps its cost");
         let Joined::Line(j) = joined else { panic!("{joined:?}") };
-        assert_eq!((j.source, j.cost_usd, j.shared, j.cached, j.text.as_str()), (Source::Cloud, 0.0, true, false, "Well met."));
+        assert_eq!(
+            (j.source, j.cost_usd, j.shared, j.cached, j.text.as_str()),
+            (Source::Cloud, 0.0, true, false, "Well met.")
+        );
         assert_eq!(idle.clock.now_ms(), 2_500.0, "the game's call ended with the one generation");
         assert!(lines.is_empty(), "the key is gone when the generation ends");
     }
