@@ -27,12 +27,12 @@ fs.writeFileSync(path.join(pkgDir, 'index.js'), entry);
 fs.copyFileSync(path.join(entryDir, 'index.d.ts'), path.join(pkgDir, 'index.d.ts'));
 // The worker mode (`worker: true`): the main thread's proxy and the worker's entry, which index.js starts with
 // `new Worker(new URL('./worker.js', import.meta.url))` so bundlers emit it with no configuration.
-for (const f of ['proxy.js', 'worker.js']) fs.copyFileSync(path.join(entryDir, f), path.join(pkgDir, f));
+for (const f of ['proxy.js', 'unsendable.js', 'worker.js']) fs.copyFileSync(path.join(entryDir, f), path.join(pkgDir, f));
 
 manifest.main = 'index.js';
 manifest.module = 'index.js';
 manifest.types = 'index.d.ts';
-manifest.files = [...new Set([...(manifest.files || []), 'index.js', 'index.d.ts', 'proxy.js', 'worker.js', 'model/'])];
+manifest.files = [...new Set([...(manifest.files || []), 'index.js', 'index.d.ts', 'proxy.js', 'unsendable.js', 'worker.js', 'model/'])];
 manifest.sideEffects = ['./index.js', './worker.js', './unwritten_ai.js', './snippets/*'];
 fs.writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
 fs.copyFileSync(path.resolve(import.meta.dirname, '..', 'README.md'), path.join(pkgDir, 'README.md'));

@@ -48,6 +48,12 @@ pub trait KvStore {
     /// A name for metrics and errors, e.g. "localStorage".
     fn name(&self) -> &str;
     fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, StoreError>>;
+    /// `get`, of the value the last writer anywhere (another tab, another worker) left. Differs from `get` only
+    /// for a store that reads a copy: the package's worker keeps one of localStorage, which asks the main thread
+    /// first. For a record that is read and written under a shared lock (the budget's).
+    fn get_latest<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        self.get(key)
+    }
     fn put<'a>(&'a self, key: &'a str, value: &'a [u8]) -> LocalFuture<'a, Result<(), StoreError>>;
     fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), StoreError>>;
     /// All keys that start with `prefix`, in no particular order.

@@ -248,9 +248,6 @@ vocabulary! {
         /// The WebAssembly instance trapped (a panic, out of memory): this runtime is gone, every pending and later
         /// call on it rejects with this name; `UnwrittenAI.create()` starts a fresh one on a new instance.
         RuntimeCrashed = "RuntimeCrashed",
-        /// A synchronous method that worker mode (`worker: true`) does not serve yet; create the runtime with
-        /// `worker: false` to use it. Thrown by the main-thread proxy (wasm/js/proxy.js), never by the core.
-        NotSupportedInWorker = "NotSupportedInWorker",
     }
 
     /// The `type` of a worker-mode event: the proxy started a fresh worker after the old one crashed.

@@ -25,7 +25,9 @@ export function longTasks(from, to) {
 
 function stats(times) {
   const s = [...times].sort((a, b) => a - b);
-  return { n: s.length, p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN };
+  // The slowest calls with their place in the session (early ones point at code not yet optimised).
+  const slowest = times.map((ms, i) => [i, ms]).sort((x, y) => y[1] - x[1]).slice(0, 4).map(([i, ms]) => `#${i} ${ms.toFixed(2)}`);
+  return { n: s.length, p50: percentile(s, 50), p95: percentile(s, 95), p99: percentile(s, 99), max: s[s.length - 1] ?? NaN, slowest };
 }
 
 /**

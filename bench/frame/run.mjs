@@ -155,6 +155,7 @@ for (const e of engines) {
   const rs = results[e.key];
   const tasks = (phase) => rs.map((r) => `[${r[phase].longTasks.all.join(' ')}]`).join(' ');
   console.log(`${e.name}: long tasks (ms) per round, cold ${tasks('cold')}, warm ${tasks('warm')}, play ${rs.map((r) => `[${r.play.longTasks.all.join(' ')}]`).join(' ')}`);
+  console.log(`  slowest analyses (call #, ms) per round: ${rs.map((r) => `[${r.play.analyze.slowest?.join(', ')}]`).join(' ')}`);
   console.log(`  phases (ms, median) cold: ${['init', 'create', 'first'].map((k) => `${k} ${f(med(e.key, (r) => r.cold.phases[k]))}`).join(', ')}; warm: ${['init', 'create', 'first'].map((k) => `${k} ${f(med(e.key, (r) => r.warm.phases[k]))}`).join(', ')}; model from ${rs[0].cold.modelFrom} / ${rs[0].warm.modelFrom}${rs[0].play.sources ? `; generate sources ${JSON.stringify(rs[0].play.sources)}` : ''}`);
 }
 if (results.oursWorker) {

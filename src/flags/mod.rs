@@ -39,6 +39,7 @@ pub mod document;
 mod experiment;
 pub mod hash;
 mod remote;
+mod snapshot;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -49,6 +50,7 @@ pub use document::{Document, DocumentError};
 pub use experiment::Assignment;
 pub use hash::in_rollout;
 pub use remote::Refresh;
+pub use snapshot::FlagsSnapshot;
 
 /// What flags reach outside: the document's server, the store that keeps it and the assignments (the runtime
 /// passes localStorage), wall time for the TTL, randomness for an anonymous player id.

@@ -1,8 +1,8 @@
 /** Options of `UnwrittenAI.create`. Every field is optional; unknown fields are rejected (`InvalidConfig`). */
 export interface UnwrittenConfig {
   /** Run the runtime in a dedicated Web Worker (model, inference, storage work off the main thread). Default false.
-   *  Experimental: cacheKey, canonicalRequest, isEnabled, getFlag, variant and inRollout throw
-   *  NotSupportedInWorker; modelStatus, metrics and cacheStats are the worker's state as of its last message. */
+   *  Experimental: the same methods and answers; modelStatus, metrics and cacheStats are the worker's state as of
+   *  its last message. */
   worker?: boolean;
   /** Prefix of storage keys and of the IndexedDB name: 1-32 of a-z 0-9 - _. Default "unwritten". */
   namespace?: string;
@@ -799,8 +799,7 @@ export type ModelEventType = "modelUpdateAvailable" | "modelDownloadProgress" | 
   | "modelRollback" | "modelUpdateFailed";
 /** Names of the errors this package throws or rejects with (`err.name`). */
 export type UnwrittenErrorName = "InvalidConfig" | "InvalidRequest" | "StorageError" | "NetworkError" | "Disposed"
-  | "ModelIntegrityError" | "ModelLoadError" | "ModelNotReady" | "InferenceError" | "RuntimeCrashed"
-  | "NotSupportedInWorker";
+  | "ModelIntegrityError" | "ModelLoadError" | "ModelNotReady" | "InferenceError" | "RuntimeCrashed";
 /** The `type` of a worker-mode event. */
 export type WorkerEventType = "runtimeRestarted";
 /** The `type` of an `observe()` event. */

@@ -10,7 +10,7 @@ use crate::error::{text_at_most, Error};
 
 /// A flag, experiment or rollout name: a string of at most `MAX_NAME_CHARS` characters, read no further than one
 /// past them (a 50 MB string is refused, not copied).
-fn name_arg(value: &JsValue, field: &str) -> Result<String, Error> {
+pub(super) fn name_arg(value: &JsValue, field: &str) -> Result<String, Error> {
     let name = match value.dyn_ref::<js_sys::JsString>() {
         Some(s) => String::from(s.slice(0, MAX_NAME_CHARS as u32 + 1)),
         None => text_arg(value, field)?,
@@ -67,5 +67,21 @@ impl UnwrittenAI {
     pub async fn refresh_flags(&self) -> Result<JsValue, JsValue> {
         let rt = self.rt.clone();
         to_js(&rt.refresh_flags().await?)
+    }
+}
+
+/// Worker mode's side of the main thread's flags copy (`worker_sync.rs`), called by `wasm/js/worker.js` only.
+#[wasm_bindgen]
+impl UnwrittenAI {
+    /// The state of the flag reads as JSON, sent to the main thread's copy.
+    #[wasm_bindgen(js_name = __flagsSnapshot)]
+    pub fn flags_snapshot(&self) -> Result<String, JsValue> {
+        Ok(self.rt.flags_snapshot()?)
+    }
+
+    /// A `variant()` the main thread's copy answered: kept and stored here, with no second exposure event.
+    #[wasm_bindgen(js_name = __replayVariant)]
+    pub fn replay_variant(&self, experiment: JsValue) -> Result<(), JsValue> {
+        Ok(self.rt.replay_variant(&name_arg(&experiment, "experiment")?)?)
     }
 }

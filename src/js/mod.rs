@@ -12,8 +12,10 @@ mod pregen;
 mod text;
 mod types;
 mod unwritten;
+mod worker_sync;
 
 pub use convert::js_error;
 pub use crash::{force_trap, fresh_instance, schedule_reinit, set_crash_handler};
 pub use types::{ConfigArg, MetricsValue};
 pub use unwritten::UnwrittenAI;
+pub use worker_sync::{cache_key_of, canonical_request_of, JsFlagsMirror};

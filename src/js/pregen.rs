@@ -2,10 +2,9 @@
 //! `crate::pregen`'s.
 use wasm_bindgen::prelude::*;
 
-use super::convert::{object_json, to_js};
+use super::convert::object_json;
 use super::types::{GenerateRequestValue, MomentArg, ObserveEventArg};
 use super::unwritten::UnwrittenAI;
-use crate::runtime::Runtime;
 
 #[wasm_bindgen]
 impl UnwrittenAI {
@@ -20,7 +19,6 @@ impl UnwrittenAI {
     /// for the moment, so a line made ahead of time is found. Throws `InvalidRequest` for a bad moment.
     #[wasm_bindgen(js_name = canonicalRequest)]
     pub fn canonical_request(&self, moment: MomentArg) -> Result<GenerateRequestValue, JsValue> {
-        let json = object_json(moment.into(), "(moment)", "{ character: { id }, responseType, topic }")?;
-        Ok(to_js(&Runtime::canonical_request(json)?)?.into())
+        super::worker_sync::canonical_request_of(moment)
     }
 }

@@ -18,7 +18,7 @@ pub struct UnwrittenAI {
     pub(crate) front: MemoryFront,
 }
 
-fn parse_config(config: Option<ConfigArg>) -> Result<Config, Error> {
+pub(super) fn parse_config(config: Option<ConfigArg>) -> Result<Config, Error> {
     let value: JsValue = config.map(Into::into).unwrap_or(JsValue::UNDEFINED);
     if value.is_undefined() || value.is_null() {
         return Ok(Config::default());

@@ -39,6 +39,11 @@ impl Runtime {
     /// The key string of a request's parts (`{ type, character, modelVersion?, player?, context? }`).
     pub fn cache_key(&self, parts: serde_json::Value) -> Result<String, Error> {
         self.cache()?;
+        Runtime::key_of(parts)
+    }
+
+    /// The same key without a runtime: it depends on the parts alone (worker mode computes it on the main thread).
+    pub fn key_of(parts: serde_json::Value) -> Result<String, Error> {
         Ok(CacheKeyParts::parse(parts)?.id())
     }
 

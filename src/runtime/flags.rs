@@ -162,6 +162,22 @@ impl Drop for Saving {
     }
 }
 
+/// `variant()` as the runtime and worker mode's copy of its flags (`flags_mirror.rs`) answer it: the first
+/// exposure this session is queued as an `experimentExposure` event.
+pub(super) fn read_variant(
+    flags: &Flags,
+    queue: &EventLog<FlagsEvent>,
+    at_ms: f64,
+    experiment: &str,
+) -> Option<Assignment> {
+    let a = flags.variant(experiment)?;
+    if a.first_exposure {
+        let (experiment, variant, index) = (a.experiment.clone(), a.variant.clone(), a.index);
+        queue.push(FlagsEvent::ExperimentExposure { experiment, variant, index, at_ms });
+    }
+    Some(a)
+}
+
 fn push_changes(queue: &EventLog<FlagsEvent>, refresh: Refresh, at_ms: f64) {
     if !refresh.changes.is_empty() {
         queue.push(FlagsEvent::FlagsChanged { changes: refresh.changes, at_ms });
@@ -185,14 +201,9 @@ impl Runtime {
     /// queued as an `experimentExposure` event; a new assignment is written to the store in the background.
     pub fn variant(&self, experiment: &str) -> Result<Option<Assignment>, Error> {
         self.check_alive()?;
-        let Some(a) = self.flags.flags.variant(experiment) else { return Ok(None) };
-        if a.first_exposure {
-            let at_ms = self.ports.clock.wall_ms();
-            let (experiment, variant, index) = (a.experiment.clone(), a.variant.clone(), a.index);
-            self.flags.queue.push(FlagsEvent::ExperimentExposure { experiment, variant, index, at_ms });
-        }
+        let a = read_variant(&self.flags.flags, &self.flags.queue, self.ports.clock.wall_ms(), experiment);
         self.save_assignments();
-        Ok(Some(a))
+        Ok(a)
     }
 
     /// Fetches the flag document now, even within its TTL (with its ETag, so an unchanged one costs a 304).
@@ -213,7 +224,7 @@ impl Runtime {
     }
 
     /// Writes a new assignment or anonymous id in the background: the next start must hash the same id.
-    fn save_assignments(&self) {
+    pub(super) fn save_assignments(&self) {
         if !self.flags.flags.unsaved() || self.flags.saving.replace(true) {
             return;
         }

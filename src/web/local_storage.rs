@@ -81,6 +81,23 @@ impl KvStore for LocalStorageStore {
         })
     }
 
+    /// In the package's worker, `storage` is the host's copy, whose `latest(key)` fetches the key from the main
+    /// thread's real localStorage first; a real Storage has no such method and is always current.
+    fn get_latest<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        Box::pin(async move {
+            let latest = js_sys::Reflect::get(&self.storage, &JsValue::from_str("latest")).ok();
+            if let Some(f) = latest.and_then(|f| f.dyn_into::<js_sys::Function>().ok()) {
+                // A copy that cannot refresh (the call or its promise fails) is still read: it is what there is.
+                if let Ok(p) = f.call1(&self.storage, &JsValue::from_str(&self.full_key(key))) {
+                    if let Ok(p) = p.dyn_into::<js_sys::Promise>() {
+                        let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+                    }
+                }
+            }
+            self.get(key).await
+        })
+    }
+
     fn put<'a>(&'a self, key: &'a str, value: &'a [u8]) -> LocalFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             self.storage.set_item(&self.full_key(key), &B64.encode(value)).map_err(|e| {

@@ -11,6 +11,7 @@ import { chromium } from 'playwright-core';
 import { runDemoScenario } from './demo.mjs';
 import { launchFirefox } from './firefox.mjs';
 import { serve } from '../../scripts/static-server.mjs';
+import { CHROMIUM_ARGS } from './browsers.mjs';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const outDir = path.join(root, 'target', 'e2e');
@@ -21,11 +22,6 @@ const expected = JSON.parse(fs.readFileSync(path.join(root, 'pkg', 'package.json
 const MOCK_URL = (process.env.UNWRITTEN_MOCK_URL || 'http://127.0.0.1:8787').replace(/\/$/, '');
 const MODELS_URL = (process.env.UNWRITTEN_MODELS_URL || 'http://127.0.0.1:8788/').replace(/\/?$/, '/');
 const demoOnly = process.argv.includes('--demo-only');
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 let failures = 0;
 // The browser the checks that follow are about.
@@ -84,11 +80,12 @@ function checkGame(outText) {
     check(ok, `${what} with ${name}${field === undefined ? '' : ` field ${field}`} (got ${got})`);
   };
 
-  // Every method of the class in the installed package's declarations (but wasm-bindgen's free()) has an entry.
+  // Every method of the class in the installed package's declarations (but wasm-bindgen's free() and the `__` ones
+  // the package's own worker host calls) has an entry.
   const dts = fs.readFileSync(path.join(root, 'tests/consumer/node_modules/unwritten-ai/unwritten_ai.d.ts'), 'utf8');
   const classBody = dts.match(/export class UnwrittenAI \{([\s\S]*?)\n\}/)?.[1] ?? '';
   const methods = [...classBody.matchAll(/^\s+(?:static )?([A-Za-z_]\w*)\(/gm)].map((m) => m[1]);
-  const missing = ['init', ...methods.filter((m) => m !== 'free')].filter((m) => !(m in out));
+  const missing = ['init', ...methods.filter((m) => m !== 'free' && !m.startsWith('__'))].filter((m) => !(m in out));
   check(methods.length > 20 && missing.length === 0,
     `consumer report has an entry for init() and every method of UnwrittenAI (missing: ${missing.join(', ') || 'none'})`);
 
@@ -208,6 +205,16 @@ function checkCrash(crashText) {
   }
   rejectsCrashed('a trap inside a call', crash.syncTrap);
   rejectsCrashed('generate() on the runtime of the second trapped instance', crash.afterSync?.generate);
+  // worker: true, and the worker closed with no error event (crash.ts silentDeath): the proxy's watchdog.
+  const s = crash.silent ?? {};
+  check(typeof s.before === 'string', `worker mode: the runtime answered before its worker was closed (${s.before})`);
+  rejectsCrashed('worker mode: the call that closed the worker silently', s.closed);
+  rejectsCrashed('worker mode: a call sent to the silently closed worker', s.pending);
+  check(s.after?.settled === 'resolved' && s.label === crash.expected?.label,
+    `worker mode: the next call works on a fresh worker (${s.after?.settled}, ${s.label})`);
+  check(s.restarts === 1 && /no message/.test(s.reason ?? ''),
+    `worker mode: one runtimeRestarted event, saying why (${s.restarts}: ${s.reason})`);
+  check(s.mainThread === 'InvalidRequest', `__forceTrap('silent') without a worker is refused (${s.mainThread})`);
 }
 
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
@@ -238,9 +245,10 @@ async function consumerAndCrashPages() {
   check(c.problems.length === 0, `no console errors in the consumer game ${c.problems.join(' | ')}`);
   await c.context.close();
 
-  // 3. The crash page (tests/consumer/src/crash.ts) traps the WebAssembly instance on purpose, twice.
+  // 3. The crash page (tests/consumer/src/crash.ts) traps the WebAssembly instance on purpose, twice, then closes a
+  // runtime's worker with no error event.
   const k = await openPage(browser, `${consumerUrl}crash.html`, '#out:not([data-state="loading"])');
-  await k.page.waitForSelector('#out:not([data-state="loading"])', { timeout: 120_000 }).catch(() => {});
+  await k.page.waitForSelector('#out:not([data-state="loading"])', { timeout: 240_000 }).catch(() => {});
   const crashState = await k.page.getAttribute('#out', 'data-state');
   const crashText = (await k.page.textContent('#out')) || '';
   check(crashState === 'done', `crash page ran to the end (${crashState}${crashState === 'done' ? '' : `: ${crashText}`})`);
@@ -254,7 +262,7 @@ async function consumerAndCrashPages() {
     const game = await ff.readOut(consumerUrl, 300_000);
     check(game.state === 'done', `consumer game ran to the end (${game.state}${game.state === 'done' ? '' : `: ${game.text}`})`);
     checkGame(game.text);
-    const trapped = await ff.readOut(`${consumerUrl}crash.html`, 180_000);
+    const trapped = await ff.readOut(`${consumerUrl}crash.html`, 300_000);
     check(trapped.state === 'done',
       `crash page ran to the end (${trapped.state}${trapped.state === 'done' ? '' : `: ${trapped.text}`})`);
     checkCrash(trapped.text);

@@ -7,13 +7,10 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { launchFirefox } from './firefox.mjs';
 import { serve } from '../../scripts/static-server.mjs';
+import { CHROMIUM_ARGS } from './browsers.mjs';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const expected = JSON.parse(fs.readFileSync(path.join(root, 'pkg', 'package.json'), 'utf8')).version;
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 let failures = 0;
 let where = 'chromium';
@@ -47,9 +44,17 @@ function checkWorker(text) {
   check(r.reports >= 1 && r.hasMetrics && r.stopped === true && r.unknownReport === false && r.bad === w.invalidRequest,
     `onReport(cb, 1000) calls back from the worker, offReport stops it, a bad callback is refused (${JSON.stringify(r)})`);
   check(o.metrics?.namespace === 'consumer-worker' && o.metrics?.version === expected, `metrics() from the worker's state (${JSON.stringify(o.metrics)})`);
-  const un = o.unsupported ?? {};
-  check(Object.keys(un).length === 6 && Object.values(un).every((n) => n === 'NotSupportedInWorker'),
-    `the six sync methods worker mode does not serve throw NotSupportedInWorker (${JSON.stringify(un)})`);
+  const sy = o.sync ?? {};
+  check(sy.calls > 20 && Array.isArray(sy.differ) && sy.differ.length === 0,
+    `cacheKey, canonicalRequest, isEnabled, getFlag, variant and inRollout answer as worker: false, bad input included (${sy.calls} calls; differ: ${JSON.stringify(sy.differ)})`);
+  const seen = sy.seen ?? {};
+  check(typeof seen.cacheKey?.ok === 'string' && seen['cacheKey null']?.name === w.invalidRequest && seen['isEnabled 42']?.name === w.invalidRequest
+    && seen['isEnabled 42']?.field === 'flag' && seen['getFlag npcMood']?.ok === 'calm' && seen['variant local_first']?.ok?.firstExposure === true
+    && seen['variant local_first again']?.ok?.firstExposure === false && typeof seen['inRollout r50']?.ok === 'boolean',
+    `the answers are real ones (${JSON.stringify({ key: seen.cacheKey, bad: seen['isEnabled 42'], mood: seen['getFlag npcMood'], v: seen['variant local_first'] })})`);
+  const ex = sy.exposures ?? {};
+  check(ex.atOnce === ex.expected && ex.later === 0 && ex.local === ex.expected && sy.after === true,
+    `a variant's experimentExposure is in takeEvents() at once and once only, as with worker: false (${JSON.stringify(ex)}, after ${sy.after})`);
   const c = o.crash ?? {};
   check(c.trap === w.crashed, `a trap in the worker rejects the trapping call with ${w.crashed} (${c.trap})`);
   // The call sent before the trap may have finished first; it must not hang or fail otherwise.
@@ -57,9 +62,12 @@ function checkWorker(text) {
   check(c.restarted === 1 && c.afterAnalyze === w.grateful && [w.memorySource, 'localStorage', 'indexedDb', w.localSource].includes(c.afterTrap),
     `the next call starts a fresh worker, reported once as runtimeRestarted; it answers (generate from ${c.afterTrap}, analyze ${c.afterAnalyze})`);
   check(o.dispose?.call === w.disposed && o.dispose?.sync === w.disposed, `after dispose() calls reject or throw ${w.disposed} (${JSON.stringify(o.dispose)})`);
+  check(Array.isArray(o.dispose?.sixDiffer) && o.dispose.sixDiffer.length === 0 && o.dispose?.canonical === true && o.dispose?.flag?.name === w.disposed,
+    `after dispose() the six sync methods answer as a disposed worker: false runtime (flags throw ${w.disposed}, canonicalRequest answers) (${JSON.stringify(o.dispose)})`);
 }
 
-const server = await serve(path.join(root, 'tests', 'consumer', 'dist'));
+// E2E_CONSUMER_DIST: the consumer built by another bundler (scripts/test runs the Vite build too).
+const server = await serve(process.env.E2E_CONSUMER_DIST || path.join(root, 'tests', 'consumer', 'dist'));
 const url = `http://127.0.0.1:${server.address().port}/worker.html`;
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
 try {

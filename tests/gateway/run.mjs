@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { serve } from '../../scripts/static-server.mjs';
+import { CHROMIUM_ARGS } from '../e2e/browsers.mjs';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 const outDir = path.join(root, 'target', 'gateway');
@@ -20,11 +21,6 @@ const venv = process.env.GATEWAY_VENV || path.join(root, 'target', 'gateway-venv
 const proxyPort = Number(process.env.GATEWAY_PORT || 8831);
 const pagePort = Number(process.env.GATEWAY_PAGE_PORT || 8832);
 const proxyLogPath = path.join(outDir, 'proxy.log');
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
 
 let passed = 0;
 let failed = 0;

@@ -3,8 +3,9 @@
 // the whole page) never leaves a call hanging or a later call failing obscurely. Every pending and later call on
 // a runtime of the trapped instance rejects (or throws) an Error named "RuntimeCrashed", and
 // `UnwrittenAI.create()` afterwards starts on a fresh instance of the same module. Storage outlives the crash.
-// With `worker: true` in the config, the runtime runs in a dedicated Web Worker instead (proxy.js, worker.js), and
-// this thread only compiles the module (off-thread in browsers) and hands it over.
+// With `worker: true` in the config, the runtime runs in a dedicated Web Worker instead (proxy.js, worker.js): this
+// thread compiles the module (off-thread in browsers), hands it over, and instantiates it too, for the sync
+// methods the proxy answers here (cacheKey, canonicalRequest, the flag reads).
 // finish-pkg.mjs copies this file into pkg/ and fills in the model file names.
 import __wbg_init, * as glue from './unwritten_ai.js';
 import * as self from './index.js';
@@ -86,8 +87,8 @@ function hook() {
 }
 
 // The compiled module, shared by this thread's instance and every worker's (a WebAssembly.Module is posted to a
-// worker without a copy). Compiling is off the main thread; instantiating (and the module's start function) is
-// the part that is not, so it waits until a main-thread runtime is created.
+// worker without a copy). Compiling is off the main thread; instantiating is the part that is not, so it waits
+// until a runtime is created (worker mode: for its sync methods, without tract's registrations, `__runCtors`).
 let compiling = null;
 function compile() {
   compiling ??= (async () => {
@@ -115,6 +116,16 @@ function boot() {
     },
   );
   return booting;
+}
+
+// Worker mode's sync methods run on this thread's instance (proxy.js): instantiated while the worker starts, so
+// they answer as soon as create() resolves, with the same code and errors as worker: false.
+function localSide() {
+  return boot().then(() => ({
+    glue,
+    run: call,
+    generation: () => generation,
+  }));
 }
 
 // Calls into the module: a sync trap becomes RuntimeCrashed, a promise is tracked until it settles.
@@ -171,7 +182,7 @@ export class UnwrittenAI {
       config = rest;
     }
     if (useWorker) {
-      const proxy = new WorkerRuntime(config, { module: compile(), assets: MODEL_ASSETS });
+      const proxy = new WorkerRuntime(config, { module: compile(), assets: MODEL_ASSETS, local: localSide() });
       try {
         await proxy.start();
       } catch (e) {
@@ -188,6 +199,8 @@ export class UnwrittenAI {
       glue.__freshInstance();
       hook();
     }
+    // tract's registrations, once per instance (wasm/src/lib.rs): only a runtime on this thread needs them.
+    call(() => glue.__runCtors());
     const made = generation;
     const rt = await call(() => glue.UnwrittenAI.create(config));
     const facade = Object.create(UnwrittenAI.prototype);
@@ -257,10 +270,15 @@ export default async function init() {
 }
 
 /** For the package's crash tests only: traps the instance ("sync" or "async"); with `ai` of `worker: true`, its
- * worker's instance. */
+ * worker's instance, or ("silent") closes its worker with no error event, as a browser kills one. */
 export function __forceTrap(kind, ai) {
   const proxy = ai === undefined ? undefined : runtimes.get(ai)?.proxy;
   if (proxy) return proxy.call('__forceTrap', [kind]);
+  if (kind === 'silent') {
+    const err = new Error('__forceTrap("silent", ai): only a runtime created with worker: true has a worker to close');
+    err.name = 'InvalidRequest';
+    return Promise.reject(err);
+  }
   return boot().then(() => call(() => glue.__forceTrap(kind)));
 }
 

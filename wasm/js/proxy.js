@@ -1,15 +1,30 @@
 // The main-thread side of `worker: true` (issue 18): a runtime that lives in a dedicated Web Worker (worker.js),
 // behind the same methods. Async methods are one message each way. The sync ones are answered here, from what the
 // worker sends with every reply and every STATE_EVERY_MS: modelStatus(), metrics(), cacheStats(), the events
-// (takeEvents()), and the memory tier's copy (memoryCache(), cacheGetSync()). observe(), offReport() and dispose()
+// (takeEvents()), and the memory tier's copy (memoryCache(), cacheGetSync()). cacheKey(), canonicalRequest() and the
+// flag reads (isEnabled, getFlag, variant, inRollout) run here on this thread's instance of the module, the flags
+// on a copy of the worker's (FlagsMirror, src/runtime/flags_mirror.rs). observe(), offReport() and dispose()
 // are sent and not waited for. The worker also gets what it lacks from here: the namespace's localStorage keys
 // (and every write back), battery, visibility and idle callbacks.
 //
 // If the worker dies (a trap, out of memory, terminated), every pending call rejects with RuntimeCrashed; the next
 // call starts a fresh worker with the same config (storage is where it was) and `takeEvents()` reports
-// { type: "runtimeRestarted", reason, atMs }.
+// { type: "runtimeRestarted", reason, atMs }. A worker the browser ends without an error event (closed, killed for
+// memory) goes quiet: the worker posts something at least every BEAT_MS, so a silence of DEAD_AFTER_MS while a
+// call or the boot is waiting on it means it is gone.
+
+import { unsendableField } from './unsendable.js';
 
 const STATE_EVERY_MS = 250;
+// How long a worker with calls waiting on it may stay silent before it is declared dead. Its heartbeat (worker.js,
+// every 1 s) only stops while it runs one synchronous task: the longest legitimate one is the model build from
+// bytes, 70-300 ms on our 2-core machines (docs/performance.md), and an analyzeBatch() of 64 texts, about 0.2 s.
+// 10 s leaves 30x for slower devices and a loaded machine, and is still a bounded wait for the game. An
+// analyzeBatch() runs its texts in one task (up to 1024 of them, 2.3 ms each at 128 tokens here): it gets
+// QUIET_PER_TEXT_MS more per text, 10x what a text takes on our machines.
+const DEAD_AFTER_MS = 10_000;
+const QUIET_PER_TEXT_MS = 25;
+const WATCH_EVERY_MS = 1000;
 // Bounds the events kept for takeEvents() (the core's own queues hold 256 each).
 const MAX_EVENTS = 1024;
 
@@ -76,11 +91,16 @@ function localStorageOrNull() {
 }
 
 export class WorkerRuntime {
-  /** `module`: the compiled WebAssembly.Module, or a promise of it. */
-  constructor(config, { module, assets }) {
+  /** `module`: the compiled WebAssembly.Module, or a promise of it. `local`: a promise of this thread's instance
+   * of it (index.js `localSide`), which answers the sync methods. */
+  constructor(config, { module, assets, local }) {
     this.config = config;
     this.module = module;
     this.assets = assets;
+    this.local = local;
+    // The worker's flags, copied here (src/runtime/flags_mirror.rs), and the last read number sent to the worker.
+    this.flagsCopy = null;
+    this.flagsSent = 0;
     this.front = new FrontCopy();
     this.events = [];
     this.state = null;
@@ -98,6 +118,8 @@ export class WorkerRuntime {
 
   // ---- the worker's life
   async start() {
+    // A new worker's reads count from 0 again: its copy is made from its create reply (below).
+    this.flagsCopy = null;
     const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'unwritten-ai' });
     this.worker = w;
     this.crash = null;
@@ -140,6 +162,7 @@ export class WorkerRuntime {
     w.onmessageerror = () => this.died(w, 'a message from the worker could not be read');
     // The worker's script loads while the module finishes compiling here.
     const module = await this.module;
+    this.watch(w);
     w.postMessage({
       t: 'init',
       module,
@@ -152,6 +175,11 @@ export class WorkerRuntime {
     });
     await ready;
     this.versionText = await this.send('create', [this.config]);
+    // The create reply carried the first flags snapshot: the sync methods answer from the moment create() resolves.
+    this.flagsSent = 0;
+    this.flagsCopy = null;
+    this.localSide = await this.local;
+    this.flags();
   }
 
   // Window events the worker needs: other tabs' storage writes, visibility.
@@ -177,8 +205,10 @@ export class WorkerRuntime {
 
   receive(w, m) {
     if (w !== this.worker) return;
+    this.heardAt = performance.now();
     switch (m.t) {
       case 'ready':
+        this.booted = true;
         this.onReady();
         break;
       case 'bootFailed':
@@ -214,6 +244,10 @@ export class WorkerRuntime {
           w.postMessage({ t: 'storage', key: m.key, value: this.ls.getItem(m.key) });
         }
         break;
+      case 'lsGet':
+        // The worker's copy asks for a key as the real storage holds it (the budget's record, under its lock).
+        w.postMessage({ t: 'storage', id: m.id, key: m.key, value: this.ls?.getItem(m.key) ?? null });
+        break;
       case 'ric': {
         const answer = (deadline) =>
           w.postMessage({ t: 'idle', id: m.id, didTimeout: deadline.didTimeout, deadline: performance.timeOrigin + performance.now() + deadline.timeRemaining() });
@@ -237,18 +271,50 @@ export class WorkerRuntime {
     }
   }
 
+  queue(events) {
+    if (!Array.isArray(events) || events.length === 0) return;
+    this.events.push(...events);
+    if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
+  }
+
   take(state) {
     if (!state) return;
     this.state = { ...this.state, ...state };
-    const ev = state.takeEvents;
-    if (Array.isArray(ev) && ev.length) {
-      this.events.push(...ev);
-      if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
+    if (this.flagsCopy !== null && typeof state.flagsSeq === 'number') {
+      try {
+        this.localSide.run(() => this.flagsCopy.copy.update(state.flags, state.flagsSeq));
+      } catch {
+        // This thread's instance trapped meanwhile: the next read rebuilds the copy from this.state.flags.
+        this.flagsCopy = null;
+      }
     }
+    this.queue(state.takeEvents);
+  }
+
+  // The watchdog: a worker closed or killed without an error event only goes quiet (see DEAD_AFTER_MS).
+  watch(w) {
+    clearInterval(this.watchdog);
+    this.booted = false;
+    this.heardAt = performance.now();
+    let tickAt = this.heardAt;
+    this.watchdog = setInterval(() => {
+      const now = performance.now();
+      // A late tick means this thread was busy (or throttled): the worker's messages may be queued behind it, so
+      // judge on the next tick, after they have been read.
+      const late = now - tickAt > 2 * WATCH_EVERY_MS;
+      tickAt = now;
+      const waiting = this.pending.size > 0 || !this.booted;
+      let allowed = DEAD_AFTER_MS;
+      for (const call of this.pending.values()) allowed = Math.max(allowed, DEAD_AFTER_MS + (call.quietMs ?? 0));
+      if (!late && waiting && now - this.heardAt > allowed) {
+        this.died(w, `no message from it for ${Math.round((now - this.heardAt) / 1000)} s with calls waiting: closed or killed by the browser`);
+      }
+    }, WATCH_EVERY_MS);
   }
 
   died(w, message) {
     if (w !== this.worker) return;
+    clearInterval(this.watchdog);
     this.worker = null;
     this.starting = null;
     this.crash = String(message);
@@ -287,13 +353,17 @@ export class WorkerRuntime {
     if (w === null) return Promise.reject(named('RuntimeCrashed', 'the worker is gone'));
     const id = ++this.ids;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      // The watchdog's extra patience for a call that keeps the worker busy in one task.
+      const quietMs = method === 'analyzeBatch' && Array.isArray(args[0]) ? Math.min(args[0].length, 1024) * QUIET_PER_TEXT_MS : 0;
+      this.pending.set(id, { resolve, reject, quietMs });
       try {
         w.postMessage({ t: 'call', id, method, args: this.wrap(args), hits: this.front._takeHits() });
       } catch (e) {
         this.pending.delete(id);
         // Not structured-cloneable (a function or symbol where data was expected).
-        reject(named(method === 'create' ? 'InvalidConfig' : 'InvalidRequest', `${method}: an argument cannot be sent to the worker (${e.message})`));
+        const field = unsendableField(method, args);
+        const what = field === undefined ? 'an argument' : `request field \`${field}\``;
+        reject(named(method === 'create' ? 'InvalidConfig' : 'InvalidRequest', `${method}: ${what} cannot be sent to the worker (${e.message})`, field));
       }
     });
   }
@@ -334,7 +404,8 @@ export class WorkerRuntime {
     try {
       this.worker.postMessage({ t: 'fire', method, args: this.wrap(args), hits: this.front._takeHits() });
     } catch (e) {
-      throw named('InvalidRequest', `${method}: an argument cannot be sent to the worker (${e.message})`);
+      const field = unsendableField(method, args);
+      throw named('InvalidRequest', `${method}: an argument cannot be sent to the worker (${e.message})`, field);
     }
   }
 
@@ -376,6 +447,65 @@ export class WorkerRuntime {
     return this.memoryCache().get(key);
   }
 
+  // ---- the sync methods computed on this thread (issue 18): pure functions of their argument, and the flags
+  // read from the copy of the worker's. The same Rust code as worker: false answers them, with the same errors.
+  cacheKey(parts) {
+    this.alive_();
+    return this.localSide.run(() => this.localSide.glue.cacheKeyOf(parts));
+  }
+
+  // No Disposed check: with worker: false it is a pure function that answers after dispose() too.
+  canonicalRequest(moment) {
+    return this.localSide.run(() => this.localSide.glue.canonicalRequestOf(moment));
+  }
+
+  isEnabled(flag) {
+    return this.read((c) => c.isEnabled(flag));
+  }
+
+  getFlag(name) {
+    return this.read((c) => c.getFlag(name));
+  }
+
+  inRollout(key) {
+    return this.read((c) => c.inRollout(key));
+  }
+
+  // A first exposure is queued here, and the read goes to the worker, which keeps and stores the same assignment.
+  variant(experiment) {
+    return this.read((c) => {
+      const a = c.variant(experiment);
+      this.queue(c.takeEvents());
+      const out = c.takeOutbox();
+      if (out !== undefined) {
+        this.flagsSent = c.seq();
+        for (const [seq, name] of out) this.worker?.postMessage({ t: 'flags', seq, experiment: name });
+      }
+      return a;
+    });
+  }
+
+  alive_() {
+    if (this.freed || this.disposed) throw named('Disposed', 'this runtime was disposed');
+  }
+
+  // Disposed is the copy's to throw, after the argument checks, so bad input gets the name worker: false gives.
+  read(f) {
+    const copy = this.flags();
+    if (this.disposed || this.freed) copy.dispose();
+    return this.localSide.run(() => f(copy));
+  }
+
+  // The copy lives in this thread's instance: rebuilt from the last snapshot if a trap replaced that instance.
+  flags() {
+    const side = this.localSide;
+    if (this.flagsCopy === null || this.flagsCopy.generation !== side.generation()) {
+      const copy = side.run(() => new side.glue.FlagsMirror(this.config, this.state.flags, this.flagsSent));
+      this.flagsCopy = { copy, generation: side.generation() };
+    }
+    return this.flagsCopy.copy;
+  }
+
   observe(event) {
     this.fire('observe', [event]);
   }
@@ -399,12 +529,15 @@ export class WorkerRuntime {
     if (this.disposed || this.freed) return;
     this.worker?.postMessage({ t: 'fire', method: 'dispose', args: [] });
     this.disposed = true;
+    // As on the main thread: a view taken from memoryCache() serves nothing once its runtime is disposed.
+    this.front._entries.clear();
   }
 
   free() {
     this.dispose();
     this.freed = true;
     for (const [target, type, fn] of this.listeners) target.removeEventListener(type, fn);
+    clearInterval(this.watchdog);
     const w = this.worker;
     this.worker = null;
     // After the dispose message: the worker closes its storage connections first.
@@ -412,10 +545,3 @@ export class WorkerRuntime {
   }
 }
 
-// Sync methods that compute from the runtime's own state (cache keys, flags and experiments): a worker's runtime
-// cannot answer them within the call, so in worker mode they throw, by name, rather than answer stale.
-for (const name of ['cacheKey', 'canonicalRequest', 'isEnabled', 'getFlag', 'variant', 'inRollout']) {
-  WorkerRuntime.prototype[name] = function () {
-    throw named('NotSupportedInWorker', `${name}() is synchronous and not yet served by worker mode: create the runtime with worker: false to use it`);
-  };
-}

@@ -9,13 +9,25 @@
 // hits served there come back with the next call.
 import __wbg_init, * as glue from './unwritten_ai.js';
 
-const post = (m) => self.postMessage(m);
+// When the worker last posted: the heartbeat below fills silences only.
+let postedAt = 0;
+const post = (m) => {
+  postedAt = performance.now();
+  self.postMessage(m);
+};
 let rt = null;
 let front = null;
-// Per-call snapshots of the state the proxy serves synchronously (modelStatus, metrics, cacheStats, events).
+// Per-call snapshots of the state the proxy serves synchronously (modelStatus, metrics, cacheStats, events, flags).
 let dead = false;
 // The proxy's onReport ids -> the runtime's.
 const reports = new Map();
+
+// The heartbeat: the proxy declares a worker that stays silent with calls waiting dead (a worker the browser closes
+// or kills for memory fires no error event). It runs from the start, so a long boot is not mistaken for a death.
+const BEAT_MS = 1000;
+setInterval(() => {
+  if (performance.now() - postedAt >= BEAT_MS) post({ t: 'beat' });
+}, BEAT_MS);
 
 // ---- the bridge (see src/web/mod.rs `HOST`)
 const host = { visibilityState: 'visible' };
@@ -60,8 +72,30 @@ function mirrorStorage({ entries, room }) {
       map.delete(k);
       post({ t: 'ls', key: k, value: null });
     },
+    // The key as the real storage holds it now (src/web/local_storage.rs `get_latest`): the budget's record is
+    // read this way under its Web Lock, since another runtime's write (another worker of this page, which fires
+    // no storage event here, or another tab's event still on its way) may not have reached this copy yet.
+    latest(k) {
+      k = String(k);
+      const id = ++latestIds;
+      return new Promise((resolve) => {
+        // The main thread answers within a task; if it cannot (it is gone), this copy is what there is.
+        const timer = setTimeout(() => {
+          latestWaiting.delete(id);
+          resolve();
+        }, LATEST_LIMIT_MS);
+        latestWaiting.set(id, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        post({ t: 'lsGet', id, key: k });
+      });
+    },
   };
 }
+let latestIds = 0;
+const latestWaiting = new Map();
+const LATEST_LIMIT_MS = 1000;
 
 // requestIdleCallback answered by the main thread's: the deadline is sent as an absolute time (the two threads'
 // performance.now() start at different origins).
@@ -120,9 +154,23 @@ function postStateSoon() {
   }, 0);
 }
 
+// The flags' state for the main thread's copy (proxy.js `flags()`): sent when it changed, with the number of the
+// last read from that copy replayed here.
+let flagsSeq = 0;
+let flagsSent = null;
+
 function snapshot(full = true) {
   if (rt === null) return null;
-  const s = {};
+  const s = { flagsSeq };
+  try {
+    const f = rt.__flagsSnapshot();
+    if (f !== flagsSent) {
+      s.flags = f;
+      flagsSent = f;
+    }
+  } catch {
+    // Disposed: the proxy refuses the reads itself.
+  }
   for (const k of full ? FULL : LIGHT) {
     try {
       s[k] = rt[k]();
@@ -167,6 +215,8 @@ async function call({ id, method, args, hits }) {
       for (const [key, e] of front._entries) post({ t: 'front', op: 'set', key, text: e.text, expiresAt: e.expiresAt });
       value = rt.version();
     } else if (method === '__forceTrap') {
+      // "silent": the worker ends as a browser ends it for memory, with no error event and no reply.
+      if (args[0] === 'silent') return self.close();
       value = await glue.__forceTrap(args[0]);
     } else {
       value = await rt[method](...revive(args));
@@ -196,6 +246,7 @@ self.onmessage = async (ev) => {
         host.visibilityState = m.visibilityState;
         battery = m.battery;
         await __wbg_init({ module_or_path: m.module });
+        glue.__runCtors();
         glue.setDefaultModelAssets(...m.assets);
         glue.setCrashHandler(crashed);
         timer = setInterval(postStateSoon, m.stateEveryMs);
@@ -231,6 +282,16 @@ self.onmessage = async (ev) => {
     case 'hits':
       applyHits(m.hits);
       break;
+    case 'flags':
+      // A variant() the main thread's copy answered: the same assignment kept and stored here, no second event.
+      if (dead || rt === null) break;
+      try {
+        rt.__replayVariant(m.experiment);
+      } catch (e) {
+        if (e instanceof WebAssembly.RuntimeError) crashed(e.message);
+      }
+      flagsSeq = m.seq;
+      break;
     case 'idle': {
       const cb = idleWaiting.get(m.id);
       idleWaiting.delete(m.id);
@@ -240,10 +301,16 @@ self.onmessage = async (ev) => {
     }
     case 'storage': {
       const map = host.localStorage?._map;
-      if (!map) break;
-      if (m.key === null) map.clear();
-      else if (m.value === null) map.delete(m.key);
-      else map.set(m.key, m.value);
+      if (map) {
+        if (m.key === null) map.clear();
+        else if (m.value === null) map.delete(m.key);
+        else map.set(m.key, m.value);
+      }
+      // The answer to a `latest(key)`.
+      if (m.id !== undefined) {
+        latestWaiting.get(m.id)?.();
+        latestWaiting.delete(m.id);
+      }
       break;
     }
     case 'host':

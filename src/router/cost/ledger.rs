@@ -9,6 +9,9 @@
 //! ms for IndexedDB), and then the later write wins, losing the other tab's hold or booking. Within one tab a
 //! local mutex always serializes the changes.
 //!
+//! The record is read with `get_latest`: in the package's worker, localStorage is a copy that another runtime's
+//! write reaches late (another worker of the page fires no storage event), so the read asks the real one.
+//!
 //! A hold carries an expiry (the call's deadline and a minute more), so a tab closed during a call does not hold
 //! its reservation for the rest of the day.
 use std::cell::RefCell;
@@ -201,7 +204,7 @@ impl Book {
     /// The stored record; `None` when it cannot be read (store failing, corrupt record): the mirror stands in.
     async fn read(&self) -> Option<Ledger> {
         let store = self.store.as_ref()?;
-        match store.get(&self.key).await {
+        match store.get_latest(&self.key).await {
             Ok(Some(bytes)) => serde_json::from_slice::<Ledger>(&bytes).ok().filter(Ledger::valid),
             Ok(None) => Some(Ledger::default()),
             Err(_) => None,

@@ -3,7 +3,7 @@ use pollster::block_on;
 
 use super::ledger::{record_key, Ledger};
 use super::*;
-use crate::ports::KvStore;
+use crate::ports::{KvStore, LocalFuture, StoreError};
 use crate::testkit::{FakeClock, FakeLock, FakeSpawner, MemoryStore, StoreFault, YieldingStore};
 
 const NS: &str = "ns";
@@ -176,6 +176,55 @@ fn without_the_lock_each_change_still_rereads_the_record() {
         assert_eq!(held.len(), 3);
         for r in held {
             a.settle(r, 0.3).await;
+        }
+    });
+    assert!((stored(&memory).spent_usd - 0.9).abs() < 1e-12);
+}
+
+/// The worker's localStorage: `get` reads a copy that other writers' changes reach late (here: never), and
+/// `get_latest` reads the real storage, as `wasm/js/worker.js` `latest()` asks the main thread.
+struct StaleCopy {
+    real: Rc<MemoryStore>,
+}
+
+impl KvStore for StaleCopy {
+    fn name(&self) -> &str {
+        "localStorage"
+    }
+    fn get<'a>(&'a self, _key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn get_latest<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        self.real.get(key)
+    }
+    fn put<'a>(&'a self, key: &'a str, value: &'a [u8]) -> LocalFuture<'a, Result<(), StoreError>> {
+        self.real.put(key, value)
+    }
+    fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), StoreError>> {
+        self.real.delete(key)
+    }
+    fn keys<'a>(&'a self, prefix: &'a str) -> LocalFuture<'a, Result<Vec<String>, StoreError>> {
+        self.real.keys(prefix)
+    }
+}
+
+#[test]
+fn a_runtime_reading_a_stale_copy_of_the_store_still_keeps_one_budget() {
+    // Two worker-mode runtimes of one page: each reads localStorage through a copy the other's writes do not
+    // reach. The record is read with `get_latest` under the lock, so together they hold at most the budget.
+    let clock = FakeClock::default();
+    let memory = Rc::new(MemoryStore::new("localStorage"));
+    let lock = FakeLock::new();
+    let cfg = budget(1.0, None);
+    let a = tab(&cfg, &clock, Rc::new(StaleCopy { real: memory.clone() }), Some(&lock), "a");
+    let b = tab(&cfg, &clock, Rc::new(StaleCopy { real: memory.clone() }), Some(&lock), "b");
+    block_on(async {
+        let tries =
+            (0..10).map(|i| if i % 2 == 0 { a.reserve("flash", 0.3, None) } else { b.reserve("flash", 0.3, None) });
+        let held: Vec<Reservation> = join_all(tries).await.into_iter().flatten().collect();
+        assert_eq!(held.len(), 3, "0.3 each within a budget of 1.0");
+        for r in held {
+            b.settle(r, 0.3).await;
         }
     });
     assert!((stored(&memory).spent_usd - 0.9).abs() < 1e-12);

@@ -22,7 +22,8 @@ pub struct Completion {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ProviderError {
-    /// 401/403/404: wrong key, URL or model name. Retrying will not help; fix the config.
+    /// 401/403/404, or a 400 whose body names a wrong key or model (Gemini, LiteLLM): retrying will not help;
+    /// fix the config.
     #[error("HTTP {status}: check the provider's apiKey, baseUrl and model name")]
     Config { status: u16 },
     /// 429 or 503, with the server's Retry-After when it sent one.
@@ -102,8 +103,31 @@ pub fn check_status(resp: &HttpResponse, wall_now_ms: f64) -> Result<Value, Prov
             retry_after_ms: resp.header("retry-after").and_then(|v| parse_retry_after(v, wall_now_ms)),
         }),
         500..=599 => Err(ProviderError::Server { status: resp.status }),
+        400 if names_a_config_problem(&resp.body) => Err(ProviderError::Config { status: 400 }),
         status => Err(ProviderError::Client { status }),
     }
+}
+
+/// Bodies longer than this are not parsed for a reason (error bodies are a few hundred bytes).
+const MAX_ERROR_BODY: usize = 16 * 1024;
+
+/// Some services answer a wrong key or model with 400, not 401/404: Gemini for an invalid API key
+/// (`reason: "API_KEY_INVALID"`), a LiteLLM proxy for a model it does not route (`"Invalid model name passed"`)
+/// and for a key that is not its master key when it keeps no key database (`type: "no_db_connection"`). Those are
+/// the game's config to fix, not one bad request, so they are reported as such.
+fn names_a_config_problem(body: &str) -> bool {
+    if body.len() > MAX_ERROR_BODY {
+        return false;
+    }
+    let Ok(v) = serde_json::from_str::<Value>(body) else { return false };
+    let err = &v["error"];
+    let field = |name: &str| err[name].as_str().unwrap_or("");
+    let reasons = err["details"].as_array().into_iter().flatten().filter_map(|d| d["reason"].as_str());
+    ["API_KEY_INVALID", "API_KEY_SERVICE_BLOCKED"].iter().any(|r| reasons.clone().any(|x| x == *r))
+        || ["invalid_api_key", "model_not_found"].contains(&field("code"))
+        || ["authentication_error", "auth_error", "no_db_connection"].contains(&field("type"))
+        || field("message").contains("Invalid model name passed")
+        || field("message").contains("API key not valid")
 }
 
 /// One provider's wire format.
@@ -163,6 +187,37 @@ mod tests {
         assert!(!ProviderError::Timeout { after_ms: 1 }.retryable(), "a timeout already spent the step's time");
         assert!(!ProviderError::Client { status: 400 }.counts_against_breaker());
         assert_eq!(ProviderError::from(HttpError::Network("x".into())).kind(), FallbackReason::Network);
+    }
+
+    #[test]
+    fn a_400_that_names_a_wrong_key_or_model_is_a_config_problem_and_other_400s_are_not() {
+        // Bodies as the services send them (Gemini's invalid key; LiteLLM's unrouted model and keyless proxy, seen
+        // from LiteLLM 1.108.7 on loopback; OpenAI-style codes).
+        let config = [
+            r#"{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com"}]}}"#,
+            r#"{"error":{"message":"/chat/completions: Invalid model name passed in model=nope. Call `/v1/models` to view available models for your key.","type":"invalid_request_error","param":null,"code":"400"}}"#,
+            r#"{"error":{"message":"No connected db.","type":"no_db_connection","param":null,"code":"400"}}"#,
+            r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}"#,
+            r#"{"error":{"message":"The model `x` does not exist","type":"invalid_request_error","code":"model_not_found"}}"#,
+        ];
+        for body in config {
+            assert_eq!(check_status(&resp(400, &[], body), 0.0), Err(ProviderError::Config { status: 400 }), "{body}");
+        }
+        let client = [
+            "",
+            "Bad Request",
+            r#"{"error":{"message":"max_tokens is too large","type":"invalid_request_error","code":null}}"#,
+            r#"{"error":"API key not valid"}"#,
+            r#"[1,2,3]"#,
+        ];
+        for body in client {
+            assert_eq!(check_status(&resp(400, &[], body), 0.0), Err(ProviderError::Client { status: 400 }), "{body}");
+        }
+        // A huge body is not parsed for a reason.
+        let huge = format!(r#"{{"error":{{"type":"auth_error","message":"{}"}}}}"#, "x".repeat(MAX_ERROR_BODY));
+        assert_eq!(check_status(&resp(400, &[], &huge), 0.0), Err(ProviderError::Client { status: 400 }));
+        // Only a 400 is read this way: a 422 stays a client error whatever it says.
+        assert_eq!(check_status(&resp(422, &[], config[0]), 0.0), Err(ProviderError::Client { status: 422 }));
     }
 
     #[test]

@@ -36,6 +36,47 @@ async function outcome(call: () => Promise<unknown>): Promise<Outcome> {
   return Promise.race([ended, hung]);
 }
 
+/** How a promise ended, waiting at most `ms` (the worker's watchdog takes about 10 s to declare a silent death). */
+async function outcomeWithin(call: () => Promise<unknown>, ms: number): Promise<Outcome> {
+  const hung = new Promise<Outcome>((resolve) => setTimeout(() => resolve({ settled: 'hung', error: null }), ms));
+  const ended = call().then(
+    (): Outcome => ({ settled: 'resolved', error: null }),
+    (e: unknown): Outcome => ({ settled: 'rejected', error: caught(e) }),
+  );
+  return Promise.race([ended, hung]);
+}
+
+/**
+ * worker: true, and the worker ends with no error event, as a browser ends one it kills for memory: the call that
+ * closed it and the one sent after it (never read) reject with RuntimeCrashed once the proxy has heard nothing for
+ * a while, the next call answers on a fresh worker, and takeEvents() reports one runtimeRestarted.
+ */
+async function silentDeath() {
+  const ai = await UnwrittenAI.create({ ...config, namespace: 'consumer-silent', worker: true });
+  await ai.loadModel();
+  const before = (await ai.analyze('Thank you so much, you saved my life!')).sentiment.label;
+  ai.takeEvents();
+  const closing = outcomeWithin(() => __forceTrap('silent', ai), 120_000);
+  const waiting = outcomeWithin(() => ai.analyze('Are you still there?'), 120_000);
+  const [closed, pending] = await Promise.all([closing, waiting]);
+  const after = await outcomeWithin(() => ai.analyze('Get out of my sight, you filthy thief!'), 120_000);
+  const label = after.settled === 'resolved' ? (await ai.analyze('Get out of my sight, you filthy thief!')).sentiment.label : null;
+  const restarts = ai.takeEvents().filter((e) => e.type === 'runtimeRestarted');
+  const later = ai.takeEvents().filter((e) => e.type === 'runtimeRestarted').length;
+  const mainThread = await failure(() => __forceTrap('silent'));
+  ai.free();
+  return {
+    before,
+    closed,
+    pending,
+    after,
+    label,
+    restarts: restarts.length + later,
+    reason: restarts[0]?.reason ?? null,
+    mainThread: mainThread?.name ?? null,
+  };
+}
+
 /** A fresh runtime answers: generate() gives text, analyze() a label, and the line kept before the crash is found. */
 async function works(ai: UnwrittenAI, key: string) {
   const line = await ai.generate(greeting);
@@ -72,6 +113,8 @@ async function main() {
   const thirdWorks = await works(third, key);
   third.dispose();
 
+  const silent = await silentDeath();
+
   return {
     expected: { crashed: WORDS.crashed, kept: KEPT, label: WORDS.hostile },
     before: before.text,
@@ -81,6 +124,7 @@ async function main() {
     syncTrap,
     afterSync,
     thirdWorks,
+    silent,
   };
 }
 

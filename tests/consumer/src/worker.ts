@@ -1,7 +1,8 @@
 // The worker page (worker.html): the same game with `worker: true`, so the runtime runs in the package's Web Worker
 // (wasm/js/worker.js, emitted by the game's webpack with no configuration). Every call the game makes goes through
-// the main-thread proxy; the outcome of each goes into #out for tests/e2e/worker.mjs. What worker mode does not
-// serve yet (six sync methods) must fail by name, not answer wrongly.
+// the main-thread proxy; the outcome of each goes into #out for tests/e2e/worker.mjs. The six sync methods computed
+// on this thread (cacheKey, canonicalRequest and the flag reads) are compared with a `worker: false` runtime of the
+// same config on the same page, bad input included.
 import init, {
   UnwrittenAI,
   __forceTrap,
@@ -20,6 +21,12 @@ const config: UnwrittenConfig = {
   model: { strategy: 'onDemand' },
   storage: { localStorage: true, indexedDb: true },
   cloud: { localTimeoutMs: 2000 },
+  // No playerId: experiments and rollouts hash the anonymous id the worker keeps in localStorage.
+  flags: {
+    defaults: { npcMood: 'calm' },
+    experiments: { local_first: { variants: ['A', 'B'] }, tone: { variants: ['warm', 'curt', 'odd'], coverage: 0.5 } },
+    rollouts: [{ key: 'r10', percentage: 10 }, { key: 'r50', percentage: 50 }, { key: 'r90', percentage: 90 }],
+  },
 };
 const greeting: GenerateRequest = {
   type: 'greeting',
@@ -33,6 +40,70 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 async function settled(ai: UnwrittenAI, done: (s: ModelStatus) => boolean): Promise<ModelStatus> {
   for (let i = 0; i < 300 && !done(ai.modelStatus()); i++) await sleep(100);
   return ai.modelStatus();
+}
+
+type Outcome = { ok: unknown } | { name: string; field: string | null };
+
+function outcome(f: () => unknown): Outcome {
+  try {
+    return { ok: f() ?? null };
+  } catch (e) {
+    return { name: caught(e).name, field: caught(e).field };
+  }
+}
+
+const LONG = 'x'.repeat(5000);
+// Each call with good and bad input, as a game might make it.
+const SYNC_CALLS: [string, (ai: UnwrittenAI) => unknown][] = [
+  ['cacheKey', (ai) => ai.cacheKey({ character: 'bram', type: 'greeting', player: 'p-1', context: { scene: 'forge' } })],
+  ['cacheKey {}', (ai) => ai.cacheKey({} as never)],
+  ['cacheKey null', (ai) => ai.cacheKey(null as never)],
+  ['cacheKey bad type', (ai) => ai.cacheKey({ character: 'bram', type: 7 } as never)],
+  ['canonicalRequest', (ai) => ai.canonicalRequest({ character: { id: 'bram', name: 'Bram' }, responseType: 'question', topic: 'Any news?', scene: 'the forge', importance: 0.4 })],
+  ['canonicalRequest 42', (ai) => ai.canonicalRequest(42 as never)],
+  ['canonicalRequest no character', (ai) => ai.canonicalRequest({ topic: 'x' } as never)],
+  ['isEnabled useLocalAi', (ai) => ai.isEnabled('useLocalAi')],
+  ['isEnabled nope', (ai) => ai.isEnabled('nope')],
+  ['isEnabled 42', (ai) => ai.isEnabled(42 as never)],
+  ['getFlag npcMood', (ai) => ai.getFlag('npcMood')],
+  ['getFlag localAiThreshold', (ai) => ai.getFlag('localAiThreshold')],
+  ['getFlag nope', (ai) => ai.getFlag('nope')],
+  ['getFlag long', (ai) => ai.getFlag(LONG)],
+  ['inRollout r10', (ai) => ai.inRollout('r10')],
+  ['inRollout r50', (ai) => ai.inRollout('r50')],
+  ['inRollout r90', (ai) => ai.inRollout('r90')],
+  ['inRollout nope', (ai) => ai.inRollout('nope')],
+  ['inRollout undefined', (ai) => ai.inRollout(undefined as never)],
+  ['variant local_first', (ai) => ai.variant('local_first')],
+  ['variant tone', (ai) => ai.variant('tone')],
+  ['variant local_first again', (ai) => ai.variant('local_first')],
+  ['variant nope', (ai) => ai.variant('nope')],
+  ['variant {}', (ai) => ai.variant({} as never)],
+];
+
+async function compareSync(ai: UnwrittenAI) {
+  ai.takeEvents();
+  const local = await UnwrittenAI.create({ ...config, worker: false });
+  const differ: string[] = [];
+  const seen: Record<string, Outcome> = {};
+  for (const [what, f] of SYNC_CALLS) {
+    const here = outcome(() => f(local));
+    const there = outcome(() => f(ai));
+    seen[what] = there;
+    if (JSON.stringify(here) !== JSON.stringify(there)) differ.push(`${what}: ${JSON.stringify(there)} vs ${JSON.stringify(here)}`);
+  }
+  const exposures = (events: { type: string }[]) => events.filter((e) => e.type === 'experimentExposure').length;
+  const inTone = (seen['variant tone'] as { ok?: { inExperiment?: boolean } }).ok?.inExperiment === true;
+  // At once (queued on this thread), and none more once the worker has replayed the reads and sent its state.
+  const atOnce = exposures(ai.takeEvents());
+  const localExposures = exposures(local.takeEvents());
+  await ai.refreshDevice();
+  await sleep(600);
+  const later = exposures(ai.takeEvents());
+  // After an awaited call the answers still agree (the worker's snapshot now holds the reads), and stick.
+  const after = JSON.stringify(outcome(() => ai.variant('local_first'))) === JSON.stringify(outcome(() => local.variant('local_first')));
+  local.free();
+  return { calls: SYNC_CALLS.length, differ, seen, exposures: { atOnce, later, local: localExposures, expected: inTone ? 2 : 1 }, after };
 }
 
 async function main() {
@@ -85,16 +156,9 @@ async function main() {
   ai.observe({ type: 'scene', scene: 'the forge' });
   const m = ai.metrics();
 
-  const unsupported: Record<string, string | null> = {};
-  const calls: Record<string, () => unknown> = {
-    cacheKey: () => ai.cacheKey({ character: 'bram', type: 'greeting', player: 'p-1' }),
-    canonicalRequest: () => ai.canonicalRequest({ npc: { id: 'bram', name: 'Bram' } } as never),
-    isEnabled: () => ai.isEnabled('useLocalAi'),
-    getFlag: () => ai.getFlag('localAiThreshold'),
-    variant: () => ai.variant('x'),
-    inRollout: () => ai.inRollout('x'),
-  };
-  for (const [name, f] of Object.entries(calls)) unsupported[name] = (await failure(f))?.name ?? null;
+  // The six sync methods, in worker mode and on a worker: false runtime of the same config (the same namespace, so
+  // it reads the anonymous player id the worker stored). Answers and errors must be the same.
+  const sync = await compareSync(ai);
 
   // The worker dies: what is pending rejects, the next call starts a fresh worker, storage is kept.
   const pending = ai.analyze('Are you still there?').then(() => 'resolved', (e) => caught(e).name);
@@ -107,6 +171,13 @@ async function main() {
   ai.dispose();
   const disposedCall = await failure(() => ai.generate(greeting));
   const disposedSync = await failure(() => ai.metrics());
+  // The six after dispose(), as a disposed worker: false runtime answers them (canonicalRequest still does).
+  const disposedLocal = await UnwrittenAI.create({ ...config, worker: false });
+  disposedLocal.dispose();
+  const disposedSix = SYNC_CALLS.filter(([, f]) => JSON.stringify(outcome(() => f(ai))) !== JSON.stringify(outcome(() => f(disposedLocal))))
+    .map(([what]) => what);
+  const disposedCanonical = outcome(() => ai.canonicalRequest({ character: { id: 'bram' }, responseType: 'greeting', topic: 'hello' }));
+  disposedLocal.free();
 
   return {
     expected: { words: WORDS },
@@ -127,9 +198,15 @@ async function main() {
     device: { visibility: m.device.visibility ?? null },
     onReport: { reports, hasMetrics: reported !== null, stopped, unknownReport, bad: badReport?.name ?? null },
     metrics: { namespace: m.namespace, version: m.version, modelState: m.model.state },
-    unsupported,
+    sync,
     crash: { trap: trap?.name ?? null, pending: pendingOutcome, afterTrap: afterTrap.source, restarted, afterAnalyze: afterAnalyze.sentiment.label },
-    dispose: { call: disposedCall?.name ?? null, sync: disposedSync?.name ?? null },
+    dispose: {
+      call: disposedCall?.name ?? null,
+      sync: disposedSync?.name ?? null,
+      sixDiffer: disposedSix,
+      canonical: 'ok' in disposedCanonical,
+      flag: outcome(() => ai.isEnabled('useLocalAi')),
+    },
   };
 }
 
