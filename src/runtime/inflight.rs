@@ -90,7 +90,11 @@ impl InFlightLines {
         }
         entry.line.upgrade().map_or(Found::None, Found::Line)
     }
+}
 
+/// For the tests: which keys are in flight.
+#[cfg(test)]
+impl InFlightLines {
     pub fn len(&self) -> usize {
         self.map.borrow().len()
     }
@@ -123,6 +127,7 @@ pub async fn join(idle: &dyn IdleScheduler, line: Shared<LineFuture>, wait_ms: f
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::Clock;
     use crate::testkit::sim::{run, SimIdle};
     use crate::testkit::FakeClock;
     use crate::vocab::Route;
