@@ -15,8 +15,10 @@ use std::pin::pin;
 
 use futures_util::future::{select, Either, FutureExt, Shared, WeakShared};
 
-use crate::ports::{IdleScheduler, LocalFuture};
-use crate::router::GenerateResult;
+use super::cache_key;
+use crate::ports::{Clock, IdleScheduler, LocalFuture};
+use crate::pregen::{JoinOutcome, Pregen};
+use crate::router::{GenerateRequest, GenerateResult, Router};
 use crate::vocab::Source;
 
 /// A pre-generation's chain (`Router::generate_uncached`), owned so that a joining call can drive it too.
@@ -124,10 +126,44 @@ pub async fn join(idle: &dyn IdleScheduler, line: Shared<LineFuture>, wait_ms: f
     }
 }
 
+/// `generate()`'s line: when a pre-generation of it is in flight, the call joins it within its `waitMs`, else, or
+/// when that gives no line, the router's chain with the wait that is left. Public for the replay (tests/replay),
+/// which runs the runtime's logic on its own router and cache.
+pub async fn line_for(
+    router: &Router,
+    in_flight: &InFlightLines,
+    pregen: &Pregen,
+    idle: &dyn IdleScheduler,
+    clock: &dyn Clock,
+    mut req: GenerateRequest,
+) -> GenerateResult {
+    let key = cache_key(&req).id();
+    match in_flight.find(&key, router.wants_cloud(&req)) {
+        Found::None => {}
+        Found::Declined => pregen.join(&key, JoinOutcome::Declined),
+        Found::Line(line) => {
+            let (t0, wait_ms) = (clock.now_ms(), router.wait_ms(&req));
+            match join(idle, line, wait_ms).await {
+                Joined::Line(line) => {
+                    pregen.join(&key, JoinOutcome::Served);
+                    return GenerateResult { latency_ms: clock.now_ms() - t0, ..line };
+                }
+                Joined::NoLine => {}
+                Joined::TimedOut => {
+                    pregen.join(&key, JoinOutcome::TimedOut);
+                    // The player has waited for the cloud already: the chain answers at once with what it has on
+                    // the device, and lets its cloud call (which shares the one in flight) fill the cache.
+                    req.wait_ms = Some(0);
+                }
+            }
+        }
+    }
+    router.generate(&req).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::Clock;
     use crate::testkit::sim::{run, SimIdle};
     use crate::testkit::FakeClock;
     use crate::vocab::Route;

@@ -6,13 +6,13 @@ use std::rc::Rc;
 use futures_util::FutureExt;
 use serde_json::Value;
 
-use super::inflight::{self, Found, InFlightLines, Joined};
+use super::inflight::{self, InFlightLines};
 use super::{cache_key, Runtime, PREGEN_LOOP};
 use crate::cache::{CacheKey, ResponseCache};
 use crate::error::Error;
 use crate::metrics::Monitor;
 use crate::ports::LocalFuture;
-use crate::pregen::{self, Generated, Job, JoinOutcome, Moment, PregenBackend};
+use crate::pregen::{self, Generated, Job, Moment, PregenBackend};
 use crate::router::{GenerateRequest, GenerateResult, Router};
 use crate::vocab::Source;
 
@@ -98,31 +98,11 @@ impl Runtime {
         Ok(pregen::canonical_request(&Moment::parse(moment)?))
     }
 
-    /// `generate()`'s line: when a pre-generation of it is in flight, the call joins it within its `waitMs`
-    /// (`inflight.rs`), else, or when that gives no line, the router's chain with the wait that is left.
-    pub(super) async fn line_for(&self, mut req: GenerateRequest) -> GenerateResult {
-        let key = cache_key(&req).id();
-        match self.in_flight.find(&key, self.router.wants_cloud(&req)) {
-            Found::None => {}
-            Found::Declined => self.pregen.join(&key, JoinOutcome::Declined),
-            Found::Line(line) => {
-                let (t0, wait_ms) = (self.ports.clock.now_ms(), self.router.wait_ms(&req));
-                match inflight::join(self.ports.idle.as_ref(), line, wait_ms).await {
-                    Joined::Line(line) => {
-                        self.pregen.join(&key, JoinOutcome::Served);
-                        return GenerateResult { latency_ms: self.ports.clock.now_ms() - t0, ..line };
-                    }
-                    Joined::NoLine => {}
-                    Joined::TimedOut => {
-                        self.pregen.join(&key, JoinOutcome::TimedOut);
-                        // The player has waited for the cloud already: the chain answers at once with what it has
-                        // on the device, and lets its cloud call (which shares the one in flight) fill the cache.
-                        req.wait_ms = Some(0);
-                    }
-                }
-            }
-        }
-        self.router.generate(&req).await
+    /// `generate()`'s line: it joins a pre-generation of it in flight, if any (`inflight::line_for`).
+    pub(super) async fn line_for(&self, req: GenerateRequest) -> GenerateResult {
+        let ports = &self.ports;
+        inflight::line_for(&self.router, &self.in_flight, &self.pregen, ports.idle.as_ref(), ports.clock.as_ref(), req)
+            .await
     }
 
     /// A line `generate()` gave from the cache may be a pre-generated one: pre-generation counts it as served.
