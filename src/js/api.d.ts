@@ -227,8 +227,12 @@ export interface PregenMetrics {
   warmups: number;
   /** Warm-ups stopped part-way by a gate (input, a critical moment, the page hidden). */
   interrupted: number;
+  /** The loop's own time on the page's thread, ms: the time inside its polls (checks, ranking, cache lookups,
+   * generations, storage writes), not what it awaits (idle slices, IndexedDB, a model in a worker, the cloud). */
   cpuMs: number;
+  /** Time the gates let the loop work, ms. */
   idleMs: number;
+  /** `cpuMs` per minute of `idleMs`. */
   cpuMsPerIdleMinute: number;
   /** Each gate's decisions, counted once per check. */
   gates: Partial<Record<PregenGate, Partial<Record<GateDecision, number>>>>;

@@ -38,10 +38,13 @@ pub struct PregenMetrics {
     pub warmups: u64,
     /// Warm-ups stopped part-way because a gate closed (input, a critical moment, the page hidden).
     pub interrupted: u64,
-    /// Time spent in local generations (in the browser, the model runs on the main thread).
+    /// The loop's own time on its thread: the clock time inside its polls (checks, ranking, cache lookups,
+    /// generations, storage writes). What it awaits (idle slices, spacing, IndexedDB, a model in a worker, the
+    /// cloud) is not counted.
     pub cpu_ms: f64,
-    /// Time the gates let the loop work.
+    /// Time the gates let the loop work: each check interval whose check passed, and the warm-up after it.
     pub idle_ms: f64,
+    /// `cpu_ms` per minute of `idle_ms`.
     pub cpu_ms_per_idle_minute: f64,
     pub gates: GateCounts,
     /// Today's pre-generation spend (UTC day), and the day's limit (`budgetShare` of `cloud.budget.dailyUsd`).

@@ -337,7 +337,7 @@ impl Pregen {
     }
 
     /// Books a pre-generated line: live until its TTL, its cost on today's pre-generation spend.
-    fn generated(&self, job: &Job, result: &Generated, elapsed_ms: f64) {
+    fn generated(&self, job: &Job, result: &Generated) {
         let (now, today) = (self.clock.now_ms(), day_of(self.clock.wall_ms()));
         let s = &mut *self.state.borrow_mut();
         if result.cloud {
@@ -345,7 +345,6 @@ impl Pregen {
             s.dearest_cloud_usd = s.dearest_cloud_usd.max(result.cost_usd);
         } else {
             s.metrics.generated_local += 1;
-            s.metrics.cpu_ms += elapsed_ms;
         }
         if result.cost_usd > 0.0 && result.cost_usd.is_finite() {
             if s.history.spend.day != today {
