@@ -131,8 +131,10 @@ export interface PregenConfig {
     network?: boolean;
     visible?: boolean;
   };
-  /** Greetings from characters within `range` (default 100): confidence (1 - d/range) x 0.7, TTL 5 min. */
-  proximity?: { range?: number; confidence?: number; ttlMs?: number };
+  /** Greetings from characters within `range` (default 100): confidence (1 - d/range) x 0.7, TTL 5 min; times
+   * `passedFactor` (default 0.5; 1 is off) for each time the player passed the character by (within `range` in one
+   * `charactersNearby` list, missing from a later one) without a conversation since the last. */
+  proximity?: { range?: number; confidence?: number; ttlMs?: number; passedFactor?: number };
   /** Defaults: morning 7-9 0.6 1 h; lunch 12-14 0.5 2 h; evening 18-21 0.7 3 h. */
   timeOfDay?: { morning?: PregenWindow; lunch?: PregenWindow; evening?: PregenWindow };
   /** A friend: 5 interactions or relationship 6; a close friend: 10 or 8; a routine partner: a friend met in

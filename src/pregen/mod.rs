@@ -10,6 +10,7 @@
 //! A predicted line and the game's later call must be the same request: both are built with
 //! [`canonical_request`] (`moment.rs`).
 use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use serde_json::Value;
@@ -57,6 +58,9 @@ pub enum JoinOutcome {
 struct State {
     history: History,
     nearby: Vec<(String, f64)>,
+    /// The characters within `proximity.range` in the last `charactersNearby` list, and whether the player talked
+    /// with each since they came: one missing from a later list, untalked to, was passed by (`Known::passed`).
+    encounters: BTreeMap<String, bool>,
     position: Option<(f64, f64)>,
     scene: Option<String>,
     hour: Option<f64>,
@@ -101,6 +105,7 @@ impl Pregen {
         let state = State {
             history,
             nearby: Vec::new(),
+            encounters: BTreeMap::new(),
             position: None,
             scene: None,
             hour: None,
@@ -170,10 +175,21 @@ impl Pregen {
                     s.history.know(&c.id, c.name.as_deref(), c.personality.as_ref(), None, wall);
                     s.dirty |= news;
                 }
+                let range = self.cfg.proximity.range;
+                let here: BTreeSet<String> =
+                    s.nearby.iter().filter(|(_, d)| *d < range).map(|(id, _)| id.clone()).collect();
+                end_encounters(&mut s, |id| !here.contains(id));
+                for id in here {
+                    s.encounters.entry(id).or_insert(false);
+                }
             }
             ObserveEvent::Conversation(talk) => {
                 let event::Conversation { character: c, response_type, topic, importance, relationship_level } = talk;
                 s.history.know(&c.id, c.name.as_deref(), c.personality.as_ref(), relationship_level, wall);
+                s.history.talked_to(&c.id);
+                if let Some(talked) = s.encounters.get_mut(&c.id) {
+                    *talked = true;
+                }
                 let (hour, scene) = (s.hour, s.scene.clone());
                 let interaction = Interaction {
                     at_ms: wall,
@@ -355,5 +371,18 @@ impl Pregen {
             s.dirty = true;
         }
         s.live.insert(job.key.clone(), job.source, now + job.ttl_ms, &mut s.metrics);
+    }
+}
+
+/// Ends the encounters `gone` picks: each with no conversation counts as a pass.
+fn end_encounters(s: &mut State, gone: impl Fn(&str) -> bool) {
+    let ended: Vec<(String, bool)> =
+        s.encounters.iter().filter(|(id, _)| gone(id)).map(|(id, talked)| (id.clone(), *talked)).collect();
+    for (id, talked) in ended {
+        s.encounters.remove(&id);
+        if !talked {
+            s.history.passed_by(&id);
+            s.dirty = true;
+        }
     }
 }
