@@ -46,7 +46,7 @@ pub use cache_api::{DEFAULT_IMPORTANCE, MAX_TEXT_CHARS};
 pub use events::Event;
 pub use flags::{FlagsEvent, FLAGS_REFRESH, FLAGS_SAVE};
 pub use flags_mirror::FlagsMirror;
-pub use inflight::{line_for as join_or_generate, InFlightLines, LineFuture};
+pub use inflight::{line_for as join_or_generate, InFlightLines};
 pub use plug::{cache_key, BankResponder};
 pub use probe::{StorageStatus, TierStatus};
 pub use report::{ReportSink, MAX_REPORTS, MONITOR_REPORT};
