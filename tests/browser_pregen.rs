@@ -166,6 +166,19 @@ async fn an_idle_player_near_a_character_finds_the_greeting_made_ahead_of_time()
     let m = g.pregen();
     assert!(decisions(&m, PregenGate::Idle, GateDecision::Pass) >= 1, "{m:?}");
     assert_eq!(m.failed, 0, "{m:?}");
+    // The loop's cost while the player stays idle with the line made: printed (a figure, not asserted).
+    let (checks, made_at) = (decisions(&m, PregenGate::Idle, GateDecision::Pass) + 20, m.clone());
+    let m = g.until(|m| decisions(m, PregenGate::Idle, GateDecision::Pass) >= checks).await;
+    console_log!(
+        "pregen loop: cpuMs {:.1} ({:.1} when the line was served) over idleMs {:.0} ({} idle checks, {} lines): \
+         cpuMsPerIdleMinute {:.1}",
+        m.cpu_ms,
+        made_at.cpu_ms,
+        m.idle_ms,
+        decisions(&m, PregenGate::Idle, GateDecision::Pass),
+        made(&m),
+        m.cpu_ms_per_idle_minute
+    );
     g.rt.dispose();
 }
 

@@ -72,6 +72,10 @@ pub struct ProximityConfig {
     /// Confidence at distance 0; it falls linearly to 0 at `range` (the design: 0.7).
     pub confidence: f64,
     pub ttl_ms: u32,
+    /// A character's nearness counts this much less for each time the player passed them by (they were within
+    /// `range`, then not, or the scene changed) without talking to them since the last talk *(ours: 0.5)*: the
+    /// strangers a player walks past every evening are not greeted ahead of time every evening. 1 turns it off.
+    pub passed_factor: f64,
 }
 
 /// One window of the game clock in which friends are likely to be met. A window given replaces its default
@@ -171,7 +175,7 @@ impl Default for GateConfig {
 
 impl Default for ProximityConfig {
     fn default() -> Self {
-        ProximityConfig { range: 100.0, confidence: 0.7, ttl_ms: 5 * MINUTE_MS }
+        ProximityConfig { range: 100.0, confidence: 0.7, ttl_ms: 5 * MINUTE_MS, passed_factor: 0.5 }
     }
 }
 
@@ -259,6 +263,7 @@ impl PregenConfig {
         let p = &self.proximity;
         need(p.range.is_finite() && p.range > 0.0, "proximity.range", "use a positive distance (default 100)")?;
         need(unit(p.confidence), "proximity.confidence", "use 0..1 (default 0.7)")?;
+        need(unit(p.passed_factor), "proximity.passedFactor", "use 0..1 (default 0.5; 1 is off)")?;
         let t = &self.time_of_day;
         for (name, w) in [("morning", &t.morning), ("lunch", &t.lunch), ("evening", &t.evening)] {
             let hours = |h: f64| h.is_finite() && (0.0..=24.0).contains(&h);
@@ -334,6 +339,7 @@ mod tests {
         assert_eq!(field(json!({"gates": {"offBelow": 0.5}})), "pregen.gates.offBelow");
         assert_eq!(field(json!({"gates": {"idelMs": 5}})), "pregen.gates.idelMs");
         assert_eq!(field(json!({"proximity": {"range": 0}})), "pregen.proximity.range");
+        assert_eq!(field(json!({"proximity": {"passedFactor": 1.5}})), "pregen.proximity.passedFactor");
         let window = json!({"fromHour": 9, "toHour": 8, "confidence": 0.5, "ttlMs": 1000});
         assert_eq!(field(json!({"timeOfDay": {"lunch": window}})), "pregen.timeOfDay.lunch.toHour");
         assert_eq!(field(json!({"timeOfDay": {"lunch": {"fromHour": 9}}})), "pregen.timeOfDay.lunch", "a window whole");

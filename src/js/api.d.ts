@@ -131,8 +131,10 @@ export interface PregenConfig {
     network?: boolean;
     visible?: boolean;
   };
-  /** Greetings from characters within `range` (default 100): confidence (1 - d/range) x 0.7, TTL 5 min. */
-  proximity?: { range?: number; confidence?: number; ttlMs?: number };
+  /** Greetings from characters within `range` (default 100): confidence (1 - d/range) x 0.7, TTL 5 min; times
+   * `passedFactor` (default 0.5; 1 is off) for each time the player passed the character by (within `range` in one
+   * `charactersNearby` list, missing from a later one) without a conversation since the last. */
+  proximity?: { range?: number; confidence?: number; ttlMs?: number; passedFactor?: number };
   /** Defaults: morning 7-9 0.6 1 h; lunch 12-14 0.5 2 h; evening 18-21 0.7 3 h. */
   timeOfDay?: { morning?: PregenWindow; lunch?: PregenWindow; evening?: PregenWindow };
   /** A friend: 5 interactions or relationship 6; a close friend: 10 or 8; a routine partner: a friend met in
@@ -214,6 +216,12 @@ export interface PregenMetrics {
   servedBySource: Partial<Record<CandidateSource, number>>;
   /** Pre-generated lines served at least once. */
   used: number;
+  /** `generate()` calls that joined a pre-generation of their line in flight (counted in `served` too) rather
+   * than start a second one; that waited their `waitMs` for one in vain; that wanted the cloud and found only a
+   * local-only one, so went their own way. */
+  joined: number;
+  joinTimedOut: number;
+  joinDeclined: number;
   /** Pre-generated lines whose TTL passed unserved (waste). */
   expiredUnused: number;
   /** Pre-generated lines within their TTL, not served yet. */
@@ -221,8 +229,12 @@ export interface PregenMetrics {
   warmups: number;
   /** Warm-ups stopped part-way by a gate (input, a critical moment, the page hidden). */
   interrupted: number;
+  /** The loop's own time on the page's thread, ms: the time inside its polls (checks, ranking, cache lookups,
+   * generations, storage writes), not what it awaits (idle slices, IndexedDB, a model in a worker, the cloud). */
   cpuMs: number;
+  /** Time the gates let the loop work, ms. */
   idleMs: number;
+  /** `cpuMs` per minute of `idleMs`. */
   cpuMsPerIdleMinute: number;
   /** Each gate's decisions, counted once per check. */
   gates: Partial<Record<PregenGate, Partial<Record<GateDecision, number>>>>;

@@ -14,6 +14,8 @@ use crate::vocab::ResponseType;
 
 /// Characters remembered at most: those the history names, and the latest others seen near the player.
 pub const MAX_CHARACTERS: usize = 256;
+/// Passes counted at most per character: beyond a few, `passedFactor`'s power is 0 in effect anyway.
+pub const MAX_PASSED: u32 = 100;
 const VERSION: u32 = 1;
 
 /// The store key of the record.
@@ -63,6 +65,9 @@ pub struct Known {
     pub relationship_level: Option<f64>,
     /// When the game last named the character (wall ms), to forget the longest unseen first.
     pub seen_ms: f64,
+    /// Times the player passed the character by (near, then not) without a conversation since the last one.
+    #[serde(default)]
+    pub passed: u32,
 }
 
 impl Known {
@@ -72,6 +77,7 @@ impl Known {
             && self.name.as_deref().is_none_or(|n| n.chars().count() <= MAX_ID_CHARS)
             && self.personality.as_ref().is_none_or(|p| p.to_string().len() <= MAX_PERSONALITY_BYTES)
             && self.seen_ms.is_finite()
+            && self.passed <= MAX_PASSED
     }
 }
 
@@ -107,6 +113,7 @@ impl History {
             personality: None,
             relationship_level: None,
             seen_ms: now,
+            passed: 0,
         });
         entry.seen_ms = now;
         if let Some(n) = name {
@@ -119,6 +126,25 @@ impl History {
             entry.relationship_level = level;
         }
         self.forget_characters();
+    }
+
+    /// The player passed `id` by without talking to them.
+    pub fn passed_by(&mut self, id: &str) {
+        if let Some(k) = self.characters.get_mut(id) {
+            k.passed = (k.passed + 1).min(MAX_PASSED);
+        }
+    }
+
+    /// The player talked with `id`: the passes are forgiven.
+    pub fn talked_to(&mut self, id: &str) {
+        if let Some(k) = self.characters.get_mut(id) {
+            k.passed = 0;
+        }
+    }
+
+    /// Times the player passed `id` by since they last talked.
+    pub fn passed(&self, id: &str) -> u32 {
+        self.characters.get(id).map_or(0, |k| k.passed)
     }
 
     /// Keeps at most [`MAX_CHARACTERS`]: first those the history names, then the most recently seen.
@@ -237,6 +263,29 @@ mod tests {
         let (back, corrupt) = History::decode(&h.encode(), 100);
         assert_eq!((back, corrupt), (h.clone(), 0));
         assert_eq!(h.characters.get("ann").and_then(|k| k.name.as_deref()), Some("Ann"), "a missing name keeps");
+    }
+
+    #[test]
+    fn passes_are_bounded_forgiven_by_a_talk_and_round_trip() {
+        let mut h = History::default();
+        h.know("ann", Some("Ann"), None, None, 1.0);
+        h.know("bob", None, None, None, 1.0);
+        for _ in 0..(MAX_PASSED + 20) {
+            h.passed_by("ann");
+        }
+        h.passed_by("bob");
+        h.passed_by("nobody");
+        assert_eq!((h.passed("ann"), h.passed("bob"), h.passed("nobody")), (MAX_PASSED, 1, 0));
+        let (back, corrupt) = History::decode(&h.encode(), 100);
+        assert_eq!((back.passed("ann"), back.passed("bob"), corrupt), (MAX_PASSED, 1, 0));
+        assert_eq!(back, h);
+        h.talked_to("ann");
+        assert_eq!(h.passed("ann"), 0);
+        // A record from before the count reads as no passes; a count past the bound is corrupt.
+        let old =
+            json!({"v": 1, "characters": [{"id": "ann", "seenMs": 1}, {"id": "bob", "seenMs": 1, "passed": 999}]});
+        let (h, corrupt) = History::decode(old.to_string().as_bytes(), 100);
+        assert_eq!((h.passed("ann"), h.characters.contains_key("bob"), corrupt), (0, false, 1));
     }
 
     #[test]

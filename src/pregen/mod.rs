@@ -10,6 +10,7 @@
 //! A predicted line and the game's later call must be the same request: both are built with
 //! [`canonical_request`] (`moment.rs`).
 use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use serde_json::Value;
@@ -36,6 +37,7 @@ mod tests_loop;
 pub use event::{CharacterRef, Nearby, ObserveEvent};
 pub use gates::{metered, GateCounts, Verdict};
 pub use metrics::PregenMetrics;
+
 pub use moment::{canonical_request, Character, Moment};
 pub use predict::{Candidate, Situation};
 pub use run::{run, Generated, Job, PregenBackend};
@@ -44,10 +46,21 @@ use history::{History, Interaction};
 use metrics::LiveLines;
 use patterns::day_of;
 
+/// How a game call that met a pre-generation of its line in flight ended (see [`Pregen::join`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinOutcome {
+    Served,
+    TimedOut,
+    Declined,
+}
+
 /// What pre-generation knows now.
 struct State {
     history: History,
     nearby: Vec<(String, f64)>,
+    /// The characters within `proximity.range` in the last `charactersNearby` list, and whether the player talked
+    /// with each since they came: one missing from a later list, untalked to, was passed by (`Known::passed`).
+    encounters: BTreeMap<String, bool>,
     position: Option<(f64, f64)>,
     scene: Option<String>,
     hour: Option<f64>,
@@ -92,6 +105,7 @@ impl Pregen {
         let state = State {
             history,
             nearby: Vec::new(),
+            encounters: BTreeMap::new(),
             position: None,
             scene: None,
             hour: None,
@@ -161,10 +175,21 @@ impl Pregen {
                     s.history.know(&c.id, c.name.as_deref(), c.personality.as_ref(), None, wall);
                     s.dirty |= news;
                 }
+                let range = self.cfg.proximity.range;
+                let here: BTreeSet<String> =
+                    s.nearby.iter().filter(|(_, d)| *d < range).map(|(id, _)| id.clone()).collect();
+                end_encounters(&mut s, |id| !here.contains(id));
+                for id in here {
+                    s.encounters.entry(id).or_insert(false);
+                }
             }
             ObserveEvent::Conversation(talk) => {
                 let event::Conversation { character: c, response_type, topic, importance, relationship_level } = talk;
                 s.history.know(&c.id, c.name.as_deref(), c.personality.as_ref(), relationship_level, wall);
+                s.history.talked_to(&c.id);
+                if let Some(talked) = s.encounters.get_mut(&c.id) {
+                    *talked = true;
+                }
                 let (hour, scene) = (s.hour, s.scene.clone());
                 let interaction = Interaction {
                     at_ms: wall,
@@ -198,6 +223,18 @@ impl Pregen {
         let now = self.clock.now_ms();
         let s = &mut *self.state.borrow_mut();
         s.live.served(key, now, &mut s.metrics);
+    }
+
+    /// The runtime's report of a game call for `key` that met a pre-generation of its line in flight
+    /// (`runtime/inflight.rs`): it joined it, waited `waitMs` in vain, or declined a local-only one.
+    pub fn join(&self, key: &str, outcome: JoinOutcome) {
+        let now = self.clock.now_ms();
+        let s = &mut *self.state.borrow_mut();
+        match outcome {
+            JoinOutcome::Served => s.live.joined(key, now, &mut s.metrics),
+            JoinOutcome::TimedOut => s.metrics.join_timed_out += 1,
+            JoinOutcome::Declined => s.metrics.join_declined += 1,
+        }
     }
 
     /// Whether `key` is a pre-generated line still within its TTL.
@@ -316,7 +353,7 @@ impl Pregen {
     }
 
     /// Books a pre-generated line: live until its TTL, its cost on today's pre-generation spend.
-    fn generated(&self, job: &Job, result: &Generated, elapsed_ms: f64) {
+    fn generated(&self, job: &Job, result: &Generated) {
         let (now, today) = (self.clock.now_ms(), day_of(self.clock.wall_ms()));
         let s = &mut *self.state.borrow_mut();
         if result.cloud {
@@ -324,7 +361,6 @@ impl Pregen {
             s.dearest_cloud_usd = s.dearest_cloud_usd.max(result.cost_usd);
         } else {
             s.metrics.generated_local += 1;
-            s.metrics.cpu_ms += elapsed_ms;
         }
         if result.cost_usd > 0.0 && result.cost_usd.is_finite() {
             if s.history.spend.day != today {
@@ -334,6 +370,19 @@ impl Pregen {
             s.metrics.spend_total_usd += result.cost_usd;
             s.dirty = true;
         }
-        s.live.insert(job.key.clone(), job.source, now + job.ttl_ms);
+        s.live.insert(job.key.clone(), job.source, now + job.ttl_ms, &mut s.metrics);
+    }
+}
+
+/// Ends the encounters `gone` picks: each with no conversation counts as a pass.
+fn end_encounters(s: &mut State, gone: impl Fn(&str) -> bool) {
+    let ended: Vec<(String, bool)> =
+        s.encounters.iter().filter(|(id, _)| gone(id)).map(|(id, talked)| (id.clone(), *talked)).collect();
+    for (id, talked) in ended {
+        s.encounters.remove(&id);
+        if !talked {
+            s.history.passed_by(&id);
+            s.dirty = true;
+        }
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! - proximity: a greeting from each character within `proximity.range`, (1 - d/range) x 0.7 (for a character
 //!   never talked to, times the share of the characters seen that the player talked to, once there is a
-//!   history);
+//!   history), times `proximity.passedFactor` for each time the player passed the character by without a word
+//!   since they last talked;
 //! - history: what the player usually talks about with a character near them (`patterns::Rates`), times how
 //!   near the character is (the partner of the conversation in progress counts as at distance 0), and for a
 //!   character never talked to, times the share of the characters seen that the player talked to;
@@ -17,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::history::{History, Interaction};
+use super::history::{self, History, Interaction};
 use super::moment::{canonical_request, Character, Moment};
 use super::patterns::{conversations, day_of, line_of, next_rate, weekday_of, Conversation, Line, Rates};
 use crate::config::pregen::{PregenConfig, WindowConfig};
@@ -87,8 +88,14 @@ pub fn predict(history: &History, s: &Situation, cfg: &PregenConfig, cloud_min_i
     let partner = current.map(|c| c.character.as_str());
 
     let p = &cfg.proximity;
-    let mut near: Vec<(&str, f64)> =
-        s.nearby.iter().filter(|(_, d)| *d < p.range).map(|(id, d)| (id.as_str(), 1.0 - d / p.range)).collect();
+    // A character the player keeps passing by without a word is less likely greeted: `passedFactor` per pass.
+    let passed = |id: &str| p.passed_factor.powi(history.passed(id).min(history::MAX_PASSED) as i32);
+    let mut near: Vec<(&str, f64)> = s
+        .nearby
+        .iter()
+        .filter(|(_, d)| *d < p.range)
+        .map(|(id, d)| (id.as_str(), (1.0 - d / p.range) * passed(id)))
+        .collect();
     if let Some(partner) = partner.filter(|id| !near.iter().any(|(n, _)| n == id)) {
         near.push((partner, 1.0));
     }

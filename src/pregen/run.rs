@@ -2,13 +2,17 @@
 //! they pass it takes the best candidates (the top `maxPerWarmup`, fewer on a low battery), skips those the
 //! cache holds, and generates the rest one at a time, each in an idle slice with time left, `spacingMs` apart,
 //! re-checking the gates before each (input, a critical moment or a hidden page stops the warm-up).
+use std::cell::Cell;
 use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
+use std::task::{Context, Poll};
 
 use serde_json::Value;
 
 use super::Pregen;
-use crate::ports::{IdleScheduler, LocalFuture};
+use crate::ports::{Clock, IdleScheduler, LocalFuture};
 use crate::vocab::CandidateSource;
 
 /// One line to pre-generate.
@@ -62,17 +66,51 @@ pub async fn run(pregen: Weak<Pregen>, backend: Rc<dyn PregenBackend>, idle: Rc<
         if p.is_stopped() {
             return;
         }
-        if p.persist_due() {
-            p.persist().await;
-        }
-        let verdict = p.gates(true);
-        if verdict.share <= 0.0 {
-            continue;
-        }
-        let started = p.clock.now_ms();
-        warm_up(&p, backend.as_ref(), idle.as_ref(), verdict.share).await;
+        let (cpu, started) = (Cell::new(0.0), p.clock.now_ms());
+        let work =
+            OnCpu { clock: p.clock.as_ref(), spent: &cpu, work: Box::pin(check(&p, backend.as_ref(), idle.as_ref())) };
+        let idle_now = work.await;
         let worked = p.clock.now_ms() - started;
-        p.with_metrics(|m| m.idle_ms += f64::from(interval) + worked);
+        p.with_metrics(|m| {
+            m.cpu_ms += cpu.get();
+            if idle_now {
+                m.idle_ms += f64::from(interval) + worked;
+            }
+        });
+    }
+}
+
+/// One check: the history written when due, the gates, and a warm-up when they pass (true then).
+async fn check(p: &Pregen, backend: &dyn PregenBackend, idle: &dyn IdleScheduler) -> bool {
+    if p.persist_due() {
+        p.persist().await;
+    }
+    let verdict = p.gates(true);
+    if verdict.share <= 0.0 {
+        return false;
+    }
+    warm_up(p, backend, idle, verdict.share).await;
+    true
+}
+
+/// Adds to `spent` the clock time `work` takes inside its polls: the loop's own main-thread time. Time it waits
+/// (an idle slice, the spacing, a storage write, the model in a worker, the cloud) passes between polls and is not
+/// counted; a wall-clock span around a generation counted all of it.
+struct OnCpu<'a, T> {
+    clock: &'a dyn Clock,
+    spent: &'a Cell<f64>,
+    work: LocalFuture<'a, T>,
+}
+
+impl<T> Future for OnCpu<'_, T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let t0 = self.clock.now_ms();
+        let out = self.work.as_mut().poll(cx);
+        let spent = self.spent.get() + (self.clock.now_ms() - t0).max(0.0);
+        self.spent.set(spent);
+        out
     }
 }
 
@@ -110,11 +148,8 @@ async fn warm_up(p: &Pregen, backend: &dyn PregenBackend, idle: &dyn IdleSchedul
         }
         let cloud = c.confidence > p.cfg.cloud_min_confidence && p.cloud_affordable();
         let job = Job { request: c.request, key, cloud, importance: c.confidence, ttl_ms: c.ttl_ms, source: c.source };
-        let t0 = p.clock.now_ms();
-        let result = backend.generate(&job).await;
-        let elapsed = p.clock.now_ms() - t0;
-        match result {
-            Ok(g) => p.generated(&job, &g, elapsed),
+        match backend.generate(&job).await {
+            Ok(g) => p.generated(&job, &g),
             Err(_) => p.with_metrics(|m| m.failed += 1),
         }
         done += 1;

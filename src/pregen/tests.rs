@@ -183,3 +183,47 @@ fn the_enable_pregeneration_and_use_cache_flags_pause_the_loop_at_its_enabled_ga
     let counted = &p.metrics().gates[&PregenGate::Enabled];
     assert_eq!((counted[&GateDecision::Pass], counted[&GateDecision::Block]), (2, 2));
 }
+
+#[test]
+fn a_character_passed_by_without_a_word_is_greeted_with_less_confidence_until_the_player_talks_to_them() {
+    let (clock, store) = (FakeClock::default(), Rc::new(MemoryStore::new("localStorage")));
+    let cfg = config(json!({}));
+    let p = start(&cfg, &clock, Some(store.clone()));
+    let greeting = |p: &Pregen, id: &str| {
+        let c = p.candidates();
+        find(&c, id, ResponseType::Greeting, None).map(|c| (c.confidence * 1e6).round() / 1e6)
+    };
+    let passed = |p: &Pregen, id: &str| p.state.borrow().history.passed(id);
+    // Ann leaves twice without a word, Bob once; Cy is far (out of range): never near, never passed.
+    for list in [
+        vec![("ann", 10.0), ("bob", 10.0), ("cy", 150.0)],
+        vec![("bob", 10.0)],
+        vec![],
+        vec![("ann", 10.0), ("bob", 10.0)],
+        vec![("bob", 10.0)],
+        vec![("bob", 10.0), ("ann", 10.0)],
+    ] {
+        p.observe(near(&list));
+    }
+    assert_eq!((passed(&p, "ann"), passed(&p, "bob"), passed(&p, "cy")), (2, 1, 0));
+    // (1 - 10/100) x 0.7 x 0.5^passes; Ann's 0.1575 is under minConfidence (0.2): no line made for her.
+    assert_eq!((greeting(&p, "ann"), greeting(&p, "bob")), (None, Some(0.315)));
+
+    // Kept with the history, across a reload.
+    block_on(p.persist());
+    let again = start(&cfg, &clock, Some(store.clone()));
+    assert_eq!((passed(&again, "ann"), passed(&again, "bob")), (2, 1));
+
+    // A word with Ann forgives her passes; staying near after the talk is no pass.
+    p.observe(talk("ann", "greeting", ""));
+    p.observe(near(&[("bob", 10.0), ("ann", 5.0)]));
+    p.observe(near(&[("bob", 10.0)]));
+    assert_eq!(passed(&p, "ann"), 0);
+
+    // passedFactor 1: passes do not count.
+    let off = start(&config(json!({"proximity": {"passedFactor": 1}})), &FakeClock::default(), None);
+    for list in [vec![("ann", 10.0)], vec![], vec![("ann", 10.0)], vec![], vec![("ann", 10.0)]] {
+        off.observe(near(&list));
+    }
+    assert_eq!((passed(&off, "ann"), greeting(&off, "ann")), (2, Some(0.63)));
+}

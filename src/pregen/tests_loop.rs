@@ -1,14 +1,16 @@
 //! The loop on the fakes: its gates, the warm-up's order, limits and spacing, the cloud's budget share, the
 //! served and wasted lines, and the history written back.
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
+use futures_util::future::join;
 use pollster::block_on;
 use serde_json::{json, Value};
 
 use super::tests::{config, event, near, start, talk};
 use super::*;
 use crate::ports::{IdleScheduler, LocalFuture, Visibility};
+use crate::testkit::sim::{run as sim_run, SimIdle};
 use crate::testkit::{FakeClock, MemoryStore};
 use crate::vocab::{GateDecision, PregenGate};
 
@@ -252,4 +254,51 @@ fn the_loop_keeps_the_history_in_the_store() {
     block_on(run(Rc::downgrade(&p), backend, idle));
     let saved = block_on(store.get("pregen/game/history")).unwrap().unwrap();
     assert!(String::from_utf8_lossy(&saved).contains("\"ann\""));
+}
+
+/// Works 30 ms on the thread for each line (the clock moves inside the poll, as a model on the main thread does),
+/// then waits 400 ms for it to be stored (the clock moves between polls, as for IndexedDB or a worker).
+struct BusyBackend {
+    idle: SimIdle,
+    made: Cell<u32>,
+}
+
+impl PregenBackend for BusyBackend {
+    fn key(&self, request: &Value) -> Option<String> {
+        Some(request.to_string())
+    }
+
+    fn is_cached<'a>(&'a self, _key: &'a str) -> LocalFuture<'a, bool> {
+        Box::pin(async { false })
+    }
+
+    fn generate<'a>(&'a self, _job: &'a Job) -> LocalFuture<'a, Result<Generated, String>> {
+        Box::pin(async move {
+            self.idle.clock.advance(30.0);
+            self.idle.sleep(400).await;
+            self.made.set(self.made.get() + 1);
+            Ok(Generated { cloud: false, cost_usd: 0.0 })
+        })
+    }
+}
+
+#[test]
+fn cpu_ms_is_the_loops_time_on_the_thread_not_its_waits_per_minute_of_idleness() {
+    let idle = SimIdle::new(FakeClock::default());
+    let p = Rc::new(start(&config(json!({})), &idle.clock, None));
+    p.set_device(visible());
+    crowd(&p);
+    let backend = Rc::new(BusyBackend { idle: idle.clone(), made: Cell::new(0) });
+    let stop = async {
+        idle.sleep(60_000).await;
+        p.stop();
+    };
+    let looping = run(Rc::downgrade(&p), backend.clone(), Rc::new(idle.clone()));
+    sim_run(&idle, join(looping, stop));
+    let m = p.metrics();
+    assert_eq!((backend.made.get(), m.generated_local), (15, 15), "every greeting of the crowd");
+    assert_eq!(m.cpu_ms, 15.0 * 30.0, "the 400 ms waits, the spacing and the idle slices are not the loop's CPU");
+    // Idle from the check at 2 s (the player idle 2 s) until the stop at 60 s: the check at 1 s is not counted.
+    assert!((58_000.0..=60_000.0).contains(&m.idle_ms), "{}", m.idle_ms);
+    assert_eq!(m.cpu_ms_per_idle_minute, m.cpu_ms / (m.idle_ms / 60_000.0));
 }

@@ -232,7 +232,8 @@ impl Router {
         }
     }
 
-    fn wait_ms(&self, req: &GenerateRequest) -> f64 {
+    /// How long the player waits for the cloud on `req`, ms: its `waitMs`, else `cloud.waitMs`.
+    pub fn wait_ms(&self, req: &GenerateRequest) -> f64 {
         f64::from(req.wait_ms.unwrap_or(self.cfg.wait_ms))
     }
 
@@ -287,29 +288,42 @@ impl Router {
 
     /// The checks before any cloud call: the `cloudFallback` flag, a provider, the importance, the battery.
     fn cloud_allowed(&self, req: &GenerateRequest, steer: &Steering, fallbacks: &mut Vec<Fallback>) -> bool {
+        match self.cloud_refusal(req, steer) {
+            Some((reason, why)) => {
+                self.fell_back(fallbacks, FallbackStep::Cloud, None, reason, why);
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// Why the cloud may not be called for `req` now, if it may not (no side effect).
+    fn cloud_refusal(&self, req: &GenerateRequest, steer: &Steering) -> Option<(FallbackReason, String)> {
         if !steer.cloud_fallback {
-            let why = "flag cloudFallback is off";
-            self.fell_back(fallbacks, FallbackStep::Cloud, None, FallbackReason::Disabled, why);
-            return false;
+            return Some((FallbackReason::Disabled, "flag cloudFallback is off".into()));
         }
         if !self.cloud.is_configured() {
-            let why = "no cloud provider configured";
-            self.fell_back(fallbacks, FallbackStep::Cloud, None, FallbackReason::NotConfigured, why);
-            return false;
+            return Some((FallbackReason::NotConfigured, "no cloud provider configured".into()));
         }
         if req.importance <= steer.min_importance {
             let why = format!("importance {} <= minImportance {}", req.importance, steer.min_importance);
-            self.fell_back(fallbacks, FallbackStep::Cloud, None, FallbackReason::LowImportance, why);
-            return false;
+            return Some((FallbackReason::LowImportance, why));
         }
         if self.low_battery.get() && req.importance <= self.cfg.battery.min_importance {
             let why = format!(
                 "low battery: importance {} <= cloud.battery.minImportance {}",
                 req.importance, self.cfg.battery.min_importance
             );
-            self.fell_back(fallbacks, FallbackStep::Cloud, None, FallbackReason::LowBattery, why);
-            return false;
+            return Some((FallbackReason::LowBattery, why));
         }
-        true
+        None
+    }
+
+    /// Whether `generate()` would start `req` with a cloud step (its route is a cloud model and the cloud may be
+    /// called now): such a call does not take a local line first. Reads the flags and the battery, no effect.
+    pub fn wants_cloud(&self, req: &GenerateRequest) -> bool {
+        let steer = self.steering();
+        self.route_with(req, &crate::router::prompt::build(req), &steer).model != ModelKey::Local
+            && self.cloud_refusal(req, &steer).is_none()
     }
 }

@@ -25,6 +25,7 @@ mod cancel;
 mod events;
 mod flags;
 mod flags_mirror;
+mod inflight;
 mod model_api;
 mod monitor;
 mod plug;
@@ -45,6 +46,7 @@ pub use cache_api::{DEFAULT_IMPORTANCE, MAX_TEXT_CHARS};
 pub use events::Event;
 pub use flags::{FlagsEvent, FLAGS_REFRESH, FLAGS_SAVE};
 pub use flags_mirror::FlagsMirror;
+pub use inflight::{line_for as join_or_generate, InFlightLines};
 pub use plug::{cache_key, BankResponder};
 pub use probe::{StorageStatus, TierStatus};
 pub use report::{ReportSink, MAX_REPORTS, MONITOR_REPORT};
@@ -89,6 +91,8 @@ pub struct Runtime {
     /// The game's `onReport` subscriptions.
     reports: report::ReportsCell,
     pregen: Rc<Pregen>,
+    /// The pre-generations in flight, which a game call for the same line joins (`inflight.rs`).
+    in_flight: Rc<InFlightLines>,
     /// The tasks and calls running, which `dispose` ends.
     cancel: cancel::Cancel,
     disposed: Cell<bool>,
@@ -208,6 +212,7 @@ impl Runtime {
             monitor,
             reports: Default::default(),
             pregen: Rc::new(pregen),
+            in_flight: Rc::default(),
             cancel,
             disposed: Cell::new(false),
         };
@@ -262,7 +267,7 @@ impl Runtime {
     pub async fn generate(&self, request: serde_json::Value) -> Result<GenerateResult, Error> {
         self.check_alive()?;
         let req = GenerateRequest::parse(request)?;
-        let line = self.cancel.guard(self.router.generate(&req)).await.ok_or(Error::Disposed)?;
+        let line = self.cancel.guard(self.line_for(req.clone())).await.ok_or(Error::Disposed)?;
         self.note_line(&line);
         self.note_pregen(&req, &line);
         Ok(line)

@@ -6,6 +6,7 @@ use std::rc::Rc;
 use futures_util::FutureExt;
 use serde_json::Value;
 
+use super::inflight::{self, InFlightLines};
 use super::{cache_key, Runtime, PREGEN_LOOP};
 use crate::cache::{CacheKey, ResponseCache};
 use crate::error::Error;
@@ -19,6 +20,8 @@ use crate::vocab::Source;
 pub(super) struct RuntimeBackend {
     pub cache: Rc<ResponseCache>,
     pub router: Rc<Router>,
+    /// Where each generation is joinable by the game's call for the same line while it runs.
+    pub in_flight: Rc<InFlightLines>,
     /// Told of every line made, as pre-generation's own source (`Key::Pregen`).
     pub monitor: Rc<RefCell<Monitor>>,
 }
@@ -42,7 +45,9 @@ impl PregenBackend for RuntimeBackend {
                 // The `minImportance` flag (else `cloud.minImportance`), read now.
                 req.importance = req.importance.min(self.router.steering().min_importance);
             }
-            let line = self.router.generate_uncached(&req).await;
+            let (router, chain_req) = (self.router.clone(), req.clone());
+            let chain = Box::pin(async move { router.generate_uncached(&chain_req).await });
+            let line = self.in_flight.run(&job.key, job.cloud, chain).await;
             super::monitor::feed_pregen(&mut self.monitor.borrow_mut(), &line);
             if !matches!(line.source, Source::Local | Source::Cloud) {
                 // A template is no better than what the game would get anyway; keeping it would hide the model.
@@ -70,8 +75,12 @@ impl Runtime {
         if !self.config.pregen.enabled {
             return;
         }
-        let backend =
-            RuntimeBackend { cache: self.cache.clone(), router: self.router.clone(), monitor: self.monitor.clone() };
+        let backend = RuntimeBackend {
+            cache: self.cache.clone(),
+            router: self.router.clone(),
+            in_flight: self.in_flight.clone(),
+            monitor: self.monitor.clone(),
+        };
         let task = pregen::run(Rc::downgrade(&self.pregen), Rc::new(backend), self.ports.idle.clone());
         self.ports.spawner.spawn(PREGEN_LOOP, Box::pin(task));
     }
@@ -93,6 +102,13 @@ impl Runtime {
     /// for the moment, so a pre-generated line is found under the same key.
     pub fn canonical_request(moment: Value) -> Result<Value, Error> {
         Ok(pregen::canonical_request(&Moment::parse(moment)?))
+    }
+
+    /// `generate()`'s line: it joins a pre-generation of it in flight, if any (`inflight::line_for`).
+    pub(super) async fn line_for(&self, req: GenerateRequest) -> GenerateResult {
+        let ports = &self.ports;
+        inflight::line_for(&self.router, &self.in_flight, &self.pregen, ports.idle.as_ref(), ports.clock.as_ref(), req)
+            .await
     }
 
     /// A line `generate()` gave from the cache may be a pre-generated one: pre-generation counts it as served.

@@ -18,7 +18,7 @@ use unwritten_ai::pregen::{run as pregen_loop, Generated, Job, Pregen, PregenBac
 use unwritten_ai::router::{
     GenerateRequest, LocalCapabilities, LocalError, LocalLine, LocalResponder, ResponseSource, Router, RouterPorts,
 };
-use unwritten_ai::runtime::cache_key;
+use unwritten_ai::runtime::{cache_key, join_or_generate, InFlightLines};
 use unwritten_ai::testkit::{FakeClock, MemoryStore, SeededRng};
 use unwritten_ai::vocab::{CandidateSource, Source};
 
@@ -55,7 +55,9 @@ type Origins = Rc<RefCell<HashMap<String, Source>>>;
 
 struct Backend {
     cache: Rc<ResponseCache>,
-    router: Router,
+    router: Rc<Router>,
+    /// Where the game's call for a line joins its pre-generation in flight, as in the runtime.
+    in_flight: Rc<InFlightLines>,
     min_importance: f64,
     origins: Origins,
     made: RefCell<Vec<(String, CandidateSource)>>,
@@ -82,7 +84,9 @@ impl PregenBackend for Backend {
                 // At or below cloud.minImportance the chain never calls the cloud.
                 req.importance = req.importance.min(self.min_importance);
             }
-            let r = self.router.generate(&req).await;
+            let (router, chain_req) = (self.router.clone(), req.clone());
+            let chain = Box::pin(async move { router.generate(&chain_req).await });
+            let r = self.in_flight.run(&job.key, job.cloud, chain).await;
             if !matches!(r.source, Source::Local | Source::Cloud) {
                 return Err(format!("no model line ({})", r.source));
             }
@@ -181,9 +185,11 @@ pub fn replay(trace: &Trace, pregen_on: bool) -> Report {
     let game = router(1);
     game.set_response_source(Some(cache.clone() as Rc<dyn ResponseSource>));
     let origins: Origins = Rc::default();
+    let in_flight: Rc<InFlightLines> = Rc::default();
     let backend = Rc::new(Backend {
         cache: cache.clone(),
-        router: router(2),
+        router: Rc::new(router(2)),
+        in_flight: in_flight.clone(),
         min_importance: cfg.cloud.min_importance,
         origins: origins.clone(),
         made: RefCell::default(),
@@ -191,11 +197,12 @@ pub fn replay(trace: &Trace, pregen_on: bool) -> Report {
     let pregen = Rc::new(run(&idle, Pregen::start(&cfg, rc_clock.clone(), Some(ls.clone()))));
 
     let call = |v: Value| {
-        let (game, pregen, origins, idle) = (&game, &pregen, &origins, &idle);
+        let (game, pregen, origins, idle, in_flight, clock) = (&game, &pregen, &origins, &idle, &in_flight, &clock);
         async move {
             let req = GenerateRequest::parse(v).expect("a trace's request parses");
             let key = cache_key(&req).id();
-            let r = game.generate(&req).await;
+            // As `Runtime::generate`: a pre-generation of this line in flight is joined within `waitMs`.
+            let r = join_or_generate(game, in_flight, pregen, idle, clock, req.clone()).await;
             if std::env::var_os("REPLAY_DEBUG").is_some() {
                 let day = (idle.clock.now_ms() - trace.header.start_wall_ms) / 86_400_000.0;
                 println!(
