@@ -98,6 +98,23 @@ const allEngines = [
 const only = arg('--engines', null)?.split(',');
 const engines = only ? allEngines.filter((e) => only.includes(e.key)) : allEngines;
 
+const TRACE = arg('--trace', null);
+let traced = 0;
+// The main thread's tasks over 50 ms in a trace, each with the events that took most of it.
+function explainLongTasks(engine, buffer) {
+  fs.mkdirSync(TRACE, { recursive: true });
+  const file = path.join(TRACE, `${engine.key}-${traced++}.json`);
+  fs.writeFileSync(file, buffer);
+  const events = JSON.parse(buffer.toString()).traceEvents ?? [];
+  const main = new Set(events.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain').map((e) => `${e.pid}:${e.tid}`));
+  const onMain = events.filter((e) => main.has(`${e.pid}:${e.tid}`) && e.ph === 'X' && typeof e.dur === 'number');
+  for (const task of onMain.filter((e) => e.name === 'RunTask' && e.dur > 50_000)) {
+    const inside = onMain.filter((e) => e !== task && e.ts >= task.ts && e.ts + e.dur <= task.ts + task.dur && e.dur > 2_000);
+    const top = inside.sort((a, b) => b.dur - a.dur).slice(0, 8).map((e) => `${e.name}${e.args?.data?.url ? ` ${path.basename(e.args.data.url)}` : ''} ${(e.dur / 1000).toFixed(1)}`);
+    console.error(`[trace ${file}] ${engine.name}: long task ${(task.dur / 1000).toFixed(1)} ms: ${top.join(', ')}`);
+  }
+}
+
 async function round(engine) {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
@@ -111,7 +128,10 @@ async function round(engine) {
     return r;
   };
   try {
+    // --trace DIR: a Chromium trace of each cold start, and what ran inside its main-thread long tasks.
+    if (TRACE) await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8', 'v8.wasm', 'blink'] });
     const cold = await start();
+    if (TRACE) explainLongTasks(engine, await browser.stopTracing());
     const warm = await start();
     const lines = engine.key.startsWith('ort') ? texts.map((_, i) => i) : texts;
     const played = await page.evaluate((a) => window.play(a), { analyses: ANALYSES, generates: GENERATES, lines });
