@@ -7,9 +7,7 @@ use pollster::block_on;
 use serde_json::json;
 use unwritten_ai::ports::{KvStore, Ports};
 use unwritten_ai::runtime::Runtime;
-use unwritten_ai::testkit::{
-    FakeClock, FakeDevice, FakeDownloader, FakeIdle, FakeSpawner, MemoryStore, ScriptedHttp, SeededRng,
-};
+use unwritten_ai::testkit::{fake_ports, FakeClock, MemoryStore, ScriptedHttp};
 use unwritten_ai::Config;
 
 fn chat(text: &str) -> String {
@@ -18,20 +16,7 @@ fn chat(text: &str) -> String {
 }
 
 fn ports(clock: &FakeClock, local: &Rc<MemoryStore>, http: Rc<ScriptedHttp>) -> Ports {
-    Ports {
-        clock: Rc::new(clock.clone()),
-        local_storage: Some(local.clone() as Rc<dyn KvStore>),
-        indexed_db: None,
-        http,
-        downloader: Rc::new(FakeDownloader::new()),
-        idle: Rc::new(FakeIdle::new(clock.clone())),
-        device: Rc::new(FakeDevice::new(Default::default())),
-        rng: Rc::new(SeededRng::new(1)),
-        spawner: Rc::new(FakeSpawner::new()),
-        broadcast: None,
-        memory_mirror: None,
-        shared_lock: None,
-    }
+    Ports { local_storage: Some(local.clone() as Rc<dyn KvStore>), indexed_db: None, http, ..fake_ports(clock) }
 }
 
 fn config(namespace: &str) -> Config {

@@ -249,8 +249,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::ports::{DeviceSnapshot, HttpResponse, LocalFuture};
-    use crate::testkit::{FakeClock, FakeDevice, FakeDownloader, FakeSpawner, MemoryStore, ScriptedHttp, SeededRng};
+    use crate::ports::{HttpResponse, LocalFuture};
+    use crate::testkit::{fake_ports, FakeClock, FakeSpawner, MemoryStore, ScriptedHttp};
     use crate::vocab::FlagsRefresh;
 
     const URL: &str = "https://game.example/flags.json";
@@ -300,18 +300,12 @@ mod tests {
         fn start(&self, flags: serde_json::Value) -> Runtime {
             let config = Config::parse(json!({ "flags": flags })).unwrap();
             let ports = Ports {
-                clock: Rc::new(self.clock.clone()),
                 local_storage: Some(self.local.clone()),
                 indexed_db: None,
                 http: self.http.clone(),
-                downloader: Rc::new(FakeDownloader::new()),
                 idle: Rc::new(Sleeps { clock: self.clock.clone(), left: Cell::new(self.sleeps) }),
-                device: Rc::new(FakeDevice::new(DeviceSnapshot::default())),
-                rng: Rc::new(SeededRng::new(1)),
                 spawner: Rc::new(self.spawner.clone()),
-                broadcast: None,
-                memory_mirror: None,
-                shared_lock: None,
+                ..fake_ports(&self.clock)
             };
             block_on(Runtime::start(config, ports, None)).unwrap()
         }

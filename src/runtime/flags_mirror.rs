@@ -166,9 +166,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::ports::{DeviceSnapshot, HttpResponse, Ports};
+    use crate::ports::{HttpResponse, Ports};
     use crate::runtime::FLAGS_REFRESH;
-    use crate::testkit::{FakeClock, FakeDevice, FakeDownloader, FakeSpawner, MemoryStore, ScriptedHttp, SeededRng};
+    use crate::testkit::{fake_ports, FakeClock, FakeSpawner, ScriptedHttp, SeededRng};
 
     const URL: &str = "https://game.example/flags.json";
 
@@ -184,18 +184,11 @@ mod tests {
         let config = Config::parse(json!({ "flags": flags })).unwrap();
         let (clock, http, spawner) = (FakeClock::default(), Rc::new(ScriptedHttp::new()), FakeSpawner::new());
         let ports = Ports {
-            clock: Rc::new(clock.clone()),
-            local_storage: Some(Rc::new(MemoryStore::new("localStorage"))),
             indexed_db: None,
             http: http.clone(),
-            downloader: Rc::new(FakeDownloader::new()),
-            idle: Rc::new(crate::testkit::FakeIdle::new(clock.clone())),
-            device: Rc::new(FakeDevice::new(DeviceSnapshot::default())),
             rng: Rc::new(SeededRng::new(7)),
             spawner: Rc::new(spawner.clone()),
-            broadcast: None,
-            memory_mirror: None,
-            shared_lock: None,
+            ..fake_ports(&clock)
         };
         let rt = block_on(Runtime::start(config.clone(), ports, None)).unwrap();
         Side { clock, http, spawner, config, rt }

@@ -131,27 +131,11 @@ mod tests {
     use super::*;
     use crate::ports::Ports;
     use crate::router::Fallback;
-    use crate::testkit::{
-        model_files_network, FakeClock, FakeDevice, FakeDownloader, FakeIdle, FakeSpawner, MemoryStore, ScriptedHttp,
-        SeededRng,
-    };
+    use crate::testkit::{fake_ports, model_files_network, FakeClock, FakeDevice, FakeDownloader};
     use crate::vocab::{AlertKind, LatencySource, Metric, Route, Source, Strategy};
 
     fn ports(clock: &FakeClock, device: Rc<FakeDevice>, downloader: FakeDownloader) -> Ports {
-        Ports {
-            clock: Rc::new(clock.clone()),
-            local_storage: Some(Rc::new(MemoryStore::new("localStorage"))),
-            indexed_db: Some(Rc::new(MemoryStore::new("indexedDB"))),
-            http: Rc::new(ScriptedHttp::new()),
-            downloader: Rc::new(downloader),
-            idle: Rc::new(FakeIdle::new(clock.clone())),
-            device,
-            rng: Rc::new(SeededRng::new(1)),
-            spawner: Rc::new(FakeSpawner::new()),
-            broadcast: None,
-            memory_mirror: None,
-            shared_lock: None,
-        }
+        Ports { downloader: Rc::new(downloader), device, ..fake_ports(clock) }
     }
 
     fn line(source: Source, model: Option<&str>, latency_ms: f64, fallbacks: Vec<Fallback>) -> GenerateResult {

@@ -6,8 +6,7 @@ use pollster::block_on;
 use super::*;
 use crate::ports::{Clock, StoreError, Visibility};
 use crate::testkit::{
-    model_files_network, FakeClock, FakeDevice, FakeDownloader, FakeIdle, FakeSpawner, MemoryStore, ScriptedHttp,
-    SeededRng, StoreFault,
+    fake_ports, model_files_network, FakeClock, FakeDevice, FakeDownloader, FakeSpawner, MemoryStore, StoreFault,
 };
 use crate::vocab::{BankState, ModelOrigin, ModelState, Source, UpdateState};
 
@@ -43,18 +42,12 @@ impl Fixture {
     fn ports(&self) -> Ports {
         let device = DeviceSnapshot { visibility: Some(Visibility::Visible), ..Default::default() };
         Ports {
-            clock: Rc::new(self.clock.clone()),
             local_storage: Some(self.local.clone()),
             indexed_db: Some(self.idb.clone()),
-            http: Rc::new(ScriptedHttp::new()),
             downloader: self.downloader.clone(),
-            idle: Rc::new(FakeIdle::new(self.clock.clone())),
             device: Rc::new(FakeDevice::new(device)),
-            rng: Rc::new(SeededRng::new(1)),
             spawner: Rc::new(self.spawner.clone()),
-            broadcast: None,
-            memory_mirror: None,
-            shared_lock: None,
+            ..fake_ports(&self.clock)
         }
     }
 }

@@ -13,7 +13,7 @@ use super::*;
 use crate::ports::{
     Downloader, Http, HttpError, HttpRequest, HttpResponse, IdleScheduler, LocalFuture, Progress as Bytes,
 };
-use crate::testkit::{model_files_network, FakeClock, FakeDevice, FakeSpawner, MemoryStore, SeededRng};
+use crate::testkit::{fake_ports, model_files_network, FakeClock, FakeSpawner};
 use crate::vocab::ModelState;
 
 /// Counts requests; each answers 503 at once (`hang: false`) or never, counting the ones dropped unanswered.
@@ -92,20 +92,12 @@ impl IdleScheduler for StepIdle {
 }
 
 fn ports(http: Rc<dyn Http>, downloader: Rc<dyn Downloader>, spawner: &FakeSpawner) -> Ports {
-    let clock = FakeClock::default();
     Ports {
-        clock: Rc::new(clock),
-        local_storage: Some(Rc::new(MemoryStore::new("localStorage"))),
-        indexed_db: Some(Rc::new(MemoryStore::new("indexedDB"))),
         http,
         downloader,
         idle: Rc::new(StepIdle),
-        device: Rc::new(FakeDevice::new(DeviceSnapshot::default())),
-        rng: Rc::new(SeededRng::new(1)),
         spawner: Rc::new(spawner.clone()),
-        broadcast: None,
-        memory_mirror: None,
-        shared_lock: None,
+        ..fake_ports(&FakeClock::default())
     }
 }
 

@@ -10,8 +10,8 @@ use super::*;
 use crate::model::manifest::sha256_hex;
 use crate::ports::{IdleScheduler, LocalFuture};
 use crate::testkit::{
-    model_files_network, models_dir, releases, FakeClock, FakeDevice, FakeDownloader, FakeSpawner, MemoryStore,
-    ScriptedHttp, SeededRng,
+    fake_ports, model_files_network, models_dir, releases, FakeClock, FakeDevice, FakeDownloader, FakeSpawner,
+    MemoryStore,
 };
 use crate::vocab::UpdateRejection::OutsideRollout;
 use crate::vocab::UpdateState;
@@ -76,18 +76,13 @@ impl Fixture {
         config(&mut c);
         let clock = FakeClock::default();
         let ports = Ports {
-            clock: Rc::new(clock),
             local_storage: None,
             indexed_db: Some(self.idb.clone()),
-            http: Rc::new(ScriptedHttp::new()),
             downloader: self.downloader.clone(),
             idle: Rc::new(Rounds { left: Cell::new(1), slept: self.slept.clone() }),
             device: self.device.clone(),
-            rng: Rc::new(SeededRng::new(1)),
             spawner: Rc::new(self.spawner.clone()),
-            broadcast: None,
-            memory_mirror: None,
-            shared_lock: None,
+            ..fake_ports(&clock)
         };
         block_on(Runtime::start(c, ports, None)).unwrap()
     }

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::*;
 use crate::cache::CacheKey;
 use crate::ports::{Clock, IdleScheduler, LocalFuture, StoreError, Visibility};
-use crate::testkit::{model_files_network, FakeClock, FakeDevice, FakeSpawner, MemoryStore, ScriptedHttp, SeededRng};
+use crate::testkit::{fake_ports, model_files_network, FakeClock, FakeDevice, FakeSpawner, MemoryStore};
 use crate::vocab::{BankState, Source};
 
 /// Idle time on the fake clock until `end_ms`; after it, a sleep never ends, so the loop parks for the test to
@@ -52,18 +52,12 @@ fn game(pregen: Value) -> Game {
     let idle = Rc::new(ParkingIdle { clock: clock.clone(), end_ms: Cell::new(f64::INFINITY) });
     let device = DeviceSnapshot { visibility: Some(Visibility::Visible), ..Default::default() };
     let ports = Ports {
-        clock: Rc::new(clock.clone()),
         local_storage: Some(local.clone()),
-        indexed_db: Some(Rc::new(MemoryStore::new("indexedDB"))),
-        http: Rc::new(ScriptedHttp::new()),
         downloader: Rc::new(model_files_network("models/").unwrap_or_else(|e| panic!("{e}"))),
         idle: idle.clone(),
         device: Rc::new(FakeDevice::new(device)),
-        rng: Rc::new(SeededRng::new(1)),
         spawner: Rc::new(spawner.clone()),
-        broadcast: None,
-        memory_mirror: None,
-        shared_lock: None,
+        ..fake_ports(&clock)
     };
     let config = Config::parse(json!({
         "namespace": "game",

@@ -31,6 +31,28 @@ pub use spawner::FakeSpawner;
 pub use store::{MemoryStore, StoreFault};
 pub use yielding::{yield_now, YieldingStore};
 
+/// A runtime's ports, every one a fake: in-memory localStorage and IndexedDB, no network (scripted HTTP and
+/// downloads that answer nothing yet), idle time and sleeps on `clock`, a device that reports nothing, seed 1, a
+/// spawner that keeps its tasks, and no broadcast, mirror or lock. A test overrides what it is about:
+/// `Ports { http, spawner: Rc::new(spawner.clone()), ..fake_ports(&clock) }`.
+pub fn fake_ports(clock: &FakeClock) -> crate::ports::Ports {
+    use std::rc::Rc;
+    crate::ports::Ports {
+        clock: Rc::new(clock.clone()),
+        local_storage: Some(Rc::new(MemoryStore::new("localStorage"))),
+        indexed_db: Some(Rc::new(MemoryStore::new("indexedDB"))),
+        http: Rc::new(ScriptedHttp::new()),
+        downloader: Rc::new(FakeDownloader::new()),
+        idle: Rc::new(FakeIdle::new(clock.clone())),
+        device: Rc::new(FakeDevice::new(crate::ports::DeviceSnapshot::default())),
+        rng: Rc::new(SeededRng::new(1)),
+        spawner: Rc::new(FakeSpawner::new()),
+        broadcast: None,
+        memory_mirror: None,
+        shared_lock: None,
+    }
+}
+
 /// The directory of the committed model files (`models/`) for native tests that load the real model;
 /// `UNWRITTEN_MODELS_DIR` overrides it, to check a candidate model before it replaces `models/`.
 pub fn models_dir() -> String {
