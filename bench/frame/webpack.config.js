@@ -9,7 +9,7 @@ const root = path.join(here, '..', '..');
 export default (env = {}) => ({
   mode: 'production',
   context: here,
-  entry: { ours: './ours.js', idle: './idle.js' },
+  entry: { ours: './ours.js', idle: './idle.js', replay: './replay.js' },
   output: { path: path.resolve(env.out || path.join(root, 'target', 'bench', 'frame', 'site', 'ours')), filename: '[name].js', clean: true, publicPath: '/ours/' },
   resolve: { alias: { 'unwritten-ai': path.resolve(env.pkg || path.join(root, 'pkg')) } },
   resolveLoader: { modules: [path.join(root, 'node_modules')] },
@@ -17,5 +17,6 @@ export default (env = {}) => ({
   plugins: [
     new HtmlWebpackPlugin({ filename: 'index.html', chunks: ['ours'], scriptLoading: 'module', templateContent: HEAD }),
     new HtmlWebpackPlugin({ filename: 'idle.html', chunks: ['idle'], scriptLoading: 'module', templateContent: HEAD }),
+    new HtmlWebpackPlugin({ filename: 'replay.html', chunks: ['replay'], scriptLoading: 'module', templateContent: HEAD }),
   ],
 });
