@@ -22,8 +22,10 @@ const UNTIL = Number(arg('--until', Infinity));
 const site = path.join(root, 'target', 'bench', 'replay', 'site');
 execFileSync('npx', ['webpack', '--config', 'bench/frame/webpack.config.js', '--env', `out=${path.join(site, 'ours')}`, '--stats', 'errors-only'], { cwd: root, stdio: 'inherit' });
 fs.mkdirSync(path.join(site, 'traces'), { recursive: true });
-const traceLines = fs.readFileSync(path.join(root, 'tests', 'traces', TRACE), 'utf8').split('\n').filter(Boolean);
-fs.writeFileSync(path.join(site, 'traces', TRACE), traceLines.filter((l) => !(JSON.parse(l).t > UNTIL)).join('\n'));
+const kept = fs.readFileSync(path.join(root, 'tests', 'traces', TRACE), 'utf8').split('\n').filter(Boolean)
+  .filter((l) => !(JSON.parse(l).t > UNTIL));
+fs.writeFileSync(path.join(site, 'traces', TRACE), kept.join('\n'));
+const duration = Math.max(...kept.map((l) => JSON.parse(l).t ?? 0));
 
 const mock = spawn(process.execPath, [path.join(root, 'scripts', 'mock-cloud.mjs'), '--port', String(MOCK_PORT)], { stdio: ['ignore', 'ignore', 'inherit'] });
 const cloud = `http://127.0.0.1:${MOCK_PORT}`;
@@ -39,7 +41,6 @@ await fetch(`${cloud}/__faults`, { method: 'POST', body: JSON.stringify({ latenc
 const server = await serve(site, { maxAge: 3600 });
 const base = `http://127.0.0.1:${server.address().port}`;
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
-const duration = Math.max(...fs.readFileSync(path.join(site, 'traces', TRACE), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).t ?? 0));
 const run = async (pregen) => {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
