@@ -25,10 +25,11 @@ const entry = fs
 if (/__[A-Z]+_FILE__/.test(entry)) throw new Error('wasm/js/index.js: a model file placeholder was not filled in');
 fs.writeFileSync(path.join(pkgDir, 'index.js'), entry);
 fs.copyFileSync(path.join(entryDir, 'index.d.ts'), path.join(pkgDir, 'index.d.ts'));
-// The worker mode (`worker: true`): the main thread's proxy and the worker's entry, which index.js starts with
-// `new Worker(new URL('./worker.js', import.meta.url))` so bundlers emit it with no configuration, and the modules
-// they import.
-const JS_FILES = ['proxy.js', 'front_copy.js', 'host.js', 'watch.js', 'unsendable.js', 'worker.js'];
+// The worker (worker.js), which compile.js starts with `new Worker(new URL('./worker.js', import.meta.url))` so
+// bundlers emit it with no configuration, the main thread's proxy of `worker: true`, and the modules they import.
+const JS_FILES = [
+  'proxy.js', 'compile.js', 'streaming.js', 'front_copy.js', 'host.js', 'watch.js', 'unsendable.js', 'worker.js',
+];
 for (const f of JS_FILES) fs.copyFileSync(path.join(entryDir, f), path.join(pkgDir, f));
 
 manifest.main = 'index.js';

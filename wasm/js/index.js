@@ -3,13 +3,14 @@
 // the whole page) never leaves a call hanging or a later call failing obscurely. Every pending and later call on
 // a runtime of the trapped instance rejects (or throws) an Error named "RuntimeCrashed", and
 // `UnwrittenAI.create()` afterwards starts on a fresh instance of the same module. Storage outlives the crash.
-// With `worker: true` in the config, the runtime runs in a dedicated Web Worker instead (proxy.js, worker.js): this
-// thread compiles the module (off-thread in browsers), hands it over, and instantiates it too, for the sync
-// methods the proxy answers here (cacheKey, canonicalRequest, the flag reads).
+// With `worker: true` in the config, the runtime runs in a dedicated Web Worker instead (proxy.js, worker.js). The
+// module compiles in a worker either way (compile.js); this thread instantiates it too, for the sync methods the
+// proxy answers here (cacheKey, canonicalRequest, the flag reads).
 // finish-pkg.mjs copies this file into pkg/ and fills in the model file names.
 import __wbg_init, * as glue from './unwritten_ai.js';
 import * as self from './index.js';
 import { WorkerRuntime } from './proxy.js';
+import { compileModule, dropSpare } from './compile.js';
 
 const WASM_URL = new URL('./unwritten_ai_bg.wasm', import.meta.url);
 // The bundled model: the bundler emits these files and turns each URL into the address it serves them at.
@@ -87,20 +88,11 @@ function hook() {
 }
 
 // The compiled module, shared by this thread's instance and every worker's (a WebAssembly.Module is posted to a
-// worker without a copy). Compiling is off the main thread; instantiating is the part that is not, so it waits
-// until a runtime is created (worker mode: for its sync methods, without tract's registrations, `__runCtors`).
+// worker without a copy). It compiles in a worker (compile.js); instantiating here waits until a runtime is
+// created (worker mode: for its sync methods, without tract's registrations, `__runCtors`).
 let compiling = null;
 function compile() {
-  compiling ??= (async () => {
-    const response = fetch(WASM_URL);
-    try {
-      return await WebAssembly.compileStreaming(response);
-    } catch (e) {
-      // A server that does not say application/wasm: compile the bytes instead.
-      if (!(e instanceof TypeError)) throw e;
-      return WebAssembly.compile(await (await response).arrayBuffer());
-    }
-  })().catch((e) => {
+  compiling ??= compileModule(WASM_URL).catch((e) => {
     compiling = null;
     throw e;
   });
@@ -194,6 +186,8 @@ export class UnwrittenAI {
       return facade;
     }
     await boot();
+    // No worker runtime is wanted: the worker that compiled the module goes.
+    dropSpare();
     if (!hooked) {
       // A trap, and the swap to a fresh instance failed then: try again.
       glue.__freshInstance();

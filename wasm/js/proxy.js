@@ -11,6 +11,7 @@
 // call starts a fresh worker with the same config (storage is where it was, reports run again) and `takeEvents()`
 // reports { type: "runtimeRestarted", reason, atMs }. A worker the browser ends silently is caught by watch.js.
 
+import { newWorker, takeSpare } from './compile.js';
 import { FrontCopy } from './front_copy.js';
 import { PageHost } from './host.js';
 import { DeathWatch, quietMsOf } from './watch.js';
@@ -70,7 +71,10 @@ export class WorkerRuntime {
     // A new worker's reads count from 0 again: its copy is made from its create reply (below).
     this.flagsCopy = null;
     this.front._reset();
-    const w = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'unwritten-ai' });
+    // The module compiles in a worker (compile.js), which is then the spare: the first runtime takes it, started.
+    const module = await this.module;
+    this.mark({ compiled: performance.timeOrigin + performance.now() });
+    const w = takeSpare() ?? newWorker();
     this.worker = w;
     this.crash = null;
     this.host.stop();
@@ -87,9 +91,6 @@ export class WorkerRuntime {
       this.died(w, ev.message || 'the worker failed');
     };
     w.onmessageerror = () => this.died(w, 'a message from the worker could not be read');
-    // The worker's script loads while the module finishes compiling here.
-    const module = await this.module;
-    this.mark({ compiled: performance.timeOrigin + performance.now() });
     this.watch(w);
     w.postMessage({ t: 'init', module, assets: this.assets, ...(await host), stateEveryMs: STATE_EVERY_MS });
     await ready;

@@ -8,6 +8,7 @@
 // The memory tier's JS copy lives on the main thread: every change to the worker's copy is sent there, and the
 // hits served there come back with the next call.
 import __wbg_init, * as glue from './unwritten_ai.js';
+import { compileFrom } from './streaming.js';
 
 // When each step of the boot ended, in ms since the epoch: sent with the create reply (proxy.js `marks`), for the
 // frame benchmark's account of where worker mode's start-up time goes.
@@ -254,12 +255,39 @@ async function call({ id, method, args, hits }) {
   }
 }
 
+// This worker's instance, with tract's registrations, once (the spare's is made before the runtime asks for it).
+let instantiating = null;
+function instantiate(module) {
+  instantiating ??= (async () => {
+    await __wbg_init({ module_or_path: module });
+    marks.workerInstantiated = at();
+    glue.__runCtors();
+    marks.workerCtors = at();
+  })();
+  return instantiating;
+}
+
 // Events and reports can come without a call (background work): the proxy gets the state on a timer too.
 let timer = null;
 
 self.onmessage = async (ev) => {
   const m = ev.data;
   switch (m.t) {
+    case 'compile': {
+      let module;
+      // At import (compile.js): the module compiles here, off the page's thread, and goes back as a shared Module.
+      try {
+        module = await compileFrom(m.url);
+        marks.workerCompiled = at();
+        post({ t: 'compiled', module });
+      } catch (e) {
+        post({ t: 'compileFailed', error: errorOf(e) });
+        break;
+      }
+      // Instantiated now, while the page goes on, so a runtime that takes this worker (the spare) starts sooner.
+      instantiate(module).catch(() => {});
+      break;
+    }
     case 'init':
       marks.workerInit = at();
       try {
@@ -267,10 +295,7 @@ self.onmessage = async (ev) => {
         if (m.idle) bridgeIdle();
         host.visibilityState = m.visibilityState;
         battery = m.battery;
-        await __wbg_init({ module_or_path: m.module });
-        marks.workerInstantiated = at();
-        glue.__runCtors();
-        marks.workerCtors = at();
+        await instantiate(m.module);
         glue.setDefaultModelAssets(...m.assets);
         glue.setCrashHandler(crashed);
         timer = setInterval(postStateSoon, m.stateEveryMs);

@@ -67,8 +67,10 @@ export const FLAGS: Case[] = [
       };
       const ai = await t.create({ namespace: t.ns(), storage: noIdb, model: { strategy: 'cloudOnly' }, flags });
       t.eq([ai.inRollout('all'), ai.inRollout('none'), ai.inRollout('nope') ?? null], [true, false, null], 'config rollouts');
-      t.eq(ai.inRollout('half-on'), false, 'before the refresh');
-      t.eq((await ai.refreshFlags()).outcome, 'updated', 'refresh');
+      // The runtime fetches the document at start too, and in worker mode its answer can reach this thread's copy
+      // before this line: so the config's 0 % is not checked here, and the refresh may find the document unchanged.
+      const outcome = (await ai.refreshFlags()).outcome;
+      t.ok(outcome === 'updated' || outcome === 'notModified', `refresh: ${outcome}`);
       t.eq(ai.inRollout('half-on'), true, "the document's percentage replaces the config's");
     },
   },
