@@ -8,7 +8,8 @@
 // Files answer `Range: bytes=N-` (and N-M) with 206, as CDNs do, so a dropped model download can resume; with
 // `?drop=N` any response that would carry byte N of the file loses its connection there (a request resumed from N
 // or later goes through), and `?norange=1` ignores Range (200 with the whole file), for the resume tests. CORS
-// lets a test page on another port send Range and If-None-Match and read ETag and Content-Range.
+// lets a test page on another port send Range and If-None-Match and read ETag and Content-Range. `?csp=noworkers`
+// serves the file with `Content-Security-Policy: worker-src 'none'`.
 //
 // Publishing a model update by changing what a static server serves (tests, and the demo's buttons). `/live/X`
 // serves the published release's X, else the base directory's X (so before any publish `/live/manifest.json` is
@@ -207,6 +208,8 @@ function sendFile(req, res, url, { file, data, etag, gzipKey, isolate, cache }) 
     res.writeHead(304, headers).end();
     return;
   }
+  // A page whose policy forbids workers (the package must then compile and run on the page's thread).
+  if (url.searchParams.get('csp') === 'noworkers') headers['content-security-policy'] = "worker-src 'none'";
   if (isolate) {
     headers['cross-origin-opener-policy'] = 'same-origin';
     headers['cross-origin-embedder-policy'] = 'require-corp';

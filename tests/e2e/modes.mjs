@@ -2,9 +2,11 @@
 // tarball) runs the public-API cases with `worker: false` and with `worker: true`, in headless Chromium and
 // Firefox, and this file fails on any failed case. The hostile-input cases note the error (name, field) of every
 // bad call; the two modes must agree on them. In Chromium, worker mode must start its worker from a script the
-// bundler emitted into the served directory.
+// bundler emitted into the served directory. A third run, `noWorkers`, is `worker: false` on a page whose policy
+// forbids workers (`worker-src 'none'`): the package, which compiles its module in a worker where it can, must fall
+// back to the page's thread and pass every case, with no worker running (checked in Chromium).
 // Usage: node tests/e2e/modes.mjs [--dist tests/consumer/dist] [--label webpack] [--browsers chromium,firefox]
-//        [--modes main,worker] [--only text]
+//        [--modes main,worker,noWorkers] [--only text]
 // with the mock cloud at UNWRITTEN_MOCK_URL and the model server at UNWRITTEN_MODELS_URL (scripts/test).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +21,7 @@ const { values: opt } = parseArgs({
     dist: { type: 'string', default: path.join(root, 'tests', 'consumer', 'dist') },
     label: { type: 'string', default: 'webpack' },
     browsers: { type: 'string', default: 'chromium,firefox' },
-    modes: { type: 'string', default: 'main,worker' },
+    modes: { type: 'string', default: 'main,worker,noWorkers' },
     only: { type: 'string' },
   },
 });
@@ -81,6 +83,7 @@ function compareModes(where, notes) {
 
 const url = (base, mode) => {
   const q = new URLSearchParams({ worker: mode === 'worker' ? '1' : '0', mock: MOCK, models: MODELS });
+  if (mode === 'noWorkers') q.set('csp', 'noworkers');
   if (opt.only !== undefined) q.set('only', opt.only);
   return `${base}/modes.html?${q}`;
 };
@@ -105,6 +108,11 @@ try {
           if (mode === 'worker') {
             const emitted = workers.filter((u) => u.startsWith(base) && fs.existsSync(path.join(dist, new URL(u).pathname)));
             check(emitted.length > 0, where, `the worker runs a script the bundler emitted (${[...new Set(workers)].join(', ') || 'no worker'})`);
+          } else if (mode === 'main') {
+            // Where a worker can start, the module compiles in one (wasm/js/compile.js), even for worker: false.
+            check(workers.length > 0, where, `the module compiled in a worker (${[...new Set(workers)].join(', ') || 'no worker'})`);
+          } else if (mode === 'noWorkers') {
+            check(workers.length === 0, where, `no worker ran under worker-src 'none' (${[...new Set(workers)].join(', ') || 'none'})`);
           }
           await context.close();
         }
