@@ -68,7 +68,7 @@ async function measureAsync(fn, opsPerCall = 1) {
 
 async function runtime(cache, storage) {
   await init();
-  return UnwrittenAI.create({ namespace: 'bench', storage, ...(cache ? { cache } : {}) });
+  return UnwrittenAI.create({ worker: false, namespace: 'bench', storage, ...(cache ? { cache } : {}) });
 }
 
 const MEMORY_ONLY = { storage: { localStorage: false, indexedDb: false } };

@@ -7,6 +7,7 @@ import init, { UnwrittenAI } from 'unwritten-ai';
   await init();
   const tInit = performance.now();
   const ai = await UnwrittenAI.create({
+    worker: false, // on this thread, as the onnxruntime-web page; bench/frame measures the worker
     namespace: 'bench-cold',
     model: { strategy: 'bundled', manifestUrl: '/models/manifest.json' },
   });

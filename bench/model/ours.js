@@ -7,6 +7,8 @@ install({
   async setup() {
     await init();
     ai = await UnwrittenAI.create({
+      // On this thread, as onnxruntime-web runs here: the engines are compared, not a worker's round trip.
+      worker: false,
       namespace: 'bench',
       storage: { indexedDb: false },
       // ?manifest=/models-128/manifest.json: the same model with paddingInvariant off (every analysis runs 128 ids).

@@ -1,8 +1,10 @@
 /** Options of `UnwrittenAI.create`. Every field is optional; unknown fields are rejected (`InvalidConfig`). */
 export interface UnwrittenConfig {
-  /** Run the runtime in a dedicated Web Worker (model, inference, storage work off the main thread). Default false.
-   *  Experimental: the same methods and answers; modelStatus, metrics and cacheStats are the worker's state as of
-   *  its last message. */
+  /** Run the runtime in a dedicated Web Worker, so the model, inference and storage work never take a frame from
+   *  the page. Default: true where a worker can start, false on a page that has none or whose policy forbids them
+   *  (`worker-src`). `false` keeps everything on this thread. The same methods and answers either way;
+   *  modelStatus, metrics and cacheStats are then the worker's state as of its last message: current after an
+   *  awaited generate() or other call, a moment behind after analyze() / analyzeBatch(). */
   worker?: boolean;
   /** Prefix of storage keys and of the IndexedDB name: 1-32 of a-z 0-9 - _. Default "unwritten". */
   namespace?: string;

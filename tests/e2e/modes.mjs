@@ -2,9 +2,11 @@
 // tarball) runs the public-API cases with `worker: false` and with `worker: true`, in headless Chromium and
 // Firefox, and this file fails on any failed case. The hostile-input cases note the error (name, field) of every
 // bad call; the two modes must agree on them. In Chromium, worker mode must start its worker from a script the
-// bundler emitted into the served directory. A third run, `noWorkers`, is `worker: false` on a page whose policy
-// forbids workers (`worker-src 'none'`): the package, which compiles its module in a worker where it can, must fall
-// back to the page's thread and pass every case, with no worker running (checked in Chromium).
+// bundler emitted into the served directory. The worker run leaves `worker` out of the config (the default), the
+// main run says `worker: false`, and every runtime a case creates must run where its mode says. A third run,
+// `noWorkers`, is the default on a page whose policy forbids workers (`worker-src 'none'`): the package, which
+// compiles its module in a worker where it can, must fall back to the page's thread and pass every case, with no
+// worker running (checked in Chromium).
 // Usage: node tests/e2e/modes.mjs [--dist tests/consumer/dist] [--label webpack] [--browsers chromium,firefox]
 //        [--modes main,worker,noWorkers] [--only text]
 // with the mock cloud at UNWRITTEN_MOCK_URL and the model server at UNWRITTEN_MODELS_URL (scripts/test).
@@ -82,7 +84,10 @@ function compareModes(where, notes) {
 }
 
 const url = (base, mode) => {
-  const q = new URLSearchParams({ worker: mode === 'worker' ? '1' : '0', mock: MOCK, models: MODELS });
+  // worker: the config leaves `worker` out, so the default is what runs in a worker; noWorkers: the same default on a
+  // page that forbids workers must run on the page's thread; main: `worker: false`.
+  const option = { main: '0', worker: 'default', noWorkers: 'default' }[mode];
+  const q = new URLSearchParams({ worker: option, expect: mode === 'worker' ? 'worker' : 'main', mock: MOCK, models: MODELS });
   if (mode === 'noWorkers') q.set('csp', 'noworkers');
   if (opt.only !== undefined) q.set('only', opt.only);
   return `${base}/modes.html?${q}`;

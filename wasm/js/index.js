@@ -3,14 +3,14 @@
 // the whole page) never leaves a call hanging or a later call failing obscurely. Every pending and later call on
 // a runtime of the trapped instance rejects (or throws) an Error named "RuntimeCrashed", and
 // `UnwrittenAI.create()` afterwards starts on a fresh instance of the same module. Storage outlives the crash.
-// With `worker: true` in the config, the runtime runs in a dedicated Web Worker instead (proxy.js, worker.js). The
-// module compiles in a worker either way (compile.js); this thread instantiates it too, for the sync methods the
-// proxy answers here (cacheKey, canonicalRequest, the flag reads).
+// The runtime runs in a dedicated Web Worker (proxy.js, worker.js) wherever one starts, unless the config says
+// `worker: false`. The module compiles in a worker either way (compile.js); this thread instantiates it too, for the
+// sync methods the proxy answers here (cacheKey, canonicalRequest, the flag reads).
 // finish-pkg.mjs copies this file into pkg/ and fills in the model file names.
 import __wbg_init, * as glue from './unwritten_ai.js';
 import * as self from './index.js';
 import { WorkerRuntime } from './proxy.js';
-import { compileModule, dropSpare } from './compile.js';
+import { compileModule, dropSpare, workersRun } from './compile.js';
 
 const WASM_URL = new URL('./unwritten_ai_bg.wasm', import.meta.url);
 // The bundled model: the bundler emits these files and turns each URL into the address it serves them at.
@@ -160,8 +160,9 @@ export class UnwrittenAI {
   }
 
   static async create(config) {
-    // `worker` is this entry's option, not the module's: taken out before the config goes on.
-    let useWorker = false;
+    // `worker` is this entry's option, not the module's: taken out before the config goes on. Left out, it is true
+    // where a worker started (the module compiled in one), and false on a page that has or allows none.
+    let useWorker = null;
     if (config !== null && typeof config === 'object' && 'worker' in config) {
       const { worker, ...rest } = config;
       if (worker !== undefined && typeof worker !== 'boolean') {
@@ -170,8 +171,12 @@ export class UnwrittenAI {
         err.field = 'worker';
         throw err;
       }
-      useWorker = worker === true;
+      useWorker = worker ?? null;
       config = rest;
+    }
+    if (useWorker === null) {
+      await compile();
+      useWorker = workersRun();
     }
     if (useWorker) {
       const proxy = new WorkerRuntime(config, { module: compile(), assets: MODEL_ASSETS, local: localSide() });

@@ -430,8 +430,9 @@ export class WorkerRuntime {
     return id;
   }
 
+  // As with worker: false: dispose() ended every report, so a disposed runtime has none to stop (false, no throw).
   offReport(id) {
-    if (this.freed || this.disposed) throw named('Disposed', 'this runtime was disposed');
+    if (this.freed || this.disposed) return false;
     const known = typeof id === 'number' && this.reports.delete(id) && this.callbacks.delete(id);
     if (known) this.fire('offReport', [id]);
     return known;

@@ -159,11 +159,12 @@ function applyHits(hits) {
 }
 
 // The state the proxy serves synchronously. `full`: metrics() and cacheStats() too, which cost a few hundred µs
-// to build and copy; after an analyze or generate they follow the reply in a message of their own, so the call's
-// round trip does not wait for them.
+// to build and copy; after an analyze they follow the reply in a message of their own, so the round trip of a
+// call that takes about 1 ms does not wait for them. A generate() (10 ms and more) carries them, so a game that
+// reads metrics() after awaiting one sees that line counted (its source, the breaker it closed, a pre-generated hit).
 const LIGHT = ['modelStatus', 'takeEvents'];
 const FULL = ['modelStatus', 'metrics', 'cacheStats', 'takeEvents'];
-const HOT = new Set(['analyze', 'analyzeBatch', 'generate']);
+const HOT = new Set(['analyze', 'analyzeBatch']);
 let statePosted = null;
 function postStateSoon() {
   statePosted ??= setTimeout(() => {

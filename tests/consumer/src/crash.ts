@@ -6,7 +6,9 @@ import { UnwrittenAI, __forceTrap, type GenerateRequest, type UnwrittenConfig } 
 import { WORDS } from './expect';
 import { type Caught, caught, failure, show } from './report';
 
+// worker: false: the traps below are forced in this thread's instance, so the runtimes must run on it.
 const config: UnwrittenConfig = {
+  worker: false,
   namespace: 'consumer-crash',
   model: { strategy: 'onDemand' },
   storage: { localStorage: true, indexedDb: true },

@@ -1,13 +1,15 @@
 // What the modes suite's cases (tests/consumer/src/modes/*.ts) share: the mode under test, the servers, runtimes
 // created in that mode and disposed after each case, and checks that throw with what was seen.
-import { UnwrittenAI, type UnwrittenConfig } from 'unwritten-ai';
+import { UnwrittenAI, __roundTrip, type UnwrittenConfig } from 'unwritten-ai';
 import { type Caught, failure } from '../report';
 
 const params = new URLSearchParams(location.search);
 
-/** The mode, from `?worker=1`, and the servers scripts/test starts (`?mock=`, `?models=`). */
+/** The config's `worker` from `?worker=1|0|default` (default: left out), whether the runtimes must then run in a
+ *  worker (`?expect=worker|main`), and the servers scripts/test starts (`?mock=`, `?models=`). */
 export const ENV = {
-  worker: params.get('worker') === '1',
+  option: ({ '1': true, '0': false } as Record<string, boolean | undefined>)[params.get('worker') ?? ''],
+  worker: params.get('expect') === 'worker',
   mock: (params.get('mock') ?? 'http://127.0.0.1:8787').replace(/\/$/, ''),
   models: (params.get('models') ?? 'http://127.0.0.1:8788/').replace(/\/?$/, '/'),
   only: params.get('only'),
@@ -37,8 +39,12 @@ export class T {
 
   /** `UnwrittenAI.create` in the mode under test; disposed when the case ends. */
   async create(config: UnwrittenConfig): Promise<UnwrittenAI> {
-    const ai = await UnwrittenAI.create({ ...config, worker: ENV.worker });
+    const ai = await UnwrittenAI.create(ENV.option === undefined ? config : { ...config, worker: ENV.option });
     this.runtimes.push(ai);
+    // Where it runs: only a worker-mode runtime answers the package's round-trip probe.
+    const probe = __roundTrip(ai);
+    probe?.catch(() => {});
+    this.ok((probe !== undefined) === ENV.worker, `the runtime runs ${ENV.worker ? 'in a worker' : 'on the page\'s thread'}`);
     return ai;
   }
 
