@@ -14,11 +14,11 @@ export function newWorker() {
 
 let spare = null;
 // Whether the module compiled in a worker: then workers start on this page, and `worker` defaults to true.
-let workersStart = false;
+let compiledInWorker = false;
 
 /** Whether a worker started and compiled the module (known once compileModule has resolved). */
-export function workersRun() {
-  return workersStart;
+export function compiledInAWorker() {
+  return compiledInWorker;
 }
 
 /** The worker that compiled the module, for the first worker-mode runtime to take (once), or null. */
@@ -45,7 +45,7 @@ function inWorker(url) {
       w.onmessage = null;
       w.onerror = null;
       if (ok) {
-        workersStart = true;
+        compiledInWorker = true;
         takeSpare()?.terminate();
         spare = w;
         resolve(value);

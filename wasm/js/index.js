@@ -10,7 +10,7 @@
 import __wbg_init, * as glue from './unwritten_ai.js';
 import * as self from './index.js';
 import { WorkerRuntime } from './proxy.js';
-import { compileModule, dropSpare, workersRun } from './compile.js';
+import { compileModule, dropSpare, compiledInAWorker } from './compile.js';
 
 const WASM_URL = new URL('./unwritten_ai_bg.wasm', import.meta.url);
 // The bundled model: the bundler emits these files and turns each URL into the address it serves them at.
@@ -176,7 +176,7 @@ export class UnwrittenAI {
     }
     if (useWorker === null) {
       await compile();
-      useWorker = workersRun();
+      useWorker = compiledInAWorker();
     }
     if (useWorker) {
       const proxy = new WorkerRuntime(config, { module: compile(), assets: MODEL_ASSETS, local: localSide() });

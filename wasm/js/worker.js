@@ -165,12 +165,16 @@ function applyHits(hits) {
 const LIGHT = ['modelStatus', 'takeEvents'];
 const FULL = ['modelStatus', 'metrics', 'cacheStats', 'takeEvents'];
 const HOT = new Set(['analyze', 'analyzeBatch']);
+// After an analyze the full state follows within HOT_STATE_MS, once for all the calls of that time: a game that
+// analyses a line every frame would otherwise have the worker build metrics() (0.2-0.9 ms) and the page copy
+// them after every call, for figures that change a little per call.
+const HOT_STATE_MS = 50;
 let statePosted = null;
-function postStateSoon() {
+function postStateSoon(delayMs = 0) {
   statePosted ??= setTimeout(() => {
     statePosted = null;
     if (!dead && rt !== null) post({ t: 'state', state: snapshot(true) });
-  }, 0);
+  }, delayMs);
 }
 
 // The flags' state for the main thread's copy (proxy.js `flags()`): sent when it changed, with the number of the
@@ -246,7 +250,7 @@ async function call({ id, method, args, hits }) {
     }
     const hot = HOT.has(method);
     post({ t: 'reply', id, ok: true, value, state: snapshot(!hot), marks: method === 'create' ? marks : undefined });
-    if (hot) postStateSoon();
+    if (hot) postStateSoon(HOT_STATE_MS);
   } catch (e) {
     if (e instanceof WebAssembly.RuntimeError) {
       crashed(e.message);
@@ -299,7 +303,7 @@ self.onmessage = async (ev) => {
         await instantiate(m.module);
         glue.setDefaultModelAssets(...m.assets);
         glue.setCrashHandler(crashed);
-        timer = setInterval(postStateSoon, m.stateEveryMs);
+        timer = setInterval(() => postStateSoon(), m.stateEveryMs);
         post({ t: 'ready' });
       } catch (e) {
         post({ t: 'bootFailed', error: errorOf(e) });
