@@ -11,6 +11,7 @@ MODEL_CARD.md; for
 lines with a `scene`, it also prints the share of (scene, trait) pairs whose high line scores above its low line.
 --model measures another ONNX file (e.g. an older version out of git) with the committed vocabulary.
 --write-expected stores the committed model's figures on the scene sets in `models/eval/expected.json`
+(fit_personality.py, which made 2.3.0, writes all five sets' figures itself)
 (`personality_heldout_scenes`, `neutral_lines_scenes`, `neutral_player_lines`), which `tests/model_quality.rs` checks in Rust.
 """
 import json
