@@ -59,6 +59,9 @@ vocabulary! {
         Narration = "narration",
     }
 
+    /// Who said a turn of `context.history` (the conversation so far, oldest first).
+    "Speaker" pub enum Speaker { Player = "player", Npc = "npc" }
+
     /// A tier of the response cache.
     "CacheTier" pub enum Tier { Memory = "memory", LocalStorage = "localStorage", IndexedDb = "indexedDb" }
 

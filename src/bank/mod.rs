@@ -9,8 +9,10 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 mod retrieve;
+mod slots;
 
-pub use retrieve::{adapt, stable_hash, trait_score, Query, CHAT_MARGIN, SITUATION_K};
+pub use retrieve::{adapt, normalized, stable_hash, trait_score, Query, CHAT_MARGIN, HISTORY_WEIGHT, SITUATION_K};
+pub use slots::Slots;
 
 /// A bank that does not parse: what is wrong with it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -3,7 +3,11 @@
 //! best prompts are clearly closer ([`CHAT_MARGIN`]), i.e. for lines the game pairs do not cover. Within the
 //! situation it scores each reply by prompt similarity plus the mood the character should answer in, and picks
 //! among the best few by the query's hash. Deterministic for a given query.
-use super::{BankEntry, ResponseBank};
+//!
+//! The conversation's last player turn, when the game passes one, also counts ([`HISTORY_WEIGHT`]): a follow-up
+//! such as "What does it pay?" stays with the situation the conversation is in. A reply the character said in
+//! the last turns is passed over while the situation has another.
+use super::{BankEntry, ResponseBank, Slots};
 use crate::vocab::ResponseType;
 
 /// What [`ResponseBank::choose`] needs: the model's reading of the player's line and the character's disposition.
@@ -22,6 +26,23 @@ pub struct Query<'a> {
     pub kind: ResponseType,
     /// Picks among the best candidates; the same hash gives the same line.
     pub hash: u64,
+    /// The model's embedding of the player's previous turn in the conversation, if the game passed one.
+    pub previous: Option<&'a [f32]>,
+    /// The character's own recent lines, [`normalized`]: not said again while there is another choice.
+    pub recent: &'a [String],
+    /// What the reply's slots are filled with (to compare a slotted reply with `recent`).
+    pub slots: &'a Slots,
+}
+
+/// How much the previous player turn counts against the current line when scoring situations (1.0 = as much).
+pub const HISTORY_WEIGHT: f32 = 0.5;
+/// Score taken off a reply the character just said.
+const REPEAT_PENALTY: f32 = 2.0;
+
+/// A line reduced to its lowercase letters and digits, single-spaced: how a repeat is recognised.
+pub fn normalized(text: &str) -> String {
+    let kept: String = text.chars().map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { ' ' }).collect();
+    kept.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Situations are scored by the mean of their best `SITUATION_K` prompt similarities.
@@ -170,21 +191,34 @@ impl ResponseBank {
         let usable = q.embedding.len() == self.dim;
         if usable && !self.situations.is_empty() {
             let sims: Vec<f32> = self.entries.iter().map(|e| dot(q.embedding, &e.prompt_vec)).collect();
+            let previous = q.previous.filter(|p| p.len() == self.dim);
+            let prev_sims: Option<Vec<f32>> =
+                previous.map(|p| self.entries.iter().map(|e| dot(p, &e.prompt_vec)).collect());
+            // The mean of the current line's score and the previous turn's, weighted; the same for chitchat.
+            let score_of = |members: &[usize]| {
+                let now = top_k_mean(&sims, members, SITUATION_K);
+                match &prev_sims {
+                    Some(prev) => {
+                        (now + HISTORY_WEIGHT * top_k_mean(prev, members, SITUATION_K)) / (1.0 + HISTORY_WEIGHT)
+                    }
+                    None => now,
+                }
+            };
             let mut best: Option<(f32, &[usize])> = None;
             for (name, members) in &self.situations {
                 let bonus = match (q.kind, name.as_str()) {
                     (ResponseType::Greeting, "greeting") | (ResponseType::Farewell, "farewell") => 0.1,
                     _ => 0.0,
                 };
-                let score = top_k_mean(&sims, members, SITUATION_K) + bonus;
+                let score = score_of(members) + bonus;
                 if best.is_none_or(|(b, _)| score > b) {
                     best = Some((score, members));
                 }
             }
-            let chat_score = top_k_mean(&sims, &self.chat, SITUATION_K);
+            let chat_score = score_of(&self.chat);
             if let Some((score, members)) = best {
                 if score + CHAT_MARGIN >= chat_score {
-                    if let Some(entry) = self.pick_in_situation(members, &sims, wanted, q.hash) {
+                    if let Some(entry) = self.pick_in_situation(members, &sims, wanted, q) {
                         return entry;
                     }
                 }
@@ -195,7 +229,7 @@ impl ResponseBank {
 
     /// Within one situation: prompt similarity plus the mood fit (the hand-assigned mood first, the model's reading
     /// of the reply second), then the hash picks among the best [`GAME_TOP`].
-    fn pick_in_situation(&self, members: &[usize], sims: &[f32], wanted: i32, hash: u64) -> Option<&BankEntry> {
+    fn pick_in_situation(&self, members: &[usize], sims: &[f32], wanted: i32, q: &Query) -> Option<&BankEntry> {
         let scored: Vec<(f32, usize)> = members
             .iter()
             .filter_map(|&i| {
@@ -205,10 +239,23 @@ impl ResponseBank {
                     Some(m) => mood_term((i32::from(m) - wanted).abs()) + 0.5 * model_mood,
                     None => model_mood,
                 };
-                Some((0.5 * sims.get(i).copied().unwrap_or(0.0) + mood, i))
+                Some((0.5 * sims.get(i).copied().unwrap_or(0.0) + mood - self.repeat_penalty(e, q), i))
             })
             .collect();
-        self.entries.get(hashed_pick(scored, GAME_TOP, hash)?)
+        self.entries.get(hashed_pick(scored, GAME_TOP, q.hash)?)
+    }
+
+    /// [`REPEAT_PENALTY`] when the character said `e` (as filled for this request) in the last turns.
+    fn repeat_penalty(&self, e: &BankEntry, q: &Query) -> f32 {
+        if q.recent.is_empty() {
+            return 0.0;
+        }
+        let said = normalized(&q.slots.fill(&e.text));
+        if q.recent.contains(&said) {
+            REPEAT_PENALTY
+        } else {
+            0.0
+        }
     }
 
     /// Chitchat (or a bank without situations): similarity of the prompt and reply vectors to the player's line
@@ -227,7 +274,7 @@ impl ResponseBank {
                 let e = self.entries.get(i)?;
                 let mut s =
                     if usable { 0.7 * dot(q.embedding, &e.prompt_vec) + 0.3 * dot(q.embedding, &e.vec) } else { 0.0 };
-                s += mood_term((i32::from(e.sentiment) - wanted).abs());
+                s += mood_term((i32::from(e.sentiment) - wanted).abs()) - self.repeat_penalty(e, q);
                 match q.kind {
                     ResponseType::Greeting if has_word(&e.text, GREETING_WORDS) => s += 0.5,
                     ResponseType::Farewell if has_word(&e.text, FAREWELL_WORDS) => s += 0.5,
@@ -244,137 +291,5 @@ impl ResponseBank {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::bank::EntrySource as Source;
-    use base64::engine::general_purpose::STANDARD as B64;
-    use base64::Engine as _;
-
-    #[test]
-    fn adapt_makes_a_spoken_line() {
-        assert_eq!(adapt("i think so i'm sure"), "I think so I'm sure.");
-        assert_eq!(adapt("really?"), "Really?");
-    }
-
-    #[test]
-    fn hashing_is_stable() {
-        assert_eq!(stable_hash(&["a", "b"]), stable_hash(&["a", "b"]));
-        assert_ne!(stable_hash(&["ab", ""]), stable_hash(&["a", "b"]));
-    }
-
-    /// `(source, situation, mood, sentiment, prompt vector, text)`.
-    type Row<'a> = (&'a str, Option<&'a str>, Option<&'a str>, u8, [i8; 4], &'a str);
-
-    /// A dim-4 bank, one entry per row.
-    fn bank(rows: &[Row]) -> ResponseBank {
-        let entries: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|(source, situation, mood, sentiment, p, text)| {
-                let v = B64.encode(p.iter().map(|x| *x as u8).collect::<Vec<u8>>());
-                let mut e = serde_json::json!({
-                    "id": 0, "text": text, "sentiment": sentiment, "relationship": 0.0,
-                    "vec": v, "vecScale": 0.01, "promptVec": v, "promptScale": 0.01,
-                });
-                if !source.is_empty() {
-                    e["source"] = serde_json::json!(source);
-                }
-                if let Some(s) = situation {
-                    e["situation"] = serde_json::json!(s);
-                }
-                if let Some(m) = mood {
-                    e["mood"] = serde_json::json!(m);
-                }
-                e
-            })
-            .collect();
-        let json = serde_json::json!({ "dim": 4, "entries": entries });
-        ResponseBank::parse(json.to_string().as_bytes()).unwrap()
-    }
-
-    fn query<'a>(embedding: &'a [f32], sentiment: &'a [f32], agreeableness: f32, hash: u64) -> Query<'a> {
-        Query {
-            embedding,
-            player_sentiment: sentiment,
-            player_relationship: 0.0,
-            agreeableness,
-            affinity: 0.0,
-            kind: ResponseType::Dialogue,
-            hash,
-        }
-    }
-
-    #[test]
-    fn a_bank_without_source_fields_parses_as_chat() {
-        let b = bank(&[("", None, None, 1, [100, 0, 0, 0], "hello there")]);
-        assert_eq!(b.entries()[0].source, Source::Chat);
-        assert_eq!(b.situations().count(), 0);
-        let e = b.choose(&query(&[1.0, 0.0, 0.0, 0.0], &[0.2, 0.6, 0.2], 0.5, 7));
-        assert_eq!(e.text, "hello there");
-    }
-
-    #[test]
-    fn an_unknown_mood_is_refused() {
-        let json = r#"{"dim": 1, "entries": [{"text": "x", "sentiment": 1, "vec": "AQ==", "vecScale": 1,
-            "promptVec": "AQ==", "promptScale": 1, "source": "game", "situation": "s", "mood": "sulky"}]}"#;
-        assert!(ResponseBank::parse(json.as_bytes()).is_err());
-    }
-
-    #[test]
-    fn the_closest_situation_answers_in_the_wanted_mood_and_chat_only_when_clearly_closer() {
-        let b = bank(&[
-            ("game", Some("trade"), Some("warm"), 2, [120, 10, 0, 0], "have a look, friend"),
-            ("game", Some("trade"), Some("cold"), 0, [118, 0, 10, 0], "buy or leave"),
-            ("game", Some("threat"), Some("cold"), 0, [0, 120, 0, 0], "try it"),
-            ("game", Some("threat"), Some("neutral"), 1, [10, 118, 0, 0], "the guards are outside"),
-            ("chat", None, None, 1, [0, 0, 0, 127], "i like turtles"),
-        ]);
-        assert_eq!(b.situations().collect::<Vec<_>>(), ["trade", "threat"]);
-        let trade = [1.0, 0.0, 0.0, 0.0];
-        let friendly = [0.05, 0.15, 0.8];
-        for hash in 0..6 {
-            let kind = b.choose(&query(&trade, &friendly, 0.9, hash));
-            assert_eq!(kind.situation.as_deref(), Some("trade"));
-            // The warm reply ranks first; the hash may pick the other reply of the situation, never another one.
-            let gruff = b.choose(&query(&trade, &[0.6, 0.3, 0.1], 0.1, hash));
-            assert_eq!(gruff.situation.as_deref(), Some("trade"));
-        }
-        assert_eq!(b.choose(&query(&trade, &friendly, 0.9, 0)).text, "have a look, friend");
-        assert_eq!(b.choose(&query(&trade, &[0.6, 0.3, 0.1], 0.1, 0)).text, "buy or leave");
-        // A line far from every game prompt but close to a chat prompt gets the chat reply.
-        let off_topic = [0.0, 0.0, 0.0, 1.0];
-        assert_eq!(b.choose(&query(&off_topic, &[0.2, 0.6, 0.2], 0.5, 3)).source, Source::Chat);
-        // Same query, same hash: same entry.
-        let a = b.choose(&query(&[0.2, 0.9, 0.1, 0.0], &[0.8, 0.1, 0.1], 0.5, 42)).text.clone();
-        assert_eq!(b.choose(&query(&[0.2, 0.9, 0.1, 0.0], &[0.8, 0.1, 0.1], 0.5, 42)).text, a);
-    }
-
-    #[test]
-    fn distress_gets_warmth_from_a_kind_character_and_hostility_does_not() {
-        let mut q = query(&[], &[0.8, 0.15, 0.05], 0.9, 0);
-        q.player_relationship = -0.1; // grief: negative, not aimed at the listener
-        assert_eq!(wanted_mood(&q), 2);
-        q.player_relationship = -0.9; // a threat
-        assert_eq!(wanted_mood(&q), 1);
-        q.agreeableness = 0.1;
-        assert_eq!(wanted_mood(&q), 0);
-        q.agreeableness = 0.5;
-        q.player_relationship = -0.1;
-        assert_eq!(wanted_mood(&q), 1, "a neutral character answers distress calmly");
-    }
-
-    #[test]
-    fn top_k_mean_takes_the_best_values() {
-        let sims = [0.1, 0.9, 0.5, 0.7, -1.0];
-        assert!((top_k_mean(&sims, &[0, 1, 2, 3, 4], 3) - 0.7).abs() < 1e-6);
-        assert!((top_k_mean(&sims, &[4], 3) + 1.0).abs() < 1e-6);
-        assert_eq!(top_k_mean(&sims, &[], 3), f32::NEG_INFINITY);
-    }
-
-    #[test]
-    fn personality_words_and_scores_are_read() {
-        let v = serde_json::json!({"agreeableness": 0.9});
-        assert!((trait_score(&v, "agreeableness", &[], &[]) - 0.9).abs() < 1e-6);
-        let gruff = serde_json::json!("gruff, suspicious smith");
-        assert!(trait_score(&gruff, "agreeableness", &["kind"], &["gruff", "suspicious"]) < 0.3);
-    }
-}
+#[path = "retrieve_tests.rs"]
+mod tests;

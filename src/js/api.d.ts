@@ -476,7 +476,17 @@ export interface GenerateRequest {
   npc: { id: string; name: string; personality?: string | string[] | Record<string, unknown> };
   context?: {
     playerText?: string;
+    /** Where the moment happens. A short place name ("the Rusty Anchor", at most 6 words, no `_` or sentence
+     *  punctuation) also fills the `{scene}` slot of local replies; an id or a description only reaches the cloud. */
     scene?: string;
+    /** The player character's name: the cloud prompt, and the `{player}` slot of local replies (at most 200
+     *  characters; a name of up to 40 characters and 6 words is used in a line). */
+    playerName?: string;
+    /** The conversation's last turns before `playerText`, oldest first: at most 12, each at most 1000
+     *  characters. The local responder stays in the conversation's situation for a follow-up ("What does it
+     *  pay?") and does not repeat the character's last lines; the cloud sees them in its prompt. They are part of
+     *  the cache key. */
+    history?: Array<{ speaker: Speaker; text: string }>;
     dramaticIrony?: boolean;
     isCrisis?: boolean;
     isEvolutionMoment?: boolean;
@@ -769,6 +779,8 @@ export interface MemoryCacheView {
 export type ModelStrategy = "auto" | "bundled" | "firstLaunch" | "onDemand" | "cloudOnly";
 /** The kind of line `generate()` is asked for. */
 export type ResponseType = "dialogue" | "greeting" | "farewell" | "question" | "reaction" | "bark" | "narration";
+/** Who said a turn of `context.history`. */
+export type Speaker = "player" | "npc";
 /** A tier of the response cache. */
 export type CacheTier = "memory" | "localStorage" | "indexedDb";
 /** Where a `generate()` line came from. */

@@ -1,6 +1,6 @@
 //! The prompt every provider receives: a system part (who the character is, the rules) and a user part (the
 //! moment). Deterministic, so identical requests share one call (single-flight) and one cache entry.
-use super::request::{describe, Format, GenerateRequest, ResponseType};
+use super::request::{describe, Format, GenerateRequest, ResponseType, Speaker};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Prompt {
@@ -73,6 +73,19 @@ pub fn build(req: &GenerateRequest) -> Prompt {
     for (k, v) in &c.extra {
         user.push_str(&format!("{k}: {}\n", describe(v)));
     }
+    if let Some(name) = &c.player_name {
+        user.push_str(&format!("The player's name is {name}.\n"));
+    }
+    if !c.history.is_empty() {
+        user.push_str("Earlier in this conversation:\n");
+        for turn in &c.history {
+            let who = match turn.speaker {
+                Speaker::Player => "Player",
+                Speaker::Npc => "You",
+            };
+            user.push_str(&format!("{who}: \"{}\"\n", turn.text));
+        }
+    }
     if c.player_text.is_empty() {
         user.push_str("The player says nothing.");
     } else {
@@ -100,5 +113,21 @@ mod tests {
         assert!(p.user.contains("Scene: the forge") && p.user.contains("crisis") && p.user.contains("weather: storm"));
         assert!(p.user.ends_with("The player says: \"Hello?\""));
         assert_eq!(build(&req), p, "deterministic");
+    }
+
+    #[test]
+    fn carries_the_players_name_and_the_last_turns_in_order() {
+        let req = GenerateRequest::parse(json!({
+            "npc": {"id": "b", "name": "Bram"},
+            "context": {"playerText": "And the bows?", "playerName": "Wren", "history": [
+                {"speaker": "player", "text": "What do you sell?"}, {"speaker": "npc", "text": "Swords and bows."}
+            ]}
+        }))
+        .unwrap();
+        let p = build(&req);
+        assert!(p.user.contains("The player's name is Wren."), "{}", p.user);
+        let asked = p.user.find("Player: \"What do you sell?\"").unwrap();
+        let answered = p.user.find("You: \"Swords and bows.\"").unwrap();
+        assert!(asked < answered && answered < p.user.find("The player says").unwrap(), "{}", p.user);
     }
 }

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{importance_in_range, text_at_most, Error};
-pub use crate::vocab::ResponseType;
 use crate::vocab::{FallbackReason, FallbackStep, Route, Source};
+pub use crate::vocab::{ResponseType, Speaker};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -27,12 +27,24 @@ pub struct Npc {
     pub personality: Value,
 }
 
+/// One earlier turn of the conversation (`context.history`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Turn {
+    pub speaker: Speaker,
+    pub text: String,
+}
+
 /// The scene. The named fields steer routing; any other key is passed to the model as extra context.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Context {
     pub player_text: String,
     pub scene: Option<String>,
+    /// The player character's name, for the cloud prompt and the local replies' `{player}` slot.
+    pub player_name: Option<String>,
+    /// The conversation's last turns before `playerText`, oldest first (at most [`MAX_HISTORY_TURNS`]).
+    pub history: Vec<Turn>,
     /// The player knows something the character does not.
     pub dramatic_irony: bool,
     pub is_crisis: bool,
@@ -90,6 +102,10 @@ const MAX_NAME_CHARS: usize = 200;
 const MAX_SCENE_CHARS: usize = 2_000;
 /// Everything else in `context`, as prompt text: it all goes into the prompt, so it is paid for.
 const MAX_EXTRA_CHARS: usize = 4_000;
+/// `context.history`: the last turns only; older ones add cost to every cloud prompt and little to the moment.
+pub const MAX_HISTORY_TURNS: usize = 12;
+/// One turn of `context.history`.
+const MAX_TURN_CHARS: usize = 1_000;
 
 impl GenerateRequest {
     /// Parses and validates a request (a JS object through serde_json::Value, so unknown keys are seen).
@@ -130,6 +146,16 @@ impl GenerateRequest {
         text_at_most("npc.id", &self.npc.id, MAX_NAME_CHARS)?;
         text_at_most("npc.name", &self.npc.name, MAX_NAME_CHARS)?;
         text_at_most("playerId", self.player_id.as_deref().unwrap_or_default(), MAX_NAME_CHARS)?;
+        text_at_most("context.playerName", self.context.player_name.as_deref().unwrap_or_default(), MAX_NAME_CHARS)?;
+        if self.context.history.len() > MAX_HISTORY_TURNS {
+            return bad(
+                "context.history",
+                format!("has {} turns; pass at most the last {MAX_HISTORY_TURNS}", self.context.history.len()),
+            );
+        }
+        for (i, turn) in self.context.history.iter().enumerate() {
+            text_at_most(&format!("context.history[{i}].text"), &turn.text, MAX_TURN_CHARS)?;
+        }
         text_at_most("context.scene", self.context.scene.as_deref().unwrap_or_default(), MAX_SCENE_CHARS)?;
         text_at_most("npc.personality", &self.personality_text(), MAX_SCENE_CHARS)?;
         let extra: usize = self.context.extra.iter().map(|(k, v)| k.len() + describe(v).len()).sum();
@@ -255,6 +281,18 @@ mod tests {
         assert_eq!(field(json!({"npc": npc, "waitMs": 2_147_483_648u64})), "waitMs");
         assert_eq!(field(json!({"npc": npc, "waitMs": -1})), "waitMs");
         assert_eq!(field(json!({"npc": npc, "waitMs": "soon"})), "waitMs");
+        assert_eq!(field(json!({"npc": npc, "context": {"playerName": 7}})), "context.playerName");
+        assert_eq!(field(json!({"npc": npc, "context": {"playerName": "x".repeat(201)}})), "context.playerName");
+        assert_eq!(field(json!({"npc": npc, "context": {"history": "hi"}})), "context.history");
+        let turn = json!({"speaker": "npc", "text": "Aye."});
+        let many: Vec<Value> = (0..=MAX_HISTORY_TURNS).map(|_| turn.clone()).collect();
+        assert_eq!(field(json!({"npc": npc, "context": {"history": many}})), "context.history");
+        let narrator = json!([{"speaker": "narrator", "text": "Night falls."}]);
+        assert_eq!(field(json!({"npc": npc, "context": {"history": narrator}})), "context.history[0].speaker");
+        let long = json!([turn, {"speaker": "player", "text": "y".repeat(1001)}]);
+        assert_eq!(field(json!({"npc": npc, "context": {"history": long}})), "context.history[1].text");
+        let extra_key = json!([{"speaker": "player", "text": "Hi", "mood": "glad"}]);
+        assert_eq!(field(json!({"npc": npc, "context": {"history": extra_key}})), "context.history[0].mood");
     }
 
     #[test]

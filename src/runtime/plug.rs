@@ -3,12 +3,12 @@
 //! `LocalResponder`. The router knows neither; they know nothing of the router.
 use std::rc::Rc;
 
-use crate::bank::{adapt, stable_hash, trait_score, BankEntry, Query};
+use crate::bank::{adapt, normalized, stable_hash, trait_score, BankEntry, Query, Slots};
 use crate::cache::{CacheKey, ResponseCache};
 use crate::error::Error;
 use crate::lifecycle::ModelHost;
 use crate::ports::LocalFuture;
-use crate::router::request::describe;
+use crate::router::request::{describe, Speaker};
 use crate::router::{
     CachedLine, GenerateRequest, LocalCapabilities, LocalError, LocalLine, LocalResponder, ResponseSource,
 };
@@ -18,6 +18,7 @@ use crate::router::{
 pub fn cache_key(req: &GenerateRequest) -> CacheKey {
     let c = &req.context;
     let num = |v: Option<f64>| v.map(|v| format!("{v:.1}")).unwrap_or_default();
+    // Fields added later join the key only when set, so the keys of requests without them stay as they were.
     let mut b = CacheKey::builder(req.kind.as_str(), req.npc.id.as_str())
         .player(req.player_id.clone().unwrap_or_default())
         .field("personality", req.personality_text())
@@ -35,11 +36,32 @@ pub fn cache_key(req: &GenerateRequest) -> CacheKey {
         .field("relationshipLevel", num(c.relationship_level))
         .field("maxTokens", req.max_tokens.to_string())
         .field("format", format!("{:?}", req.format));
+    if let Some(name) = &c.player_name {
+        b = b.field("playerName", name.trim());
+    }
+    if !c.history.is_empty() {
+        b = b.field("history", history_key(req));
+    }
     for (k, v) in &c.extra {
         b = b.field(format!("extra.{k}"), describe(v));
     }
     b.build()
 }
+
+/// The conversation's turns as one key field: speaker and normalised text, in order.
+fn history_key(req: &GenerateRequest) -> String {
+    let turns = req.context.history.iter().map(|t| format!("{}:{}", t.speaker.as_str(), normalized(&t.text)));
+    turns.collect::<Vec<_>>().join("\n")
+}
+
+/// The slots a reply is filled with for `req`: the character's and the player's names and the scene.
+fn slots_of(req: &GenerateRequest) -> Slots {
+    let c = &req.context;
+    Slots::new(Some(req.npc.name.as_str()), c.player_name.as_deref(), c.scene.as_deref())
+}
+
+/// How many of the character's last lines `choose` avoids repeating.
+const RECENT_NPC_TURNS: usize = 4;
 
 impl ResponseSource for ResponseCache {
     fn lookup<'a>(&'a self, req: &'a GenerateRequest) -> LocalFuture<'a, Option<CachedLine>> {
@@ -79,6 +101,20 @@ impl BankResponder {
         );
         let affinity = req.context.relationship_level.map_or(0.0, |l| ((l as f32) - 5.0) / 5.0);
         let hash = stable_hash(&[&req.npc.id, req.kind.as_str(), player_text]);
+        // The last player turn before this line: one more inference, only when the game passes the history.
+        let history = &req.context.history;
+        let previous = match history.iter().rev().find(|t| t.speaker == Speaker::Player && !t.text.trim().is_empty()) {
+            Some(turn) => Some(model.analyzer.analyze(&turn.text, &clock_free)?.embedding),
+            None => None,
+        };
+        let recent: Vec<String> = history
+            .iter()
+            .rev()
+            .filter(|t| t.speaker == Speaker::Npc)
+            .take(RECENT_NPC_TURNS)
+            .map(|t| normalized(&t.text))
+            .collect();
+        let slots = slots_of(req);
         let query = Query {
             embedding: &analysis.embedding,
             player_sentiment: &analysis.sentiment.probs,
@@ -87,6 +123,9 @@ impl BankResponder {
             affinity,
             kind: req.kind,
             hash,
+            previous: previous.as_deref(),
+            recent: &recent,
+            slots: &slots,
         };
         Ok(bank.choose(&query).clone())
     }
@@ -96,7 +135,8 @@ impl BankResponder {
         let entry = self.choose(req).await?;
         let model = self.host.loaded().await?;
         let manifest = model.analyzer.manifest();
-        Ok(LocalLine { text: adapt(&entry.text), model: format!("{}@{}", manifest.name, manifest.version) })
+        let text = adapt(&slots_of(req).fill(&entry.text));
+        Ok(LocalLine { text, model: format!("{}@{}", manifest.name, manifest.version) })
     }
 }
 
@@ -125,6 +165,9 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// `cache_key` of `{npc: {id: "a", name: "Ann"}, context: {playerText: "Hi"}}` before playerName and history.
+    const KEY_BEFORE_HISTORY: &str = "e3b0c442.7e24bf964419dcd32ba577835bc015f0";
+
     fn req(v: serde_json::Value) -> GenerateRequest {
         GenerateRequest::parse(v).unwrap()
     }
@@ -134,12 +177,23 @@ mod tests {
         let base = json!({"npc": {"id": "a", "name": "Ann"}, "context": {"playerText": "Hi", "mood": "sad"}});
         let same = json!({"npc": {"id": "a", "name": "Ann"}, "context": {"mood": "sad", "playerText": " hi "}, "importance": 0.9});
         assert_eq!(cache_key(&req(base.clone())), cache_key(&req(same)), "field order, case, importance");
+        // A key of this release for a request without the new fields: unchanged, so caches survive the upgrade.
+        let plain = json!({"npc": {"id": "a", "name": "Ann"}, "context": {"playerText": "Hi"}});
+        assert_eq!(cache_key(&req(plain)).id(), KEY_BEFORE_HISTORY);
+        let said = |text: &str| {
+            json!({"npc": {"id": "a", "name": "Ann"}, "context": {"playerText": "Hi", "mood": "sad",
+            "history": [{"speaker": "npc", "text": text}]}})
+        };
+        assert_eq!(cache_key(&req(said("Who goes there?"))), cache_key(&req(said("who goes  THERE"))));
         for other in [
             json!({"npc": {"id": "b", "name": "Ann"}, "context": {"playerText": "Hi", "mood": "sad"}}),
             json!({"npc": {"id": "a", "name": "Ann"}, "context": {"playerText": "Hi", "mood": "glad"}}),
             json!({"npc": {"id": "a", "name": "Ann"}, "context": {"playerText": "Hi", "mood": "sad"}, "type": "greeting"}),
             json!({"npc": {"id": "a", "name": "Ann"}, "context": {"playerText": "Hi", "mood": "sad"}, "playerId": "p"}),
             json!({"npc": {"id": "a", "name": "Ann"}, "context": {"playerText": "Hi", "mood": "sad", "isCrisis": true}}),
+            json!({"npc": {"id": "a", "name": "Ann"}, "context": {"playerText": "Hi", "mood": "sad", "playerName": "Wren"}}),
+            json!({"npc": {"id": "a", "name": "Ann"}, "context": {"playerText": "Hi", "mood": "sad",
+                "history": [{"speaker": "npc", "text": "Who goes there?"}]}}),
         ] {
             assert_ne!(cache_key(&req(base.clone())), cache_key(&req(other.clone())), "{other}");
         }

@@ -1,0 +1,193 @@
+use super::*;
+use crate::bank::EntrySource as Source;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+
+#[test]
+fn adapt_makes_a_spoken_line() {
+    assert_eq!(adapt("i think so i'm sure"), "I think so I'm sure.");
+    assert_eq!(adapt("really?"), "Really?");
+}
+
+#[test]
+fn hashing_is_stable() {
+    assert_eq!(stable_hash(&["a", "b"]), stable_hash(&["a", "b"]));
+    assert_ne!(stable_hash(&["ab", ""]), stable_hash(&["a", "b"]));
+}
+
+/// `(source, situation, mood, sentiment, prompt vector, text)`.
+type Row<'a> = (&'a str, Option<&'a str>, Option<&'a str>, u8, [i8; 4], &'a str);
+
+/// A dim-4 bank, one entry per row.
+fn bank(rows: &[Row]) -> ResponseBank {
+    let entries: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(source, situation, mood, sentiment, p, text)| {
+            let v = B64.encode(p.iter().map(|x| *x as u8).collect::<Vec<u8>>());
+            let mut e = serde_json::json!({
+                "id": 0, "text": text, "sentiment": sentiment, "relationship": 0.0,
+                "vec": v, "vecScale": 0.01, "promptVec": v, "promptScale": 0.01,
+            });
+            if !source.is_empty() {
+                e["source"] = serde_json::json!(source);
+            }
+            if let Some(s) = situation {
+                e["situation"] = serde_json::json!(s);
+            }
+            if let Some(m) = mood {
+                e["mood"] = serde_json::json!(m);
+            }
+            e
+        })
+        .collect();
+    let json = serde_json::json!({ "dim": 4, "entries": entries });
+    ResponseBank::parse(json.to_string().as_bytes()).unwrap()
+}
+
+static NO_SLOTS: Slots = Slots { npc: None, player: None, scene: None };
+
+fn query<'a>(embedding: &'a [f32], sentiment: &'a [f32], agreeableness: f32, hash: u64) -> Query<'a> {
+    Query {
+        previous: None,
+        recent: &[],
+        slots: &NO_SLOTS,
+        embedding,
+        player_sentiment: sentiment,
+        player_relationship: 0.0,
+        agreeableness,
+        affinity: 0.0,
+        kind: ResponseType::Dialogue,
+        hash,
+    }
+}
+
+#[test]
+fn a_bank_without_source_fields_parses_as_chat() {
+    let b = bank(&[("", None, None, 1, [100, 0, 0, 0], "hello there")]);
+    assert_eq!(b.entries()[0].source, Source::Chat);
+    assert_eq!(b.situations().count(), 0);
+    let e = b.choose(&query(&[1.0, 0.0, 0.0, 0.0], &[0.2, 0.6, 0.2], 0.5, 7));
+    assert_eq!(e.text, "hello there");
+}
+
+#[test]
+fn an_unknown_mood_is_refused() {
+    let json = r#"{"dim": 1, "entries": [{"text": "x", "sentiment": 1, "vec": "AQ==", "vecScale": 1,
+        "promptVec": "AQ==", "promptScale": 1, "source": "game", "situation": "s", "mood": "sulky"}]}"#;
+    assert!(ResponseBank::parse(json.as_bytes()).is_err());
+}
+
+#[test]
+fn the_closest_situation_answers_in_the_wanted_mood_and_chat_only_when_clearly_closer() {
+    let b = bank(&[
+        ("game", Some("trade"), Some("warm"), 2, [120, 10, 0, 0], "have a look, friend"),
+        ("game", Some("trade"), Some("cold"), 0, [118, 0, 10, 0], "buy or leave"),
+        ("game", Some("threat"), Some("cold"), 0, [0, 120, 0, 0], "try it"),
+        ("game", Some("threat"), Some("neutral"), 1, [10, 118, 0, 0], "the guards are outside"),
+        ("chat", None, None, 1, [0, 0, 0, 127], "i like turtles"),
+    ]);
+    assert_eq!(b.situations().collect::<Vec<_>>(), ["trade", "threat"]);
+    let trade = [1.0, 0.0, 0.0, 0.0];
+    let friendly = [0.05, 0.15, 0.8];
+    for hash in 0..6 {
+        let kind = b.choose(&query(&trade, &friendly, 0.9, hash));
+        assert_eq!(kind.situation.as_deref(), Some("trade"));
+        // The warm reply ranks first; the hash may pick the other reply of the situation, never another one.
+        let gruff = b.choose(&query(&trade, &[0.6, 0.3, 0.1], 0.1, hash));
+        assert_eq!(gruff.situation.as_deref(), Some("trade"));
+    }
+    assert_eq!(b.choose(&query(&trade, &friendly, 0.9, 0)).text, "have a look, friend");
+    assert_eq!(b.choose(&query(&trade, &[0.6, 0.3, 0.1], 0.1, 0)).text, "buy or leave");
+    // A line far from every game prompt but close to a chat prompt gets the chat reply.
+    let off_topic = [0.0, 0.0, 0.0, 1.0];
+    assert_eq!(b.choose(&query(&off_topic, &[0.2, 0.6, 0.2], 0.5, 3)).source, Source::Chat);
+    // Same query, same hash: same entry.
+    let a = b.choose(&query(&[0.2, 0.9, 0.1, 0.0], &[0.8, 0.1, 0.1], 0.5, 42)).text.clone();
+    assert_eq!(b.choose(&query(&[0.2, 0.9, 0.1, 0.0], &[0.8, 0.1, 0.1], 0.5, 42)).text, a);
+}
+
+#[test]
+fn distress_gets_warmth_from_a_kind_character_and_hostility_does_not() {
+    let mut q = query(&[], &[0.8, 0.15, 0.05], 0.9, 0);
+    q.player_relationship = -0.1; // grief: negative, not aimed at the listener
+    assert_eq!(wanted_mood(&q), 2);
+    q.player_relationship = -0.9; // a threat
+    assert_eq!(wanted_mood(&q), 1);
+    q.agreeableness = 0.1;
+    assert_eq!(wanted_mood(&q), 0);
+    q.agreeableness = 0.5;
+    q.player_relationship = -0.1;
+    assert_eq!(wanted_mood(&q), 1, "a neutral character answers distress calmly");
+}
+
+#[test]
+fn top_k_mean_takes_the_best_values() {
+    let sims = [0.1, 0.9, 0.5, 0.7, -1.0];
+    assert!((top_k_mean(&sims, &[0, 1, 2, 3, 4], 3) - 0.7).abs() < 1e-6);
+    assert!((top_k_mean(&sims, &[4], 3) + 1.0).abs() < 1e-6);
+    assert_eq!(top_k_mean(&sims, &[], 3), f32::NEG_INFINITY);
+}
+
+#[test]
+fn personality_words_and_scores_are_read() {
+    let v = serde_json::json!({"agreeableness": 0.9});
+    assert!((trait_score(&v, "agreeableness", &[], &[]) - 0.9).abs() < 1e-6);
+    let gruff = serde_json::json!("gruff, suspicious smith");
+    assert!(trait_score(&gruff, "agreeableness", &["kind"], &["gruff", "suspicious"]) < 0.3);
+}
+
+#[test]
+fn the_previous_turn_keeps_an_ambiguous_follow_up_in_the_conversations_situation() {
+    let b = bank(&[
+        ("game", Some("work"), Some("neutral"), 1, [127, 0, 0, 0], "haul stone for me"),
+        ("game", Some("haggle"), Some("neutral"), 1, [0, 127, 0, 0], "ten coins, no less"),
+        ("game", Some("grief"), Some("warm"), 2, [0, 0, 127, 0], "i am so sorry"),
+    ]);
+    let neutral = [0.2, 0.6, 0.2];
+    // "What does it pay?": a little closer to haggling than to work on its own.
+    let follow_up = [0.6, 0.8, 0.0, 0.0];
+    assert_eq!(b.choose(&query(&follow_up, &neutral, 0.5, 0)).situation.as_deref(), Some("haggle"));
+    let asked_for_work = [1.0, 0.0, 0.0, 0.0];
+    let mut q = query(&follow_up, &neutral, 0.5, 0);
+    q.previous = Some(&asked_for_work);
+    assert_eq!(b.choose(&q).situation.as_deref(), Some("work"), "the conversation is about work");
+    // A line that clearly changes the subject is not held back by the previous turn.
+    let grief = [0.0, 0.0, 1.0, 0.0];
+    let mut q = query(&grief, &[0.8, 0.15, 0.05], 0.5, 0);
+    q.previous = Some(&asked_for_work);
+    assert_eq!(b.choose(&q).situation.as_deref(), Some("grief"));
+    // A previous turn of another dimension (another model) is ignored, not a panic.
+    let mut q = query(&follow_up, &neutral, 0.5, 0);
+    q.previous = Some(&[1.0, 0.0]);
+    assert_eq!(b.choose(&q).situation.as_deref(), Some("haggle"));
+}
+
+#[test]
+fn a_reply_the_character_just_said_is_passed_over_while_there_is_another() {
+    let b = bank(&[
+        ("game", Some("trade"), Some("neutral"), 1, [127, 0, 0, 0], "Have a look, {player}."),
+        ("game", Some("trade"), Some("neutral"), 1, [120, 10, 0, 0], "buy or leave"),
+        ("chat", None, None, 1, [0, 0, 0, 127], "i like turtles"),
+    ]);
+    let trade = [1.0, 0.0, 0.0, 0.0];
+    let neutral = [0.2, 0.6, 0.2];
+    let first = b.choose(&query(&trade, &neutral, 0.5, 0)).text.clone();
+    assert_eq!(first, "Have a look, {player}.");
+    let slots = Slots::new(None, Some("Wren"), None);
+    let recent = [normalized("Have a look, Wren!")];
+    let mut q = query(&trade, &neutral, 0.5, 0);
+    (q.recent, q.slots) = (&recent, &slots);
+    assert_eq!(b.choose(&q).text, "buy or leave");
+    // The only chat reply is said again rather than nothing.
+    let recent = [normalized("I like turtles.")];
+    let mut q = query(&[0.0, 0.0, 0.0, 1.0], &neutral, 0.5, 0);
+    q.recent = &recent;
+    assert_eq!(b.choose(&q).text, "i like turtles");
+}
+
+#[test]
+fn normalized_ignores_case_punctuation_and_spacing() {
+    assert_eq!(normalized("  Have a LOOK,   friend!\n"), "have a look friend");
+    assert_eq!(normalized("¡Olé!"), "olé");
+    assert_eq!(normalized(""), "");
+}
