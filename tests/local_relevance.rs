@@ -255,3 +255,44 @@ fn local_replies_fit_lines_written_apart_from_the_bank() {
     assert!(pct(fit, n) >= INDEPENDENT_FLOOR, "{fit}/{n}");
     assert!(follow > follow_bare, "the history must help the follow-ups: {follow} vs {follow_bare} of {n_follow}");
 }
+
+/// Slotted bank replies say the names the request gives, and read cleanly without them.
+#[test]
+fn slotted_replies_say_the_names_given_and_read_cleanly_without() {
+    let responder = responder();
+    let ask = |prompt: &str, named: bool| {
+        let mut context = serde_json::json!({ "playerText": prompt });
+        if named {
+            context["playerName"] = "Wren".into();
+            context["scene"] = "the Rusty Anchor".into();
+        }
+        GenerateRequest::parse(serde_json::json!({
+            "npc": { "id": "bram", "name": "Bram", "personality": {"agreeableness": 0.9} }, "context": context,
+        }))
+        .unwrap()
+    };
+    let bank = jsonl(&format!("{}/train/data/game_bank.jsonl", models_dir()));
+    let mut filled = 0;
+    for row in bank.iter().filter(|r| r["reply"].as_str().unwrap().contains('{')) {
+        let prompt = row["prompt"].as_str().unwrap();
+        let entry = block_on(responder.choose(&ask(prompt, true))).unwrap();
+        if !entry.text.contains('{') {
+            continue;
+        }
+        let named = block_on(responder.line(&ask(prompt, true))).unwrap().text;
+        let bare = block_on(responder.line(&ask(prompt, false))).unwrap().text;
+        println!("{prompt:?} -> {named:?} / {bare:?}");
+        let wanted = ["{npc", "{player", "{scene"].iter().zip(["Bram", "Wren", "the Rusty Anchor"]);
+        for (slot, value) in wanted.filter(|(slot, _)| entry.text.contains(*slot)) {
+            assert!(named.contains(value), "{slot} of {:?} -> {named:?}", entry.text);
+        }
+        for line in [&named, &bare] {
+            assert!(
+                !line.contains(['{', '}']) && !line.contains(" ,") && !line.contains(",.") && !line.contains("  "),
+                "{line:?}"
+            );
+        }
+        filled += 1;
+    }
+    assert!(filled >= 5, "only {filled} prompts of slotted replies got a slotted reply");
+}

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import random
+import re
 
 import numpy as np
 
@@ -31,6 +32,22 @@ CHAT_SOURCE = ("PyPI chitchat-dataset 0.9.0 (MIT), filtered: replies of 3-25 wor
 GAME_SOURCE = ("models/train/data/game_bank.jsonl: hand-written in-character village RPG (player line -> NPC reply) "
                "pairs, same licence as the repository; only the TRAIN split is in the bank (the seeded 20 % per "
                "situation TEST split is models/eval/game_bank_test.jsonl)")
+
+
+SLOT = re.compile(r"\{\s*(npc|player|scene)\s*(?:\|([^{}]*))?\}")
+
+
+def unslotted(text):
+    """A reply with its slots ({npc}, {player}, {scene}, optionally {scene|fallback}) as the runtime says it when the
+    request gives no value: the fallback, or nothing, with the comma that set the slot off (src/bank/slots.rs). The
+    model reads (sentiment, relationship, embedding) this form; the bank keeps the slotted text."""
+    def sub(m):
+        return (m.group(2) or "").strip() or "\0"
+    out = SLOT.sub(sub, text)
+    out = re.sub(r",\s*\0", "", out)                        # "Welcome, {player}." -> "Welcome."
+    out = re.sub(r"(^|[.!?]\s+)\0,\s*(\w)", lambda m: m.group(1) + m.group(2).upper(), out)
+    out = re.sub(r"\s*\0", "", out)
+    return re.sub(r"\s{2,}", " ", out).strip()
 
 
 def encode_many(tok, texts):
@@ -82,7 +99,7 @@ def build(sess, tok, game_train, chat_pairs, dim, model_file, version="1.1.0"):
     """The bank dict: game entries first (ids 0..), then chat entries, and retrieval sanity metrics."""
     prompts = [g["prompt"] for g in game_train] + [p for p, _ in chat_pairs]
     replies = [g["reply"] for g in game_train] + [r for _, r in chat_pairs]
-    o_r = ort_run(sess, encode_many(tok, replies))
+    o_r = ort_run(sess, encode_many(tok, [unslotted(r) for r in replies]))
     o_p = ort_run(sess, encode_many(tok, prompts))
     entries = []
     for i, text in enumerate(replies):
