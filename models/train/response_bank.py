@@ -27,6 +27,10 @@ ENCODING = ("vec/promptVec: base64 of dim signed int8 bytes; value[i] = int8[i] 
             "(0 negative, 1 neutral, 2 positive). source = 'game' (hand-written game pair; then situation = "
             "its situation and mood = the hand-assigned tone of the reply: cold / neutral / warm) or 'chat' "
             "(chitchat reply).")
+SITUATION_ENCODING = ("situationModel: logistic regression picking the game situation of a player line; logits = "
+                      "bias + sum over the L2-normalised embedding's dims d of emb[d] * row[d] + sum over the line's "
+                      "distinct word-piece ids t in tokens of row[dim + index of t]; rows are int8 (classes per row, "
+                      "row-major, base64 'weights') times rowScales.")
 CHAT_SOURCE = ("PyPI chitchat-dataset 0.9.0 (MIT), filtered: replies of 3-25 words, ASCII, no URLs/emails/@handles, "
                "no 3+ digit numbers, no profanity or modern-tech/school/work words, de-duplicated (case-insensitive)")
 GAME_SOURCE = ("models/train/data/game_bank.jsonl: hand-written in-character village RPG (player line -> NPC reply) "
@@ -95,6 +99,56 @@ def split_game_bank(rows, seed=GAME_SPLIT_SEED, frac=GAME_TEST_FRAC):
     return train, test
 
 
+# The situation model (issue 20): logistic regression on the prompt embedding plus the set of the line's WordPiece
+# tokens. Chosen by 5-fold CV over the bank's own game prompts (models/train/situation_cv.py), never on a held-out
+# set: top-3 cosine mean 58.7 %, LR on the embedding 65.8 %, LR on embedding + tokens (C=10, tokens x 0.5) 71.9 %.
+SITUATION_C = 10.0
+SITUATION_TOKEN_WEIGHT = 0.5
+FIRST_WORD_ID = 5  # ids 0-4 are [PAD], [UNK], [CLS], [SEP], [MASK] (vocab.txt)
+
+
+def token_sets(tok, texts):
+    """The distinct word-piece ids of each text (special tokens and [UNK] left out), as the runtime computes them."""
+    return [sorted({int(t) for t in tok.encode(x) if t >= FIRST_WORD_ID}) for x in texts]
+
+
+def situation_features(emb, tsets, columns):
+    """[n, dim + len(columns)]: the L2-normalised embedding, then SITUATION_TOKEN_WEIGHT for each token present."""
+    e = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    b = np.zeros((len(tsets), len(columns)), dtype=np.float64)
+    for i, ts in enumerate(tsets):
+        for t in ts:
+            j = columns.get(t)
+            if j is not None:
+                b[i, j] = SITUATION_TOKEN_WEIGHT
+    return np.hstack([e, b])
+
+
+def fit_situation_model(tok, prompts, situations, emb):
+    """The bank's `situationModel`: classes, token ids, int8 weight rows (embedding dims first, then one row per
+    token, the token weight folded in) with a scale per row, and the biases. Returns (model dict, metrics)."""
+    from sklearn.linear_model import LogisticRegression
+    tsets = token_sets(tok, prompts)
+    tokens = sorted({t for ts in tsets for t in ts})
+    columns = {t: j for j, t in enumerate(tokens)}
+    x = situation_features(emb, tsets, columns)
+    lr = LogisticRegression(C=SITUATION_C, max_iter=5000).fit(x, situations)
+    w = lr.coef_.T * np.r_[np.ones(emb.shape[1]), np.full(len(tokens), SITUATION_TOKEN_WEIGHT)][:, None]
+    scales = np.maximum(np.abs(w).max(axis=1), 1e-12) / 127.0
+    q = np.clip(np.round(w / scales[:, None]), -127, 127).astype(np.int8)
+    # the quantised model must decide as the float one does on the training prompts
+    e = x[:, :emb.shape[1]]
+    bmask = (x[:, emb.shape[1]:] > 0).astype(np.float64)
+    logits_q = e @ (q[:emb.shape[1]] * scales[:emb.shape[1], None]) + bmask @ (q[emb.shape[1]:] * scales[emb.shape[1]:, None]) + lr.intercept_
+    agree = float(np.mean(lr.classes_[logits_q.argmax(1)] == lr.predict(x)))
+    model = {"classes": [str(c) for c in lr.classes_], "tokens": tokens,
+             "weights": base64.b64encode(q.tobytes()).decode("ascii"),
+             "rowScales": [float(np.float32(v)) for v in scales],
+             "bias": [float(np.float32(v)) for v in lr.intercept_]}
+    return model, {"situation_model_train_accuracy": float(lr.score(x, situations)),
+                   "situation_model_quantised_agreement": agree, "situation_model_tokens": len(tokens)}
+
+
 def build(sess, tok, game_train, chat_pairs, dim, model_file, version="1.1.0"):
     """The bank dict: game entries first (ids 0..), then chat entries, and retrieval sanity metrics."""
     prompts = [g["prompt"] for g in game_train] + [p for p, _ in chat_pairs]
@@ -113,14 +167,16 @@ def build(sess, tok, game_train, chat_pairs, dim, model_file, version="1.1.0"):
         else:
             e["source"] = "chat"
         entries.append(e)
+    n_g = len(game_train)
+    situation_model, situation_metrics = fit_situation_model(
+        tok, prompts[:n_g], [g["situation"] for g in game_train], o_p[3][:n_g])
     bank = {
         "name": "unwritten-character-response-bank", "version": version, "model": model_file,
-        "dim": dim, "encoding": ENCODING, "source": GAME_SOURCE + "; " + CHAT_SOURCE, "count": len(entries),
-        "entries": entries,
+        "dim": dim, "encoding": ENCODING + " " + SITUATION_ENCODING, "source": GAME_SOURCE + "; " + CHAT_SOURCE,
+        "count": len(entries), "situationModel": situation_model, "entries": entries,
     }
     # retrieval sanity on the chat part: the rank of the true reply when querying reply vectors with the prompt
     # embedding (replies are not paraphrases of their prompts, which is why the bank stores the prompt vectors)
-    n_g = len(game_train)
     pe, re_ = o_p[3][n_g:], o_r[3][n_g:]
     sims = pe @ re_.T
     rank = (sims > sims[np.arange(len(pe)), np.arange(len(pe))][:, None]).sum(1)
@@ -132,6 +188,7 @@ def build(sess, tok, game_train, chat_pairs, dim, model_file, version="1.1.0"):
         "sentiment_counts": np.bincount([e["sentiment"] for e in entries], minlength=3).tolist(),
         # how the model reads the hand-written replies of each mood: {mood: [neg, neu, pos]}
         "game_mood_vs_model_sentiment": {m: [game_sent[(m, k)] for k in range(3)] for m in MOOD_INDEX},
+        **situation_metrics,
     }
     return bank, metrics
 

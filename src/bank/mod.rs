@@ -9,9 +9,13 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 mod retrieve;
+mod situation;
 mod slots;
 
-pub use retrieve::{adapt, normalized, stable_hash, trait_score, Query, CHAT_MARGIN, HISTORY_WEIGHT, SITUATION_K};
+pub use retrieve::{
+    adapt, normalized, stable_hash, trait_score, Heard, Query, CHAT_MARGIN, HISTORY_WEIGHT, SITUATION_K,
+};
+pub use situation::SituationModel;
 pub use slots::Slots;
 
 /// A bank that does not parse: what is wrong with it.
@@ -56,9 +60,12 @@ struct RawEntry {
 }
 
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct RawBank {
     dim: usize,
     entries: Vec<RawEntry>,
+    #[serde(default)]
+    situation_model: Option<situation::RawSituationModel>,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +92,8 @@ pub struct ResponseBank {
     situations: Vec<(String, Vec<usize>)>,
     /// Indices of the chat entries.
     chat: Vec<usize>,
+    /// Picks the situation when the bank has one; each class's index in `situations` (None: no such entries).
+    situation_model: Option<(SituationModel, Vec<Option<usize>>)>,
 }
 
 fn decode_vec(b64: &str, scale: f32, dim: usize) -> Result<Vec<f32>, BankError> {
@@ -140,7 +149,15 @@ impl ResponseBank {
                 (EntrySource::Chat, _) => chat.push(i),
             }
         }
-        Ok(ResponseBank { dim: raw.dim, entries, situations, chat })
+        let situation_model = match raw.situation_model {
+            Some(m) => {
+                let model = SituationModel::parse(m, raw.dim)?;
+                let index = model.classes().iter().map(|c| situations.iter().position(|(n, _)| n == c)).collect();
+                Some((model, index))
+            }
+            None => None,
+        };
+        Ok(ResponseBank { dim: raw.dim, entries, situations, chat, situation_model })
     }
 
     pub fn len(&self) -> usize {

@@ -10,11 +10,20 @@
 use super::{BankEntry, ResponseBank, Slots};
 use crate::vocab::ResponseType;
 
+/// A line as the bank reads it: the model's sentence embedding and the line's word-piece ids.
+#[derive(Debug, Clone, Copy)]
+pub struct Heard<'a> {
+    pub embedding: &'a [f32],
+    pub tokens: &'a [u32],
+}
+
 /// What [`ResponseBank::choose`] needs: the model's reading of the player's line and the character's disposition.
 #[derive(Debug, Clone, Copy)]
 pub struct Query<'a> {
     /// The model's sentence embedding of the player's line.
     pub embedding: &'a [f32],
+    /// The player's line's word-piece ids (for the bank's situation model).
+    pub tokens: &'a [u32],
     /// The model's sentiment of the player's line: [negative, neutral, positive].
     pub player_sentiment: &'a [f32],
     /// The model's relationship reading of the player's line (the player's affinity toward the character, -1..1).
@@ -26,8 +35,8 @@ pub struct Query<'a> {
     pub kind: ResponseType,
     /// Picks among the best candidates; the same hash gives the same line.
     pub hash: u64,
-    /// The model's embedding of the player's previous turn in the conversation, if the game passed one.
-    pub previous: Option<&'a [f32]>,
+    /// The player's previous turn in the conversation, if the game passed one.
+    pub previous: Option<Heard<'a>>,
     /// The character's own recent lines, [`normalized`]: not said again while there is another choice.
     pub recent: &'a [String],
     /// What the reply's slots are filled with (to compare a slotted reply with `recent`).
@@ -107,6 +116,14 @@ fn wanted_mood(q: &Query) -> i32 {
         0
     } else {
         1
+    }
+}
+
+/// A nudge toward the situation that matches the kind of line the game asked for.
+fn kind_bonus(kind: ResponseType, situation: &str) -> f32 {
+    match (kind, situation) {
+        (ResponseType::Greeting, "greeting") | (ResponseType::Farewell, "farewell") => 0.1,
+        _ => 0.0,
     }
 }
 
@@ -191,7 +208,7 @@ impl ResponseBank {
         let usable = q.embedding.len() == self.dim;
         if usable && !self.situations.is_empty() {
             let sims: Vec<f32> = self.entries.iter().map(|e| dot(q.embedding, &e.prompt_vec)).collect();
-            let previous = q.previous.filter(|p| p.len() == self.dim);
+            let previous = q.previous.map(|p| p.embedding).filter(|p| p.len() == self.dim);
             let prev_sims: Option<Vec<f32>> =
                 previous.map(|p| self.entries.iter().map(|e| dot(p, &e.prompt_vec)).collect());
             // The mean of the current line's score and the previous turn's, weighted; the same for chitchat.
@@ -206,18 +223,17 @@ impl ResponseBank {
             };
             let mut best: Option<(f32, &[usize])> = None;
             for (name, members) in &self.situations {
-                let bonus = match (q.kind, name.as_str()) {
-                    (ResponseType::Greeting, "greeting") | (ResponseType::Farewell, "farewell") => 0.1,
-                    _ => 0.0,
-                };
-                let score = score_of(members) + bonus;
+                let score = score_of(members) + kind_bonus(q.kind, name);
                 if best.is_none_or(|(b, _)| score > b) {
                     best = Some((score, members));
                 }
             }
+            // The nearest prompts decide between the game pairs and chitchat; the situation model, when the bank
+            // has one, which situation.
             let chat_score = score_of(&self.chat);
-            if let Some((score, members)) = best {
+            if let Some((score, nearest)) = best {
                 if score + CHAT_MARGIN >= chat_score {
+                    let members = self.model_situation(q).unwrap_or(nearest);
                     if let Some(entry) = self.pick_in_situation(members, &sims, wanted, q) {
                         return entry;
                     }
@@ -225,6 +241,27 @@ impl ResponseBank {
             }
         }
         self.pick_by_similarity(q, wanted, usable)
+    }
+
+    /// The members of the situation the bank's situation model gives the line (its probabilities mixed with the
+    /// previous turn's by [`HISTORY_WEIGHT`]); `None` without a model or for an embedding of another dimension.
+    fn model_situation(&self, q: &Query) -> Option<&[usize]> {
+        let (model, index) = self.situation_model.as_ref()?;
+        let mut p = model.probabilities(q.embedding, q.tokens)?;
+        if let Some(prev) = q.previous.and_then(|h| model.probabilities(h.embedding, h.tokens)) {
+            for (now, before) in p.iter_mut().zip(prev) {
+                *now = (*now + HISTORY_WEIGHT * before) / (1.0 + HISTORY_WEIGHT);
+            }
+        }
+        let mut best: Option<(f32, usize)> = None;
+        for ((class, prob), at) in model.classes().iter().zip(p).zip(index) {
+            let Some(at) = *at else { continue };
+            let score = prob + kind_bonus(q.kind, class);
+            if best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, at));
+            }
+        }
+        self.situations.get(best?.1).map(|(_, members)| members.as_slice())
     }
 
     /// Within one situation: prompt similarity plus the mood fit (the hand-assigned mood first, the model's reading

@@ -20,6 +20,11 @@ type Row<'a> = (&'a str, Option<&'a str>, Option<&'a str>, u8, [i8; 4], &'a str)
 
 /// A dim-4 bank, one entry per row.
 fn bank(rows: &[Row]) -> ResponseBank {
+    ResponseBank::parse(bank_json(rows).as_bytes()).unwrap()
+}
+
+/// The JSON of [`bank`].
+fn bank_json(rows: &[Row]) -> String {
     let entries: Vec<serde_json::Value> = rows
         .iter()
         .map(|(source, situation, mood, sentiment, p, text)| {
@@ -40,14 +45,14 @@ fn bank(rows: &[Row]) -> ResponseBank {
             e
         })
         .collect();
-    let json = serde_json::json!({ "dim": 4, "entries": entries });
-    ResponseBank::parse(json.to_string().as_bytes()).unwrap()
+    serde_json::json!({ "dim": 4, "entries": entries }).to_string()
 }
 
 static NO_SLOTS: Slots = Slots { npc: None, player: None, scene: None };
 
 fn query<'a>(embedding: &'a [f32], sentiment: &'a [f32], agreeableness: f32, hash: u64) -> Query<'a> {
     Query {
+        tokens: &[],
         previous: None,
         recent: &[],
         slots: &NO_SLOTS,
@@ -149,16 +154,16 @@ fn the_previous_turn_keeps_an_ambiguous_follow_up_in_the_conversations_situation
     assert_eq!(b.choose(&query(&follow_up, &neutral, 0.5, 0)).situation.as_deref(), Some("haggle"));
     let asked_for_work = [1.0, 0.0, 0.0, 0.0];
     let mut q = query(&follow_up, &neutral, 0.5, 0);
-    q.previous = Some(&asked_for_work);
+    q.previous = Some(Heard { embedding: &asked_for_work, tokens: &[] });
     assert_eq!(b.choose(&q).situation.as_deref(), Some("work"), "the conversation is about work");
     // A line that clearly changes the subject is not held back by the previous turn.
     let grief = [0.0, 0.0, 1.0, 0.0];
     let mut q = query(&grief, &[0.8, 0.15, 0.05], 0.5, 0);
-    q.previous = Some(&asked_for_work);
+    q.previous = Some(Heard { embedding: &asked_for_work, tokens: &[] });
     assert_eq!(b.choose(&q).situation.as_deref(), Some("grief"));
     // A previous turn of another dimension (another model) is ignored, not a panic.
     let mut q = query(&follow_up, &neutral, 0.5, 0);
-    q.previous = Some(&[1.0, 0.0]);
+    q.previous = Some(Heard { embedding: &[1.0, 0.0], tokens: &[] });
     assert_eq!(b.choose(&q).situation.as_deref(), Some("haggle"));
 }
 
@@ -190,4 +195,40 @@ fn normalized_ignores_case_punctuation_and_spacing() {
     assert_eq!(normalized("  Have a LOOK,   friend!\n"), "have a look friend");
     assert_eq!(normalized("¡Olé!"), "olé");
     assert_eq!(normalized(""), "");
+}
+
+#[test]
+fn the_situation_model_names_the_situation_and_the_nearest_prompts_only_gate_chitchat() {
+    let rows: [Row; 3] = [
+        ("game", Some("trade"), Some("neutral"), 1, [127, 0, 0, 0], "have a look"),
+        ("game", Some("threat"), Some("neutral"), 1, [0, 127, 0, 0], "the guards are outside"),
+        ("chat", None, None, 1, [0, 0, 0, 127], "i like turtles"),
+    ];
+    let mut json: serde_json::Value = serde_json::from_str(&bank_json(&rows)).unwrap();
+    // Classes in another order than the bank's, one the bank lacks; token 9 ("knife") means threat.
+    let (k, dim) = (3, 4);
+    let mut w = vec![0i8; (dim + 1) * k];
+    w[dim * k + 1] = 127;
+    json["situationModel"] = serde_json::json!({
+        "classes": ["inn", "threat", "trade"], "tokens": [9],
+        "weights": B64.encode(w.iter().map(|&x| x as u8).collect::<Vec<u8>>()),
+        "rowScales": [0.01, 0.01, 0.01, 0.01, 0.05], "bias": [0.0, 0.0, 0.1],
+    });
+    let b = ResponseBank::parse(json.to_string().as_bytes()).unwrap();
+    let near_trade = [1.0, 0.0, 0.0, 0.0];
+    let neutral = [0.2, 0.6, 0.2];
+    let mut q = query(&near_trade, &neutral, 0.5, 0);
+    assert_eq!(b.choose(&q).situation.as_deref(), Some("trade"), "the bias favours trade");
+    q.tokens = &[9];
+    assert_eq!(b.choose(&q).situation.as_deref(), Some("threat"), "the token decides");
+    q.tokens = &[];
+    q.previous = Some(Heard { embedding: &near_trade, tokens: &[9, 9] });
+    assert_eq!(b.choose(&q).situation.as_deref(), Some("threat"), "the previous turn's token, at half weight");
+    // Far from every game prompt: chitchat, whatever the model says.
+    let mut q = query(&[0.0, 0.0, 0.0, 1.0], &neutral, 0.5, 0);
+    q.tokens = &[9];
+    assert_eq!(b.choose(&q).source, Source::Chat);
+    // A model whose shapes do not match the bank is refused when the bank is read.
+    json["situationModel"]["rowScales"] = serde_json::json!([0.01]);
+    assert!(ResponseBank::parse(json.to_string().as_bytes()).is_err());
 }

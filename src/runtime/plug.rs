@@ -3,10 +3,10 @@
 //! `LocalResponder`. The router knows neither; they know nothing of the router.
 use std::rc::Rc;
 
-use crate::bank::{adapt, normalized, stable_hash, trait_score, BankEntry, Query, Slots};
+use crate::bank::{adapt, normalized, stable_hash, trait_score, BankEntry, Heard, Query, Slots};
 use crate::cache::{CacheKey, ResponseCache};
 use crate::error::Error;
-use crate::lifecycle::ModelHost;
+use crate::lifecycle::{LocalModel, ModelHost};
 use crate::ports::LocalFuture;
 use crate::router::request::{describe, Speaker};
 use crate::router::{
@@ -60,6 +60,12 @@ fn slots_of(req: &GenerateRequest) -> Slots {
     Slots::new(Some(req.npc.name.as_str()), c.player_name.as_deref(), c.scene.as_deref())
 }
 
+/// The word-piece ids of `text` (the model's tokenizer), for the bank's situation model.
+fn word_pieces(model: &LocalModel, text: &str) -> Vec<u32> {
+    let encoding = model.analyzer.tokenizer().encode(text);
+    encoding.ids.iter().take(encoding.len).filter_map(|&id| u32::try_from(id).ok()).collect()
+}
+
 /// How many of the character's last lines `choose` avoids repeating.
 const RECENT_NPC_TURNS: usize = 4;
 
@@ -104,9 +110,12 @@ impl BankResponder {
         // The last player turn before this line: one more inference, only when the game passes the history.
         let history = &req.context.history;
         let previous = match history.iter().rev().find(|t| t.speaker == Speaker::Player && !t.text.trim().is_empty()) {
-            Some(turn) => Some(model.analyzer.analyze(&turn.text, &clock_free)?.embedding),
+            Some(turn) => {
+                Some((model.analyzer.analyze(&turn.text, &clock_free)?.embedding, word_pieces(&model, &turn.text)))
+            }
             None => None,
         };
+        let tokens = word_pieces(&model, player_text);
         let recent: Vec<String> = history
             .iter()
             .rev()
@@ -117,13 +126,14 @@ impl BankResponder {
         let slots = slots_of(req);
         let query = Query {
             embedding: &analysis.embedding,
+            tokens: &tokens,
             player_sentiment: &analysis.sentiment.probs,
             player_relationship: analysis.relationship,
             agreeableness,
             affinity,
             kind: req.kind,
             hash,
-            previous: previous.as_deref(),
+            previous: previous.as_ref().map(|(embedding, tokens)| Heard { embedding, tokens }),
             recent: &recent,
             slots: &slots,
         };
