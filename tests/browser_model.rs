@@ -154,6 +154,33 @@ async fn the_response_bank_arrives_after_the_model_and_the_local_step_answers_fr
     let show = String::from(js_sys::JSON::stringify(&r).unwrap());
     assert_eq!(get(&r, "source").as_string().as_deref(), Some("local"), "{show}");
     assert!(get(&r, "text").as_string().is_some_and(|t| !t.is_empty()), "{show}");
+
+    // The player's name fills the reply's slot (tests/local_relevance.rs finds this slotted reply natively), and
+    // with that reply in the conversation's history the character says something else.
+    let ask = |history: &str| {
+        let json = format!(
+            r#"{{"npc": {{"id": "bram", "name": "Bram", "personality": {{"agreeableness": 0.9}}}}, "importance": 0.2,
+                "context": {{"playerText": "Thanks for your help.", "playerName": "Wren", "history": [{history}]}}}}"#
+        );
+        js_sys::JSON::parse(&json).unwrap().unchecked_into()
+    };
+    let r: JsValue = ai.generate(ask("")).await.unwrap().into();
+    let named = get(&r, "text").as_string().unwrap_or_default();
+    assert_eq!(
+        named,
+        "Anytime, Wren. That's what neighbours are for.",
+        "{}",
+        String::from(js_sys::JSON::stringify(&r).unwrap())
+    );
+    let said = format!(r#"{{"speaker": "player", "text": "Hello."}}, {{"speaker": "npc", "text": "{named}"}}"#);
+    let r: JsValue = ai.generate(ask(&said)).await.unwrap().into();
+    let next = get(&r, "text").as_string().unwrap_or_default();
+    assert_eq!(get(&r, "source").as_string().as_deref(), Some("local"));
+    assert!(!next.is_empty() && next != named && !next.contains(['{', '}']), "{next:?}");
+    // A history the runtime does not take is refused, naming the field.
+    let err = ai.generate(ask(r#"{"speaker": "narrator", "text": "Night falls."}"#)).await.unwrap_err();
+    assert_eq!(get(&err, "name").as_string().as_deref(), Some("InvalidRequest"));
+    assert!(get(&err, "message").as_string().unwrap_or_default().contains("context.history[0].speaker"));
     ai.dispose();
 }
 

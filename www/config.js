@@ -21,6 +21,8 @@ const withSlash = (url) => (url.endsWith('/') ? url : `${url}/`);
 export const NAMESPACE = 'demo-village';
 export const PLAYER_ID = 'player-1';
 export const SCENE = 'the village square';
+/** The player character's name: typed lines pass it (`context.playerName`) for the replies' `{player}` slot. */
+export const PLAYER_NAME = 'Wren';
 
 /** The mock cloud's root (for its /__faults switches), or null when the page talks to another gateway. */
 export const mockUrl = params.get('cloud') ? null : MOCK_URL.replace(/\/$/, '');

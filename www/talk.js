@@ -1,11 +1,15 @@
 // The conversation panel: the picked character (personality sliders, relationship), the player's line, the
 // model's reading of it (analyze) and the character's reply (generate) with a badge for its source, latency and
 // cost. Requests are built with canonicalRequest() from the same moment the page reports with observe(), so a
-// line pre-generated for that moment is found under the request's cache key.
-import { PLAYER_ID, SCENE } from './config.js';
+// line pre-generated for that moment is found under the request's cache key. Typed lines also pass the player's
+// name and the conversation's last turns (context.playerName, context.history): the local reply stays with the
+// conversation's subject and does not repeat itself. Greetings pass neither, so they keep the pre-generated key.
+import { PLAYER_ID, PLAYER_NAME, SCENE } from './config.js';
 import { CHARACTERS, TRAITS, npcOf } from './village.js';
 
 const SAVE_KEY = 'demo-village-save';
+/** Turns of each conversation passed as `context.history` (the runtime takes up to 12). */
+const HISTORY_TURNS = 6;
 /** Greetings are routine: local or cache, never the cloud (which takes importance above 0.5). */
 const GREETING_IMPORTANCE = 0.5;
 const $ = (id) => document.getElementById(id);
@@ -66,6 +70,8 @@ export function createTalk(ai, { onCharacterChanged, onSaid }) {
   const save = loadSave();
   let current = null;
   let seq = 0;
+  /** Each character's conversation so far: the last turns, for `context.history`. */
+  const conversations = new Map();
   const persist = () => {
     const characters = Object.fromEntries(CHARACTERS.map((c) => [c.id, { traits: c.traits, relationship: c.relationship }]));
     localStorage.setItem(SAVE_KEY, JSON.stringify({ characters, reported: save.reported }));
@@ -128,7 +134,15 @@ export function createTalk(ai, { onCharacterChanged, onSaid }) {
     const c = current;
     const served = ai.metrics().pregen.served;
     const request = ai.canonicalRequest(moment);
+    const turns = conversations.get(moment.character.id) ?? [];
+    if (moment.responseType === 'dialogue') {
+      request.context = { ...request.context, playerName: PLAYER_NAME, history: turns.slice(-HISTORY_TURNS) };
+    }
     const r = await ai.generate(request);
+    // A turn holds at most 1000 characters.
+    if (moment.topic) turns.push({ speaker: 'player', text: moment.topic.slice(0, 1000) });
+    turns.push({ speaker: 'npc', text: r.text.slice(0, 1000) });
+    conversations.set(moment.character.id, turns.slice(-HISTORY_TURNS));
     const pregenerated = ai.metrics().pregen.served > served;
     const event = { type: 'conversation', character: moment.character, responseType: moment.responseType,
       importance: moment.importance };

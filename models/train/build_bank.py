@@ -54,10 +54,16 @@ def cargo_measure():
         if p.returncode != 0:
             sys.stderr.write(p.stderr[-4000:])
             raise SystemExit(f"{test} failed")
-        m = re.search(r"^RESULT_JSON (\{.*\})$", p.stdout, re.M)
-        if not m:
-            raise SystemExit(f"{test} printed no RESULT_JSON line")
-        out[key] = json.loads(m.group(1))
+        # local_relevance's tests print one RESULT_JSON line each, in any order: the held-out game pairs' has
+        # "by_situation" and "mood_counts..."; the independent lines' has "follow_ups"
+        results = [json.loads(x) for x in re.findall(r"^RESULT_JSON (\{.*\})$", p.stdout, re.M)]
+        main = [r for r in results if "follow_ups" not in r]
+        if len(main) != 1:
+            raise SystemExit(f"{test} printed {len(main)} summary RESULT_JSON lines")
+        out[key] = main[0]
+        for r in results:
+            if "follow_ups" in r:
+                out["independent_relevance"] = dict(r, command=" ".join(cmd))
         out[key]["command"] = f"cargo test --release --test {test} -- --nocapture"
     return out
 
@@ -106,6 +112,7 @@ def main():
     manifest["responseBank"].update({"bytes": rb["bytes"], "sha256": sha, "count": len(bank["entries"]), "dim": dim})
     with open(MANIFEST, "w", encoding="utf-8", newline="\n") as f:
         json.dump(manifest, f, indent=2)
+        f.write("\n")
     print("response bank:", json.dumps({k: v for k, v in rb.items() if not k.endswith("by_situation")}))
 
     if args.no_card:
@@ -118,7 +125,7 @@ def main():
     if prev_rb.get("sha256") == sha:  # a re-run that changed nothing keeps the figures of the earlier change
         rb["before"] = prev_rb.get("before")
     if not args.measure and prev_rb.get("sha256") == sha:
-        for k in ("local_relevance", "local_mood_fit"):
+        for k in ("local_relevance", "local_mood_fit", "independent_relevance"):
             if k in prev_rb:
                 rb[k] = prev_rb[k]
     metrics["response_bank"] = rb
@@ -126,8 +133,38 @@ def main():
         json.dump(metrics, f, indent=1, ensure_ascii=False)
     import model_card
 
-    model_card.write(os.path.join(MODELS, "MODEL_CARD.md"), metrics, manifest, metrics["card_config"])
-    print("updated", METRICS, "and MODEL_CARD.md")
+    # Only the card's parts about the bank are rendered again: the rest holds hand-written sections (the 2.2.0+
+    # version notes) that model_card.py does not produce.
+    card = os.path.join(MODELS, "MODEL_CARD.md")
+    with open(card, encoding="utf-8") as f:
+        current = f.read()
+    rendered = os.path.join(HERE, ".card_render.md")
+    model_card.write(rendered, metrics, manifest, metrics["card_config"])
+    with open(rendered, encoding="utf-8") as f:
+        fresh = f.read()
+    os.remove(rendered)
+    with open(card, "w", encoding="utf-8", newline="\n") as f:
+        f.write(splice_bank_parts(current, fresh))
+    print("updated", METRICS, "and the response bank parts of MODEL_CARD.md")
+
+
+def section(text, heading):
+    """(start, end) of the `heading` section: from its line to the next heading of the same or a higher level."""
+    start = text.index(heading + "\n")
+    body = start + len(heading) + 1
+    level = heading.split(" ")[0]
+    ends = [m.start() for m in re.finditer(r"^#{1,%d} " % len(level), text[body:], re.M)]
+    return start, (body + ends[0]) if ends else len(text)
+
+
+def splice_bank_parts(current, fresh):
+    """`current` with its "### Response bank" section and its `response_bank.json` file row taken from `fresh`."""
+    a, b = section(current, "### Response bank")
+    c, d = section(fresh, "### Response bank")
+    out = current[:a] + fresh[c:d] + current[b:]
+    row = re.compile(r"^\| `response_bank\.json` \|.*$", re.M)
+    new_row = row.search(fresh)
+    return row.sub(lambda _: new_row.group(0), out, count=1) if new_row else out
 
 
 if __name__ == "__main__":
