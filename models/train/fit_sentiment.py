@@ -43,8 +43,8 @@ is refitted with the held-back hard templates added (the labelled validation hal
 reported).
 
 Only after that (and not with --dry) are the held-out sets measured, once, before and after. The new head is shipped
-only if it is not worse than 2.3.0 on the held-out split and on the 175 game-dialogue lines; otherwise nothing is
-written. Writes the ONNX in place, `models/manifest.json`, `models/eval/expected.json` (sha256, reference outputs,
+only if it is not worse than 2.3.0 on the held-out split and on the 175 game-dialogue lines; otherwise only
+`sentiment_fit.json` is written (with "shipped": false) and the script exits with status 1. Writes the ONNX in place, `models/manifest.json`, `models/eval/expected.json` (sha256, reference outputs,
 held-out figures) and `models/train/sentiment_fit.json`.
 """
 import argparse
