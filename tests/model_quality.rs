@@ -102,6 +102,44 @@ fn held_out_sentiment_accuracy_does_not_regress() {
     assert!(acc >= want - tol, "game-dialogue accuracy {acc} fell below {want} - {tol}");
 }
 
+/// Per-category sentiment accuracy on both hand-written game sets (`game_dialogue.jsonl`, 175 lines, and
+/// `game_dialogue_hard.jsonl`, 54 sarcasm / backhanded / threat / insult / apology / greeting / thanks lines written
+/// for issue 20) must stay at the card's figures (one line of slack per category: tract and onnxruntime round
+/// differently, and a near-tie may flip).
+///
+/// Issue 20's sentiment targets are NOT met by the committed model (2.3.0; the 2.4.0 candidate head was not shipped,
+/// see MODEL_CARD.md): held-out split >= 72 % (2.3.0: 69.6 %), game dialogue >= 85 % (81.7 %) with no category under
+/// 70 % (apology 50 %, greeting 50 %, bargaining 66.7 %, farewell 60 %). Until they are, this test and
+/// `held_out_sentiment_accuracy_does_not_regress` hold the shipped floor: no worse than 2.3.0.
+#[test]
+fn game_sentiment_by_category_reads_as_the_card_says() {
+    let a = analyzer();
+    let e = expected();
+    for key in ["game_dialogue", "game_dialogue_hard"] {
+        let want = &e[key];
+        let rows = jsonl(want["file"].as_str().unwrap());
+        assert_eq!(rows.len() as u64, want["n"].as_u64().unwrap(), "{key}");
+        let by = want["accuracy_by_category"].as_object().unwrap();
+        let mut total = 0usize;
+        for (cat, card) in by {
+            let lines: Vec<_> = rows.iter().filter(|r| r["category"] == cat.as_str()).cloned().collect();
+            assert!(!lines.is_empty(), "{key}: no {cat} lines");
+            let acc = accuracy(&a, &lines, "sentiment");
+            total += (acc * lines.len() as f64).round() as usize;
+            let card = card.as_f64().unwrap();
+            println!("{key} {cat}: {:.1} % of {} (card {:.1} %)", acc * 100.0, lines.len(), card * 100.0);
+            assert!(acc >= card - 1.0 / lines.len() as f64 - 1e-9, "{key} {cat}: {acc} fell below the card's {card}");
+        }
+        let acc = total as f64 / rows.len() as f64;
+        let card = want["accuracy"].as_f64().unwrap();
+        println!("{key}: {:.1} % (card {:.1} %)", acc * 100.0, card * 100.0);
+        assert!(acc >= card - 0.005, "{key}: {acc} fell below the card's {card}");
+    }
+    // The shipped floor for issue 20's sentiment targets (not met; see above): no worse than 2.3.0.
+    assert!(e["sentiment_test"]["accuracy"].as_f64().unwrap() >= 0.6957, "card below 2.3.0's 69.6 %");
+    assert!(e["game_dialogue"]["accuracy"].as_f64().unwrap() >= 0.8171, "card below 2.3.0's 81.7 %");
+}
+
 #[test]
 fn a_hostile_line_reads_as_negative() {
     let a = analyzer();

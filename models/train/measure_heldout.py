@@ -13,6 +13,9 @@ lines with a `scene`, it also prints the share of (scene, trait) pairs whose hig
 --write-expected stores the committed model's figures on the scene sets in `models/eval/expected.json`
 (fit_personality.py, which made 2.3.0, writes all five sets' figures itself)
 (`personality_heldout_scenes`, `neutral_lines_scenes`, `neutral_player_lines`), which `tests/model_quality.rs` checks in Rust.
+Sentiment game lines ({text, sentiment, category}, e.g. `game_dialogue.jsonl`, `game_dialogue_hard.jsonl`): accuracy
+overall and per category; with --write-expected, `game_dialogue_hard.jsonl`'s figures are stored as
+`game_dialogue_hard` in expected.json.
 """
 import json
 import os
@@ -50,6 +53,18 @@ def main():
         rows = jsonl(path)
         out = run(model_bytes, wp, [r["text"] for r in rows])
         name = os.path.basename(path)
+        if "sentiment" in rows[0] and "category" in rows[0]:
+            pred = out["sentiment"].argmax(1)
+            ok = [int(p == r["sentiment"]) for p, r in zip(pred, rows)]
+            cats = sorted({r["category"] for r in rows})
+            by = {c: sum(o for o, r in zip(ok, rows) if r["category"] == c) / sum(r["category"] == c for r in rows)
+                  for c in cats}
+            print(f"{version} {name}: n {len(rows)}, sentiment accuracy {sum(ok) / len(rows) * 100:.1f} %; "
+                  + ", ".join(f"{c} {by[c] * 100:.1f} % (n={sum(r['category'] == c for r in rows)})" for c in cats))
+            if write and name == "game_dialogue_hard.jsonl":
+                write_expected("game_dialogue_hard", {"file": name, "n": len(rows), "accuracy": sum(ok) / len(rows),
+                                                      "accuracy_by_category": by})
+            continue
         if "trait" not in rows[0]:
             fig = neutral_figures(out)
             print(f"{version} {name}: n {fig['n']}, relationship mean {fig['relationship_mean']:+.3f}, mean |rel| "
