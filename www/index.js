@@ -4,7 +4,8 @@
 import init, { UnwrittenAI } from 'unwritten-ai';
 import { installSimulatedBattery } from './battery.js';
 import {
-  NAMESPACE, PLAYER_ID, SCENE, cloudUrl, designTimings, mockUrl, modelsUrl, reportEveryMs, runtimeConfig, shownConfig,
+  NAMESPACE, PLAYER_ID, PLAYER_NAME, SCENE, cloudUrl, designTimings, mockUrl, modelsUrl, reportEveryMs, runtimeConfig,
+  shownConfig,
 } from './config.js';
 import { createControls, showProgress } from './controls.js';
 import { createDashboard } from './dashboard.js';
@@ -75,7 +76,7 @@ async function main() {
 
   const dashboard = createDashboard();
   const refresh = (m) => dashboard.show(m, false);
-  ai.observe({ type: 'player', playerId: PLAYER_ID });
+  ai.observe({ type: 'player', playerId: PLAYER_ID, playerName: PLAYER_NAME });
   ai.observe({ type: 'scene', scene: SCENE });
 
   const onInput = () => ai.observe({ type: 'input' });

@@ -1,9 +1,9 @@
 // The conversation panel: the picked character (personality sliders, relationship), the player's line, the
 // model's reading of it (analyze) and the character's reply (generate) with a badge for its source, latency and
 // cost. Requests are built with canonicalRequest() from the same moment the page reports with observe(), so a
-// line pre-generated for that moment is found under the request's cache key. Typed lines also pass the player's
-// name and the conversation's last turns (context.playerName, context.history): the local reply stays with the
-// conversation's subject and does not repeat itself. Greetings pass neither, so they keep the pre-generated key.
+// line pre-generated for that moment is found under the request's cache key (the player's name is in both: the
+// moment's playerName, and the page's `player` event). Typed lines also pass the conversation's last turns
+// (context.history): the local reply stays with the conversation's subject and does not repeat itself.
 import { PLAYER_ID, PLAYER_NAME, SCENE } from './config.js';
 import { CHARACTERS, TRAITS, npcOf } from './village.js';
 
@@ -136,7 +136,7 @@ export function createTalk(ai, { onCharacterChanged, onSaid }) {
     const request = ai.canonicalRequest(moment);
     const turns = conversations.get(moment.character.id) ?? [];
     if (moment.responseType === 'dialogue') {
-      request.context = { ...request.context, playerName: PLAYER_NAME, history: turns.slice(-HISTORY_TURNS) };
+      request.context = { ...request.context, history: turns.slice(-HISTORY_TURNS) };
     }
     const r = await ai.generate(request);
     // A turn holds at most 1000 characters.
@@ -183,7 +183,7 @@ export function createTalk(ai, { onCharacterChanged, onSaid }) {
     const importance = Number($('importance').value);
     const moment = {
       character: npcOf(current), responseType: 'dialogue', topic: text, scene: SCENE, playerId: PLAYER_ID,
-      relationshipLevel: current.relationship, importance,
+      playerName: PLAYER_NAME, relationshipLevel: current.relationship, importance,
     };
     Promise.all([reading(text), ask(moment, `You: “${text}”`)]).catch((err) => console.error(err));
   });
@@ -191,7 +191,7 @@ export function createTalk(ai, { onCharacterChanged, onSaid }) {
     if (!current) return;
     const moment = {
       character: npcOf(current), responseType: 'greeting', scene: SCENE, playerId: PLAYER_ID,
-      importance: GREETING_IMPORTANCE,
+      playerName: PLAYER_NAME, importance: GREETING_IMPORTANCE,
     };
     const level = save.reported[current.id];
     if (Number.isFinite(level)) moment.relationshipLevel = level;

@@ -183,7 +183,7 @@ export type ObserveEvent =
   | { type: "clock"; hour: number }
   | { type: "criticalMoment"; active: boolean }
   | { type: "input" }
-  | { type: "player"; playerId?: string };
+  | { type: "player"; playerId?: string; playerName?: string };
 
 /** A moment of play a line is wanted for (`canonicalRequest()`): a `conversation` event's members, the scene and
  *  the player id. Build the `generate()` request and the `conversation` event from the same moment, so a line made
@@ -196,6 +196,9 @@ export interface Moment {
   topic?: string;
   scene?: string;
   playerId?: string;
+  /** The player character's name (`context.playerName`); also a `player` event's member, so pre-generated
+   *  requests carry it. */
+  playerName?: string;
   /** 0..10, rounded to a whole number in the request. */
   relationshipLevel?: number;
   /** 0..1, default 0.5. */

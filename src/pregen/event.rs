@@ -103,6 +103,9 @@ pub struct Input {}
 pub struct Player {
     #[serde(default)]
     pub player_id: Option<String>,
+    /// The player character's name: pre-generated requests carry it as `context.playerName`.
+    #[serde(default)]
+    pub player_name: Option<String>,
 }
 
 /// One `observe()` event: `{ type, ...members }`.
@@ -220,10 +223,10 @@ impl ObserveEvent {
                 }
             }
             ObserveEvent::CriticalMoment(_) | ObserveEvent::Input(_) => Ok(()),
-            ObserveEvent::Player(Player { player_id }) => match player_id {
-                Some(p) => text_at_most("playerId", p, MAX_ID_CHARS),
-                None => Ok(()),
-            },
+            ObserveEvent::Player(Player { player_id, player_name }) => {
+                text_at_most("playerId", player_id.as_deref().unwrap_or_default(), MAX_ID_CHARS)?;
+                text_at_most("playerName", player_name.as_deref().unwrap_or_default(), MAX_ID_CHARS)
+            }
         }
     }
 }
@@ -280,7 +283,7 @@ mod tests {
             json!({"type": "clock", "hour": 13.5}),
             json!({"type": "criticalMoment", "active": true}),
             json!({"type": "input"}),
-            json!({"type": "player", "playerId": "p1"}),
+            json!({"type": "player", "playerId": "p1", "playerName": "Wren"}),
         ];
         let kinds: Vec<ObserveType> = events.iter().map(|e| ObserveEvent::parse(e.clone()).unwrap().kind()).collect();
         assert_eq!(kinds, ObserveType::ALL);
@@ -303,6 +306,8 @@ mod tests {
         assert_eq!(field(json!({"type": "input", "extra": 1})), "extra");
         assert_eq!(field(json!({"type": "scene", "scene": " "})), "scene");
         assert_eq!(field(json!({"type": "scene", "scene": long})), "scene");
+        assert_eq!(field(json!({"type": "player", "playerName": long})), "playerName");
+        assert_eq!(field(json!({"type": "player", "playerName": 7})), "playerName");
         let nearby = |c: Value| json!({"type": "charactersNearby", "characters": [{"id": "a", "distance": 1}, c]});
         assert_eq!(field(nearby(json!({"id": "b", "distance": -1}))), "characters[1].distance");
         assert_eq!(field(nearby(json!({"id": "", "distance": 1}))), "characters[1].id");

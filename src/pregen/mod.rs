@@ -66,6 +66,7 @@ struct State {
     hour: Option<f64>,
     critical: bool,
     player_id: Option<String>,
+    player_name: Option<String>,
     /// Monotonic ms of the player's last input.
     last_input_ms: f64,
     device: DeviceSnapshot,
@@ -111,6 +112,7 @@ impl Pregen {
             hour: None,
             critical: false,
             player_id: None,
+            player_name: None,
             last_input_ms: now,
             device: DeviceSnapshot::default(),
             live: LiveLines::default(),
@@ -209,7 +211,9 @@ impl Pregen {
             ObserveEvent::Clock(event::Clock { hour }) => s.hour = Some(hour),
             ObserveEvent::CriticalMoment(event::CriticalMoment { active }) => s.critical = active,
             ObserveEvent::Input(_) => s.last_input_ms = now,
-            ObserveEvent::Player(event::Player { player_id }) => s.player_id = player_id,
+            ObserveEvent::Player(event::Player { player_id, player_name }) => {
+                (s.player_id, s.player_name) = (player_id, player_name);
+            }
         }
     }
 
@@ -250,6 +254,7 @@ impl Pregen {
             hour: s.hour,
             scene: s.scene.as_deref(),
             player_id: s.player_id.as_deref(),
+            player_name: s.player_name.as_deref(),
             nearby: &s.nearby,
         };
         predict::predict(&s.history, &situation, &self.cfg, self.steering().min_importance)

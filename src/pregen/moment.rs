@@ -4,7 +4,7 @@
 //! same name) and reports it with a `conversation` event built from the same [`Moment`].
 //!
 //! The request: `{ type, npc: { id, name, personality? }, context: { playerText: topic, scene?,
-//! relationshipLevel? }, importance, playerId? }`. Everything else `generate()` accepts is left at its default.
+//! relationshipLevel?, playerName? }, importance, playerId? }`. Everything else `generate()` accepts is left at its default.
 //! The relationship level is rounded to a whole number: it is part of the cache key, and a level that creeps by
 //! tenths would make every prediction miss.
 use serde::Deserialize;
@@ -45,6 +45,8 @@ pub struct Moment {
     /// The scene the game is in (part of the cache key).
     pub scene: Option<String>,
     pub player_id: Option<String>,
+    /// The player character's name (`context.playerName`, part of the cache key when given).
+    pub player_name: Option<String>,
     /// 0..10, rounded to a whole number in the request.
     pub relationship_level: Option<f64>,
     /// 0..1 (not part of the cache key; it steers routing).
@@ -59,6 +61,7 @@ impl Moment {
             topic: topic.map(str::to_string),
             scene: None,
             player_id: None,
+            player_name: None,
             relationship_level: None,
             importance: 0.5,
         }
@@ -80,6 +83,8 @@ struct MomentJson {
     #[serde(default)]
     player_id: Option<String>,
     #[serde(default)]
+    player_name: Option<String>,
+    #[serde(default)]
     relationship_level: Option<f64>,
     #[serde(default)]
     importance: Option<f64>,
@@ -99,9 +104,8 @@ impl Moment {
         if let Some(scene) = &m.scene {
             event::id("scene", scene)?;
         }
-        if let Some(p) = &m.player_id {
-            text_at_most("playerId", p, MAX_ID_CHARS)?;
-        }
+        text_at_most("playerId", m.player_id.as_deref().unwrap_or_default(), MAX_ID_CHARS)?;
+        text_at_most("playerName", m.player_name.as_deref().unwrap_or_default(), MAX_ID_CHARS)?;
         if let Some(l) = m.relationship_level.filter(|l| !(l.is_finite() && (0.0..=10.0).contains(l))) {
             return Err(Error::invalid_request("relationshipLevel", format!("got {l}; use 0..10")));
         }
@@ -114,6 +118,7 @@ impl Moment {
             topic: m.topic,
             scene: m.scene,
             player_id: m.player_id,
+            player_name: m.player_name,
             relationship_level: m.relationship_level,
             importance,
         })
@@ -136,6 +141,9 @@ pub fn canonical_request(moment: &Moment) -> Value {
     }
     if let Some(level) = moment.relationship_level.filter(|l| l.is_finite()) {
         context.insert("relationshipLevel".into(), json!(level.round().clamp(0.0, 10.0)));
+    }
+    if let Some(name) = &moment.player_name {
+        context.insert("playerName".into(), json!(name));
     }
     let mut request = Map::new();
     request.insert("type".into(), json!(moment.kind));
@@ -177,14 +185,16 @@ mod tests {
     fn a_moment_from_json_gives_the_same_request_and_a_bad_one_names_the_field() {
         let js = json!({"character": {"id": "ann", "name": "Ann", "personality": ["warm"]}, "responseType": "question",
                         "topic": " rumours ", "scene": "tavern", "relationshipLevel": 4.4, "playerId": "p1",
-                        "importance": 0.6});
+                        "importance": 0.6, "playerName": "Wren"});
         let ann = Character::new("ann", "Ann").with_personality(json!(["warm"]));
         let mut m = Moment::new(ann, ResponseType::Question, Some(" rumours "));
         m.scene = Some("tavern".into());
         m.relationship_level = Some(4.4);
         m.player_id = Some("p1".into());
+        m.player_name = Some("Wren".into());
         m.importance = 0.6;
         assert_eq!(Moment::parse(js).map(|p| canonical_request(&p)), Ok(canonical_request(&m)));
+        assert_eq!(canonical_request(&m)["context"]["playerName"], "Wren");
         let field = |v: Value| match Moment::parse(v) {
             Err(Error::InvalidRequest { field, .. }) => field,
             other => format!("{other:?}"),
@@ -196,5 +206,6 @@ mod tests {
         assert_eq!(field(json!({"character": {"id": "a"}, "relationshipLevel": -1})), "relationshipLevel");
         assert_eq!(field(json!({"character": {"id": "a"}, "responseType": "sonnet"})), "responseType");
         assert_eq!(field(json!({"character": {"id": "a"}, "mood": "sad"})), "mood");
+        assert_eq!(field(json!({"character": {"id": "a"}, "playerName": "x".repeat(201)})), "playerName");
     }
 }

@@ -33,6 +33,7 @@ pub struct Situation<'a> {
     pub hour: Option<f64>,
     pub scene: Option<&'a str>,
     pub player_id: Option<&'a str>,
+    pub player_name: Option<&'a str>,
     /// (character id, distance).
     pub nearby: &'a [(String, f64)],
 }
@@ -285,6 +286,7 @@ fn moment_of(history: &History, s: &Situation, id: &str, line: &Line, importance
     let met_in = || history.interactions.iter().rev().find(|i| i.character == id).and_then(|i| i.scene.clone());
     m.scene = if here { s.scene.map(str::to_string) } else { met_in().or_else(|| s.scene.map(str::to_string)) };
     m.player_id = s.player_id.map(str::to_string);
+    m.player_name = s.player_name.map(str::to_string);
     m.relationship_level = known.and_then(|k| k.relationship_level);
     m.importance = importance;
     m

@@ -78,6 +78,11 @@ fn proximity_greets_with_the_design_confidence() {
     assert!((ann.confidence - 0.8 * 0.7).abs() < 1e-9);
     assert_eq!((ann.source, ann.ttl_ms), (CandidateSource::Proximity, 300_000.0));
     assert_eq!(ann.request["context"]["scene"], "square");
+    assert_eq!(ann.request["context"].get("playerName"), None, "no name until the game gives one");
+    p.observe(event(json!({"type": "player", "playerId": "p1", "playerName": "Wren"})));
+    let c = p.candidates();
+    let ann = find(&c, "ann", ResponseType::Greeting, None).unwrap();
+    assert_eq!((&ann.request["context"]["playerName"], &ann.request["playerId"]), (&json!("Wren"), &json!("p1")));
     assert!(find(&c, "bo", ResponseType::Greeting, None).is_none(), "0.07 is below minConfidence");
     assert!(find(&c, "cy", ResponseType::Greeting, None).is_none(), "out of range");
 }
