@@ -155,8 +155,7 @@ async fn the_response_bank_arrives_after_the_model_and_the_local_step_answers_fr
     assert_eq!(get(&r, "source").as_string().as_deref(), Some("local"), "{show}");
     assert!(get(&r, "text").as_string().is_some_and(|t| !t.is_empty()), "{show}");
 
-    // The player's name fills the reply's slot (tests/local_relevance.rs finds this slotted reply natively), and
-    // with that reply in the conversation's history the character says something else.
+    // The player's name fills the reply's slot (tests/local_relevance.rs finds this slotted reply natively).
     let ask = |history: &str| {
         let json = format!(
             r#"{{"npc": {{"id": "bram", "name": "Bram", "personality": {{"agreeableness": 0.9}}}}, "importance": 0.2,
@@ -172,7 +171,12 @@ async fn the_response_bank_arrives_after_the_model_and_the_local_step_answers_fr
         "{}",
         String::from(js_sys::JSON::stringify(&r).unwrap())
     );
+    // The history is not part of the cache key: the same words get the cached line whatever came before.
     let said = format!(r#"{{"speaker": "player", "text": "Hello."}}, {{"speaker": "npc", "text": "{named}"}}"#);
+    let r: JsValue = ai.generate(ask(&said)).await.unwrap().into();
+    assert_eq!((get(&r, "text").as_string(), get(&r, "cached").as_bool()), (Some(named.clone()), Some(true)));
+    // On a miss, the history steers the reply away from what the character just said.
+    ai.clear_cache().await.unwrap();
     let r: JsValue = ai.generate(ask(&said)).await.unwrap().into();
     let next = get(&r, "text").as_string().unwrap_or_default();
     assert_eq!(get(&r, "source").as_string().as_deref(), Some("local"));

@@ -487,8 +487,8 @@ export interface GenerateRequest {
     playerName?: string;
     /** The conversation's last turns before `playerText`, oldest first: at most 12, each at most 1000
      *  characters. The local responder stays in the conversation's situation for a follow-up ("What does it
-     *  pay?") and does not repeat the character's last lines; the cloud sees them in its prompt. They are part of
-     *  the cache key. */
+     *  pay?") and does not repeat the character's last lines; the cloud sees them in its prompt. They are not part
+     *  of the cache key: a line is cached by what the player says to whom. */
     history?: Array<{ speaker: Speaker; text: string }>;
     dramaticIrony?: boolean;
     isCrisis?: boolean;
