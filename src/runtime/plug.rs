@@ -6,7 +6,7 @@ use std::rc::Rc;
 use crate::bank::{adapt, normalized, stable_hash, trait_score, BankEntry, Heard, Query, Slots};
 use crate::cache::{CacheKey, ResponseCache};
 use crate::error::Error;
-use crate::lifecycle::{LocalModel, ModelHost};
+use crate::lifecycle::ModelHost;
 use crate::ports::LocalFuture;
 use crate::router::request::{describe, Speaker};
 use crate::router::{
@@ -53,12 +53,6 @@ fn slots_of(req: &GenerateRequest) -> Slots {
     Slots::new(Some(req.npc.name.as_str()), c.player_name.as_deref(), c.scene.as_deref())
 }
 
-/// The word-piece ids of `text` (the model's tokenizer), for the bank's situation model.
-fn word_pieces(model: &LocalModel, text: &str) -> Vec<u32> {
-    let encoding = model.analyzer.tokenizer().encode(text);
-    encoding.ids.iter().take(encoding.len).filter_map(|&id| u32::try_from(id).ok()).collect()
-}
-
 /// How many of the character's last lines `choose` avoids repeating.
 const RECENT_NPC_TURNS: usize = 4;
 
@@ -91,7 +85,8 @@ impl BankResponder {
         let model = self.host.loaded().await?;
         let player_text = req.context.player_text.as_str();
         let clock_free = || 0.0;
-        let analysis = model.analyzer.analyze(player_text, &clock_free)?;
+        // The word-piece ids for the bank's situation model come from the analysis's own tokenization.
+        let (analysis, tokens) = model.analyzer.analyze_with_ids(player_text, &clock_free)?;
         let agreeableness = trait_score(
             &req.npc.personality,
             "agreeableness",
@@ -104,11 +99,11 @@ impl BankResponder {
         let history = &req.context.history;
         let previous = match history.iter().rev().find(|t| t.speaker == Speaker::Player && !t.text.trim().is_empty()) {
             Some(turn) => {
-                Some((model.analyzer.analyze(&turn.text, &clock_free)?.embedding, word_pieces(&model, &turn.text)))
+                let (heard, tokens) = model.analyzer.analyze_with_ids(&turn.text, &clock_free)?;
+                Some((heard.embedding, tokens))
             }
             None => None,
         };
-        let tokens = word_pieces(&model, player_text);
         let recent: Vec<String> = history
             .iter()
             .rev()
