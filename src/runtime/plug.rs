@@ -81,6 +81,12 @@ impl BankResponder {
 
     /// The bank entry chosen for `req` (what [`BankResponder::line`] adapts), or why there is none.
     pub async fn choose(&self, req: &GenerateRequest) -> Result<BankEntry, Error> {
+        self.choose_with(req, &slots_of(req)).await
+    }
+
+    /// [`BankResponder::choose`] with `req`'s slots already built, so `line` builds them once for the repeat
+    /// check and the fill.
+    async fn choose_with(&self, req: &GenerateRequest, slots: &Slots) -> Result<BankEntry, Error> {
         let bank = self.host.bank().await?;
         let model = self.host.loaded().await?;
         let player_text = req.context.player_text.as_str();
@@ -111,7 +117,6 @@ impl BankResponder {
             .take(RECENT_NPC_TURNS)
             .map(|t| normalized(&t.text))
             .collect();
-        let slots = slots_of(req);
         let query = Query {
             embedding: &analysis.embedding,
             tokens: &tokens,
@@ -123,17 +128,18 @@ impl BankResponder {
             hash,
             previous: previous.as_ref().map(|(embedding, tokens)| Heard { embedding, tokens }),
             recent: &recent,
-            slots: &slots,
+            slots,
         };
         Ok(bank.choose(&query).clone())
     }
 
     /// The line for `req`, or why there is none (no model, no bank).
     pub async fn line(&self, req: &GenerateRequest) -> Result<LocalLine, Error> {
-        let entry = self.choose(req).await?;
+        let slots = slots_of(req);
+        let entry = self.choose_with(req, &slots).await?;
         let model = self.host.loaded().await?;
         let manifest = model.analyzer.manifest();
-        let text = adapt(&slots_of(req).fill(&entry.text));
+        let text = adapt(&slots.fill(&entry.text));
         Ok(LocalLine { text, model: format!("{}@{}", manifest.name, manifest.version) })
     }
 }
@@ -161,6 +167,8 @@ impl LocalResponder for BankResponder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lifecycle::Strategy;
+    use pollster::block_on;
     use serde_json::json;
 
     /// `cache_key` of `{npc: {id: "a", name: "Ann"}, context: {playerText: "Hi"}}` before playerName and history.
@@ -191,5 +199,24 @@ mod tests {
         ] {
             assert_ne!(cache_key(&req(base.clone())), cache_key(&req(other.clone())), "{other}");
         }
+    }
+
+    #[test]
+    fn a_line_is_its_entry_filled_and_a_filled_line_just_said_is_passed_over() {
+        let host = crate::testkit::model_host(Strategy::OnDemand).unwrap();
+        let responder = BankResponder::new(Rc::new(host));
+        let ask = |history: serde_json::Value| {
+            req(json!({"npc": {"id": "bram", "name": "Bram", "personality": "kind, warm"},
+                "context": {"playerText": "Thanks for everything.", "playerName": "Wren", "history": history}}))
+        };
+        let first = ask(json!([]));
+        let entry = block_on(responder.choose(&first)).unwrap();
+        assert!(entry.text.contains("{player"), "a slotted reply: {:?}", entry.text);
+        let said = block_on(responder.line(&first)).unwrap().text;
+        assert_eq!(said, adapt(&slots_of(&first).fill(&entry.text)));
+        assert!(said.contains("Wren"), "{said:?}");
+        // Recognised as a repeat only when the check fills the reply with the request's own slots.
+        let next = block_on(responder.line(&ask(json!([{"speaker": "npc", "text": said}])))).unwrap().text;
+        assert_ne!(next, said);
     }
 }
