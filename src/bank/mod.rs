@@ -81,6 +81,9 @@ pub struct BankEntry {
     pub mood: Option<u8>,
     vec: Vec<f32>,
     prompt_vec: Vec<f32>,
+    /// `normalized(text)` when the text has no slots, so it reads the same for every request: the repeat check
+    /// compares it without filling and normalizing each candidate again. `None`: filled per request.
+    plain: Option<String>,
 }
 
 /// The response bank (models/response_bank.json): replies and the vectors of the lines they answered.
@@ -126,6 +129,7 @@ impl ResponseBank {
                     vec: decode_vec(&e.vec, e.vec_scale, raw.dim)?,
                     prompt_vec: decode_vec(&e.prompt_vec, e.prompt_scale, raw.dim)?,
                     mood: decode_mood(e.mood.as_deref())?,
+                    plain: (!Slots::has_slots(&e.text)).then(|| normalized(&e.text)),
                     text: e.text,
                     sentiment: e.sentiment.min(2),
                     relationship: e.relationship,

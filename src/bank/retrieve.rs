@@ -7,6 +7,8 @@
 //! The conversation's last player turn, when the game passes one, also counts ([`HISTORY_WEIGHT`]): a follow-up
 //! such as "What does it pay?" stays with the situation the conversation is in. A reply the character said in
 //! the last turns is passed over while the situation has another.
+use std::borrow::Cow;
+
 use super::{BankEntry, ResponseBank, Slots};
 use crate::vocab::ResponseType;
 
@@ -52,6 +54,15 @@ const REPEAT_PENALTY: f32 = 2.0;
 pub fn normalized(text: &str) -> String {
     let kept: String = text.chars().map(|c| if c.is_alphanumeric() { c.to_ascii_lowercase() } else { ' ' }).collect();
     kept.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `e` as the character would say it with `slots`, [`normalized`]: the text cached at parse time when it has no
+/// slots (filling would not change it), else filled and normalized now.
+fn said<'e>(e: &'e BankEntry, slots: &Slots) -> Cow<'e, str> {
+    match &e.plain {
+        Some(plain) => Cow::Borrowed(plain),
+        None => Cow::Owned(normalized(&slots.fill(&e.text))),
+    }
 }
 
 /// Situations are scored by the mean of their best `SITUATION_K` prompt similarities.
@@ -287,8 +298,8 @@ impl ResponseBank {
         if q.recent.is_empty() {
             return 0.0;
         }
-        let said = normalized(&q.slots.fill(&e.text));
-        if q.recent.contains(&said) {
+        let said = said(e, q.slots);
+        if q.recent.iter().any(|r| *r == said) {
             REPEAT_PENALTY
         } else {
             0.0

@@ -232,3 +232,51 @@ fn the_situation_model_names_the_situation_and_the_nearest_prompts_only_gate_chi
     json["situationModel"]["rowScales"] = serde_json::json!([0.01]);
     assert!(ResponseBank::parse(json.to_string().as_bytes()).is_err());
 }
+
+/// The committed bank (`models/`), as the runtime reads it.
+fn shipped() -> ResponseBank {
+    let dir = crate::testkit::models_dir();
+    let manifest = std::fs::read_to_string(format!("{dir}/manifest.json")).unwrap();
+    let manifest = crate::model::Manifest::parse(&manifest).unwrap();
+    let file = manifest.response_bank.unwrap().file;
+    ResponseBank::parse(&std::fs::read(format!("{dir}/{file}")).unwrap()).unwrap()
+}
+
+/// The repeat check's reading of an entry, through the parse-time cache for text without slots, is what filling
+/// and normalizing it gives, for every entry of the shipped bank and for slotted, plain and odd texts.
+#[test]
+fn the_cached_reading_of_an_entry_equals_filling_and_normalizing_it() {
+    let texts = [
+        "Have a look, {player}.",
+        "buy or leave",
+        "Welcome to {scene|our inn}!",
+        "{unknown} braces, {player",
+        "{npc|Just someone}. I work here.",
+        "  ÜNÏ  cödé!  ",
+        "",
+    ];
+    let rows: Vec<Row> = texts.iter().map(|t| ("game", Some("trade"), None, 1, [127, 0, 0, 0], *t)).collect();
+    let all_slots = [
+        NO_SLOTS.clone(),
+        Slots::new(Some("Bram"), Some("Wren"), Some("the Rusty Anchor")),
+        Slots::new(None, Some("Wren"), None),
+    ];
+    let other = [normalized("Something nobody said.")];
+    for b in [bank(&rows), shipped()] {
+        for e in b.entries() {
+            assert_eq!(e.plain.is_some(), !Slots::has_slots(&e.text), "{:?}", e.text);
+            for slots in &all_slots {
+                let filled = normalized(&slots.fill(&e.text));
+                assert_eq!(said(e, slots), filled, "{:?}", e.text);
+                let recent = [filled];
+                let mut q = query(&[1.0, 0.0, 0.0, 0.0], &[0.2, 0.6, 0.2], 0.5, 0);
+                (q.recent, q.slots) = (&recent, slots);
+                assert_eq!(b.repeat_penalty(e, &q), REPEAT_PENALTY, "{:?}", e.text);
+                q.recent = &other;
+                assert_eq!(b.repeat_penalty(e, &q), 0.0, "{:?}", e.text);
+            }
+        }
+        let cached = b.entries().iter().filter(|e| e.plain.is_some()).count();
+        assert!(cached > 0 && cached < b.len(), "both kinds: {cached} of {}", b.len());
+    }
+}

@@ -46,6 +46,22 @@ impl Slots {
         }
     }
 
+    /// The slot opened by the `{` just before `after`: its value here, its fallback and where its `}` is; `None`
+    /// when the braces are not a known slot.
+    fn slot_at<'t>(&self, after: &'t str) -> Option<(Option<&str>, Option<&'t str>, usize)> {
+        let close = after.find('}').filter(|&close| close <= MAX_SLOT_SPAN)?;
+        let inner = &after[..close];
+        let (name, fallback) = inner.split_once('|').map_or((inner, None), |(n, f)| (n, Some(f)));
+        Some((self.value(name.trim())?, fallback, close))
+    }
+
+    /// Whether [`Slots::fill`] changes anything in `template` for some slots: false means it returns `template`
+    /// as it is, whatever the values (`fill` reads every `{` in turn and copies all that is not a slot).
+    pub fn has_slots(template: &str) -> bool {
+        let none = Slots::default();
+        template.match_indices('{').any(|(open, _)| none.slot_at(&template[open + 1..]).is_some())
+    }
+
     /// `template` with its slots filled (see the module documentation). Text that is not a known slot is kept.
     pub fn fill(&self, template: &str) -> String {
         let mut out = String::with_capacity(template.len() + 16);
@@ -53,12 +69,7 @@ impl Slots {
         while let Some(open) = rest.find('{') {
             out.push_str(&rest[..open]);
             let after = &rest[open + 1..];
-            let slot = after.find('}').filter(|&close| close <= MAX_SLOT_SPAN).and_then(|close| {
-                let inner = &after[..close];
-                let (name, fallback) = inner.split_once('|').map_or((inner, None), |(n, f)| (n, Some(f)));
-                Some((self.value(name.trim())?, fallback, close))
-            });
-            let Some((value, fallback, close)) = slot else {
+            let Some((value, fallback, close)) = self.slot_at(after) else {
                 out.push('{');
                 rest = after;
                 continue;
@@ -131,6 +142,24 @@ mod tests {
         let s = Slots::new(Some("{player}"), Some("a b c d e f g"), Some("The tavern. It is late at night."));
         assert_eq!((s.npc, s.player, s.scene), (None, None, None));
         assert_eq!(Slots::new(None, Some("Ann"), None).scene, None);
+    }
+
+    #[test]
+    fn text_without_slots_is_what_fill_returns_unchanged() {
+        let plain = ["no slots at all", "", "{unknown} and {player", "{}", "{{", "}{", "ünïcödé {x|y} ✓"];
+        let long = format!("{{{}}}", "x".repeat(100));
+        let slotted = ["{player}", "Hi, { npc }.", "{scene|the village}", "{unknown} {npc}", "{{player}", "✓{npc|}"];
+        let values = [all(), Slots::default(), Slots::new(None, Some("Wren"), None)];
+        for t in plain.iter().copied().chain([long.as_str()]) {
+            assert!(!Slots::has_slots(t), "{t:?}");
+            for s in &values {
+                assert_eq!(s.fill(t), t);
+            }
+        }
+        for t in slotted {
+            assert!(Slots::has_slots(t), "{t:?}");
+            assert!(values.iter().any(|s| s.fill(t) != t), "{t:?}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@ use serde::Serialize;
 
 use super::engine::{Engine, Heads};
 use super::manifest::Manifest;
-use super::tokenizer::Tokenizer;
+use super::tokenizer::{Encoding, Tokenizer};
 use super::ModelError;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -73,33 +73,72 @@ impl Analyzer {
         &self.tokenizer
     }
 
-    fn heads(&self, text: &str) -> Result<(Heads, bool), ModelError> {
+    fn heads(&self, text: &str) -> Result<(Heads, Encoding), ModelError> {
         let encoding = self.tokenizer.encode(text);
         // A padding-invariant model gives the same heads without the trailing [PAD] ids, and costs a fraction.
         let ids = if self.engine.variable() { &encoding.ids[..encoding.len.max(1)] } else { &encoding.ids[..] };
-        Ok((self.engine.run(ids)?, encoding.truncated))
+        Ok((self.engine.run(ids)?, encoding))
     }
 
     /// Analyses one text. `now_ms` is the clock used to report latency.
     pub fn analyze(&self, text: &str, now_ms: &dyn Fn() -> f64) -> Result<Analysis, ModelError> {
+        self.analyze_encoded(text, now_ms).map(|(analysis, _)| analysis)
+    }
+
+    /// [`Analyzer::analyze`] and the text's word-piece ids ([`Encoding::word_ids`]) from the same tokenization,
+    /// for a caller that needs both (the bank reads each line by both), so the text is encoded once.
+    pub fn analyze_with_ids(&self, text: &str, now_ms: &dyn Fn() -> f64) -> Result<(Analysis, Vec<u32>), ModelError> {
+        self.analyze_encoded(text, now_ms).map(|(analysis, encoding)| (analysis, encoding.word_ids()))
+    }
+
+    fn analyze_encoded(&self, text: &str, now_ms: &dyn Fn() -> f64) -> Result<(Analysis, Encoding), ModelError> {
         let t0 = now_ms();
-        let (heads, truncated) = self.heads(text)?;
+        let (heads, encoding) = self.heads(text)?;
         let labels = self.manifest.labels("sentiment");
         let best = heads.sentiment.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i);
         let label = labels.get(best).cloned().unwrap_or_else(|| best.to_string());
-        Ok(Analysis {
+        let analysis = Analysis {
             sentiment: Sentiment { label, probs: heads.sentiment },
             personality: heads.personality,
             relationship: heads.relationship,
             embedding: heads.embedding,
-            truncated,
+            truncated: encoding.truncated,
             latency_ms: now_ms() - t0,
-        })
+        };
+        Ok((analysis, encoding))
     }
 }
 
 impl std::fmt::Debug for Analyzer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Analyzer").field("model", &self.manifest.name).field("version", &self.manifest.version).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed model (`models/`), as the runtime loads it.
+    fn committed() -> Analyzer {
+        let dir = crate::testkit::models_dir();
+        let read = |f: &str| std::fs::read(format!("{dir}/{f}")).unwrap();
+        let manifest = Manifest::parse(&String::from_utf8(read("manifest.json")).unwrap()).unwrap();
+        let (onnx, vocab) = (read(&manifest.file), read(&manifest.vocab.file));
+        Analyzer::load(manifest, &onnx, &vocab).unwrap()
+    }
+
+    #[test]
+    fn analyze_with_ids_equals_analyze_and_a_separate_encoding() {
+        let a = committed();
+        let long = "word ".repeat(500);
+        for text in ["Hello there!", "What does it pay?", "", "Café ünïcödé ✓ {player}", long.as_str()] {
+            let (analysis, ids) = a.analyze_with_ids(text, &|| 0.0).unwrap();
+            assert_eq!(analysis, a.analyze(text, &|| 0.0).unwrap(), "{text:?}");
+            // What the bank was given before: the encoding's ids up to the padding, specials included.
+            let e = a.tokenizer().encode(text);
+            let separate: Vec<u32> = e.ids[..e.len].iter().map(|&id| id as u32).collect();
+            assert_eq!(ids, separate, "{text:?}");
+        }
     }
 }

@@ -40,6 +40,13 @@ pub struct Encoding {
     pub truncated: bool,
 }
 
+impl Encoding {
+    /// The ids before the padding (`[CLS]` and `[SEP]` included), as the bank's situation model reads a line.
+    pub fn word_ids(&self) -> Vec<u32> {
+        self.ids.iter().take(self.len).filter_map(|&id| u32::try_from(id).ok()).collect()
+    }
+}
+
 /// Cc, Cf, Cs and Co, not Cn: HF `tokenizers` (and the training tokenizer) keep unassigned code points, which then
 /// end up in an [UNK]. Dropping them too made 1 in 3 of the 10,000 generated vectors differ.
 fn is_control(c: char) -> bool {
@@ -230,6 +237,8 @@ mod tests {
         assert_eq!(&e.ids[..8], &[2, 4, 5, 6, 7, 11, 3, 0]);
         assert_eq!(e.len, 7);
         assert!(!e.truncated);
+        assert_eq!(e.word_ids(), [2, 4, 5, 6, 7, 11, 3], "no padding, the specials kept");
+        assert_eq!(tiny().encode("").word_ids(), [2, 3]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::rc::Rc;
 use crate::bank::{adapt, normalized, stable_hash, trait_score, BankEntry, Heard, Query, Slots};
 use crate::cache::{CacheKey, ResponseCache};
 use crate::error::Error;
-use crate::lifecycle::{LocalModel, ModelHost};
+use crate::lifecycle::ModelHost;
 use crate::ports::LocalFuture;
 use crate::router::request::{describe, Speaker};
 use crate::router::{
@@ -53,12 +53,6 @@ fn slots_of(req: &GenerateRequest) -> Slots {
     Slots::new(Some(req.npc.name.as_str()), c.player_name.as_deref(), c.scene.as_deref())
 }
 
-/// The word-piece ids of `text` (the model's tokenizer), for the bank's situation model.
-fn word_pieces(model: &LocalModel, text: &str) -> Vec<u32> {
-    let encoding = model.analyzer.tokenizer().encode(text);
-    encoding.ids.iter().take(encoding.len).filter_map(|&id| u32::try_from(id).ok()).collect()
-}
-
 /// How many of the character's last lines `choose` avoids repeating.
 const RECENT_NPC_TURNS: usize = 4;
 
@@ -87,11 +81,18 @@ impl BankResponder {
 
     /// The bank entry chosen for `req` (what [`BankResponder::line`] adapts), or why there is none.
     pub async fn choose(&self, req: &GenerateRequest) -> Result<BankEntry, Error> {
+        self.choose_with(req, &slots_of(req)).await
+    }
+
+    /// [`BankResponder::choose`] with `req`'s slots already built, so `line` builds them once for the repeat
+    /// check and the fill.
+    async fn choose_with(&self, req: &GenerateRequest, slots: &Slots) -> Result<BankEntry, Error> {
         let bank = self.host.bank().await?;
         let model = self.host.loaded().await?;
         let player_text = req.context.player_text.as_str();
         let clock_free = || 0.0;
-        let analysis = model.analyzer.analyze(player_text, &clock_free)?;
+        // The word-piece ids for the bank's situation model come from the analysis's own tokenization.
+        let (analysis, tokens) = model.analyzer.analyze_with_ids(player_text, &clock_free)?;
         let agreeableness = trait_score(
             &req.npc.personality,
             "agreeableness",
@@ -104,11 +105,11 @@ impl BankResponder {
         let history = &req.context.history;
         let previous = match history.iter().rev().find(|t| t.speaker == Speaker::Player && !t.text.trim().is_empty()) {
             Some(turn) => {
-                Some((model.analyzer.analyze(&turn.text, &clock_free)?.embedding, word_pieces(&model, &turn.text)))
+                let (heard, tokens) = model.analyzer.analyze_with_ids(&turn.text, &clock_free)?;
+                Some((heard.embedding, tokens))
             }
             None => None,
         };
-        let tokens = word_pieces(&model, player_text);
         let recent: Vec<String> = history
             .iter()
             .rev()
@@ -116,7 +117,6 @@ impl BankResponder {
             .take(RECENT_NPC_TURNS)
             .map(|t| normalized(&t.text))
             .collect();
-        let slots = slots_of(req);
         let query = Query {
             embedding: &analysis.embedding,
             tokens: &tokens,
@@ -128,17 +128,18 @@ impl BankResponder {
             hash,
             previous: previous.as_ref().map(|(embedding, tokens)| Heard { embedding, tokens }),
             recent: &recent,
-            slots: &slots,
+            slots,
         };
         Ok(bank.choose(&query).clone())
     }
 
     /// The line for `req`, or why there is none (no model, no bank).
     pub async fn line(&self, req: &GenerateRequest) -> Result<LocalLine, Error> {
-        let entry = self.choose(req).await?;
+        let slots = slots_of(req);
+        let entry = self.choose_with(req, &slots).await?;
         let model = self.host.loaded().await?;
         let manifest = model.analyzer.manifest();
-        let text = adapt(&slots_of(req).fill(&entry.text));
+        let text = adapt(&slots.fill(&entry.text));
         Ok(LocalLine { text, model: format!("{}@{}", manifest.name, manifest.version) })
     }
 }
@@ -166,6 +167,8 @@ impl LocalResponder for BankResponder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lifecycle::Strategy;
+    use pollster::block_on;
     use serde_json::json;
 
     /// `cache_key` of `{npc: {id: "a", name: "Ann"}, context: {playerText: "Hi"}}` before playerName and history.
@@ -196,5 +199,24 @@ mod tests {
         ] {
             assert_ne!(cache_key(&req(base.clone())), cache_key(&req(other.clone())), "{other}");
         }
+    }
+
+    #[test]
+    fn a_line_is_its_entry_filled_and_a_filled_line_just_said_is_passed_over() {
+        let host = crate::testkit::model_host(Strategy::OnDemand).unwrap();
+        let responder = BankResponder::new(Rc::new(host));
+        let ask = |history: serde_json::Value| {
+            req(json!({"npc": {"id": "bram", "name": "Bram", "personality": "kind, warm"},
+                "context": {"playerText": "Thanks for everything.", "playerName": "Wren", "history": history}}))
+        };
+        let first = ask(json!([]));
+        let entry = block_on(responder.choose(&first)).unwrap();
+        assert!(entry.text.contains("{player"), "a slotted reply: {:?}", entry.text);
+        let said = block_on(responder.line(&first)).unwrap().text;
+        assert_eq!(said, adapt(&slots_of(&first).fill(&entry.text)));
+        assert!(said.contains("Wren"), "{said:?}");
+        // Recognised as a repeat only when the check fills the reply with the request's own slots.
+        let next = block_on(responder.line(&ask(json!([{"speaker": "npc", "text": said}])))).unwrap().text;
+        assert_ne!(next, said);
     }
 }
