@@ -223,25 +223,22 @@ fn zip_broadcast<T: Copy>(
     // A per-row or per-channel scale (shape [8000, 1] against [8000, 96]): each of its values meets one
     // contiguous block of the other side, so it is not expanded (that took a quarter of the whole fold).
     match (x.len(), y.len(), block_of(xs, out), block_of(ys, out)) {
-        (n, _, _, Some(inner)) if n == total => {
-            let mut v = Vec::with_capacity(total);
-            for (c, &q) in x.chunks_exact(inner).zip(y) {
-                v.extend(c.iter().map(|&p| f(p, q)));
-            }
-            v
-        }
-        (_, n, Some(inner), _) if n == total => {
-            let mut v = Vec::with_capacity(total);
-            for (c, &p) in y.chunks_exact(inner).zip(x) {
-                v.extend(c.iter().map(|&q| f(p, q)));
-            }
-            v
-        }
+        (n, _, _, Some(inner)) if n == total => by_block(x, y, inner, &f),
+        (_, n, Some(inner), _) if n == total => by_block(y, x, inner, |q, p| f(p, q)),
         _ => {
             let (x, y) = (expand(x, xs, out), expand(y, ys, out));
             x.iter().zip(y.iter()).map(|(&p, &q)| f(p, q)).collect()
         }
     }
+}
+
+/// `f(value, per)` for each value of `full`, `per` being the one of `each` whose block of `inner` values it is in.
+fn by_block<T: Copy>(full: &[T], each: &[T], inner: usize, f: impl Fn(T, T) -> T) -> Vec<T> {
+    let mut v = Vec::with_capacity(full.len());
+    for (block, &per) in full.chunks_exact(inner).zip(each) {
+        v.extend(block.iter().map(|&value| f(value, per)));
+    }
+    v
 }
 
 /// When `shape`, padded with leading 1s to the rank of `out`, equals `out` on its leading axes and is 1 on all
