@@ -235,11 +235,9 @@ fn the_situation_model_names_the_situation_and_the_nearest_prompts_only_gate_chi
 
 /// The committed bank (`models/`), as the runtime reads it.
 fn shipped() -> ResponseBank {
-    let dir = crate::testkit::models_dir();
-    let manifest = std::fs::read_to_string(format!("{dir}/manifest.json")).unwrap();
-    let manifest = crate::model::Manifest::parse(&manifest).unwrap();
-    let file = manifest.response_bank.unwrap().file;
-    ResponseBank::parse(&std::fs::read(format!("{dir}/{file}")).unwrap()).unwrap()
+    use crate::testkit::{committed_file, committed_manifest};
+    let file = committed_manifest().unwrap().response_bank.unwrap().file;
+    ResponseBank::parse(&committed_file(&file).unwrap()).unwrap()
 }
 
 /// The repeat check's reading of an entry, through the parse-time cache for text without slots, is what filling

@@ -11,7 +11,7 @@ use super::{ModelHost, ModelUrls, Strategy};
 use crate::model::manifest::sha256_hex;
 use crate::model::Manifest;
 use crate::ports::{KvStore, LocalFuture, StoreError};
-use crate::testkit::{model_files_network, models_dir, releases, FakeClock, FakeDownloader, MemoryStore};
+use crate::testkit::{model_files_network, releases, FakeClock, FakeDownloader, MemoryStore};
 
 const BASE: &str = "https://cdn.test/models/";
 
@@ -73,11 +73,11 @@ impl KvStore for FillsUp {
 }
 
 fn committed() -> (String, Manifest, Vec<u8>, Vec<u8>) {
-    let dir = models_dir();
-    let json = std::fs::read_to_string(format!("{dir}/manifest.json")).unwrap();
-    let manifest = Manifest::parse(&json).unwrap();
-    let onnx = std::fs::read(format!("{dir}/{}", manifest.file)).unwrap();
-    let bank = std::fs::read(format!("{dir}/{}", manifest.response_bank.as_ref().unwrap().file)).unwrap();
+    use crate::testkit::{committed_file, committed_manifest};
+    let json = String::from_utf8(committed_file("manifest.json").unwrap()).unwrap();
+    let manifest = committed_manifest().unwrap();
+    let onnx = committed_file(&manifest.file).unwrap();
+    let bank = committed_file(&manifest.response_bank.as_ref().unwrap().file).unwrap();
     (json, manifest, onnx, bank)
 }
 

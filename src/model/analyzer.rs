@@ -121,10 +121,9 @@ mod tests {
 
     /// The committed model (`models/`), as the runtime loads it.
     fn committed() -> Analyzer {
-        let dir = crate::testkit::models_dir();
-        let read = |f: &str| std::fs::read(format!("{dir}/{f}")).unwrap();
-        let manifest = Manifest::parse(&String::from_utf8(read("manifest.json")).unwrap()).unwrap();
-        let (onnx, vocab) = (read(&manifest.file), read(&manifest.vocab.file));
+        use crate::testkit::{committed_file, committed_manifest};
+        let manifest = committed_manifest().unwrap();
+        let (onnx, vocab) = (committed_file(&manifest.file).unwrap(), committed_file(&manifest.vocab.file).unwrap());
         Analyzer::load(manifest, &onnx, &vocab).unwrap()
     }
 

@@ -59,20 +59,28 @@ pub fn models_dir() -> String {
     std::env::var("UNWRITTEN_MODELS_DIR").unwrap_or_else(|_| format!("{}/models", env!("CARGO_MANIFEST_DIR")))
 }
 
+/// One committed model file (`name` in [`models_dir`]); an error names the path.
+pub fn committed_file(name: &str) -> Result<Vec<u8>, String> {
+    let dir = models_dir();
+    std::fs::read(format!("{dir}/{name}")).map_err(|e| format!("{dir}/{name}: {e}"))
+}
+
+/// The committed manifest (`manifest.json` in [`models_dir`]), parsed.
+pub fn committed_manifest() -> Result<crate::model::Manifest, String> {
+    let json = committed_file("manifest.json")?;
+    crate::model::Manifest::parse(&String::from_utf8_lossy(&json)).map_err(|e| format!("manifest.json: {e}"))
+}
+
 /// A fake network serving the committed model files (manifest, model, vocabulary and response bank from
 /// [`models_dir`]) under `base`, which ends with '/': what the model tests download from.
 pub fn model_files_network(base: &str) -> Result<FakeDownloader, String> {
-    let dir = models_dir();
-    let read = |f: &str| std::fs::read(format!("{dir}/{f}")).map_err(|e| format!("{dir}/{f}: {e}"));
-    let manifest_json = read("manifest.json")?;
-    let manifest =
-        crate::model::Manifest::parse(&String::from_utf8_lossy(&manifest_json)).map_err(|e| e.to_string())?;
+    let manifest = committed_manifest()?;
     let dl = FakeDownloader::new();
-    dl.serve(&format!("{base}manifest.json"), &manifest_json);
+    dl.serve(&format!("{base}manifest.json"), &committed_file("manifest.json")?);
     let mut files = vec![manifest.file.clone(), manifest.vocab.file.clone()];
     files.extend(manifest.response_bank.as_ref().map(|b| b.file.clone()));
     for f in files {
-        dl.serve(&format!("{base}{f}"), &read(&f)?);
+        dl.serve(&format!("{base}{f}"), &committed_file(&f)?);
     }
     Ok(dl)
 }
