@@ -7,7 +7,9 @@
 // /__stall and /__big answer as broken servers do (see misbehave), for the download tests.
 // Files answer `Range: bytes=N-` (and N-M) with 206, as CDNs do, so a dropped model download can resume; with
 // `?drop=N` any response that would carry byte N of the file loses its connection there (a request resumed from N
-// or later goes through), and `?norange=1` ignores Range (200 with the whole file), for the resume tests. CORS
+// or later goes through), and `?norange=1` ignores Range (200 with the whole file), for the resume tests;
+// `?pace=N` sends the file in N-byte pieces 10 ms apart, so a client sees it arrive in parts however fast the
+// machine is (the download-progress tests). CORS
 // lets a test page on another port send Range and If-None-Match and read ETag and Content-Range. `?csp=noworkers`
 // serves the file with `Content-Security-Policy: worker-src 'none'`.
 //
@@ -109,6 +111,19 @@ function sendBytes(res, status, headers, data, start, drop) {
   }
   res.writeHead(status, headers);
   res.write(body.subarray(0, drop - start), () => setTimeout(() => res.socket?.destroy(), 20));
+}
+
+function sendPaced(res, status, headers, body, pace) {
+  res.writeHead(status, headers);
+  let at = 0;
+  const next = () => {
+    if (res.destroyed) return;
+    const piece = body.subarray(at, at + pace);
+    at += piece.length;
+    if (at >= body.length) return void res.end(piece);
+    res.write(piece, () => setTimeout(next, 10));
+  };
+  next();
 }
 
 const CONTROL = new Set(['/__publish', '/__unpublish', '/__offline', '/__state', '/__log']);
@@ -231,6 +246,12 @@ function sendFile(req, res, url, { file, data, etag, gzipKey, isolate, cache }) 
   if (!Number.isNaN(drop)) {
     headers['content-length'] = data.length;
     sendBytes(res, 200, headers, data, 0, drop);
+    return;
+  }
+  const pace = Number(url.searchParams.get('pace'));
+  if (pace > 0) {
+    headers['content-length'] = data.length;
+    sendPaced(res, 200, headers, data, pace);
     return;
   }
   const compressible = !/\.(png|gz)$/.test(file) && data.length > 1024;

@@ -114,7 +114,9 @@ async fn failed_on(ai: &UnwrittenAI, s: &Value, reason: &str, version: &Value) {
 #[wasm_bindgen_test]
 async fn progress_events_arrive_during_an_update_download() {
     let base = reset().await;
-    let ai = start("lc-progress", true, json!({}), json!({})).await;
+    // The file comes in 64 KB pieces 10 ms apart: in one read on a fast machine, it would give one event.
+    let url = format!("{MODELS}live/{}?pace=65536", base["file"].as_str().unwrap());
+    let ai = start("lc-progress", true, json!({ "modelUrl": url }), json!({})).await;
     model_events(&ai);
     let v = above(&base, 1);
     publish(&v, json!({})).await;
