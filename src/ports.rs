@@ -88,6 +88,13 @@ pub trait KvStore {
     }
 }
 
+/// SHA-256, for the model files checked at every start (about 1.7 MB). The browser's WebCrypto digests natively
+/// and off the calling thread; hashed in WebAssembly the same bytes take 18-32 ms of the start (docs/performance.md).
+pub trait Digest {
+    /// The lowercase hex SHA-256 of `bytes`.
+    fn sha256_hex<'a>(&'a self, bytes: &'a [u8]) -> LocalFuture<'a, String>;
+}
+
 /// A copy of the memory tier kept next to the caller, so a hit needs no call into the core (in the browser: a JS
 /// `Map` that `ai.memoryCache().get(key)` reads without entering WebAssembly). The cache reports every change
 /// of its memory tier here, so the copy never holds an entry the tier does not; the copy reports the hits it
@@ -377,4 +384,7 @@ pub struct Ports {
     /// A lock shared with the other tabs (Web Locks), so they keep one cloud budget; `None` where the platform
     /// has none (the budget then re-reads and writes at once, see `router/cost/ledger.rs`).
     pub shared_lock: Option<Rc<dyn SharedLock>>,
+    /// A faster SHA-256 than the core's own (WebCrypto); `None`: the core hashes (a page that is not a secure
+    /// context has no `crypto.subtle`).
+    pub digest: Option<Rc<dyn Digest>>,
 }

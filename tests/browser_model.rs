@@ -7,8 +7,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use unwritten_ai::js::{ConfigArg, UnwrittenAI};
-use unwritten_ai::ports::{DownloadError, DownloadLimits, Downloader, HttpError};
-use unwritten_ai::web::FetchDownloader;
+use unwritten_ai::model::manifest::sha256_hex;
+use unwritten_ai::ports::{Digest, DownloadError, DownloadLimits, Downloader, HttpError};
+use unwritten_ai::web::{FetchDownloader, WebDigest};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -236,4 +237,15 @@ async fn a_bundled_create_gives_up_on_a_stalled_model_server_in_the_stall_time()
     let m: JsValue = ai.metrics().unwrap().into();
     assert_eq!(get(&m, "model.errorName").as_string().as_deref(), Some("ModelIntegrityError"));
     ai.dispose();
+}
+
+/// WebCrypto's SHA-256 (the model files' check at every start) agrees with the core's, across the padding edges
+/// and at the model's size; the test page is a secure context (127.0.0.1), so the browser's digest is the one used.
+#[wasm_bindgen_test]
+async fn the_browsers_sha256_agrees_with_the_cores() {
+    let digest = WebDigest::open().expect("crypto.subtle on a secure page");
+    for len in [0usize, 1, 55, 56, 63, 64, 65, 1000, 615_258] {
+        let bytes: Vec<u8> = (0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        assert_eq!(digest.sha256_hex(&bytes).await, sha256_hex(&bytes), "{len} bytes");
+    }
 }

@@ -8,7 +8,7 @@ use super::keep::{self, blob_key, cached_blob, Kept, Pointer};
 use super::strategy::ModelUrls;
 use crate::bank::ResponseBank;
 use crate::error::Error;
-use crate::model::manifest::{verify, FileRef, Manifest, Version};
+use crate::model::manifest::{FileRef, Manifest, Version};
 use crate::model::Analyzer;
 use crate::ports::{KvStore, Progress};
 use crate::vocab::ModelOrigin;
@@ -84,7 +84,7 @@ pub(super) async fn obtain(
     }
     *fetched = true;
     let bytes = net.get(&url, what.bytes, &|loaded, _| progress(offset + loaded, Some(total))).await?;
-    verify(&what.file, &bytes, what.bytes, &what.sha256)?;
+    net.verify(what, &bytes).await?;
     Ok(bytes)
 }
 
@@ -118,7 +118,7 @@ pub async fn fetch_and_load(
     // on the path to the first line).
     let kept = keep::read(store).await;
     if let Some(k) = kept.as_ref().filter(|k| k.pointer.url == urls.manifest) {
-        if let Some(model) = load_kept_start(k, urls, store, progress, t0, now_ms).await {
+        if let Some(model) = load_kept_start(k, urls, net, store, progress, t0, now_ms).await {
             return Ok((model, ModelOrigin::IndexedDb));
         }
     }
@@ -141,7 +141,8 @@ pub async fn fetch_and_load(
     let total = model_ref.bytes + manifest.vocab.bytes;
 
     // Both kept copies are read together (one wait on the store, not two); what is missing is downloaded in turn.
-    let (onnx, vocab) = join(cached_blob(store, &model_ref.sha256), cached_blob(store, &manifest.vocab.sha256)).await;
+    let (onnx, vocab) =
+        join(cached_blob(store, net, &model_ref.sha256), cached_blob(store, net, &manifest.vocab.sha256)).await;
     let (mut onnx_new, mut vocab_new) = (false, false);
     let url = file_url(urls, &manifest, &model_ref);
     let onnx = obtain(&model_ref, onnx, url, net, 0, total, progress, &mut onnx_new).await?;
@@ -203,18 +204,19 @@ fn bank_source(manifest: &Manifest, urls: &ModelUrls) -> Option<BankSource> {
 async fn load_kept_start(
     kept: &Kept,
     urls: &ModelUrls,
+    net: Fetcher<'_>,
     store: Option<&dyn KvStore>,
     progress: Progress<'_>,
     t0: f64,
     now_ms: &dyn Fn() -> f64,
 ) -> Option<LocalModel> {
     if let Some(text) = &kept.current {
-        if let Some(mut model) = load_kept(text, urls, store, progress, t0, now_ms).await {
+        if let Some(mut model) = load_kept(text, urls, net, store, progress, t0, now_ms).await {
             model.backup = kept.pointer.backup.clone().filter(|_| kept.backup.is_some());
             return Some(model);
         }
     }
-    let mut model = load_kept(kept.backup.as_deref()?, urls, store, progress, t0, now_ms).await?;
+    let mut model = load_kept(kept.backup.as_deref()?, urls, net, store, progress, t0, now_ms).await?;
     let version = model.analyzer.manifest().version.clone();
     let pointer = Pointer { current: version, backup: None, etag: None, ..kept.pointer.clone() };
     if let Some(store) = store {
@@ -230,13 +232,15 @@ async fn load_kept_start(
 pub(super) async fn load_kept(
     text: &str,
     urls: &ModelUrls,
+    net: Fetcher<'_>,
     store: Option<&dyn KvStore>,
     progress: Progress<'_>,
     t0: f64,
     now_ms: &dyn Fn() -> f64,
 ) -> Option<LocalModel> {
     let manifest = Manifest::parse(text).ok()?;
-    let (onnx, vocab) = join(cached_blob(store, &manifest.sha256), cached_blob(store, &manifest.vocab.sha256)).await;
+    let (onnx, vocab) =
+        join(cached_blob(store, net, &manifest.sha256), cached_blob(store, net, &manifest.vocab.sha256)).await;
     let (onnx, vocab) = (onnx?, vocab?);
     // As a load from the network ends: every byte there.
     let total = manifest.bytes + manifest.vocab.bytes;
@@ -266,7 +270,7 @@ pub async fn fetch_bank(
 ) -> Result<ResponseBank, Error> {
     let mut fetched = false;
     let size = source.file.bytes;
-    let kept = cached_blob(store, &source.file.sha256).await;
+    let kept = cached_blob(store, net, &source.file.sha256).await;
     let bytes = obtain(&source.file, kept, source.url.clone(), net, 0, size, &|_, _| {}, &mut fetched).await?;
     let bank = ResponseBank::parse(&bytes)?;
     if let (Some(store), true) = (store, fetched) {

@@ -1,7 +1,9 @@
 //! The downloader as the lifecycle uses it: a stall timeout and a size bound on every file, a dropped connection
-//! resumed with `Range` where it broke, and the manifest revalidated by its ETag.
+//! resumed with `Range` where it broke, and the manifest revalidated by its ETag; and the SHA-256 every file is
+//! checked with.
 use crate::error::Error;
-use crate::ports::{DownloadError, DownloadLimits, DownloadRequest, Downloader, HttpError, Progress};
+use crate::model::manifest::{check_sha256, check_size, sha256_hex, FileRef};
+use crate::ports::{Digest, DownloadError, DownloadLimits, DownloadRequest, Downloader, HttpError, Progress};
 
 /// The most a manifest may be: it names no size of its own, and ours is about 2 KB. (Ours.)
 pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
@@ -11,11 +13,13 @@ pub const MAX_FILE_BYTES: u64 = 64 << 20;
 /// dropping the connection still gets a few chances, and one that sends nothing gets none.
 const MAX_ATTEMPTS: u32 = 4;
 
-/// The downloader, with the stall timeout of `config.model.stallTimeoutMs`.
+/// The downloader, with the stall timeout of `config.model.stallTimeoutMs`, and the platform's SHA-256.
 #[derive(Clone, Copy)]
 pub struct Fetcher<'a> {
     pub downloader: &'a dyn Downloader,
     pub stall_ms: u32,
+    /// `None`: hashed here (`sha2`).
+    pub digest: Option<&'a dyn Digest>,
 }
 
 /// The server's manifest: its text and ETag, or "not modified" (the ETag sent is current).
@@ -38,6 +42,21 @@ fn error(url: &str, e: DownloadError) -> Error {
 }
 
 impl Fetcher<'_> {
+    /// The lowercase hex SHA-256 of `bytes`, by the platform's digest where it has one.
+    pub(super) async fn sha256(&self, bytes: &[u8]) -> String {
+        match self.digest {
+            Some(d) => d.sha256_hex(bytes).await,
+            None => sha256_hex(bytes),
+        }
+    }
+
+    /// Checks `bytes` against the size and SHA-256 the manifest gives for `what` (the size first: it costs
+    /// nothing).
+    pub(super) async fn verify(&self, what: &FileRef, bytes: &[u8]) -> Result<(), Error> {
+        check_size(&what.file, bytes, what.bytes)?;
+        Ok(check_sha256(&what.file, &self.sha256(bytes).await, &what.sha256)?)
+    }
+
     /// `url`'s body, aborted when no byte comes for the stall timeout (`ModelLoad`) or when it passes `max_bytes`
     /// (`ModelIntegrity`: it cannot be the file the manifest names). A connection that drops or stalls after
     /// sending bytes is resumed from the first byte missing (a server that answers the `Range` with the whole
@@ -112,7 +131,7 @@ mod tests {
     }
 
     fn get(dl: &FakeDownloader) -> Result<Vec<u8>, Error> {
-        block_on(Fetcher { downloader: dl, stall_ms: 1_000 }.get(URL, 1 << 20, &|_, _| {}))
+        block_on(Fetcher { downloader: dl, stall_ms: 1_000, digest: None }.get(URL, 1 << 20, &|_, _| {}))
     }
 
     #[test]
@@ -121,7 +140,7 @@ mod tests {
         dl.drop_at(URL, 100_000);
         dl.stall_at(URL, 200_000);
         let seen = RefCell::new(Vec::new());
-        let net = Fetcher { downloader: &dl, stall_ms: 1_000 };
+        let net = Fetcher { downloader: &dl, stall_ms: 1_000, digest: None };
         let got = block_on(net.get(URL, 1 << 20, &|n, _| seen.borrow_mut().push(n))).unwrap();
         assert_eq!(got, file, "the parts join into the whole file");
         assert_eq!(dl.offsets(URL), [0, 100_000, 200_000], "a drop, then a stall, each resumed");
@@ -164,7 +183,7 @@ mod tests {
     fn the_manifest_is_revalidated_by_its_etag() {
         let dl = FakeDownloader::new();
         dl.serve(URL, b"{}");
-        let net = Fetcher { downloader: &dl, stall_ms: 1_000 };
+        let net = Fetcher { downloader: &dl, stall_ms: 1_000, digest: None };
         let Ok(ManifestFetch::Fetched { text, etag: Some(etag) }) = block_on(net.manifest(URL, None)) else {
             panic!("a manifest with an ETag")
         };

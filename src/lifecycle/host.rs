@@ -19,7 +19,7 @@ use super::strategy::{ModelConfig, ModelUrls, Strategy};
 use crate::bank::ResponseBank;
 use crate::error::{Error, ErrorCode};
 use crate::model::Analysis;
-use crate::ports::{Clock, Downloader, IdleScheduler, KvStore, LocalFuture, LockGuard, SharedLock};
+use crate::ports::{Clock, Digest, Downloader, IdleScheduler, KvStore, LocalFuture, LockGuard, SharedLock};
 use crate::vocab::{
     BankState, ModelOrigin, ModelState, RollbackReason, UpdateDeferral, UpdateFailure, UpdateRejection, UpdateState,
 };
@@ -119,6 +119,8 @@ pub struct ModelHost {
     lock: Option<Rc<dyn SharedLock>>,
     /// Gives the page a turn between the shadow check's inferences.
     idle: Option<Rc<dyn IdleScheduler>>,
+    /// The platform's SHA-256 for the model files (`None`: hashed here).
+    digest: Option<Rc<dyn Digest>>,
     /// Places this player in a staged release's rollout (the runtime's flags); none: only 100 % stages reach it.
     pub(super) audience: RefCell<Option<Rc<dyn Audience>>>,
 }
@@ -155,6 +157,7 @@ impl ModelHost {
             busy: Cell::new(false),
             lock: None,
             idle: None,
+            digest: None,
             audience: RefCell::default(),
         }
     }
@@ -162,6 +165,12 @@ impl ModelHost {
     /// The shadow check gives the page a turn (`idle.sleep(0)`) between its inferences.
     pub fn with_idle(mut self, idle: Rc<dyn IdleScheduler>) -> Self {
         self.idle = Some(idle);
+        self
+    }
+
+    /// Model files are hashed by `digest` (the browser's WebCrypto) instead of here.
+    pub fn with_digest(mut self, digest: Option<Rc<dyn Digest>>) -> Self {
+        self.digest = digest;
         self
     }
 
@@ -203,7 +212,8 @@ impl ModelHost {
     }
 
     pub(super) fn net(&self) -> Fetcher<'_> {
-        Fetcher { downloader: self.downloader.as_ref(), stall_ms: self.config.stall_timeout_ms }
+        let digest = self.digest.as_deref();
+        Fetcher { downloader: self.downloader.as_ref(), stall_ms: self.config.stall_timeout_ms, digest }
     }
 
     /// The lifecycle events since the last call, oldest first.
@@ -259,8 +269,9 @@ impl ModelHost {
         let load = match self.bank.borrow_mut().join(|| {
             let (downloader, stall_ms, store) =
                 (self.downloader.clone(), self.config.stall_timeout_ms, self.store.clone());
+            let digest = self.digest.clone();
             let fut: Pin<Box<dyn Future<Output = Result<Rc<ResponseBank>, Error>>>> = Box::pin(async move {
-                let net = Fetcher { downloader: downloader.as_ref(), stall_ms };
+                let net = Fetcher { downloader: downloader.as_ref(), stall_ms, digest: digest.as_deref() };
                 Ok(Rc::new(fetch_bank(&source, net, store.as_deref()).await?))
             });
             fut.shared()
@@ -282,6 +293,7 @@ impl ModelHost {
             self.clock.clone(),
         );
         let (listeners, loaded, events) = (self.listeners.clone(), self.loaded.clone(), self.events.clone());
+        let digest = self.digest.clone();
         let fut: Pin<Box<dyn Future<Output = Result<Rc<LocalModel>, Error>>>> = Box::pin(async move {
             let t0 = clock.now_ms();
             let progress = |done: u64, total: Option<u64>| {
@@ -290,7 +302,7 @@ impl ModelHost {
                 }
             };
             let now = || clock.now_ms();
-            let net = Fetcher { downloader: downloader.as_ref(), stall_ms };
+            let net = Fetcher { downloader: downloader.as_ref(), stall_ms, digest: digest.as_deref() };
             let (model, origin) = fetch_and_load(&urls, net, store.as_deref(), &progress, &now).await?;
             *loaded.borrow_mut() = Loaded { origin: Some(origin), load_ms: Some(clock.now_ms() - t0) };
             if let Some(from) = &model.fell_back_from {

@@ -41,7 +41,7 @@ impl ModelHost {
         self.set_update(UpdateStatus::at(UpdateState::Downloading, Some(version.clone())));
         let mut files = Vec::new();
         for file in offered.files() {
-            let kept = cached_blob(Some(store), &file.sha256).await;
+            let kept = cached_blob(Some(store), self.net(), &file.sha256).await;
             files.push((file, kept));
         }
         let total: u64 = files.iter().filter(|(_, kept)| kept.is_none()).map(|(f, _)| f.bytes).sum();
@@ -171,7 +171,7 @@ impl ModelHost {
         };
         let t0 = self.clock.now_ms();
         let now = || self.clock.now_ms();
-        let mut model = load_kept(&text, &self.urls, Some(store.as_ref()), &|_, _| {}, t0, &now)
+        let mut model = load_kept(&text, &self.urls, self.net(), Some(store.as_ref()), &|_, _| {}, t0, &now)
             .await
             .ok_or_else(|| Error::ModelLoad(format!("the backup version {to} did not load from IndexedDB")))?;
         let mut next = Pointer { current: to.clone(), backup: None, etag: None, ..pointer };

@@ -6,7 +6,7 @@
 //! closed part-way leaves the pointer naming versions that are whole; [`collect`] removes what it does not name.
 use serde::{Deserialize, Serialize};
 
-use crate::model::manifest::sha256_hex;
+use super::fetcher::Fetcher;
 use crate::model::Manifest;
 use crate::ports::{KvStore, StoreError};
 
@@ -77,10 +77,10 @@ async fn text(store: &dyn KvStore, key: &str) -> Option<String> {
     String::from_utf8(store.get(key).await.ok()??).ok()
 }
 
-/// The kept blob of `sha256`, if it is there and still has that hash.
-pub(super) async fn cached_blob(store: Option<&dyn KvStore>, sha256: &str) -> Option<Vec<u8>> {
+/// The kept blob of `sha256`, if it is there and still has that hash (by `net`'s digest).
+pub(super) async fn cached_blob(store: Option<&dyn KvStore>, net: Fetcher<'_>, sha256: &str) -> Option<Vec<u8>> {
     let bytes = store?.get(&blob_key(sha256)).await.ok()??;
-    (sha256_hex(&bytes) == sha256).then_some(bytes)
+    (net.sha256(&bytes).await == sha256).then_some(bytes)
 }
 
 /// The pointer and the manifests it names; a store of an older runtime (one manifest) reads as a current version

@@ -271,3 +271,50 @@ fn a_host_that_cannot_place_its_player_takes_a_staged_release_only_at_100_percen
     assert_eq!(status.version.as_deref(), Some(m.version.as_str()));
     assert_eq!(stage(100.0).version.as_deref(), Some(next()));
 }
+
+/// A platform digest that records the sizes it hashed, and answers the true hash or, told to, a wrong one.
+#[derive(Default)]
+struct RecordingDigest {
+    sizes: std::cell::RefCell<Vec<usize>>,
+    lie: Cell<bool>,
+}
+
+impl crate::ports::Digest for RecordingDigest {
+    fn sha256_hex<'a>(&'a self, bytes: &'a [u8]) -> LocalFuture<'a, String> {
+        self.sizes.borrow_mut().push(bytes.len());
+        let hash = if self.lie.get() { "0".repeat(64) } else { sha256_hex(bytes) };
+        Box::pin(async move { hash })
+    }
+}
+
+#[test]
+fn every_model_file_is_hashed_by_the_platform_digest_downloaded_or_kept() {
+    let (_, m, onnx, bank) = committed();
+    let mut sizes = vec![onnx.len(), m.vocab.bytes as usize, bank.len()];
+    sizes.sort_unstable();
+    let digest = Rc::new(RecordingDigest::default());
+    let (dl, store) = (Rc::new(model_files_network(BASE).unwrap()), Rc::new(FillsUp::new()));
+    let with_digest = || host(&dl, &store).with_digest(Some(digest.clone()));
+    let taken = || {
+        let mut s = digest.sizes.take();
+        s.sort_unstable();
+        s
+    };
+    // Downloaded: each file once, as it is verified.
+    block_on(with_digest().bank()).unwrap();
+    assert_eq!(taken(), sizes, "a first start");
+    // Kept: each file once, as it is read back.
+    let h = with_digest();
+    dl.set_offline(true);
+    block_on(h.bank()).unwrap();
+    dl.set_offline(false);
+    assert_eq!(taken(), sizes, "a start from the kept files");
+
+    // A digest that disagrees: the kept copies are not trusted, and a download that does not match is refused.
+    digest.lie.set(true);
+    dl.set_offline(true);
+    assert!(block_on(with_digest().load()).is_err(), "kept files that do not hash to their names are not used");
+    dl.set_offline(false);
+    let err = block_on(with_digest().load()).unwrap_err();
+    assert_eq!(err.code().as_str(), "ModelIntegrityError", "{err}");
+}

@@ -130,7 +130,8 @@ impl Runtime {
                 )
                 .with_config(&config.model)
                 .with_lock(ports.shared_lock.clone())
-                .with_idle(ports.idle.clone()),
+                .with_idle(ports.idle.clone())
+                .with_digest(ports.digest.clone()),
             );
             if model.strategy() == Strategy::Bundled {
                 // A bundled model is part of the game: wait for it. A failure is recorded in the model status

@@ -50,6 +50,7 @@ pub fn fake_ports(clock: &FakeClock) -> crate::ports::Ports {
         broadcast: None,
         memory_mirror: None,
         shared_lock: None,
+        digest: None,
     }
 }
 

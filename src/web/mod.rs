@@ -4,6 +4,7 @@
 mod broadcast;
 mod clock;
 mod device;
+mod digest;
 mod download;
 pub mod executor;
 mod front;
@@ -18,6 +19,7 @@ mod spawn;
 pub use broadcast::WebBroadcast;
 pub use clock::WebClock;
 pub use device::WebDevice;
+pub use digest::WebDigest;
 pub use download::FetchDownloader;
 pub use front::MemoryFront;
 pub use http::FetchHttp;
@@ -69,8 +71,8 @@ fn describe(value: &JsValue) -> String {
 
 /// The browser's ports for a runtime of `config`: localStorage under `"{namespace}:"`, IndexedDB database
 /// `"{namespace}-unwritten-ai"` (a store the browser refuses is left out), fetch, idle callbacks, device signals,
-/// crypto randomness, the microtask spawner, the tabs' broadcast channel, `front` as the memory mirror, and Web
-/// Locks (where the browser has them) for the cloud budget the tabs share.
+/// crypto randomness, the microtask spawner, the tabs' broadcast channel, `front` as the memory mirror, Web
+/// Locks (where the browser has them) for the cloud budget the tabs share, and WebCrypto's SHA-256.
 pub async fn ports(config: &crate::config::Config, front: &MemoryFront) -> crate::ports::Ports {
     use std::rc::Rc;
 
@@ -106,5 +108,6 @@ pub async fn ports(config: &crate::config::Config, front: &MemoryFront) -> crate
         broadcast,
         memory_mirror: Some(Rc::new(front.clone())),
         shared_lock: WebLocks::open().map(|l| Rc::new(l) as Rc<dyn crate::ports::SharedLock>),
+        digest: WebDigest::open().map(|d| Rc::new(d) as Rc<dyn crate::ports::Digest>),
     }
 }
