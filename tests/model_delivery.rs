@@ -9,18 +9,17 @@ use pollster::block_on;
 use unwritten_ai::lifecycle::{ModelHost, ModelUrls, Strategy};
 use unwritten_ai::model::Manifest;
 use unwritten_ai::ports::{DeviceSnapshot, KvStore};
-use unwritten_ai::testkit::{model_files_network, models_dir, releases};
+use unwritten_ai::testkit::{committed_file, committed_manifest, model_files_network, releases};
 use unwritten_ai::testkit::{FakeClock, FakeDownloader, MemoryStore};
 use unwritten_ai::vocab::ModelOrigin as Origin;
 
 const BASE: &str = "https://cdn.test/models/";
 
 fn files() -> (String, Vec<u8>, Vec<u8>, Manifest) {
-    let dir = models_dir();
-    let manifest_json = std::fs::read_to_string(format!("{dir}/manifest.json")).unwrap();
-    let manifest = Manifest::parse(&manifest_json).unwrap();
-    let onnx = std::fs::read(format!("{dir}/{}", manifest.file)).unwrap();
-    let vocab = std::fs::read(format!("{dir}/{}", manifest.vocab.file)).unwrap();
+    let manifest_json = String::from_utf8(committed_file("manifest.json").unwrap()).unwrap();
+    let manifest = committed_manifest().unwrap();
+    let onnx = committed_file(&manifest.file).unwrap();
+    let vocab = committed_file(&manifest.vocab.file).unwrap();
     (manifest_json, onnx, vocab, manifest)
 }
 
@@ -100,7 +99,7 @@ fn a_newer_version_found_after_the_start_is_checked_and_swapped_in_and_kept() {
     let old_bank = m.response_bank.clone().unwrap();
     // The next patch release: the same model and vocabulary, a new response bank under a new name.
     let patch = releases().unwrap().next_patch.as_str();
-    let mut bank = std::fs::read(format!("{}/{}", unwritten_ai::testkit::models_dir(), old_bank.file)).unwrap();
+    let mut bank = committed_file(&old_bank.file).unwrap();
     bank.extend_from_slice(b"\n");
     dl.serve(&format!("{BASE}bank-{patch}.json"), &bank);
     let sha = unwritten_ai::model::manifest::sha256_hex(&bank);

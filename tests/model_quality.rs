@@ -5,16 +5,22 @@
 use std::fs;
 
 use unwritten_ai::model::{Analyzer, Manifest};
-use unwritten_ai::testkit::models_dir;
+use unwritten_ai::testkit::{committed_file, committed_manifest, models_dir};
 
 fn root() -> String {
     models_dir()
 }
 
+/// The committed manifest, model and vocabulary.
+fn files() -> (Manifest, Vec<u8>, Vec<u8>) {
+    let manifest = committed_manifest().unwrap();
+    let onnx = committed_file(&manifest.file).unwrap();
+    let vocab = committed_file(&manifest.vocab.file).unwrap();
+    (manifest, onnx, vocab)
+}
+
 fn analyzer() -> Analyzer {
-    let manifest = Manifest::parse(&fs::read_to_string(format!("{}/manifest.json", root())).unwrap()).unwrap();
-    let onnx = fs::read(format!("{}/{}", root(), manifest.file)).unwrap();
-    let vocab = fs::read(format!("{}/{}", root(), manifest.vocab.file)).unwrap();
+    let (manifest, onnx, vocab) = files();
     Analyzer::load(manifest, &onnx, &vocab).unwrap()
 }
 
@@ -45,9 +51,7 @@ fn accuracy(a: &Analyzer, rows: &[serde_json::Value], label_key: &str) -> f64 {
 
 #[test]
 fn a_tampered_model_is_refused() {
-    let manifest = Manifest::parse(&fs::read_to_string(format!("{}/manifest.json", root())).unwrap()).unwrap();
-    let mut onnx = fs::read(format!("{}/{}", root(), manifest.file)).unwrap();
-    let vocab = fs::read(format!("{}/{}", root(), manifest.vocab.file)).unwrap();
+    let (manifest, mut onnx, vocab) = files();
     let last = onnx.len() - 1;
     onnx[last] ^= 1;
     let err = Analyzer::load(manifest, &onnx, &vocab).err().unwrap();
@@ -167,10 +171,8 @@ fn odd_inputs_give_defined_results() {
 fn real_tokens_only_give_the_same_analysis_as_padded_to_128() {
     let trimmed = analyzer();
     assert!(trimmed.manifest().padding_invariant, "the shipped manifest says paddingInvariant");
-    let mut manifest = trimmed.manifest().clone();
+    let (mut manifest, onnx, vocab) = files();
     manifest.padding_invariant = false;
-    let onnx = fs::read(format!("{}/{}", root(), manifest.file)).unwrap();
-    let vocab = fs::read(format!("{}/{}", root(), manifest.vocab.file)).unwrap();
     let padded = Analyzer::load(manifest, &onnx, &vocab).unwrap();
     let mut texts: Vec<String> =
         jsonl("sentiment_test.jsonl").iter().take(300).map(|r| r["text"].as_str().unwrap().to_string()).collect();
@@ -198,7 +200,7 @@ fn real_tokens_only_give_the_same_analysis_as_padded_to_128() {
 
 #[test]
 fn a_variable_length_plan_takes_1_to_max_ids_and_refuses_the_rest() {
-    let onnx = fs::read(format!("{}/{}", root(), analyzer().manifest().file)).unwrap();
+    let (_, onnx, _) = files();
     let engine = unwritten_ai::model::Engine::load(&onnx, 128, true).unwrap();
     assert!(engine.variable());
     for n in [1usize, 2, 17, 128] {

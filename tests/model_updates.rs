@@ -17,7 +17,8 @@ use unwritten_ai::model::manifest::sha256_hex;
 use unwritten_ai::model::{Analyzer, Manifest};
 use unwritten_ai::ports::{Clock, DeviceSnapshot, KvStore};
 use unwritten_ai::testkit::{
-    model_files_network, models_dir, releases, yield_now, FakeClock, FakeDownloader, MemoryStore,
+    committed_file, committed_manifest, model_files_network, releases, yield_now, FakeClock, FakeDownloader,
+    MemoryStore,
 };
 
 const BASE: &str = "https://cdn.test/models/";
@@ -40,11 +41,10 @@ fn older() -> &'static str {
 }
 
 fn committed() -> (String, Manifest, Vec<u8>, Vec<u8>) {
-    let dir = models_dir();
-    let json = std::fs::read_to_string(format!("{dir}/manifest.json")).unwrap();
-    let m = Manifest::parse(&json).unwrap();
-    let onnx = std::fs::read(format!("{dir}/{}", m.file)).unwrap();
-    let vocab = std::fs::read(format!("{dir}/{}", m.vocab.file)).unwrap();
+    let json = String::from_utf8(committed_file("manifest.json").unwrap()).unwrap();
+    let m = committed_manifest().unwrap();
+    let onnx = committed_file(&m.file).unwrap();
+    let vocab = committed_file(&m.vocab.file).unwrap();
     (json, m, onnx, vocab)
 }
 
