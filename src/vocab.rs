@@ -338,6 +338,8 @@ vocabulary! {
         Input = "input",
         /// Which player is playing (the `playerId` of predicted requests).
         Player = "player",
+        /// The lines the game offers the player with a character (a dialogue menu, a quest's next step).
+        DialogueOptions = "dialogueOptions",
     }
 
     /// A condition the pre-generation loop checks before it works (docs/design.md §7).
@@ -375,6 +377,9 @@ vocabulary! {
         Sequence = "sequence",
         /// What the player talked about on this weekday around this hour in earlier weeks.
         Weekly = "weekly",
+        /// A line the game offers with a character near the player (`dialogueOptions`), weighed by how often
+        /// the player took such an offer.
+        Options = "options",
     }
 
     /// Why an entry left a cache tier.

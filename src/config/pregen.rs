@@ -129,7 +129,11 @@ pub struct HistoryConfig {
     /// Interactions closer than this belong to one conversation, so the next line can be predicted from the last
     /// *(ours: 60 s)*.
     pub conversation_gap_ms: u32,
-    /// The TTL of a line predicted from history *(ours: 30 min)*.
+    /// The TTL of a line predicted from history or from the game's offers *(ours: 7 days, as long as the cache's
+    /// localStorage tier keeps a line the game asked for)*: a habit recurs over days, and a line that expired
+    /// sooner was made again (the cloud's, once its confidence passed 0.7) where the game's own line stayed cached.
+    /// The replay's held-out seeds, 30 min -> 7 days: social cost saving 38-62 % -> 69-94 %, wasted lines 46-55 %
+    /// -> 44-51 % of those made.
     pub pattern_ttl_ms: u32,
     /// The history is written to the store at most this often *(ours: 5 s)*.
     pub persist_interval_ms: u32,
@@ -211,7 +215,7 @@ impl Default for HistoryConfig {
             min_count: 2,
             prior_weight: 3.0,
             conversation_gap_ms: MINUTE_MS,
-            pattern_ttl_ms: 30 * MINUTE_MS,
+            pattern_ttl_ms: 7 * DAY_MS as u32,
             persist_interval_ms: 5_000,
         }
     }

@@ -155,6 +155,7 @@ export interface PregenConfig {
     minCount?: number;
     priorWeight?: number;
     conversationGapMs?: number;
+    /** Default 7 days (as long as localStorage keeps a line the game asked for). */
     patternTtlMs?: number;
     persistIntervalMs?: number;
   };
@@ -183,7 +184,19 @@ export type ObserveEvent =
   | { type: "clock"; hour: number }
   | { type: "criticalMoment"; active: boolean }
   | { type: "input" }
-  | { type: "player"; playerId?: string; playerName?: string };
+  | { type: "player"; playerId?: string; playerName?: string }
+  | { type: "dialogueOptions"; character: ObservedCharacter; options: DialogueOption[] };
+
+/** A line the game offers the player with a character (`dialogueOptions`): a menu entry, a quest's next step.
+ *  Give the members the game's `generate()` call for that choice will have (`canonicalRequest()`'s moment). */
+export interface DialogueOption {
+  /** Default "dialogue". */
+  responseType?: ResponseType;
+  /** The choice's text (`context.playerText`); none for a line the character starts. */
+  topic?: string;
+  /** Default: what the history says of such a line, else 0.5. */
+  importance?: number;
+}
 
 /** A moment of play a line is wanted for (`canonicalRequest()`): a `conversation` event's members, the scene and
  *  the player id. Build the `generate()` request and the `conversation` event from the same moment, so a line made
@@ -827,13 +840,14 @@ export type UnwrittenErrorName = "InvalidConfig" | "InvalidRequest" | "StorageEr
 export type WorkerEventType = "runtimeRestarted";
 /** The `type` of an `observe()` event. */
 export type ObserveType = "position" | "charactersNearby" | "conversation" | "scene" | "clock" | "criticalMoment"
-  | "input" | "player";
+  | "input" | "player" | "dialogueOptions";
 /** A condition of the pre-generation loop. */
 export type PregenGate = "enabled" | "visible" | "idle" | "critical" | "battery" | "network";
 /** What a gate decided. */
 export type GateDecision = "pass" | "throttle" | "block";
 /** Why a line was pre-generated. */
-export type CandidateSource = "proximity" | "morning" | "lunch" | "evening" | "history" | "sequence" | "weekly";
+export type CandidateSource = "proximity" | "morning" | "lunch" | "evening" | "history" | "sequence" | "weekly"
+  | "options";
 /** Why entries left a cache tier. */
 export type EvictionReason = "capacity" | "bytes" | "expired" | "quota" | "invalidated" | "corrupt";
 /** Where a flag's value came from: the remote document, `flags.defaults`, or the built-in default. */

@@ -15,6 +15,8 @@ pub const MAX_TOPIC_CHARS: usize = 500;
 pub const MAX_PERSONALITY_BYTES: usize = 2_000;
 /// Characters in one `charactersNearby` event; the nearest are what matter.
 pub const MAX_NEARBY: usize = 64;
+/// Lines in one `dialogueOptions` event: a menu, not a script.
+pub const MAX_OPTIONS: usize = 16;
 
 /// A character as the game names it in its `generate()` requests (`npc`). `name` and `personality` may be given
 /// once, in any event; they are remembered, and predicted requests carry them.
@@ -108,6 +110,29 @@ pub struct Player {
     pub player_name: Option<String>,
 }
 
+/// A line the game offers the player with a character: the members of the `conversation` event (and of the
+/// moment) the game will report if the player chooses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DialogueOption {
+    #[serde(default)]
+    pub response_type: ResponseType,
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// The importance the game's request will have (0..1); none: what the history says, else 0.5.
+    #[serde(default)]
+    pub importance: Option<f64>,
+}
+
+/// What the game offers the player with a character now (a dialogue menu, a quest's next step); replaces the
+/// previous offer with that character (an empty list withdraws it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialogueOptions {
+    pub character: CharacterRef,
+    pub options: Vec<DialogueOption>,
+}
+
 /// One `observe()` event: `{ type, ...members }`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
@@ -120,6 +145,7 @@ pub enum ObserveEvent {
     CriticalMoment(CriticalMoment),
     Input(Input),
     Player(Player),
+    DialogueOptions(DialogueOptions),
 }
 
 /// Reads the members of an event of a known type, naming the bad one by its path.
@@ -158,6 +184,7 @@ impl ObserveEvent {
             ObserveType::CriticalMoment => ObserveEvent::CriticalMoment(members(rest)?),
             ObserveType::Input => ObserveEvent::Input(members(rest)?),
             ObserveType::Player => ObserveEvent::Player(members(rest)?),
+            ObserveType::DialogueOptions => ObserveEvent::DialogueOptions(members(rest)?),
         };
         event.validate()?;
         Ok(event)
@@ -174,6 +201,7 @@ impl ObserveEvent {
             ObserveEvent::CriticalMoment(_) => ObserveType::CriticalMoment,
             ObserveEvent::Input(_) => ObserveType::Input,
             ObserveEvent::Player(_) => ObserveType::Player,
+            ObserveEvent::DialogueOptions(_) => ObserveType::DialogueOptions,
         }
     }
 
@@ -226,6 +254,27 @@ impl ObserveEvent {
             ObserveEvent::Player(Player { player_id, player_name }) => {
                 text_at_most("playerId", player_id.as_deref().unwrap_or_default(), MAX_ID_CHARS)?;
                 text_at_most("playerName", player_name.as_deref().unwrap_or_default(), MAX_ID_CHARS)
+            }
+            ObserveEvent::DialogueOptions(DialogueOptions { character, options }) => {
+                id("character.id", &character.id)?;
+                name_and_personality("character.", character.name.as_deref(), character.personality.as_ref())?;
+                if options.len() > MAX_OPTIONS {
+                    return Err(Error::invalid_request(
+                        "options",
+                        format!("{} options; offer at most {MAX_OPTIONS} at a time", options.len()),
+                    ));
+                }
+                for (i, o) in options.iter().enumerate() {
+                    text_at_most(
+                        &format!("options[{i}].topic"),
+                        o.topic.as_deref().unwrap_or_default(),
+                        MAX_TOPIC_CHARS,
+                    )?;
+                    if let Some(v) = o.importance {
+                        importance_in_range(&format!("options[{i}].importance"), v)?;
+                    }
+                }
+                Ok(())
             }
         }
     }
@@ -284,6 +333,8 @@ mod tests {
             json!({"type": "criticalMoment", "active": true}),
             json!({"type": "input"}),
             json!({"type": "player", "playerId": "p1", "playerName": "Wren"}),
+            json!({"type": "dialogueOptions", "character": {"id": "ann"},
+                   "options": [{"topic": "the harvest", "importance": 0.6}, {"responseType": "question"}]}),
         ];
         let kinds: Vec<ObserveType> = events.iter().map(|e| ObserveEvent::parse(e.clone()).unwrap().kind()).collect();
         assert_eq!(kinds, ObserveType::ALL);
@@ -328,5 +379,14 @@ mod tests {
             "character.personality"
         );
         assert_eq!(field(json!({"type": "conversation"})), "character");
+        let menu = |options: Value| json!({"type": "dialogueOptions", "character": {"id": "ann"}, "options": options});
+        assert_eq!(field(menu(json!([{"topic": "a"}, {"importance": -0.1}]))), "options[1].importance");
+        assert_eq!(field(menu(json!([{"topic": "t".repeat(MAX_TOPIC_CHARS + 1)}]))), "options[0].topic");
+        assert_eq!(field(menu(json!([{"topic": "a", "say": "b"}]))), "options[0].say");
+        assert_eq!(field(menu(json!("a, b"))), "options");
+        let many: Vec<Value> = (0..=MAX_OPTIONS).map(|i| json!({"topic": format!("t{i}")})).collect();
+        assert_eq!(field(menu(json!(many))), "options");
+        assert_eq!(field(json!({"type": "dialogueOptions", "options": []})), "character");
+        assert_eq!(field(json!({"type": "dialogueOptions", "character": {"id": ""}, "options": []})), "character.id");
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::event::{MAX_ID_CHARS, MAX_PERSONALITY_BYTES, MAX_TOPIC_CHARS};
+use super::offers::Uptake;
 use crate::ports::KvStore;
 use crate::vocab::ResponseType;
 
@@ -94,6 +95,8 @@ pub struct History {
     pub interactions: VecDeque<Interaction>,
     pub characters: BTreeMap<String, Known>,
     pub spend: Spend,
+    /// How often the player took the lines the game offered (`offers.rs`).
+    pub uptake: Uptake,
 }
 
 impl History {
@@ -170,6 +173,7 @@ impl History {
             "interactions": self.interactions,
             "characters": self.characters.values().collect::<Vec<_>>(),
             "spend": self.spend,
+            "uptake": self.uptake,
         });
         record.to_string().into_bytes()
     }
@@ -212,6 +216,12 @@ impl History {
         h.forget_characters();
         match record.remove("spend").map(serde_json::from_value::<Spend>) {
             Some(Ok(s)) if s.usd.is_finite() && s.usd >= 0.0 => h.spend = s,
+            None => {}
+            Some(_) => corrupt += 1,
+        }
+        // A record from before offers has none: no uptake yet.
+        match record.remove("uptake").map(serde_json::from_value::<Uptake>) {
+            Some(Ok(u)) if u.is_sane() => h.uptake = u,
             None => {}
             Some(_) => corrupt += 1,
         }
@@ -260,6 +270,7 @@ mod tests {
         h.know("ann", Some("Ann"), Some(&json!("warm")), Some(3.0), 5.0);
         h.know("ann", None, None, None, 6.0);
         h.spend = Spend { day: 20_000, usd: 0.25 };
+        h.uptake.record(&(ResponseType::Dialogue, "the harvest".into()), true);
         let (back, corrupt) = History::decode(&h.encode(), 100);
         assert_eq!((back, corrupt), (h.clone(), 0));
         assert_eq!(h.characters.get("ann").and_then(|k| k.name.as_deref()), Some("Ann"), "a missing name keeps");
@@ -296,9 +307,10 @@ mod tests {
         let record = json!({"v": 1, "interactions": [good, {"atMs": "x"}, 7,
             {"atMs": 1, "hour": 30, "character": "a", "kind": "dialogue", "topic": null, "importance": 0.5,
              "relationshipLevel": null}],
-            "characters": [{"id": "", "seenMs": 1}], "spend": {"day": 1, "usd": -1}});
+            "characters": [{"id": "", "seenMs": 1}], "spend": {"day": 1, "usd": -1},
+            "uptake": {"lines": [["dialogue|x", 1, 2]], "offered": 1, "taken": 2}});
         let (h, corrupt) = History::decode(record.to_string().as_bytes(), 100);
-        assert_eq!((h.interactions.len(), corrupt), (1, 5));
+        assert_eq!((h.interactions.len(), corrupt), (1, 6));
     }
 
     #[test]

@@ -19,12 +19,14 @@ use crate::config::steering::{Steering, SteeringSource};
 use crate::config::{Config, PregenConfig};
 use crate::error::Error;
 use crate::ports::{Clock, DeviceSnapshot, KvStore};
+use crate::vocab::ResponseType;
 
 pub mod event;
 mod gates;
 pub mod history;
 mod metrics;
 pub mod moment;
+mod offers;
 mod patterns;
 mod predict;
 mod run;
@@ -34,7 +36,7 @@ mod tests;
 #[cfg(test)]
 mod tests_loop;
 
-pub use event::{CharacterRef, Nearby, ObserveEvent};
+pub use event::{CharacterRef, DialogueOption, Nearby, ObserveEvent};
 pub use gates::{metered, GateCounts, Verdict};
 pub use metrics::PregenMetrics;
 
@@ -44,6 +46,7 @@ pub use run::{run, Generated, Job, PregenBackend};
 
 use history::{History, Interaction};
 use metrics::LiveLines;
+use offers::Offers;
 use patterns::day_of;
 
 /// How a game call that met a pre-generation of its line in flight ended (see [`Pregen::join`]).
@@ -61,6 +64,8 @@ struct State {
     /// The characters within `proximity.range` in the last `charactersNearby` list, and whether the player talked
     /// with each since they came: one missing from a later list, untalked to, was passed by (`Known::passed`).
     encounters: BTreeMap<String, bool>,
+    /// What the game offers with each character (`dialogueOptions`).
+    offers: Offers,
     position: Option<(f64, f64)>,
     scene: Option<String>,
     hour: Option<f64>,
@@ -107,6 +112,7 @@ impl Pregen {
             history,
             nearby: Vec::new(),
             encounters: BTreeMap::new(),
+            offers: Offers::default(),
             position: None,
             scene: None,
             hour: None,
@@ -193,6 +199,10 @@ impl Pregen {
                     *talked = true;
                 }
                 let (hour, scene) = (s.hour, s.scene.clone());
+                let s = &mut *s;
+                let line = (response_type, topic.as_deref().unwrap_or_default().trim().to_lowercase());
+                let farewell = response_type == ResponseType::Farewell;
+                s.offers.said(&c.id, line, farewell, &mut s.history.uptake);
                 let interaction = Interaction {
                     at_ms: wall,
                     hour,
@@ -213,6 +223,12 @@ impl Pregen {
             ObserveEvent::Input(_) => s.last_input_ms = now,
             ObserveEvent::Player(event::Player { player_id, player_name }) => {
                 (s.player_id, s.player_name) = (player_id, player_name);
+            }
+            ObserveEvent::DialogueOptions(event::DialogueOptions { character: c, options }) => {
+                s.history.know(&c.id, c.name.as_deref(), c.personality.as_ref(), None, wall);
+                let s = &mut *s;
+                s.offers.set(&c.id, options, now, &mut s.history.uptake);
+                s.dirty = true;
             }
         }
     }
@@ -256,6 +272,7 @@ impl Pregen {
             player_id: s.player_id.as_deref(),
             player_name: s.player_name.as_deref(),
             nearby: &s.nearby,
+            offers: &s.offers,
         };
         predict::predict(&s.history, &situation, &self.cfg, self.steering().min_importance)
     }
@@ -385,6 +402,7 @@ fn end_encounters(s: &mut State, gone: impl Fn(&str) -> bool) {
         s.encounters.iter().filter(|(id, _)| gone(id)).map(|(id, talked)| (id.clone(), *talked)).collect();
     for (id, talked) in ended {
         s.encounters.remove(&id);
+        s.dirty |= s.offers.settle(&id, &mut s.history.uptake);
         if !talked {
             s.history.passed_by(&id);
             s.dirty = true;

@@ -11,7 +11,10 @@
 //! - sequence: the rest of the conversation in progress, from how earlier conversations went on;
 //! - morning / lunch / evening: in a window of the game clock, each routine partner, friend or close friend
 //!   (`config.pregen.friends`) with the lines of their conversations in that window, or a greeting;
-//! - weekly: lines said on this weekday around this game hour in earlier weeks.
+//! - weekly: lines said on this weekday around this game hour in earlier weeks;
+//! - options: the lines the game offers with a character near them (`dialogueOptions`), times the player's
+//!   uptake of such a line when offered (`offers::Uptake`), times how likely a conversation with the character
+//!   is (as for history).
 //!
 //! The same line from several sources is one candidate, with the highest confidence.
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,6 +23,7 @@ use serde_json::Value;
 
 use super::history::{self, History, Interaction};
 use super::moment::{canonical_request, Character, Moment};
+use super::offers::{line_of_option, Offers};
 use super::patterns::{conversations, day_of, line_of, next_rate, weekday_of, Conversation, Line, Rates};
 use crate::config::pregen::{PregenConfig, WindowConfig};
 use crate::vocab::{CandidateSource, ResponseType};
@@ -36,6 +40,8 @@ pub struct Situation<'a> {
     pub player_name: Option<&'a str>,
     /// (character id, distance).
     pub nearby: &'a [(String, f64)],
+    /// What the game offers with each character.
+    pub offers: &'a Offers,
 }
 
 /// A predicted line.
@@ -123,6 +129,11 @@ pub fn predict(history: &History, s: &Situation, cfg: &PregenConfig, cloud_min_i
             let rate = rates.rate(id, &line);
             offer(&mut scores, id, line, rate * engage, CandidateSource::History, pattern_ttl);
         }
+        for option in s.offers.get(id).map(|o| o.options.as_slice()).unwrap_or_default() {
+            let line = line_of_option(option);
+            let uptake = history.uptake.rate(&line, h.prior_weight);
+            offer(&mut scores, id, line, uptake * engage, CandidateSource::Options, pattern_ttl);
+        }
     }
 
     if let (Some(c), Some(last)) = (current, current.and_then(|c| c.lines.last())) {
@@ -144,10 +155,14 @@ pub fn predict(history: &History, s: &Situation, cfg: &PregenConfig, cloud_min_i
             *confidence >= cfg.min_confidence && !(partner == Some(id.as_str()) && said.contains(line))
         })
         .map(|((id, line), (confidence, source, ttl_ms))| {
-            let importance = importance_of(&history.interactions, &id, &line);
+            // An offered line: the game said what its request will carry.
+            let offered = s.offers.get(&id).and_then(|o| o.option(&line));
+            let importance =
+                offered.and_then(|o| o.importance).unwrap_or_else(|| importance_of(&history.interactions, &id, &line));
             let saved = if importance > cloud_min_importance { cfg.saved_cloud_ms } else { cfg.saved_local_ms };
             let here = near.iter().any(|(n, _)| *n == id);
-            let moment = moment_of(history, s, &id, &line, importance, here);
+            let offered_topic = offered.and_then(|o| o.topic.as_deref());
+            let moment = moment_of(history, s, &id, &line, importance, here, offered_topic);
             Candidate {
                 request: canonical_request(&moment),
                 character: id,
@@ -269,8 +284,16 @@ fn importance_of<'a>(history: impl IntoIterator<Item = &'a Interaction> + Clone,
 /// The moment of a predicted line: the character as last named, the player now, and the scene now for a
 /// character near the player, else the scene the player last talked with them in (where they will likely be
 /// met: the scene is part of the cache key). The topic keeps the spelling the game used last (the cache key
-/// reads it trimmed and lower-cased).
-fn moment_of(history: &History, s: &Situation, id: &str, line: &Line, importance: f64, here: bool) -> Moment {
+/// reads it trimmed and lower-cased); a line never said takes the spelling of the game's offer.
+fn moment_of(
+    history: &History,
+    s: &Situation,
+    id: &str,
+    line: &Line,
+    importance: f64,
+    here: bool,
+    offered_topic: Option<&str>,
+) -> Moment {
     let known = history.characters.get(id);
     let name = known.and_then(|k| k.name.clone()).unwrap_or_else(|| id.to_string());
     let personality = known.and_then(|k| k.personality.clone()).unwrap_or(Value::Null);
@@ -281,6 +304,7 @@ fn moment_of(history: &History, s: &Situation, id: &str, line: &Line, importance
         .find(|i| i.character == id && line_of(i) == *line)
         .or_else(|| history.interactions.iter().rev().find(|i| line_of(i) == *line))
         .and_then(|i| i.topic.clone())
+        .or_else(|| offered_topic.map(str::to_string))
         .filter(|t| !t.trim().is_empty());
     let mut m = Moment::new(Character::new(id, name).with_personality(personality), line.0, topic.as_deref());
     let met_in = || history.interactions.iter().rev().find(|i| i.character == id).and_then(|i| i.scene.clone());

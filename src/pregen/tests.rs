@@ -232,3 +232,43 @@ fn a_character_passed_by_without_a_word_is_greeted_with_less_confidence_until_th
     }
     assert_eq!((passed(&off, "ann"), greeting(&off, "ann")), (2, Some(0.63)));
 }
+
+#[test]
+fn an_offered_line_is_predicted_with_the_games_request_and_its_uptake_is_learned_and_kept() {
+    let (clock, store) = (FakeClock::default(), Rc::new(MemoryStore::new("localStorage")));
+    let cfg = config(json!({}));
+    let p = start(&cfg, &clock, Some(store.clone()));
+    p.observe(event(json!({"type": "scene", "scene": "market"})));
+    p.observe(near(&[("bo", 10.0)]));
+    let menu = json!({"type": "dialogueOptions", "character": {"id": "bo", "name": "Bo"},
+        "options": [{"topic": "The River", "importance": 0.7}, {"responseType": "question", "topic": "work"}]});
+    p.observe(event(menu.clone()));
+    p.observe(talk("bo", "greeting", ""));
+    let c = p.candidates();
+    let river = find(&c, "bo", ResponseType::Dialogue, Some("The River")).expect("a line never said, from the offer");
+    assert_eq!(river.source, CandidateSource::Options);
+    assert!((river.confidence - 0.5).abs() < 1e-9, "the partner x uptake 0.5 before any offer: {}", river.confidence);
+    // The request the game sends when the player chooses it, built from the same moment.
+    let mut m = Moment::new(Character::new("bo", "BO"), ResponseType::Dialogue, Some("The River"));
+    m.scene = Some("market".into());
+    m.importance = 0.7;
+    assert_eq!(river.request, canonical_request(&m));
+    // Three conversations in which the player takes "work" and never "the river".
+    for _ in 0..3 {
+        p.observe(talk("bo", "question", "work"));
+        p.observe(talk("bo", "farewell", ""));
+    }
+    let c = p.candidates();
+    let rate = |topic| find(&c, "bo", ResponseType::Dialogue, Some(topic)).map_or(0.0, |c| c.confidence);
+    assert!(rate("The River") < 0.3, "an offer never taken falls: {}", rate("The River"));
+    block_on(p.persist());
+    let again = start(&cfg, &clock, Some(store));
+    again.observe(near(&[("bo", 10.0)]));
+    again.observe(event(menu));
+    again.observe(talk("bo", "greeting", ""));
+    let c = again.candidates();
+    let river = find(&c, "bo", ResponseType::Dialogue, Some("The River")).map_or(0.0, |c| c.confidence);
+    assert!(river < 0.3, "the uptake survives a reload: {river}");
+    again.observe(event(json!({"type": "dialogueOptions", "character": {"id": "bo"}, "options": []})));
+    assert!(find(&again.candidates(), "bo", ResponseType::Dialogue, Some("The River")).is_none(), "withdrawn");
+}

@@ -1,5 +1,5 @@
 //! The village the generated traces play in, and a writer of trace events (see `gen.rs`).
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{json, Value};
 use unwritten_ai::ports::Rng;
@@ -43,6 +43,17 @@ const TOPICS: [&str; 16] = [
     "the news",
     "your health",
 ];
+/// What anyone in the village can be asked: (kind, topic, importance), as the explorer and the social player ask.
+const QUESTIONS: [(ResponseType, &str, f64); 4] = [
+    (ResponseType::Question, "rumours", 0.6),
+    (ResponseType::Question, "directions", 0.4),
+    (ResponseType::Question, "work", 0.5),
+    (ResponseType::Question, "weather", 0.3),
+];
+/// The importance of talk on a character's own topics.
+const TOPIC_IMPORTANCE: f64 = 0.6;
+/// Within this distance the game offers a character's dialogue menu (`dialogueOptions`).
+const MENU_RANGE: f64 = 100.0;
 /// 2026-01-05 is a Monday.
 pub const MONDAY_MS: f64 = 1_767_571_200_000.0;
 pub const HOUR_MS: f64 = 3_600_000.0;
@@ -85,6 +96,10 @@ pub struct Builder {
     pub npcs: Vec<Npc>,
     scene: Option<String>,
     named: HashSet<String>,
+    /// The characters whose menu was offered since the player entered the scene.
+    offered: HashSet<String>,
+    /// What the generator adds to a character's menu for this visit (a quest's lines, lunch at lunch time).
+    pub extras: HashMap<usize, Vec<(ResponseType, String, f64)>>,
     /// The game clock: (t, hour at t, real ms per game hour).
     clock: (f64, f64, f64),
 }
@@ -100,6 +115,8 @@ impl Builder {
             npcs,
             scene: None,
             named: HashSet::new(),
+            offered: HashSet::new(),
+            extras: HashMap::new(),
             clock: (0.0, hour, ms_per_hour),
         };
         b.observe(json!({"type": "player", "playerId": "player-1"}));
@@ -152,6 +169,7 @@ impl Builder {
 
     pub fn enter(&mut self, scene: &str) {
         self.scene = Some(scene.to_string());
+        self.offered.clear();
         self.observe(json!({"type": "scene", "scene": scene}));
         self.tell_clock();
     }
@@ -175,10 +193,39 @@ impl Builder {
             })
             .collect();
         self.observe(json!({"type": "charactersNearby", "characters": characters}));
+        for (i, d) in list {
+            let Some(id) = self.npcs.get(*i).map(|n| n.id.clone()) else { continue };
+            if *d < MENU_RANGE && self.offered.insert(id.clone()) {
+                let options: Vec<Value> = self
+                    .menu(*i)
+                    .into_iter()
+                    .map(|(kind, topic, importance)| json!({"responseType": kind, "topic": topic, "importance": importance}))
+                    .collect();
+                self.observe(json!({"type": "dialogueOptions", "character": {"id": id}, "options": options}));
+            }
+        }
+    }
+
+    /// The game's dialogue menu with a character, which every line the player starts is chosen from: their own
+    /// topics, the village's questions, and this visit's extras (an extra replaces an entry of the same line).
+    pub fn menu(&self, npc: usize) -> Vec<(ResponseType, String, f64)> {
+        let own = self.npcs.get(npc).map(|n| n.topics.clone()).unwrap_or_default();
+        let mut menu: Vec<(ResponseType, String, f64)> =
+            own.into_iter().map(|t| (ResponseType::Dialogue, t.to_string(), TOPIC_IMPORTANCE)).collect();
+        menu.extend(QUESTIONS.iter().map(|(k, t, i)| (*k, t.to_string(), *i)));
+        for (kind, topic, importance) in self.extras.get(&npc).cloned().unwrap_or_default() {
+            menu.retain(|(k, t, _)| !(*k == kind && *t == topic));
+            menu.push((kind, topic, importance));
+        }
+        menu
     }
 
     /// The game asks for a line: it reports the moment and sends the request built from it.
     pub fn say(&mut self, npc: usize, kind: ResponseType, topic: Option<&str>, importance: f64) {
+        if let (Some(t), ResponseType::Dialogue | ResponseType::Question) = (topic, kind) {
+            let on_menu = self.menu(npc).iter().any(|(k, m, _)| *k == kind && m == t);
+            assert!(on_menu, "the player chooses from the menu: {t:?} is not on npc {npc}'s");
+        }
         let Some(n) = self.npcs.get(npc) else { return };
         let character = Character::new(n.id.clone(), n.name).with_personality(json!(n.personality));
         let mut m = Moment::new(character, kind, topic);

@@ -5,6 +5,11 @@
 //! `pregen::canonical_request` and reports it with a `conversation` event built from the same moment; it names
 //! a character (name, personality) the first time it is near.
 //!
+//! The game offers a character's dialogue menu (`dialogueOptions`) when they first come within 100 units in a
+//! scene: their four topics (importance 0.6), the village's questions (rumours 0.6, directions 0.4, work 0.5,
+//! weather 0.3) and what this visit adds (a quest's lines, coffee in the morning); every line the player starts
+//! is chosen from it (`Builder::say` checks).
+//!
 //! Timing: walking sends an input every 400 ms (300 ms for the rusher); reading a line is idle time, then a
 //! click (an input) chooses the next; looking around a scene is idle time.
 //!
@@ -146,13 +151,15 @@ pub fn rusher(seed: u64) -> Trace {
             .map(|i| (i, b.uniform(30.0, 95.0)))
             .collect();
         near.push((giver, 15.0));
+        let lines = 3 + b.rng.next_u64() % 3;
+        let quest = (1..=lines).map(|part| (D, format!("quest {stage}, part {part}"), 0.8)).collect();
+        b.extras = [(giver, quest)].into();
         b.nearby(&near);
         b.walk(500.0, 300.0);
         if b.chance(0.5) {
             b.say(giver, G, None, 0.3);
             b.read(800.0, 1_500.0);
         }
-        let lines = 3 + b.rng.next_u64() % 3;
         for part in 1..=lines {
             b.say(giver, D, Some(&format!("quest {stage}, part {part}")), 0.8);
             b.read(1_000.0, 1_800.0);
@@ -183,6 +190,19 @@ pub fn daily(seed: u64) -> Trace {
             });
             b.input();
             b.enter(scene);
+            let news = [("the news", 0.5), ("the weather today", 0.5)];
+            let extras: Vec<(ResponseType, String, f64)> = match friend {
+                f if f == ann => [("coffee", 0.6)].iter().chain(&news).map(|(t, i)| (D, t.to_string(), *i)).collect(),
+                f if f == bo => {
+                    let own = b.npcs.get(bo).map(|n| n.topics.clone()).unwrap_or_default();
+                    let mut menu = vec![(D, "lunch".to_string(), 0.6)];
+                    menu.extend(own.iter().take(3).map(|t| (D, t.to_string(), 0.5)));
+                    menu
+                }
+                f if f == priest => vec![(D, "sermon".into(), 0.6)],
+                _ => Vec::new(),
+            };
+            b.extras = [(friend, extras)].into();
             b.nearby(&[(friend, 30.0), ((friend + 1) % NAMES.len(), 70.0)]);
             b.wait(b.uniform(2_500.0, 5_000.0));
             b.walk(2_000.0, 400.0);
