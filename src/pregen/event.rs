@@ -229,12 +229,8 @@ impl ObserveEvent {
                 Ok(())
             }
             ObserveEvent::Conversation(Conversation { character, topic, importance, relationship_level, .. }) => {
-                id("character.id", &character.id)?;
-                name_and_personality("character.", character.name.as_deref(), character.personality.as_ref())?;
-                text_at_most("topic", topic.as_deref().unwrap_or_default(), MAX_TOPIC_CHARS)?;
-                if let Some(i) = importance {
-                    importance_in_range("importance", *i)?;
-                }
+                character_ref(character)?;
+                topic_and_importance("", topic.as_deref(), *importance)?;
                 match relationship_level {
                     Some(l) if !(l.is_finite() && (0.0..=10.0).contains(l)) => {
                         Err(Error::invalid_request("relationshipLevel", format!("got {l}; use 0..10")))
@@ -256,8 +252,7 @@ impl ObserveEvent {
                 text_at_most("playerName", player_name.as_deref().unwrap_or_default(), MAX_ID_CHARS)
             }
             ObserveEvent::DialogueOptions(DialogueOptions { character, options }) => {
-                id("character.id", &character.id)?;
-                name_and_personality("character.", character.name.as_deref(), character.personality.as_ref())?;
+                character_ref(character)?;
                 if options.len() > MAX_OPTIONS {
                     return Err(Error::invalid_request(
                         "options",
@@ -265,14 +260,7 @@ impl ObserveEvent {
                     ));
                 }
                 for (i, o) in options.iter().enumerate() {
-                    text_at_most(
-                        &format!("options[{i}].topic"),
-                        o.topic.as_deref().unwrap_or_default(),
-                        MAX_TOPIC_CHARS,
-                    )?;
-                    if let Some(v) = o.importance {
-                        importance_in_range(&format!("options[{i}].importance"), v)?;
-                    }
+                    topic_and_importance(&format!("options[{i}]."), o.topic.as_deref(), o.importance)?;
                 }
                 Ok(())
             }
@@ -293,6 +281,21 @@ pub(super) fn id(field: &str, s: &str) -> Result<(), Error> {
         return Err(Error::invalid_request(field, "must be a non-empty string"));
     }
     text_at_most(field, s, MAX_ID_CHARS)
+}
+
+/// The character an event or a moment names (`character.id`, `.name`, `.personality`).
+pub(super) fn character_ref(c: &CharacterRef) -> Result<(), Error> {
+    id("character.id", &c.id)?;
+    name_and_personality("character.", c.name.as_deref(), c.personality.as_ref())
+}
+
+/// A line's `topic` and optional `importance`, named under `prefix`.
+fn topic_and_importance(prefix: &str, topic: Option<&str>, importance: Option<f64>) -> Result<(), Error> {
+    text_at_most(&format!("{prefix}topic"), topic.unwrap_or_default(), MAX_TOPIC_CHARS)?;
+    match importance {
+        Some(i) => importance_in_range(&format!("{prefix}importance"), i).map(|_| ()),
+        None => Ok(()),
+    }
 }
 
 pub(super) fn name_and_personality(prefix: &str, name: Option<&str>, personality: Option<&Value>) -> Result<(), Error> {

@@ -200,7 +200,7 @@ impl Pregen {
                 }
                 let (hour, scene) = (s.hour, s.scene.clone());
                 let s = &mut *s;
-                let line = (response_type, topic.as_deref().unwrap_or_default().trim().to_lowercase());
+                let line = moment::line(response_type, topic.as_deref());
                 let farewell = response_type == ResponseType::Farewell;
                 s.offers.said(&c.id, line, farewell, &mut s.history.uptake);
                 let interaction = Interaction {
@@ -225,10 +225,10 @@ impl Pregen {
                 (s.player_id, s.player_name) = (player_id, player_name);
             }
             ObserveEvent::DialogueOptions(event::DialogueOptions { character: c, options }) => {
+                let news = c.name.is_some() || c.personality.is_some();
                 s.history.know(&c.id, c.name.as_deref(), c.personality.as_ref(), None, wall);
                 let s = &mut *s;
-                s.offers.set(&c.id, options, now, &mut s.history.uptake);
-                s.dirty = true;
+                s.dirty |= s.offers.set(&c.id, options, now, &mut s.history.uptake) || news;
             }
         }
     }

@@ -98,8 +98,7 @@ impl Moment {
             return Err(Error::invalid_request("(moment)", "expected an object such as { character: { id } }"));
         }
         let m: MomentJson = event::members(value)?;
-        event::id("character.id", &m.character.id)?;
-        event::name_and_personality("character.", m.character.name.as_deref(), m.character.personality.as_ref())?;
+        event::character_ref(&m.character)?;
         text_at_most("topic", m.topic.as_deref().unwrap_or_default(), MAX_TOPIC_CHARS)?;
         if let Some(scene) = &m.scene {
             event::id("scene", scene)?;
@@ -123,6 +122,14 @@ impl Moment {
             importance,
         })
     }
+}
+
+/// A line: its kind and topic, trimmed and lower-cased, as the cache key reads `playerText`. What the history,
+/// the offers and the predictions compare lines by.
+pub type Line = (ResponseType, String);
+
+pub fn line(kind: ResponseType, topic: Option<&str>) -> Line {
+    (kind, topic.unwrap_or_default().trim().to_lowercase())
 }
 
 /// The `generate()` request of `moment`, in its one canonical form (see the module's documentation).

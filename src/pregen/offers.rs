@@ -11,11 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::event::{DialogueOption, MAX_NEARBY, MAX_TOPIC_CHARS};
-use crate::vocab::ResponseType;
-
-/// A line: its kind and topic, trimmed and lower-cased (`patterns::Line`; spelled out here because the history,
-/// which `patterns` reads, keeps the uptake).
-pub type Line = (ResponseType, String);
+use super::moment::{line, Line};
 
 /// Lines whose uptake is kept; past it, the least offered are forgotten.
 pub const MAX_UPTAKE_LINES: usize = 256;
@@ -24,7 +20,7 @@ const HALVE_AT: u32 = 200;
 
 /// The line an option stands for, as the cache key reads it.
 pub fn line_of_option(o: &DialogueOption) -> Line {
-    (o.response_type, o.topic.as_deref().unwrap_or_default().trim().to_lowercase())
+    line(o.response_type, o.topic.as_deref())
 }
 
 fn uptake_key(line: &Line) -> String {
@@ -131,17 +127,17 @@ impl Offers {
     }
 
     /// The game's offer with `id` now; replaces the last (an empty list withdraws it). The same lines offered
-    /// again keep the conversation's count; other lines settle it first.
-    pub fn set(&mut self, id: &str, options: Vec<DialogueOption>, now_ms: f64, uptake: &mut Uptake) {
+    /// again keep the conversation's count; other lines settle it first. Returns whether the uptake changed.
+    pub fn set(&mut self, id: &str, options: Vec<DialogueOption>, now_ms: f64, uptake: &mut Uptake) -> bool {
         let lines: BTreeSet<Line> = options.iter().map(line_of_option).collect();
         if let Some(o) = self.by_character.get_mut(id).filter(|o| o.lines() == lines) {
             o.options = options;
-            return;
+            return false;
         }
-        self.settle(id, uptake);
+        let mut counted = self.settle(id, uptake);
         if options.is_empty() {
             self.by_character.remove(id);
-            return;
+            return counted;
         }
         let offer = Offer { options, taken: BTreeSet::new(), talked: false, at_ms: now_ms };
         self.by_character.insert(id.to_string(), offer);
@@ -149,9 +145,10 @@ impl Offers {
             let oldest =
                 self.by_character.iter().min_by(|a, b| a.1.at_ms.total_cmp(&b.1.at_ms)).map(|(k, _)| k.clone());
             let Some(oldest) = oldest else { break };
-            self.settle(&oldest, uptake);
+            counted |= self.settle(&oldest, uptake);
             self.by_character.remove(&oldest);
         }
+        counted
     }
 
     /// The player said `line` to `id`: counted if it was offered; a farewell ends the conversation.
@@ -178,16 +175,12 @@ impl Offers {
         o.taken.clear();
         true
     }
-
-    /// The characters with an offer.
-    pub fn characters(&self) -> impl Iterator<Item = &str> {
-        self.by_character.keys().map(String::as_str)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::ResponseType;
 
     fn opt(topic: &str) -> DialogueOption {
         DialogueOption { response_type: ResponseType::Dialogue, topic: Some(topic.into()), importance: Some(0.6) }
@@ -256,7 +249,7 @@ mod tests {
         for i in 0..(MAX_NEARBY + 5) {
             offers.set(&format!("c{i}"), vec![opt("x")], i as f64, &mut u);
         }
-        assert_eq!(offers.characters().count(), MAX_NEARBY);
+        assert_eq!(offers.by_character.len(), MAX_NEARBY);
         assert!(offers.get("c0").is_none() && offers.get(&format!("c{}", MAX_NEARBY + 4)).is_some());
     }
 }

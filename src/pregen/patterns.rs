@@ -7,13 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::history::Interaction;
 use crate::config::pregen::HistoryConfig;
-use crate::vocab::ResponseType;
 
-/// A line: its kind and topic (trimmed, lower-case, as the cache key reads `playerText`).
-pub type Line = (ResponseType, String);
+pub use super::moment::Line;
 
 pub fn line_of(i: &Interaction) -> Line {
-    (i.kind, i.topic.as_deref().unwrap_or_default().trim().to_lowercase())
+    super::moment::line(i.kind, i.topic.as_deref())
 }
 
 const DAY_MS: f64 = 86_400_000.0;
@@ -186,6 +184,7 @@ pub fn next_rate(convs: &[Conversation], character: &str, last: &Line, line: &Li
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::ResponseType;
 
     fn conv(character: &str, lines: &[&str]) -> Conversation {
         let lines = lines.iter().map(|t| (ResponseType::Question, t.to_string())).collect();
