@@ -93,11 +93,15 @@ fn a_predicted_line_has_the_key_of_the_games_call() {
 #[test]
 fn every_line_pre_generated_in_the_replays_is_a_request_the_game_would_send() {
     // A line is served only when the game's own call has its key: each trace where anything was pre-generated
-    // must show some, and every candidate must be a request `generate()` accepts.
+    // must show some, and every candidate must be a request `generate()` accepts. The rusher is the exception: its
+    // 2-s pauses come after a quest's last line, when what is left to make (the giver's other topics) is never
+    // asked for; that waste must cost nothing.
     for (name, _) in gen::all() {
         let r = player::replay(&committed(name), true);
         assert_eq!(r.pregen.failed, 0, "{name}: every candidate is a valid request");
-        if r.generated > 0 {
+        if name == "rusher.jsonl" {
+            assert_eq!((r.pregen.generated_cloud, r.pregen.spend_total_usd), (0, 0.0), "{name}: {:?}", r.pregen);
+        } else if r.generated > 0 {
             assert!(r.pregen.used > 0 && r.pregen.served > 0, "{name}: {:?}", r.pregen);
         }
     }

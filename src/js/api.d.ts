@@ -118,6 +118,11 @@ export interface PregenConfig {
   /** For ranking: the wait a local line (default 50 ms) and a cloud line (default 2500 ms) saves. */
   savedLocalMs?: number;
   savedCloudMs?: number;
+  /**
+   * A character with a menu (`dialogueOptions`): a line of a kind the menu offers but not on it counts this much
+   * (default 0: the menu is the whole choice; raise it if menus grow as a conversation goes on).
+   */
+  offMenuFactor?: number;
   gates?: {
     /** Default true each. */
     idle?: boolean;

@@ -25,6 +25,9 @@ pub struct GateInputs<'a> {
 pub struct Verdict {
     pub share: f64,
     pub decisions: Vec<(PregenGate, GateDecision)>,
+    /// When the idle timer is the only gate closed: the ms until it opens, so the loop can look again then rather
+    /// than at its next tick.
+    pub idle_opens_in_ms: Option<f64>,
 }
 
 impl Verdict {
@@ -65,7 +68,10 @@ pub fn check(cfg: &GateConfig, i: &GateInputs) -> Verdict {
     } else {
         1.0
     };
-    Verdict { share, decisions }
+    let blocked: Vec<PregenGate> =
+        decisions.iter().filter(|(_, d)| *d == GateDecision::Block).map(|(g, _)| *g).collect();
+    let idle_opens_in_ms = (blocked == [PregenGate::Idle]).then(|| (f64::from(cfg.idle_ms) - i.idle_for_ms).max(0.0));
+    Verdict { share, decisions, idle_opens_in_ms }
 }
 
 /// Decisions counted per gate.
@@ -98,6 +104,10 @@ mod tests {
         assert_eq!(check(&cfg, &inputs(&hidden)).blocked_by(), Some(PregenGate::Visible));
         let busy = GateInputs { idle_for_ms: 1_999.0, ..inputs(&dev) };
         assert_eq!(check(&cfg, &busy).blocked_by(), Some(PregenGate::Idle));
+        assert_eq!(check(&cfg, &busy).idle_opens_in_ms, Some(1.0), "the loop looks again when the idle gate opens");
+        let busy_hidden = GateInputs { idle_for_ms: 1_000.0, ..inputs(&hidden) };
+        assert_eq!(check(&cfg, &busy_hidden).idle_opens_in_ms, None, "another gate is closed too");
+        assert_eq!(check(&cfg, &inputs(&dev)).idle_opens_in_ms, None);
         let critical = GateInputs { critical: true, ..inputs(&dev) };
         assert_eq!(check(&cfg, &critical).blocked_by(), Some(PregenGate::Critical));
         let off = GateInputs { enabled: false, ..inputs(&dev) };

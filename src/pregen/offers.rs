@@ -110,6 +110,12 @@ impl Offer {
         self.options.iter().find(|o| line_of_option(o) == *line)
     }
 
+    /// Whether the menu holds lines of `line`'s kind but not `line`: the player cannot choose it now.
+    pub fn leaves_out(&self, line: &Line) -> bool {
+        let kind = self.options.iter().any(|o| line_of_option(o).0 == line.0);
+        kind && self.option(line).is_none()
+    }
+
     fn lines(&self) -> BTreeSet<Line> {
         self.options.iter().map(line_of_option).collect()
     }

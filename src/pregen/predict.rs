@@ -14,7 +14,7 @@
 //! - weekly: lines said on this weekday around this game hour in earlier weeks;
 //! - options: the lines the game offers with a character near them (`dialogueOptions`), times the player's
 //!   uptake of such a line when offered (`offers::Uptake`), times how likely a conversation with the character
-//!   is (as for history).
+//!   is (as for history). A line of a kind the menu offers but not on it counts `offMenuFactor` (0) as much.
 //!
 //! The same line from several sources is one candidate, with the highest confidence.
 use std::collections::{BTreeMap, BTreeSet};
@@ -147,6 +147,14 @@ pub fn predict(history: &History, s: &Situation, cfg: &PregenConfig, cloud_min_i
     if let Some(hour) = s.hour {
         time_of_day(&mut scores, history, &convs, hour, cfg);
         weekly(&mut scores, &convs, s.wall_ms, hour, cfg);
+    }
+
+    // A menu the game reported is the player's choice of lines of its kinds: a habit or a sequence that is not
+    // on it cannot be said now (`offMenuFactor`).
+    for ((id, line), (confidence, _, _)) in scores.iter_mut() {
+        if s.offers.get(id).is_some_and(|o| o.leaves_out(line)) {
+            *confidence *= cfg.off_menu_factor;
+        }
     }
 
     let mut out: Vec<Candidate> = scores

@@ -1,7 +1,8 @@
-//! The loop (the design's predictive loop and CacheWarmer): once per `checkIntervalMs` it checks the gates; when
-//! they pass it takes the best candidates (the top `maxPerWarmup`, fewer on a low battery), skips those the
-//! cache holds, and generates the rest one at a time, each in an idle slice with time left, `spacingMs` apart,
-//! re-checking the gates before each (input, a critical moment or a hidden page stops the warm-up).
+//! The loop (the design's predictive loop and CacheWarmer): once per `checkIntervalMs` it checks the gates, and
+//! again the moment the idle timer opens when only it held the loop back. When they pass it takes the best
+//! candidates (the top `maxPerWarmup`, fewer on a low battery), skips those the cache holds, and generates the rest
+//! one at a time, each in an idle slice with time left, `spacingMs` apart, re-checking the gates before each
+//! (input, a critical moment or a hidden page stops the warm-up).
 use std::cell::Cell;
 use std::collections::HashSet;
 use std::future::Future;
@@ -56,12 +57,16 @@ const SLICE_TRIES: u32 = 3;
 
 /// Runs until the [`Pregen`] is stopped or dropped. The runtime spawns it as a background task.
 pub async fn run(pregen: Weak<Pregen>, backend: Rc<dyn PregenBackend>, idle: Rc<dyn IdleScheduler>) {
+    let mut wait = match pregen.upgrade() {
+        Some(p) => p.cfg.check_interval_ms,
+        None => return,
+    };
     loop {
-        let interval = match pregen.upgrade() {
-            Some(p) if !p.is_stopped() => p.cfg.check_interval_ms,
+        match pregen.upgrade() {
+            Some(p) if !p.is_stopped() => {}
             _ => return,
-        };
-        idle.sleep(interval).await;
+        }
+        idle.sleep(wait).await;
         let Some(p) = pregen.upgrade() else { return };
         if p.is_stopped() {
             return;
@@ -69,28 +74,41 @@ pub async fn run(pregen: Weak<Pregen>, backend: Rc<dyn PregenBackend>, idle: Rc<
         let (cpu, started) = (Cell::new(0.0), p.clock.now_ms());
         let work =
             OnCpu { clock: p.clock.as_ref(), spent: &cpu, work: Box::pin(check(&p, backend.as_ref(), idle.as_ref())) };
-        let idle_now = work.await;
+        let checked = work.await;
         let worked = p.clock.now_ms() - started;
         p.with_metrics(|m| {
             m.cpu_ms += cpu.get();
-            if idle_now {
-                m.idle_ms += f64::from(interval) + worked;
+            if checked.worked {
+                m.idle_ms += f64::from(wait) + worked;
             }
         });
+        wait = checked.next_ms.min(p.cfg.check_interval_ms);
     }
 }
 
-/// One check: the history written when due, the gates, and a warm-up when they pass (true then).
-async fn check(p: &Pregen, backend: &dyn PregenBackend, idle: &dyn IdleScheduler) -> bool {
+/// What one check did, and when to look again.
+struct Checked {
+    /// The gates passed and a warm-up ran.
+    worked: bool,
+    /// The next check: the interval, or sooner when only the idle timer held the loop back (a player idle for
+    /// 2.5 s between two lines would otherwise be caught, or missed, by where the 1 s tick happened to fall).
+    next_ms: u32,
+}
+
+/// One check: the history written when due, the gates, and a warm-up when they pass.
+async fn check(p: &Pregen, backend: &dyn PregenBackend, idle: &dyn IdleScheduler) -> Checked {
     if p.persist_due() {
         p.persist().await;
     }
+    let interval = p.cfg.check_interval_ms;
     let verdict = p.gates(true);
     if verdict.share <= 0.0 {
-        return false;
+        // At least 1 ms: the idle timer opens at `idleMs` exactly, and a wait of 0 would spin.
+        let next_ms = verdict.idle_opens_in_ms.map_or(interval, |ms| ms.ceil().clamp(1.0, f64::from(interval)) as u32);
+        return Checked { worked: false, next_ms };
     }
     warm_up(p, backend, idle, verdict.share).await;
-    true
+    Checked { worked: true, next_ms: interval }
 }
 
 /// Adds to `spent` the clock time `work` takes inside its polls: the loop's own main-thread time. Time it waits

@@ -272,3 +272,35 @@ fn an_offered_line_is_predicted_with_the_games_request_and_its_uptake_is_learned
     again.observe(event(json!({"type": "dialogueOptions", "character": {"id": "bo"}, "options": []})));
     assert!(find(&again.candidates(), "bo", ResponseType::Dialogue, Some("The River")).is_none(), "withdrawn");
 }
+
+#[test]
+fn a_habit_that_is_not_on_the_characters_menu_is_not_predicted_unless_off_menu_lines_are_allowed() {
+    let setup = |factor: f64| {
+        let clock = FakeClock::default();
+        let p = start(&config(json!({"offMenuFactor": factor, "minConfidence": 0.05})), &clock, None);
+        p.observe(event(json!({"type": "scene", "scene": "market"})));
+        // Two conversations with bo about the river, minutes apart, make it a habit with bo.
+        for _ in 0..2 {
+            p.observe(talk("bo", "dialogue", "the river"));
+            p.observe(talk("bo", "farewell", ""));
+            clock.advance(120_000.0);
+        }
+        p.observe(near(&[("bo", 10.0)]));
+        p
+    };
+    let river = |p: &Pregen| find(&p.candidates(), "bo", ResponseType::Dialogue, Some("the river")).cloned();
+    let p = setup(0.0);
+    let before = river(&p).expect("a habit with a character near the player");
+    assert_eq!(before.source, CandidateSource::History);
+    // Today's menu offers other dialogue lines and a question: the river cannot be chosen.
+    p.observe(event(json!({"type": "dialogueOptions", "character": {"id": "bo"},
+        "options": [{"topic": "the harvest"}, {"responseType": "question", "topic": "work"}]})));
+    assert!(river(&p).is_none(), "a dialogue line off a menu of dialogue lines");
+    let farewell = find(&p.candidates(), "bo", ResponseType::Farewell, None).map(|c| c.confidence);
+    assert!(farewell.is_some_and(|c| c > 0.2), "a kind the menu does not list is not ruled out: {farewell:?}");
+    // A game whose menus grow as the conversation goes on keeps part of it.
+    let open = setup(0.5);
+    open.observe(event(json!({"type": "dialogueOptions", "character": {"id": "bo"}, "options": [{"topic": "x"}]})));
+    let half = river(&open).expect("kept at half");
+    assert!((half.confidence - before.confidence * 0.5).abs() < 1e-9, "{} vs {}", half.confidence, before.confidence);
+}

@@ -200,6 +200,17 @@ fn a_low_battery_does_30_percent_of_the_work_and_input_interrupts_a_warm_up() {
 }
 
 #[test]
+fn the_loop_looks_again_the_moment_the_player_has_been_idle_long_enough() {
+    // Checks at 1 s and 2 s find the player idle too briefly; the next looks at 2.5 s, not at the 3 s tick, so an
+    // idle pause of 2.5-3 s between two lines is used wherever the tick falls.
+    let cfg = config(json!({"gates": {"idleMs": 2_500}}));
+    let r = run_loop(&cfg, visible(), crowd, nothing(), 3_000.0);
+    let jobs = r.backend.jobs.borrow();
+    assert_eq!(jobs.first().map(|(at, _)| *at), Some(2_510.0), "the first line at 2.5 s (+10 ms to make)");
+    assert_eq!(r.pregen.metrics().gates[&PregenGate::Idle][&GateDecision::Block], 2);
+}
+
+#[test]
 fn no_idle_slice_with_time_no_work() {
     let r = run_with(&config(json!({})), visible(), crowd, nothing(), 3_000.0, Vec::new(), 1.0);
     assert_eq!(r.backend.jobs.borrow().len(), 0);
