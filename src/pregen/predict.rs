@@ -16,7 +16,7 @@
 //!   uptake of such a line when offered (`offers::Uptake`), times how likely a conversation with the character
 //!   is (as for history). A line of a kind the menu offers but not on it counts `offMenuFactor` (0) as much.
 //!
-//! The same line from several sources is one candidate, with the highest confidence.
+//! The same line from several sources is one candidate, with the highest confidence and the longest TTL.
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
@@ -64,11 +64,15 @@ pub struct Candidate {
 
 type Scores = BTreeMap<(String, Line), (f64, CandidateSource, f64)>;
 
+/// The line keeps the source with the highest confidence and the longest TTL of its sources: a line the evening
+/// window predicts for 3 h that is also a habit is still wanted for the habit's 7 days (made with the window's
+/// TTL, it replaced the game's own 7-day line and was gone by the next visit).
 fn offer(scores: &mut Scores, character: &str, line: Line, confidence: f64, source: CandidateSource, ttl_ms: f64) {
     let slot = scores.entry((character.to_string(), line)).or_insert((0.0, source, ttl_ms));
     if confidence > slot.0 {
-        *slot = (confidence, source, ttl_ms);
+        (slot.0, slot.1) = (confidence, source);
     }
+    slot.2 = slot.2.max(ttl_ms);
 }
 
 fn in_window(hour: f64, w: &WindowConfig) -> bool {
@@ -322,4 +326,21 @@ fn moment_of(
     m.relationship_level = known.and_then(|k| k.relationship_level);
     m.importance = importance;
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_from_several_sources_keeps_the_surest_source_and_the_longest_ttl() {
+        let mut scores = Scores::new();
+        let line = (ResponseType::Dialogue, "the sea".to_string());
+        let (window, habit) = (3.0 * 3_600_000.0, 7.0 * 86_400_000.0);
+        offer(&mut scores, "cy", line.clone(), 0.5, CandidateSource::Evening, window);
+        offer(&mut scores, "cy", line.clone(), 0.3, CandidateSource::History, habit);
+        assert_eq!(scores[&("cy".to_string(), line.clone())], (0.5, CandidateSource::Evening, habit));
+        offer(&mut scores, "cy", line.clone(), 0.6, CandidateSource::Options, window);
+        assert_eq!(scores[&("cy".to_string(), line)], (0.6, CandidateSource::Options, habit));
+    }
 }
