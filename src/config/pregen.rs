@@ -35,8 +35,8 @@ pub struct PregenConfig {
     /// latency)* and a cloud line's *(ours: 2,500 ms, the design's Flash latency)*.
     pub saved_local_ms: f64,
     pub saved_cloud_ms: f64,
-    /// A character whose menu the game reported (`dialogueOptions`): the confidence of a line of a kind the menu
-    /// offers, but not on it, is multiplied by this *(ours: 0, a menu lists every line of its kinds the player
+    /// A character near the player whose menu the game reported (`dialogueOptions`): the confidence of a line of a
+    /// kind the menu offers, but not on it, is multiplied by this *(ours: 0, a menu lists every line of its kinds the player
     /// can choose)*. A game whose menus grow as a conversation goes on may raise it. The social replay: lines
     /// from habits and sequences that were not on the menu made 6 of its 19 wasted lines.
     pub off_menu_factor: f64,

@@ -119,7 +119,7 @@ export interface PregenConfig {
   savedLocalMs?: number;
   savedCloudMs?: number;
   /**
-   * A character with a menu (`dialogueOptions`): a line of a kind the menu offers but not on it counts this much
+   * A character near the player with a menu (`dialogueOptions`): a line of a kind the menu offers but not on it counts this much
    * (default 0: the menu is the whole choice; raise it if menus grow as a conversation goes on).
    */
   offMenuFactor?: number;

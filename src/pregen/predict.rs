@@ -153,10 +153,12 @@ pub fn predict(history: &History, s: &Situation, cfg: &PregenConfig, cloud_min_i
         weekly(&mut scores, &convs, s.wall_ms, hour, cfg);
     }
 
-    // A menu the game reported is the player's choice of lines of its kinds: a habit or a sequence that is not
-    // on it cannot be said now (`offMenuFactor`).
+    // The menu of a character near the player is the player's choice of lines of its kinds: a habit or a sequence
+    // that is not on it cannot be said now (`offMenuFactor`). A menu kept from an earlier visit says nothing of
+    // what the game will offer next time.
     for ((id, line), (confidence, _, _)) in scores.iter_mut() {
-        if s.offers.get(id).is_some_and(|o| o.leaves_out(line)) {
+        let here = near.iter().any(|(n, _)| n == id);
+        if here && s.offers.get(id).is_some_and(|o| o.leaves_out(line)) {
             *confidence *= cfg.off_menu_factor;
         }
     }

@@ -304,3 +304,25 @@ fn a_habit_that_is_not_on_the_characters_menu_is_not_predicted_unless_off_menu_l
     let half = river(&open).expect("kept at half");
     assert!((half.confidence - before.confidence * 0.5).abs() < 1e-9, "{} vs {}", half.confidence, before.confidence);
 }
+
+#[test]
+fn a_menu_rules_lines_out_only_while_its_character_is_near() {
+    let clock = FakeClock::default();
+    let p = start(&config(json!({})), &clock, None);
+    p.observe(event(json!({"type": "clock", "hour": 8})));
+    for _ in 0..3 {
+        p.observe(talk("ann", "dialogue", "coffee"));
+        p.observe(talk("ann", "farewell", ""));
+        clock.advance(86_400_000.0);
+    }
+    let coffee = |p: &Pregen| find(&p.candidates(), "ann", ResponseType::Dialogue, Some("coffee")).map(|c| c.source);
+    p.observe(event(json!({"type": "clock", "hour": 7.5})));
+    assert_eq!(coffee(&p), Some(CandidateSource::Morning), "a morning routine");
+    // Ann comes near with a menu without coffee: it cannot be chosen now.
+    p.observe(near(&[("ann", 10.0)]));
+    p.observe(event(json!({"type": "dialogueOptions", "character": {"id": "ann"}, "options": [{"topic": "tea"}]})));
+    assert_eq!(coffee(&p), None);
+    // She leaves; today's menu says nothing of tomorrow's.
+    p.observe(near(&[]));
+    assert_eq!(coffee(&p), Some(CandidateSource::Morning));
+}
