@@ -231,12 +231,7 @@ impl ObserveEvent {
             ObserveEvent::Conversation(Conversation { character, topic, importance, relationship_level, .. }) => {
                 character_ref(character)?;
                 topic_and_importance("", topic.as_deref(), *importance)?;
-                match relationship_level {
-                    Some(l) if !(l.is_finite() && (0.0..=10.0).contains(l)) => {
-                        Err(Error::invalid_request("relationshipLevel", format!("got {l}; use 0..10")))
-                    }
-                    _ => Ok(()),
-                }
+                relationship_level_in_range(*relationship_level)
             }
             ObserveEvent::Scene(Scene { scene }) => id("scene", scene),
             ObserveEvent::Clock(Clock { hour }) => {
@@ -295,6 +290,16 @@ fn topic_and_importance(prefix: &str, topic: Option<&str>, importance: Option<f6
     match importance {
         Some(i) => importance_in_range(&format!("{prefix}importance"), i).map(|_| ()),
         None => Ok(()),
+    }
+}
+
+/// An optional `relationshipLevel`, which must be in 0..=10 (a conversation event and a moment both take one).
+pub(super) fn relationship_level_in_range(level: Option<f64>) -> Result<(), Error> {
+    match level {
+        Some(l) if !(l.is_finite() && (0.0..=10.0).contains(&l)) => {
+            Err(Error::invalid_request("relationshipLevel", format!("got {l}; use 0..10")))
+        }
+        _ => Ok(()),
     }
 }
 

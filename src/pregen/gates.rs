@@ -61,16 +61,17 @@ pub fn check(cfg: &GateConfig, i: &GateInputs) -> Verdict {
         (PregenGate::Battery, if cfg.battery { battery } else { GateDecision::Pass }),
         (PregenGate::Network, pass_if(!cfg.network || !metered(i.device) || i.credit_usd > 0.0)),
     ];
-    let share = if decisions.iter().any(|(_, d)| *d == GateDecision::Block) {
+    let mut blocked = decisions.iter().filter(|(_, d)| *d == GateDecision::Block).map(|(g, _)| *g);
+    let (first, second) = (blocked.next(), blocked.next());
+    let share = if first.is_some() {
         0.0
     } else if decisions.iter().any(|(_, d)| *d == GateDecision::Throttle) {
         cfg.throttle_share
     } else {
         1.0
     };
-    let blocked: Vec<PregenGate> =
-        decisions.iter().filter(|(_, d)| *d == GateDecision::Block).map(|(g, _)| *g).collect();
-    let idle_opens_in_ms = (blocked == [PregenGate::Idle]).then(|| (f64::from(cfg.idle_ms) - i.idle_for_ms).max(0.0));
+    let idle_opens_in_ms = (first == Some(PregenGate::Idle) && second.is_none())
+        .then(|| (f64::from(cfg.idle_ms) - i.idle_for_ms).max(0.0));
     Verdict { share, decisions, idle_opens_in_ms }
 }
 

@@ -105,9 +105,7 @@ impl Moment {
         }
         text_at_most("playerId", m.player_id.as_deref().unwrap_or_default(), MAX_ID_CHARS)?;
         text_at_most("playerName", m.player_name.as_deref().unwrap_or_default(), MAX_ID_CHARS)?;
-        if let Some(l) = m.relationship_level.filter(|l| !(l.is_finite() && (0.0..=10.0).contains(l))) {
-            return Err(Error::invalid_request("relationshipLevel", format!("got {l}; use 0..10")));
-        }
+        event::relationship_level_in_range(m.relationship_level)?;
         let importance = importance_in_range("importance", m.importance.unwrap_or(0.5))?;
         let CharacterRef { id, name, personality } = m.character;
         let character = Character::new(id, name.unwrap_or_default()).with_personality(personality.unwrap_or_default());

@@ -82,7 +82,7 @@ pub async fn run(pregen: Weak<Pregen>, backend: Rc<dyn PregenBackend>, idle: Rc<
                 m.idle_ms += f64::from(wait) + worked;
             }
         });
-        wait = checked.next_ms.min(p.cfg.check_interval_ms);
+        wait = checked.next_ms;
     }
 }
 
@@ -91,7 +91,8 @@ struct Checked {
     /// The gates passed and a warm-up ran.
     worked: bool,
     /// The next check: the interval, or sooner when only the idle timer held the loop back (a player idle for
-    /// 2.5 s between two lines would otherwise be caught, or missed, by where the 1 s tick happened to fall).
+    /// 2.5 s between two lines would otherwise be caught, or missed, by where the 1 s tick happened to fall). Never
+    /// more than the interval.
     next_ms: u32,
 }
 

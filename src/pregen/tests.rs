@@ -115,18 +115,22 @@ fn habits_predict_a_new_character_and_the_conversation_goes_on() {
     assert!((next.confidence - 0.8).abs() < 0.01, "{next:?}");
 }
 
+/// Three days of the same talk with ann at 8 in the morning: a morning routine.
+fn ann_every_morning(p: &Pregen, clock: &FakeClock, lines: &[(&str, &str)]) {
+    p.observe(event(json!({"type": "clock", "hour": 8})));
+    for _ in 0..3 {
+        for (kind, topic) in lines {
+            p.observe(talk("ann", kind, topic));
+        }
+        clock.advance(86_400_000.0);
+    }
+}
+
 #[test]
 fn friends_are_predicted_in_their_window_of_the_game_clock() {
     let clock = FakeClock::default();
     let p = start(&config(json!({})), &clock, None);
-    p.observe(event(json!({"type": "clock", "hour": 8})));
-    for day in 0..3 {
-        p.observe(talk("ann", "greeting", ""));
-        p.observe(talk("ann", "dialogue", "coffee"));
-        p.observe(talk("ann", "farewell", ""));
-        clock.advance(86_400_000.0);
-        let _ = day;
-    }
+    ann_every_morning(&p, &clock, &[("greeting", ""), ("dialogue", "coffee"), ("farewell", "")]);
     p.observe(talk("bo", "dialogue", "once"));
     clock.advance(3_600_000.0);
     let at = |hour: f64| {
@@ -309,12 +313,7 @@ fn a_habit_that_is_not_on_the_characters_menu_is_not_predicted_unless_off_menu_l
 fn a_menu_rules_lines_out_only_while_its_character_is_near() {
     let clock = FakeClock::default();
     let p = start(&config(json!({})), &clock, None);
-    p.observe(event(json!({"type": "clock", "hour": 8})));
-    for _ in 0..3 {
-        p.observe(talk("ann", "dialogue", "coffee"));
-        p.observe(talk("ann", "farewell", ""));
-        clock.advance(86_400_000.0);
-    }
+    ann_every_morning(&p, &clock, &[("dialogue", "coffee"), ("farewell", "")]);
     let coffee = |p: &Pregen| find(&p.candidates(), "ann", ResponseType::Dialogue, Some("coffee")).map(|c| c.source);
     p.observe(event(json!({"type": "clock", "hour": 7.5})));
     assert_eq!(coffee(&p), Some(CandidateSource::Morning), "a morning routine");
