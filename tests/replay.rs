@@ -206,6 +206,52 @@ fn first_cloud_lines(trace: &Trace) -> (usize, usize) {
     (new_topic, first)
 }
 
+/// Issue 19's four targets for one trace, pre-generation off against on.
+struct Targets {
+    saved: f64,
+    hit_rate: bool,
+    local_share: bool,
+    cost: bool,
+    waste: bool,
+}
+
+impl Targets {
+    fn of(off: &player::Report, on: &player::Report) -> Targets {
+        let saved = if off.cost_usd > 0.0 { 1.0 - on.cost_usd / off.cost_usd } else { 0.0 };
+        Targets {
+            saved,
+            hit_rate: on.hit_rate > 0.6,
+            local_share: on.local_share > 0.7,
+            cost: saved >= 0.5,
+            waste: 2 * on.wasted < on.generated.max(1),
+        }
+    }
+
+    fn all_met(&self) -> bool {
+        self.hit_rate && self.local_share && self.cost && self.waste
+    }
+}
+
+#[test]
+fn the_committed_traces_meet_the_targets_except_the_rushers() {
+    // Deterministic (virtual time, scripted cloud), so a change that loses a target fails here. The rusher's only
+    // idle pauses come after a quest's last line: nothing it could make there is asked for (see the note above).
+    for (name, _) in gen::all().into_iter().filter(|(n, _)| *n != "rusher.jsonl") {
+        let trace = committed(name);
+        let (off, on) = (player::replay(&trace, false), player::replay(&trace, true));
+        let t = Targets::of(&off, &on);
+        assert!(
+            t.all_met(),
+            "{name}: hit rate {:.2}, local share {:.2}, {:.2} cheaper, wasted {}/{}",
+            on.hit_rate,
+            on.local_share,
+            t.saved,
+            on.wasted,
+            on.generated
+        );
+    }
+}
+
 fn table(traces: Vec<Trace>) {
     println!();
     // No CPU column: on virtual time nothing takes time inside a poll, so `cpuMsPerIdleMinute` is 0 here; it is
@@ -242,23 +288,23 @@ fn table(traces: Vec<Trace>) {
             m.join_declined
         );
         let first = first_cloud_lines(&trace);
-        let saved = if off.cost_usd > 0.0 { 1.0 - on.cost_usd / off.cost_usd } else { 0.0 };
+        let t = Targets::of(&off, &on);
         verdicts.push(format!(
             "{}: hit rate {} > 60 % {}; local share {} > 70 % {}; cost {} lower (>= 50 %) {}; wasted {}/{} < half {}",
             trace.header.player,
             pct(on.hit_rate),
-            mark(on.hit_rate > 0.6),
+            mark(t.hit_rate),
             pct(on.local_share),
-            mark(on.local_share > 0.7),
-            pct(saved),
-            mark(saved >= 0.5),
+            mark(t.local_share),
+            pct(t.saved),
+            mark(t.cost),
             on.wasted,
             on.generated,
-            mark(2 * on.wasted < on.generated.max(1)),
+            mark(t.waste),
         ));
         verdicts.push(format!(
             "{}: longest idle time outside a critical moment {:.1} s; misses with pre-generation off {} of {} calls; \
-             cloud calls off {}: first-time lines {}, on a topic never raised {}; saving ceiling {} if no first line is predicted, {} if every one a habit covers is",
+             cloud calls off {}: first-time lines {}, on a topic never raised {}; saving from history alone at most {} if no first line is predicted, {} if every one a habit covers is (a menu the game reports can predict more)",
             trace.header.player,
             longest_idle_ms(&trace) / 1000.0,
             off.calls - (off.hit_rate * off.calls as f64).round() as usize,

@@ -26,7 +26,10 @@ pub struct Job {
     /// The cloud may be used (confidence above `cloudMinConfidence` and pre-generation budget left); otherwise
     /// the line must come from the local model.
     pub cloud: bool,
-    /// Store the line with this importance (the design: the candidate's confidence).
+    /// Store the line with this importance: the candidate's confidence (the design), or the game's own
+    /// importance for the line when that is higher *(ours)*. The importance picks the cache tiers, and a habit line
+    /// predicted for 7 days at confidence 0.25 went to memory alone (under localStorage's 0.3), lived its 5 minutes
+    /// there and was gone by the next day's visit; the game's own call would have kept it in localStorage.
     pub importance: f64,
     /// And keep it this long (the candidate's TTL).
     pub ttl_ms: f64,
@@ -166,7 +169,14 @@ async fn warm_up(p: &Pregen, backend: &dyn PregenBackend, idle: &dyn IdleSchedul
             return;
         }
         let cloud = c.confidence > p.cfg.cloud_min_confidence && p.cloud_affordable();
-        let job = Job { request: c.request, key, cloud, importance: c.confidence, ttl_ms: c.ttl_ms, source: c.source };
+        let job = Job {
+            request: c.request,
+            key,
+            cloud,
+            importance: c.confidence.max(c.importance),
+            ttl_ms: c.ttl_ms,
+            source: c.source,
+        };
         match backend.generate(&job).await {
             Ok(g) => p.generated(&job, &g),
             Err(_) => p.with_metrics(|m| m.failed += 1),
