@@ -6,7 +6,8 @@
 //! cargo test --test replay -- --nocapture replay_table
 //! ```
 //!
-//! `UPDATE_TRACES=1 cargo test --test replay` rewrites the committed traces from the generator.
+//! `UPDATE_TRACES=1 cargo test --test replay` rewrites the committed traces from the generator;
+//! `REPLAY_IDLE_MS=1000` replays with a shorter idle gate than the design's 2 s.
 #[path = "replay/builder.rs"]
 mod builder;
 #[path = "replay/gen.rs"]

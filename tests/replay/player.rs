@@ -151,6 +151,8 @@ pub fn config() -> Config {
     Config::parse(json!({
         "namespace": "replay",
         "cloud": {"providers": {"gateway": {"kind": "openai", "baseUrl": "https://mock/v1"}}},
+        // REPLAY_IDLE_MS=1000 replays with a shorter idle gate (a game whose players never rest 2 s may set one).
+        "pregen": {"gates": {"idleMs": std::env::var("REPLAY_IDLE_MS").ok().and_then(|v| v.parse::<u32>().ok()).unwrap_or(2000)}},
     }))
     .expect("the replay's config")
 }
