@@ -1,6 +1,7 @@
 //! Replay: the measure of pre-generation (issue 19). Four committed session traces (`tests/traces/`, written by
 //! the generator in `replay/gen.rs`) are replayed with pre-generation off and on through the real router and
-//! cache on virtual time (`replay/player.rs`), and the figures are printed against the targets:
+//! cache on virtual time (`replay/player.rs`; as in the runtime, the player waits at most `waitMs` for the cloud
+//! and the call goes on to fill the cache), and the figures are printed against the targets:
 //!
 //! ```text
 //! cargo test --test replay -- --nocapture replay_table

@@ -4,7 +4,7 @@
 //! loop beside the game's calls, through a `PregenBackend` made of a second router (no cache step; the same
 //! cloud, local responder and budget ledger) that stores into the same cache.
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::pin::pin;
 use std::rc::Rc;
 
@@ -15,6 +15,7 @@ use unwritten_ai::cache::{CacheKey, ResponseCache};
 use unwritten_ai::config::Config;
 use unwritten_ai::ports::{Clock, DeviceSnapshot, IdleScheduler, LocalFuture};
 use unwritten_ai::pregen::{run as pregen_loop, Generated, Job, Pregen, PregenBackend, PregenMetrics};
+use unwritten_ai::router::matrix::ModelTable;
 use unwritten_ai::router::{
     GenerateRequest, LocalCapabilities, LocalError, LocalLine, LocalResponder, ResponseSource, Router, RouterPorts,
 };
@@ -22,7 +23,7 @@ use unwritten_ai::runtime::{cache_key, join_or_generate, InFlightLines};
 use unwritten_ai::testkit::{FakeClock, MemoryStore, SeededRng};
 use unwritten_ai::vocab::{CandidateSource, Source};
 
-use crate::sim::{run, Cloud, SimIdle};
+use crate::sim::{run, Cloud, SimIdle, SimSpawner, CLOUD_LINE};
 use crate::trace::{Step, Trace};
 
 /// The on-device responder: the design's 50 ms, the capabilities of the shipped bank responder.
@@ -50,16 +51,12 @@ impl LocalResponder for Local {
     }
 }
 
-/// Which model wrote each cached line, so a hit counts as local or cloud.
-type Origins = Rc<RefCell<HashMap<String, Source>>>;
-
 struct Backend {
     cache: Rc<ResponseCache>,
     router: Rc<Router>,
     /// Where the game's call for a line joins its pre-generation in flight, as in the runtime.
     in_flight: Rc<InFlightLines>,
     min_importance: f64,
-    origins: Origins,
     made: RefCell<Vec<(String, CandidateSource)>>,
 }
 
@@ -92,7 +89,6 @@ impl PregenBackend for Backend {
             }
             // As the runtime stores it (src/runtime/pregen.rs): for the prediction's TTL.
             self.cache.put_for(&cache_key(&req), &r.text, job.importance, Some(job.ttl_ms)).await;
-            self.origins.borrow_mut().insert(job.key.clone(), r.source);
             self.made.borrow_mut().push((job.key.clone(), job.source));
             if std::env::var_os("REPLAY_DEBUG").is_some() {
                 let c = &job.request;
@@ -117,8 +113,8 @@ struct Call {
     key: String,
     latency_ms: f64,
     cached: bool,
+    /// The line the player got was the cloud's (a hit on a line the cloud wrote, too).
     cloud_line: bool,
-    cost_usd: f64,
 }
 
 /// The figures of one replay.
@@ -163,6 +159,8 @@ pub fn replay(trace: &Trace, pregen_on: bool) -> Report {
     let clock = FakeClock::new(trace.header.start_wall_ms);
     let idle = SimIdle::new(clock.clone());
     let cloud = Rc::new(Cloud::new(&idle));
+    // The router leaves a cloud call the player stopped waiting for (`waitMs`) running here, as the runtime does.
+    let spawner = SimSpawner::default();
     let ls = Rc::new(MemoryStore::new("localStorage"));
     let idb = Rc::new(MemoryStore::new("indexedDB"));
     let rc_clock: Rc<dyn Clock> = Rc::new(clock.clone());
@@ -177,7 +175,7 @@ pub fn replay(trace: &Trace, pregen_on: bool) -> Report {
             rng: Rc::new(SeededRng::new(seed)),
             store: Some(ls.clone()),
             lock: None,
-            spawner: None,
+            spawner: Some(Rc::new(spawner.clone())),
         };
         let r = Router::new(&cfg.cloud, &cfg.namespace, ports);
         r.set_local_responder(Some(local.clone()));
@@ -186,20 +184,18 @@ pub fn replay(trace: &Trace, pregen_on: bool) -> Report {
     };
     let game = router(1);
     game.set_response_source(Some(cache.clone() as Rc<dyn ResponseSource>));
-    let origins: Origins = Rc::default();
     let in_flight: Rc<InFlightLines> = Rc::default();
     let backend = Rc::new(Backend {
         cache: cache.clone(),
         router: Rc::new(router(2)),
         in_flight: in_flight.clone(),
         min_importance: cfg.cloud.min_importance,
-        origins: origins.clone(),
         made: RefCell::default(),
     });
     let pregen = Rc::new(run(&idle, Pregen::start(&cfg, rc_clock.clone(), Some(ls.clone()))));
 
     let call = |v: Value| {
-        let (game, pregen, origins, idle, in_flight, clock) = (&game, &pregen, &origins, &idle, &in_flight, &clock);
+        let (game, pregen, idle, in_flight, clock) = (&game, &pregen, &idle, &in_flight, &clock);
         async move {
             let req = GenerateRequest::parse(v).expect("a trace's request parses");
             let key = cache_key(&req).id();
@@ -214,17 +210,8 @@ pub fn replay(trace: &Trace, pregen_on: bool) -> Report {
             }
             if r.cached {
                 pregen.served(&key);
-            } else if matches!(r.source, Source::Local | Source::Cloud) {
-                origins.borrow_mut().insert(key.clone(), r.source);
             }
-            let origin = if r.cached { origins.borrow().get(&key).copied().unwrap_or(Source::Local) } else { r.source };
-            Call {
-                key,
-                latency_ms: r.latency_ms,
-                cached: r.cached,
-                cloud_line: origin == Source::Cloud,
-                cost_usd: r.cost_usd,
-            }
+            Call { key, latency_ms: r.latency_ms, cached: r.cached, cloud_line: r.text.starts_with(CLOUD_LINE) }
         }
     };
     let drive = async {
@@ -257,19 +244,27 @@ pub fn replay(trace: &Trace, pregen_on: bool) -> Report {
         }
         calls
     };
-    let calls: Vec<Call> = if pregen_on {
-        let backend_dyn: Rc<dyn PregenBackend> = backend.clone();
-        let idle_dyn: Rc<dyn IdleScheduler> = Rc::new(idle.clone());
-        let looping = pregen_loop(Rc::downgrade(&pregen), backend_dyn, idle_dyn);
-        run(&idle, async {
+    let session = async {
+        if pregen_on {
+            let backend_dyn: Rc<dyn PregenBackend> = backend.clone();
+            let idle_dyn: Rc<dyn IdleScheduler> = Rc::new(idle.clone());
+            let looping = pregen_loop(Rc::downgrade(&pregen), backend_dyn, idle_dyn);
             match select(pin!(drive), pin!(looping)).await {
                 Either::Left((calls, _)) => calls,
                 Either::Right(_) => Vec::new(),
             }
-        })
-    } else {
-        run(&idle, drive)
+        } else {
+            drive.await
+        }
     };
+    let calls: Vec<Call> = run(&idle, async {
+        match select(pin!(session), pin!(spawner.drive(false))).await {
+            Either::Left((calls, _)) => calls,
+            Either::Right(_) => Vec::new(),
+        }
+    });
+    // The cloud calls still running when the session ends are paid for too.
+    run(&idle, spawner.drive(true));
 
     let hit_keys: HashSet<&str> = calls.iter().filter(|c| c.cached).map(|c| c.key.as_str()).collect();
     let made = backend.made.borrow();
@@ -292,7 +287,7 @@ pub fn replay(trace: &Trace, pregen_on: bool) -> Report {
         hit_rate: calls.iter().filter(|c| c.cached).count() as f64 / n,
         local_share: calls.iter().filter(|c| !c.cloud_line).count() as f64 / n,
         cloud_calls,
-        cost_usd: calls.iter().map(|c| c.cost_usd).sum::<f64>() + pregen_metrics.spend_total_usd,
+        cost_usd: cloud.cost_usd(&ModelTable::from_config(&cfg.cloud)),
         p50_ms: percentile(&latencies, 0.5),
         p95_ms: percentile(&latencies, 0.95),
         generated: made.len(),
