@@ -102,6 +102,76 @@ GEN_FILTER = {"threshold": GEN_MAX_COS, "game_generated": len(game_gen_all), "ga
               "personality_max_cos_kept": float(_sp.max(1)[_sp.max(1) < GEN_MAX_COS].max())}
 log("generated-line filter:", json.dumps(GEN_FILTER))
 game_train_all = game_train + game_gen  # hand-written + template lines (all labelled by construction)
+
+# ---- retrain experiment (issue 20; branch retrain-exp) -------------------------------------------------------
+# UW_EXP=<name>: write the 4-bit model to models/train/exp/<name>.onnx (+ <name>.json) and stop after the export
+# checks (no test-split evaluation, no eval files / bank / card: the held-out sets are measured later by
+# exp/measure.py, once per configuration). UW_HARD=1 adds data/sentiment_hard.jsonl, UW_NEUTRAL=1 adds the neutral
+# lines (neutral_calib*.jsonl + the neutral lines of personality_scenes.jsonl) with sentiment 1 (neutral) and
+# relationship target 0. UW_HOLD=1 (default) holds back every 4th template of sentiment_hard (fit_sentiment.py's
+# rule) and every 4th neutral line / neutral scene template (fit_relationship.py's rule) as validation. Both sets are
+# filtered like game_gen: no exact overlap with a held-out line, and every line with teacher cosine >= GEN_MAX_COS to
+# a line of sentiment_test (= v_test), game_dialogue, game_dialogue_hard or a neutral eval set is dropped.
+EXP = os.environ.get("UW_EXP")
+USE_HARD = os.environ.get("UW_HARD", "0") == "1"
+USE_NEUTRAL = os.environ.get("UW_NEUTRAL", "0") == "1"
+EXP_HOLD = os.environ.get("UW_HOLD", "1") == "1"
+HARD_REPEAT = int(os.environ.get("UW_HARD_REPEAT", "1"))
+NEUTRAL_REPEAT = int(os.environ.get("UW_NEUTRAL_REPEAT", "1"))  # per-line repeat of the 44 neutral_calib* lines
+NEUTRAL_RELW = float(os.environ.get("UW_NEUTRAL_RELW", "2.0"))  # relationship-loss weight of a neutral row
+GAME_HW = float(os.environ.get("UW_GAME_HW", "1.0"))  # hard-label CE weight of game/hard/neutral rows (VADER rows: 1)
+# UW_SOFT_ONEHOT=1: the soft (teacher) target of game/hard/neutral rows is the one-hot hand label instead of the
+# cross-fitted teacher probabilities (the teacher reads e.g. sarcasm by its surface words)
+SOFT_ONEHOT = os.environ.get("UW_SOFT_ONEHOT", "0") == "1"
+# UW_TEACHER_ORIG=1: the sentiment teacher is trained on the original set only (VADER train + game lines), so every
+# teacher soft label and every teacher-derived relationship target is the original run's; the new (hard/neutral)
+# rows then get the one-hot hand label as their soft target
+TEACHER_ORIG = os.environ.get("UW_TEACHER_ORIG", "0") == "1"
+EXP_HOLD_EVERY = 4
+hard_all, neutral_all = [], []
+if USE_HARD:
+    for h in data.load_jsonl(os.path.join(HERE, "data", "sentiment_hard.jsonl")):
+        h["hold"] = EXP_HOLD and int(h["template"].rsplit("/", 1)[1]) % EXP_HOLD_EVERY == EXP_HOLD_EVERY - 1
+        hard_all.append(h)
+if USE_NEUTRAL:
+    for f_ in ["neutral_calib.jsonl", "neutral_calib_facts.jsonl"]:
+        for i_, r_ in enumerate(data.load_jsonl(os.path.join(HERE, "data", f_))):
+            neutral_all.append({"text": r_["text"], "src": f_, "hold": EXP_HOLD and i_ % EXP_HOLD_EVERY == EXP_HOLD_EVERY - 1})
+    _tpls = []
+    for r_ in data.load_jsonl(os.path.join(HERE, "data", "personality_scenes.jsonl")):
+        if r_["trait"] == -1:
+            if r_["tpl"] not in _tpls:
+                _tpls.append(r_["tpl"])
+            neutral_all.append({"text": r_["text"], "src": "personality_scenes.jsonl",
+                                "hold": EXP_HOLD and _tpls.index(r_["tpl"]) % EXP_HOLD_EVERY == EXP_HOLD_EVERY - 1})
+EXP_FILTER = {}
+if hard_all or neutral_all:
+    _held_texts = [r["text"] for r in v_test] + [g["text"] for g in game_eval]
+    for f_ in ["game_dialogue_hard.jsonl", "neutral_lines.jsonl", "neutral_lines_scenes.jsonl", "neutral_player_lines.jsonl"]:
+        _held_texts += [r["text"] for r in data.load_jsonl(os.path.join(EVAL, f_))]
+    # exact overlap with a game or neutral eval line is an error; "Sure." is also a sentence of the VADER test split
+    # (neutral_calib.jsonl, personality_scenes.jsonl): the cosine filter below drops it (cosine 1)
+    _held_low = {t.lower() for t in _held_texts[len(v_test):]}
+    assert not ({r["text"].lower() for r in hard_all + neutral_all} & _held_low), "experiment lines overlap held-out lines"
+    _held_vec = data.teacher_embed(_held_texts, log=log)
+
+    def _drop_close(rows, name):
+        mx = (data.teacher_embed([r["text"] for r in rows], log=log) @ _held_vec.T).max(1)
+        EXP_FILTER[name] = {"lines": len(rows), "dropped": int((mx >= GEN_MAX_COS).sum()),
+                            "max_cos_kept": float(mx[mx < GEN_MAX_COS].max())}
+        return [r for r, m_ in zip(rows, mx) if m_ < GEN_MAX_COS]
+
+    if hard_all:
+        hard_all = _drop_close(hard_all, "sentiment_hard")
+    if neutral_all:
+        neutral_all = _drop_close(neutral_all, "neutral")
+hard_train = [h for h in hard_all if not h["hold"]]
+hard_val = [h for h in hard_all if h["hold"]]
+neutral_train = [r for r in neutral_all if not r["hold"]]
+neutral_val = [r for r in neutral_all if r["hold"]]
+EXP_FILTER.update(hard_train=len(hard_train), hard_val=len(hard_val), neutral_train=len(neutral_train),
+                  neutral_val=len(neutral_val))
+log("experiment lines:", json.dumps(EXP_FILTER), {k_: os.environ.get(k_) for k_ in sorted(os.environ) if k_.startswith("UW_")})
 log(f"vader {len(vader)} -> train {len(v_train)} val {len(v_val)} test {len(v_test)}; ipip train {len(ipip_train)} "
     f"test {len(ipip_test)}; chitchat bank {len(bank_pairs)} distill {len(cc_distill)} heldout {len(cc_heldout)}; "
     f"game train {len(game_train)} hand + {len(game_gen)} generated, eval {len(game_eval)}; personality lines "
@@ -144,7 +214,8 @@ def encode_many(texts):
 # ----------------------------------------------------------------------------------------------------------
 all_teacher_texts = ([r["text"] for r in vader] + [p for p, _ in bank_pairs] + [r for _, r in bank_pairs] + cc_distill
                      + cc_heldout + [d["text"] for d in ipip] + [g["text"] for g in game_train_all]
-                     + POS_ANCHORS + NEG_ANCHORS + [d["text"] for d in pers_aug])
+                     + POS_ANCHORS + NEG_ANCHORS + [d["text"] for d in pers_aug]
+                     + [h["text"] for h in hard_all] + [r["text"] for r in neutral_all])
 t0 = time.time()
 T_all = data.teacher_embed(all_teacher_texts, log=log)
 TEACH = dict(zip(all_teacher_texts, T_all))
@@ -174,8 +245,9 @@ def emb_target(texts):
 import scipy.sparse as sp  # noqa: E402
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 
-st_texts = [r["text"] for r in v_train] + [g["text"] for g in game_train_all]
-st_y = np.array([r["label"] for r in v_train] + [g["sentiment"] for g in game_train_all])
+_st_new = [] if TEACHER_ORIG else [(h["text"], h["sentiment"]) for h in hard_train] + [(r["text"], 1) for r in neutral_train]
+st_texts = [r["text"] for r in v_train] + [g["text"] for g in game_train_all] + [t_ for t_, _ in _st_new]
+st_y = np.array([r["label"] for r in v_train] + [g["sentiment"] for g in game_train_all] + [y_ for _, y_ in _st_new])
 
 
 class SentTeacher:
@@ -209,6 +281,17 @@ for fo in range(5):
     for t, pr in zip(ho, tm.proba(ho)):
         CF_SOFT[t] = pr
 log("cross-fitted teacher soft labels done")
+for _nm, _rows, _lab in [("game_train", game_train, "sentiment"), ("game_gen", game_gen, "sentiment"),
+                         ("hard_train", hard_train, "sentiment"), ("neutral_train", neutral_train, None)]:
+    if _rows and all(r_["text"] in CF_SOFT for r_ in _rows):
+        _acc = np.mean([CF_SOFT[r_["text"]].argmax() == (r_[_lab] if _lab else 1) for r_ in _rows])
+        log(f"cross-fitted teacher argmax agrees with the hand label on {_nm}: {_acc:.3f} (n={len(_rows)})")
+
+
+def game_soft(text, label):
+    if SOFT_ONEHOT or text not in CF_SOFT:
+        return np.eye(3, dtype=np.float32)[label]
+    return CF_SOFT[text]
 
 # personality teacher: per-trait logistic regression on MiniLM embeddings of the hand-written and generated
 # personality lines ONLY (no IPIP item), so the student, which is distilled from it, never sees an IPIP label and
@@ -309,24 +392,30 @@ def make_pool():
     soft_v = [CF_SOFT[t] for t in vt]
     rel_v = rel_target(vt, [r["rating"] for r in v_train])
     for r, s, rl in zip(v_train, soft_v, rel_v):
-        rows.append((r["text"], r["label"], s, rl, 1.0, 1.0, -1, 0))
+        rows.append((r["text"], r["label"], s, rl, 1.0, 1.0, -1, 0, 1.0))
     gt = [g["text"] for g in game_train]
-    soft_g = [CF_SOFT[t] for t in gt]
+    soft_g = [game_soft(g["text"], g["sentiment"]) for g in game_train]
     for _ in range(GAME_REPEAT):
         for g, s in zip(game_train, soft_g):
-            rows.append((g["text"], g["sentiment"], s, np.float32(g["affinity"]), 2.0, 1.0, -1, 0))
+            rows.append((g["text"], g["sentiment"], s, np.float32(g["affinity"]), 2.0, 1.0, -1, 0, GAME_HW))
     for _ in range(GEN_REPEAT):
         for g in game_gen:
-            rows.append((g["text"], g["sentiment"], CF_SOFT[g["text"]], np.float32(g["affinity"]), 2.0, 1.0, -1, 0))
+            rows.append((g["text"], g["sentiment"], game_soft(g["text"], g["sentiment"]), np.float32(g["affinity"]), 2.0, 1.0, -1, 0, GAME_HW))
+    for _ in range(HARD_REPEAT):
+        for h in hard_train:
+            rows.append((h["text"], h["sentiment"], game_soft(h["text"], h["sentiment"]), np.float32(h["affinity"]), 2.0, 1.0, -1, 0, GAME_HW))
+    for r_ in neutral_train:
+        for _ in range(NEUTRAL_REPEAT if r_["src"] != "personality_scenes.jsonl" else 1):
+            rows.append((r_["text"], 1, game_soft(r_["text"], 1), np.float32(0.0), NEUTRAL_RELW, 1.0, -1, 0, GAME_HW))
     pa = [d["text"] for d in pers_aug]
     for t, s, rl in zip(pa, teacher_lr.proba(pa), rel_target(pa)):
-        rows.append((t, -1, s, rl, 0.5, 1.0, -1, 0))
+        rows.append((t, -1, s, rl, 0.5, 1.0, -1, 0, 1.0))
     cc = [r for _, r in bank_pairs] + cc_distill
     cc = list(dict.fromkeys(cc))
     soft_c = teacher_lr.proba(cc)
     rel_c = rel_target(cc)
     for t, s, rl in zip(cc, soft_c, rel_c):
-        rows.append((t, -1, s, rl, 0.5, 1.0, -1, 0))
+        rows.append((t, -1, s, rl, 0.5, 1.0, -1, 0, 1.0))
     return rows
 
 
@@ -339,6 +428,7 @@ P_relw = np.array([r[4] for r in pool], np.float32)
 P_emb = emb_target([r[0] for r in pool])
 P_pers = pers_teacher_proba([r[0] for r in pool])
 P_len = (P_ids != 0).sum(1)
+P_hw = np.array([r[8] for r in pool], np.float32)
 
 log(f"training pool {len(pool)} rows; mean length {P_len.mean():.1f} tokens; unk rate "
     f"{(P_ids == tok.unk).sum() / (P_ids != 0).sum():.4f}")
@@ -468,17 +558,17 @@ def pers_logits(p, f):
     return f @ p["Wpd"] + p["bpd"]
 
 
-W_HARD, W_SOFT, W_REL, W_EMB = 0.5, 1.0, 0.5, 1.0
+W_HARD, W_SOFT, W_REL, W_EMB = 0.5, 1.0, float(os.environ.get("UW_W_REL", "0.5")), 1.0  # UW_W_REL: retrain experiment
 
 
 def bce(logit, y):
     return jnp.maximum(logit, 0) - logit * y + jnp.log1p(jnp.exp(-jnp.abs(logit)))
 
 
-def loss_fn(p, ids, hard, soft, rel, relw, embt, perst, key, q):
+def loss_fn(p, ids, hard, soft, rel, relw, embt, perst, hw, key, q):
     logits, r, e, f = forward(p, ids, key, q)
     logp = jax.nn.log_softmax(logits)
-    has = (hard >= 0).astype(jnp.float32)
+    has = (hard >= 0).astype(jnp.float32) * hw  # hw = 1 for every row unless UW_GAME_HW is set
     ce_hard = -(jnp.take_along_axis(logp, jnp.maximum(hard, 0)[:, None], 1)[:, 0] * has).sum() / jnp.maximum(has.sum(), 1)
     ce_soft = -(soft * logp).sum(1).mean()
     l_rel = (relw * (r - rel) ** 2).sum() / relw.sum()
@@ -489,8 +579,8 @@ def loss_fn(p, ids, hard, soft, rel, relw, embt, perst, key, q):
 
 
 @functools.partial(jax.jit, static_argnames=("q",))
-def train_step(p, m, v, t, ids, hard, soft, rel, relw, embt, perst, key, lr, q=False):
-    (l, parts), g = jax.value_and_grad(loss_fn, has_aux=True)(p, ids, hard, soft, rel, relw, embt, perst, key, q)
+def train_step(p, m, v, t, ids, hard, soft, rel, relw, embt, perst, hw, key, lr, q=False):
+    (l, parts), g = jax.value_and_grad(loss_fn, has_aux=True)(p, ids, hard, soft, rel, relw, embt, perst, hw, key, q)
     b1, b2, eps, wd = 0.9, 0.999, 1e-8, 1e-5
     t = t + 1
     m = jax.tree_util.tree_map(lambda a, b: b1 * a + (1 - b1) * b, m, g)
@@ -584,7 +674,7 @@ for ep in range(EPOCHS):
         params, mom, vel, step, l, parts = train_step(
             params, mom, vel, step, jnp.asarray(P_ids[b, :L]), jnp.asarray(P_hard[b]), jnp.asarray(P_soft[b]),
             jnp.asarray(P_rel[b]), jnp.asarray(P_relw[b]), jnp.asarray(P_emb[b]), jnp.asarray(P_pers[b]),
-            jax.random.fold_in(DROP_KEY, k),
+            jnp.asarray(P_hw[b]), jax.random.fold_in(DROP_KEY, k),
             jnp.float32(lr), q=qat)
         agg += np.array([float(l)] + [float(x) for x in parts])
         nb += 1
@@ -917,7 +1007,8 @@ jq = run_predict(Pj, chk, q=True)
 oq = ort_run(sess, chk)
 diff_quant = float(max(np.abs(jq[0] - oq[0]).max(), np.abs(jq[2] - oq[3]).max(), np.abs(jq[1] - oq[2][:, 0]).max()))
 log(f"max |JAX {QUANT_BITS}-bit fake-quant - ONNX {QUANT_BITS}-bit| = {diff_quant:.2e}")
-assert diff_quant < 1e-3
+# experiment mode: the ONNX file is what gets measured, so a mismatch is recorded (exp/<name>.json), not fatal
+assert diff_quant < 1e-3 or os.environ.get("UW_EXP")
 # Padding invariance (the manifest's paddingInvariant): every padded position is masked and pooling ignores them, so a
 # text run with only its real tokens (no trailing [PAD]) gives the outputs of the same text padded to MAX_LEN. The
 # runtime relies on it to run ~27 tokens instead of 128 for a typical line; checked here on the exported file.
@@ -932,6 +1023,21 @@ for i_, row in enumerate(pad_chk):
 log(f"padding invariance: max |outputs padded to {MAX_LEN} - outputs of the real tokens only| over {len(pad_chk)} "
     f"texts = {pad_diff:.2e}")
 assert pad_diff < 1e-5
+if EXP:
+    import shutil
+
+    _xd = os.path.join(HERE, "exp")
+    os.makedirs(_xd, exist_ok=True)
+    shutil.copyfile(ONNX_PATH, os.path.join(_xd, EXP + ".onnx"))
+    shutil.copyfile(VOCAB_PATH, os.path.join(_xd, EXP + ".vocab.txt"))
+    with open(os.path.join(_xd, EXP + ".json"), "w") as f_:
+        json.dump({"exp": EXP, "env": {k_: os.environ[k_] for k_ in sorted(os.environ) if k_.startswith("UW_")},
+                   "filter": EXP_FILTER, "pool_rows": len(pool), "best_epoch": best_epoch, "best_val_acc": best_val,
+                   "history": history, "teacher_val_acc": teacher_val_acc, "train_seconds": train_seconds,
+                   "total_seconds": time.time() - T_START, "onnx_bytes": os.path.getsize(ONNX_PATH), "diff_quant": diff_quant,
+                   "personality_head": PERS_FEAT}, f_, indent=1)
+    log(f"experiment {EXP}: wrote exp/{EXP}.onnx; stopping before the held-out evaluation ({time.time() - T_START:.0f}s)")
+    sys.exit(0)
 
 # ----------------------------------------------------------------------------------------------------------
 # 9. evaluation of the 4-bit model (onnxruntime)
