@@ -194,6 +194,25 @@ def load_jsonl(path):
         return [json.loads(l) for l in f if l.strip()]
 
 
+def neutral_training_rows(hold_every):
+    """The neutral training lines, `{text, src, hold}`: `data/neutral_calib*.jsonl` and the neutral lines (trait -1)
+    of `data/personality_scenes.jsonl`. `hold` marks the validation hold-back shared by fit_relationship.py,
+    train.py and exp/measure.py: every `hold_every`-th calibration line of each file, and every line of every
+    `hold_every`-th neutral scene template (in order of first appearance)."""
+    rows = []
+    for f in ["neutral_calib.jsonl", "neutral_calib_facts.jsonl"]:
+        for i, r in enumerate(load_jsonl(os.path.join(HERE, "data", f))):
+            rows.append({"text": r["text"], "src": f, "hold": i % hold_every == hold_every - 1})
+    tpls = []
+    for r in load_jsonl(os.path.join(HERE, "data", "personality_scenes.jsonl")):
+        if r["trait"] == -1:
+            if r["tpl"] not in tpls:
+                tpls.append(r["tpl"])
+            rows.append({"text": r["text"], "src": "personality_scenes.jsonl",
+                         "hold": tpls.index(r["tpl"]) % hold_every == hold_every - 1})
+    return rows
+
+
 def text_hash(s):
     return hashlib.sha1(s.encode("utf-8")).hexdigest()
 

@@ -162,17 +162,7 @@ def main():
     for g in game_gen:
         g["hold"] = False
     game = game_train + game_gen
-    neutral = []
-    for f in ["neutral_calib.jsonl", "neutral_calib_facts.jsonl"]:
-        for i, r in enumerate(jsonl(os.path.join(D, f))):
-            neutral.append({"text": r["text"], "src": f, "hold": i % HOLD_EVERY == HOLD_EVERY - 1})
-    tpls = []
-    for r in jsonl(os.path.join(D, "personality_scenes.jsonl")):
-        if r["trait"] == -1:
-            if r["tpl"] not in tpls:
-                tpls.append(r["tpl"])
-            neutral.append({"text": r["text"], "src": "personality_scenes.jsonl",
-                            "hold": tpls.index(r["tpl"]) % HOLD_EVERY == HOLD_EVERY - 1})
+    neutral = data.neutral_training_rows(HOLD_EVERY)
     held_rows = {f: ev(f) for f in HELD_GAME + HELD_NEUTRAL}
     held = [r["text"] for f in held_rows for r in held_rows[f]]
     assert not {r["text"].lower() for r in game + neutral} & {t.lower() for t in held}, "training and held-out overlap"

@@ -134,16 +134,7 @@ if USE_HARD:
         h["hold"] = EXP_HOLD and int(h["template"].rsplit("/", 1)[1]) % EXP_HOLD_EVERY == EXP_HOLD_EVERY - 1
         hard_all.append(h)
 if USE_NEUTRAL:
-    for f_ in ["neutral_calib.jsonl", "neutral_calib_facts.jsonl"]:
-        for i_, r_ in enumerate(data.load_jsonl(os.path.join(HERE, "data", f_))):
-            neutral_all.append({"text": r_["text"], "src": f_, "hold": EXP_HOLD and i_ % EXP_HOLD_EVERY == EXP_HOLD_EVERY - 1})
-    _tpls = []
-    for r_ in data.load_jsonl(os.path.join(HERE, "data", "personality_scenes.jsonl")):
-        if r_["trait"] == -1:
-            if r_["tpl"] not in _tpls:
-                _tpls.append(r_["tpl"])
-            neutral_all.append({"text": r_["text"], "src": "personality_scenes.jsonl",
-                                "hold": EXP_HOLD and _tpls.index(r_["tpl"]) % EXP_HOLD_EVERY == EXP_HOLD_EVERY - 1})
+    neutral_all = [dict(r_, hold=EXP_HOLD and r_["hold"]) for r_ in data.neutral_training_rows(EXP_HOLD_EVERY)]
 EXP_FILTER = {}
 if hard_all or neutral_all:
     _held_texts = [r["text"] for r in v_test] + [g["text"] for g in game_eval]

@@ -63,17 +63,7 @@ held_vec = data.teacher_embed(held_texts)
 keep = lambda rows: [r for r, m in zip(rows, (data.teacher_embed([r["text"] for r in rows]) @ held_vec.T).max(1)) if m < MAX_COS]  # noqa: E731
 hard = keep(jsonl(os.path.join(D, "sentiment_hard.jsonl")))
 hard_val = [h for h in hard if int(h["template"].rsplit("/", 1)[1]) % HOLD == HOLD - 1]
-neutral = []
-for f in ["neutral_calib.jsonl", "neutral_calib_facts.jsonl"]:
-    for i, r in enumerate(jsonl(os.path.join(D, f))):
-        neutral.append({"text": r["text"], "src": f, "hold": i % HOLD == HOLD - 1})
-tpls = []
-for r in jsonl(os.path.join(D, "personality_scenes.jsonl")):
-    if r["trait"] == -1:
-        if r["tpl"] not in tpls:
-            tpls.append(r["tpl"])
-        neutral.append({"text": r["text"], "src": "personality_scenes.jsonl", "hold": tpls.index(r["tpl"]) % HOLD == HOLD - 1})
-neutral = keep(neutral)
+neutral = keep(data.neutral_training_rows(HOLD))
 
 # calibrate.py's relationship fit, on game_train + the non-held-back neutral_calib* lines
 pre = lambda o: np.arctanh(np.clip(o["relationship"][:, 0], -0.999999, 0.999999))  # noqa: E731
