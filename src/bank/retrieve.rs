@@ -1,14 +1,17 @@
-//! Picking a reply: [`ResponseBank::choose`] first finds the situation whose stored player lines are closest to
-//! the player's line (mean of its best [`SITUATION_K`] prompt similarities); chitchat is used only when its own
-//! best prompts are clearly closer ([`CHAT_MARGIN`]), i.e. for lines the game pairs do not cover. Within the
-//! situation it scores each reply by prompt similarity plus the mood the character should answer in, and picks
-//! among the best few by the query's hash. Deterministic for a given query.
+//! Picking a reply: [`ResponseBank::choose`] asks the bank's situation model which situation the player's line is
+//! in, or whether chitchat should answer it (the `chat` class: lines the game pairs do not cover). A bank whose model
+//! lacks that class (or that has no model) finds the situation whose stored player lines are closest to the line
+//! (mean of its best [`SITUATION_K`] prompt similarities) and uses chitchat only when its own best prompts are
+//! clearly closer ([`CHAT_MARGIN`]). Within the situation it scores each reply by prompt similarity plus the mood
+//! the character should answer in, and picks among the best few by the query's hash. Deterministic for a given
+//! query.
 //!
 //! The conversation's last player turn, when the game passes one, also counts ([`HISTORY_WEIGHT`]): a follow-up
 //! such as "What does it pay?" stays with the situation the conversation is in. A reply the character said in
 //! the last turns is passed over while the situation has another.
 use std::borrow::Cow;
 
+use super::situation::CHAT_CLASS;
 use super::{BankEntry, ResponseBank, Slots};
 use crate::vocab::ResponseType;
 
@@ -43,6 +46,17 @@ pub struct Query<'a> {
     pub recent: &'a [String],
     /// What the reply's slots are filled with (to compare a slotted reply with `recent`).
     pub slots: &'a Slots,
+}
+
+/// What the bank's situation model says of a line.
+enum ModelPick<'b> {
+    /// This situation's entries (a model with the chat class).
+    Situation(&'b [usize]),
+    /// Chitchat answers (a model with the chat class).
+    Chat,
+    /// No model, or one without the chat class: the nearest prompts decide game or chitchat; then this situation
+    /// (`None`: no model, or its best class has no entries: the nearest prompts' situation).
+    Nearest(Option<&'b [usize]>),
 }
 
 /// How much the previous player turn counts against the current line when scoring situations (1.0 = as much).
@@ -219,60 +233,73 @@ impl ResponseBank {
         let usable = q.embedding.len() == self.dim;
         if usable && !self.situations.is_empty() {
             let sims: Vec<f32> = self.entries.iter().map(|e| dot(q.embedding, &e.prompt_vec)).collect();
-            let previous = q.previous.map(|p| p.embedding).filter(|p| p.len() == self.dim);
-            let prev_sims: Option<Vec<f32>> =
-                previous.map(|p| self.entries.iter().map(|e| dot(p, &e.prompt_vec)).collect());
-            // The mean of the current line's score and the previous turn's, weighted; the same for chitchat.
-            let score_of = |members: &[usize]| {
-                let now = top_k_mean(&sims, members, SITUATION_K);
-                match &prev_sims {
-                    Some(prev) => {
-                        (now + HISTORY_WEIGHT * top_k_mean(prev, members, SITUATION_K)) / (1.0 + HISTORY_WEIGHT)
-                    }
-                    None => now,
+            let members = match self.model_situation(q) {
+                ModelPick::Situation(members) => Some(members),
+                ModelPick::Chat => None,
+                ModelPick::Nearest(model_members) => {
+                    self.nearest_situation(q, &sims).map(|n| model_members.unwrap_or(n))
                 }
             };
-            let mut best: Option<(f32, &[usize])> = None;
-            for (name, members) in &self.situations {
-                let score = score_of(members) + kind_bonus(q.kind, name);
-                if best.is_none_or(|(b, _)| score > b) {
-                    best = Some((score, members));
-                }
-            }
-            // The nearest prompts decide between the game pairs and chitchat; the situation model, when the bank
-            // has one, which situation.
-            let chat_score = score_of(&self.chat);
-            if let Some((score, nearest)) = best {
-                if score + CHAT_MARGIN >= chat_score {
-                    let members = self.model_situation(q).unwrap_or(nearest);
-                    if let Some(entry) = self.pick_in_situation(members, &sims, wanted, q) {
-                        return entry;
-                    }
-                }
+            if let Some(entry) = members.and_then(|m| self.pick_in_situation(m, &sims, wanted, q)) {
+                return entry;
             }
         }
         self.pick_by_similarity(q, wanted, usable)
     }
 
-    /// The members of the situation the bank's situation model gives the line (its probabilities mixed with the
-    /// previous turn's by [`HISTORY_WEIGHT`]); `None` without a model or for an embedding of another dimension.
-    fn model_situation(&self, q: &Query) -> Option<&[usize]> {
-        let (model, index) = self.situation_model.as_ref()?;
-        let mut p = model.probabilities(q.embedding, q.tokens)?;
+    /// The situation whose prompts are nearest the line (with the previous turn's at [`HISTORY_WEIGHT`]), or `None`
+    /// when chitchat's prompts are nearer by more than [`CHAT_MARGIN`]: the rule of a bank whose situation model
+    /// has no chat class. `sims`: the line's cosine to every entry's prompt.
+    fn nearest_situation(&self, q: &Query, sims: &[f32]) -> Option<&[usize]> {
+        let previous = q.previous.map(|p| p.embedding).filter(|p| p.len() == self.dim);
+        let prev_sims: Option<Vec<f32>> =
+            previous.map(|p| self.entries.iter().map(|e| dot(p, &e.prompt_vec)).collect());
+        // The mean of the current line's score and the previous turn's, weighted; the same for chitchat.
+        let score_of = |members: &[usize]| {
+            let now = top_k_mean(sims, members, SITUATION_K);
+            match &prev_sims {
+                Some(prev) => (now + HISTORY_WEIGHT * top_k_mean(prev, members, SITUATION_K)) / (1.0 + HISTORY_WEIGHT),
+                None => now,
+            }
+        };
+        let mut best: Option<(f32, &[usize])> = None;
+        for (name, members) in &self.situations {
+            let score = score_of(members) + kind_bonus(q.kind, name);
+            if best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, members));
+            }
+        }
+        let chat_score = score_of(&self.chat);
+        best.filter(|(score, _)| score + CHAT_MARGIN >= chat_score).map(|(_, members)| members)
+    }
+
+    /// What the bank's situation model makes of the line (its probabilities mixed with the previous turn's by
+    /// [`HISTORY_WEIGHT`]); `Nearest(None)` without a model or for an embedding of another dimension.
+    fn model_situation(&self, q: &Query) -> ModelPick<'_> {
+        let Some((model, index)) = self.situation_model.as_ref() else { return ModelPick::Nearest(None) };
+        let Some(mut p) = model.probabilities(q.embedding, q.tokens) else { return ModelPick::Nearest(None) };
         if let Some(prev) = q.previous.and_then(|h| model.probabilities(h.embedding, h.tokens)) {
             for (now, before) in p.iter_mut().zip(prev) {
                 *now = (*now + HISTORY_WEIGHT * before) / (1.0 + HISTORY_WEIGHT);
             }
         }
-        let mut best: Option<(f32, usize)> = None;
+        // `None` as the index: the chat class (or a class the bank has no entries for).
+        let mut best: Option<(f32, Option<usize>)> = None;
         for ((class, prob), at) in model.classes().iter().zip(p).zip(index) {
-            let Some(at) = *at else { continue };
+            if at.is_none() && class != CHAT_CLASS {
+                continue;
+            }
             let score = prob + kind_bonus(q.kind, class);
             if best.is_none_or(|(b, _)| score > b) {
-                best = Some((score, at));
+                best = Some((score, *at));
             }
         }
-        self.situations.get(best?.1).map(|(_, members)| members.as_slice())
+        let members = best.and_then(|(_, at)| self.situations.get(at?)).map(|(_, members)| members.as_slice());
+        match (model.decides_chat(), members) {
+            (true, Some(members)) => ModelPick::Situation(members),
+            (true, None) => ModelPick::Chat,
+            (false, members) => ModelPick::Nearest(members),
+        }
     }
 
     /// Within one situation: prompt similarity plus the mood fit (the hand-assigned mood first, the model's reading

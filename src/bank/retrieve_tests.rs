@@ -197,23 +197,30 @@ fn normalized_ignores_case_punctuation_and_spacing() {
     assert_eq!(normalized(""), "");
 }
 
-#[test]
-fn the_situation_model_names_the_situation_and_the_nearest_prompts_only_gate_chitchat() {
+/// A dim-4 bank (a trade and a threat entry, one chitchat entry near dim 3) with a situation model of three
+/// `classes` over the 4 dims and one token, id 9: `weights` row-major, 5 rows x 3 classes.
+fn with_situation_model(classes: [&str; 3], weights: &[i8; 15], scales: [f32; 5], bias: [f32; 3]) -> serde_json::Value {
     let rows: [Row; 3] = [
         ("game", Some("trade"), Some("neutral"), 1, [127, 0, 0, 0], "have a look"),
         ("game", Some("threat"), Some("neutral"), 1, [0, 127, 0, 0], "the guards are outside"),
         ("chat", None, None, 1, [0, 0, 0, 127], "i like turtles"),
     ];
     let mut json: serde_json::Value = serde_json::from_str(&bank_json(&rows)).unwrap();
-    // Classes in another order than the bank's, one the bank lacks; token 9 ("knife") means threat.
-    let (k, dim) = (3, 4);
-    let mut w = vec![0i8; (dim + 1) * k];
-    w[dim * k + 1] = 127;
     json["situationModel"] = serde_json::json!({
-        "classes": ["inn", "threat", "trade"], "tokens": [9],
-        "weights": B64.encode(w.iter().map(|&x| x as u8).collect::<Vec<u8>>()),
-        "rowScales": [0.01, 0.01, 0.01, 0.01, 0.05], "bias": [0.0, 0.0, 0.1],
+        "classes": classes, "tokens": [9],
+        "weights": B64.encode(weights.iter().map(|&x| x as u8).collect::<Vec<u8>>()),
+        "rowScales": scales, "bias": bias,
     });
+    json
+}
+
+#[test]
+fn the_situation_model_names_the_situation_and_the_nearest_prompts_only_gate_chitchat() {
+    // Classes in another order than the bank's, one the bank lacks; token 9 ("knife") means threat.
+    let mut w = [0i8; 15];
+    w[4 * 3 + 1] = 127;
+    let mut json =
+        with_situation_model(["inn", "threat", "trade"], &w, [0.01, 0.01, 0.01, 0.01, 0.05], [0.0, 0.0, 0.1]);
     let b = ResponseBank::parse(json.to_string().as_bytes()).unwrap();
     let near_trade = [1.0, 0.0, 0.0, 0.0];
     let neutral = [0.2, 0.6, 0.2];
@@ -231,6 +238,32 @@ fn the_situation_model_names_the_situation_and_the_nearest_prompts_only_gate_chi
     // A model whose shapes do not match the bank is refused when the bank is read.
     json["situationModel"]["rowScales"] = serde_json::json!([0.01]);
     assert!(ResponseBank::parse(json.to_string().as_bytes()).is_err());
+}
+
+#[test]
+fn a_situation_model_with_the_chat_class_decides_chitchat_itself() {
+    // Dim 0 means trade, dim 3 chat; token 9 ("knife") means threat.
+    let mut w = [0i8; 15];
+    w[0] = 127; // dim 0 -> trade
+    w[3 * 3 + 2] = 127; // dim 3 -> chat
+    w[4 * 3 + 1] = 127; // token 9 -> threat
+    let json = with_situation_model(["trade", "threat", "chat"], &w, [0.05, 0.01, 0.01, 0.05, 0.05], [0.0; 3]);
+    let b = ResponseBank::parse(json.to_string().as_bytes()).unwrap();
+    let neutral = [0.2, 0.6, 0.2];
+    // Nearest to the chitchat prompt, but the model's token says threat: the model decides, not the nearest prompts.
+    let near_chat = [0.0, 0.0, 0.0, 1.0];
+    let mut q = query(&near_chat, &neutral, 0.5, 0);
+    assert_eq!(b.choose(&q).source, Source::Chat, "the chat class wins without the token");
+    q.tokens = &[9];
+    assert_eq!(b.choose(&q).situation.as_deref(), Some("threat"));
+    // Nearer the chitchat prompt than the trade one: chat; nearer trade: trade, until the previous turn was chitchat.
+    let between = [0.6, 0.0, 0.0, 0.8];
+    let mut q = query(&between, &neutral, 0.5, 0);
+    assert_eq!(b.choose(&q).source, Source::Chat);
+    q.embedding = &[0.75, 0.0, 0.0, 0.66];
+    assert_eq!(b.choose(&q).situation.as_deref(), Some("trade"));
+    q.previous = Some(Heard { embedding: &near_chat, tokens: &[] });
+    assert_eq!(b.choose(&q).source, Source::Chat, "the previous turn counts for the chat class too");
 }
 
 /// The committed bank (`models/`), as the runtime reads it.

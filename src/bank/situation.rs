@@ -1,7 +1,8 @@
 //! The bank's situation model (`situationModel` in models/response_bank.json): a logistic regression over the
 //! player line's embedding and the set of its word pieces that names the game situation (greeting, haggle, ...).
 //! It was chosen over the nearest-prompt rule by cross-validation on the bank's own prompts (71.9 % vs 58.7 %;
-//! models/train/situation_cv.py). A bank without it keeps the nearest-prompt rule.
+//! models/train/situation_cv.py). A model with the class [`CHAT_CLASS`] also decides when chitchat answers
+//! instead of a game situation (models/train/situation_select.py). A bank without it keeps the nearest-prompt rule.
 use std::collections::HashMap;
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -9,6 +10,9 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use super::BankError;
+
+/// The class of a line that the chitchat replies answer rather than a game situation.
+pub const CHAT_CLASS: &str = "chat";
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -55,6 +59,11 @@ impl SituationModel {
 
     pub fn classes(&self) -> &[String] {
         &self.classes
+    }
+
+    /// Whether the model has the [`CHAT_CLASS`], and so decides between chitchat and the game situations itself.
+    pub fn decides_chat(&self) -> bool {
+        self.classes.iter().any(|c| c == CHAT_CLASS)
     }
 
     /// The probability of each class (in [`Self::classes`] order) for a line with this embedding and word pieces;
