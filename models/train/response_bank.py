@@ -104,7 +104,8 @@ def split_game_bank(rows, seed=GAME_SPLIT_SEED, frac=GAME_TEST_FRAC):
 # tokens, with a 21st class, `chat`, for lines that the chitchat replies should answer. Chosen on validation only:
 # first by 5-fold CV over the bank's own game prompts (models/train/situation_cv.py: top-3 cosine mean 58.7 %, LR on
 # the embedding 65.8 %, LR on embedding + tokens 71.9 %), then on a second writer's validation lines
-# (data/situation_dev.jsonl) by models/train/situation_select.py, end to end: 65.9 % on the bank's prompts alone;
+# (data/situation_dev.jsonl) by models/train/situation_select.py, end to end: 65.1 % on the bank's prompts alone with
+# the earlier settings (65.9 % at best);
 # round 1, with 728 more lines (data/situation_extra.jsonl) 76.0 %, and 79.8 % with the `chat` class in place of the
 # nearest-prompt gate; round 2, with a second batch (data/situation_extra2.jsonl) 81.0 % (tokens x 1.0), and 86.4 %
 # with the `chat` class at weight 0.05, which sends 88.7 % of 1,000 held-out chitchat lines to chitchat (the gate:
