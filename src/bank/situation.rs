@@ -1,7 +1,7 @@
 //! The bank's situation model (`situationModel` in models/response_bank.json): a logistic regression over the
 //! player line's embedding and the set of its word pieces that names the game situation (greeting, haggle, ...).
 //! It was chosen over the nearest-prompt rule by cross-validation on the bank's own prompts (71.9 % vs 58.7 %;
-//! models/train/situation_cv.py). A model with the class [`CHAT_CLASS`] also decides when chitchat answers
+//! models/train/situation_cv.py). A model with the class `chat` (`CHAT_CLASS`) also decides when chitchat answers
 //! instead of a game situation (models/train/situation_select.py). A bank without it keeps the nearest-prompt rule.
 use std::collections::HashMap;
 
@@ -61,7 +61,7 @@ impl SituationModel {
         &self.classes
     }
 
-    /// Whether the model has the [`CHAT_CLASS`], and so decides between chitchat and the game situations itself.
+    /// Whether the model has the class `chat` (`CHAT_CLASS`), and so decides between chitchat and the situations.
     pub fn decides_chat(&self) -> bool {
         self.classes.iter().any(|c| c == CHAT_CLASS)
     }
