@@ -16,6 +16,8 @@ import re
 
 import numpy as np
 
+import data
+
 OUTS = ["sentiment", "personality", "relationship", "embedding"]
 GAME_TEST_FRAC = 0.2
 GAME_SPLIT_SEED = 1234
@@ -124,16 +126,11 @@ SITUATION_DEV = os.path.join(HERE, "data", "situation_dev.jsonl")
 MAX_COS = 0.75  # a training line at least this close (MiniLM teacher cosine) to a held-out line is dropped
 
 
-def _jsonl(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def held_out_player_lines():
     """Every player line of the two relevance test sets (models/eval): the held-out game pairs' prompts and the
     independent lines with their history turns."""
-    lines = [r["prompt"] for r in _jsonl(os.path.join(EVAL_DIR, "game_bank_test.jsonl"))]
-    for r in _jsonl(os.path.join(EVAL_DIR, "replies_independent.jsonl")):
+    lines = [r["prompt"] for r in data.load_jsonl(os.path.join(EVAL_DIR, "game_bank_test.jsonl"))]
+    for r in data.load_jsonl(os.path.join(EVAL_DIR, "replies_independent.jsonl")):
         lines.append(r["text"])
         lines += [h["text"] for h in r.get("history", [])]
     return [t for t in lines if t]
@@ -141,7 +138,6 @@ def held_out_player_lines():
 
 def drop_close(rows, against, label, log=print):
     """`rows` ({prompt, ...}) without those whose teacher cosine to a text of `against` is >= MAX_COS, and a summary."""
-    import data
     if not rows:
         return rows, {"lines": 0, "dropped": 0}
     a = data.teacher_embed([r["prompt"] for r in rows], log=lambda *_: None)
@@ -162,8 +158,8 @@ def situation_lines(game_train, files=SITUATION_EXTRA_FILES, log=print):
     dropped from both, so is a line within MAX_COS of a held-out player line, and an extra line within MAX_COS of a
     validation line. Returns (extra, dev, info)."""
     seen = {g["prompt"].strip().lower() for g in game_train}
-    dev = _jsonl(SITUATION_DEV)
-    extra = [dict(r, file=name) for name in files for r in _jsonl(os.path.join(HERE, "data", name))]
+    dev = data.load_jsonl(SITUATION_DEV)
+    extra = [dict(r, file=name) for name in files for r in data.load_jsonl(os.path.join(HERE, "data", name))]
     for r in extra:
         assert set(r) == {"situation", "prompt", "file"}, r
     for r in dev:
